@@ -1,0 +1,194 @@
+//! The app's identity and where to reach Pinterest.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderValue;
+
+use crate::endpoint::{BaseUrl, ConsentUrl};
+use crate::error::Error;
+use crate::secret::AppSecret;
+
+/// The `User-Agent` sent when none is configured: `pinterest-oauth/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("pinterest-oauth/", env!("CARGO_PKG_VERSION"));
+
+/// The app id (OAuth client id). Not a secret: it appears in consent URLs.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::AppId;
+///
+/// assert_eq!(AppId::new("1234567").unwrap().as_str(), "1234567");
+/// assert!(AppId::new("").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AppId(String);
+
+impl AppId {
+    /// Wraps an app id; it must not be empty.
+    pub fn new(id: impl Into<String>) -> Result<AppId, Error> {
+        let id = id.into();
+        if id.is_empty() {
+            return Err(Error::EmptyAppId);
+        }
+        Ok(AppId(id))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AppId").field(&self.0).finish()
+    }
+}
+
+/// Everything the core needs to address Pinterest as one app.
+///
+/// Built once; the HTTP Basic `Authorization` header is computed here (RFC 6749 §2.3.1: both
+/// parts form-urlencoded, then base64) and marked sensitive, so each request only clones it.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig};
+///
+/// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("s3cret"))
+///     .with_base_url(BaseUrl::sandbox())
+///     .with_user_agent("my-app/1.0")?;
+/// assert_eq!(config.base_url().as_str(), "https://api-sandbox.pinterest.com/v5");
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientConfig {
+    app_id: AppId,
+    app_secret: AppSecret,
+    base_url: BaseUrl,
+    consent_url: ConsentUrl,
+    user_agent: HeaderValue,
+    authorization: HeaderValue,
+}
+
+impl ClientConfig {
+    /// A configuration for production Pinterest with the default `User-Agent`.
+    pub fn new(app_id: AppId, app_secret: AppSecret) -> ClientConfig {
+        let authorization = basic_authorization(&app_id, &app_secret);
+        ClientConfig {
+            app_id,
+            app_secret,
+            base_url: BaseUrl::production(),
+            consent_url: ConsentUrl::pinterest(),
+            user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT),
+            authorization,
+        }
+    }
+
+    /// Uses another API base (sandbox, or a local fake).
+    pub fn with_base_url(mut self, base_url: BaseUrl) -> ClientConfig {
+        self.base_url = base_url;
+        self
+    }
+
+    /// Uses another consent page (for a local fake).
+    pub fn with_consent_url(mut self, consent_url: ConsentUrl) -> ClientConfig {
+        self.consent_url = consent_url;
+        self
+    }
+
+    /// Sends this `User-Agent` instead of `pinterest-oauth/<version>`.
+    pub fn with_user_agent(mut self, user_agent: &str) -> Result<ClientConfig, Error> {
+        self.user_agent = HeaderValue::from_str(user_agent).map_err(|_| Error::InvalidUserAgent)?;
+        Ok(self)
+    }
+
+    /// The app id.
+    pub fn app_id(&self) -> &AppId {
+        &self.app_id
+    }
+
+    /// The app secret.
+    pub fn app_secret(&self) -> &AppSecret {
+        &self.app_secret
+    }
+
+    /// The API base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// The consent page URL.
+    pub fn consent_url(&self) -> &ConsentUrl {
+        &self.consent_url
+    }
+
+    /// The `User-Agent` header value.
+    pub fn user_agent(&self) -> &HeaderValue {
+        &self.user_agent
+    }
+
+    /// The `Authorization: Basic …` header value (marked sensitive).
+    pub(crate) fn authorization(&self) -> &HeaderValue {
+        &self.authorization
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .field("base_url", &self.base_url)
+            .field("consent_url", &self.consent_url)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, per RFC 6749 §2.3.1.
+fn basic_authorization(app_id: &AppId, app_secret: &AppSecret) -> HeaderValue {
+    let mut credentials = zeroize::Zeroizing::new(String::new());
+    credentials.extend(form_urlencoded::byte_serialize(app_id.as_str().as_bytes()));
+    credentials.push(':');
+    credentials.extend(form_urlencoded::byte_serialize(
+        app_secret.secret().as_bytes(),
+    ));
+    let mut header = zeroize::Zeroizing::new(String::from("Basic "));
+    STANDARD.encode_string(credentials.as_bytes(), &mut header);
+    // Base64 output and the "Basic " prefix are always valid header bytes.
+    let mut value = HeaderValue::from_str(&header).unwrap_or_else(|_| HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_encodes_per_rfc6749() {
+        let config = ClientConfig::new(AppId::new("a b:c").unwrap(), AppSecret::new("s/+%&="));
+        // "a+b%3Ac:s%2F%2B%25%26%3D"
+        assert_eq!(
+            config.authorization().to_str().unwrap(),
+            "Basic YStiJTNBYzpzJTJGJTJCJTI1JTI2JTNE"
+        );
+        assert!(config.authorization().is_sensitive());
+        assert!(
+            ClientConfig::new(AppId::new("1").unwrap(), AppSecret::new("x"))
+                .with_user_agent("bad\nagent")
+                .is_err()
+        );
+    }
+}

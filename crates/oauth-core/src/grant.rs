@@ -1,0 +1,307 @@
+//! What a caller asks the token endpoint for: the three grants and a revocation.
+
+use std::fmt;
+
+use crate::endpoint::RedirectUri;
+use crate::error::Error;
+use crate::scope::Scope;
+use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
+
+/// A request to the token endpoint, one variant per `grant_type`.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{Grant, RefreshToken, Scope};
+///
+/// let grant = Grant::refresh_token(RefreshToken::new("pinr.abc"));
+/// assert_eq!(grant.grant_type(), "refresh_token");
+///
+/// let grant = Grant::client_credentials(vec![Scope::AdsRead])?;
+/// assert_eq!(grant.grant_type(), "client_credentials");
+/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Grant {
+    /// `grant_type=authorization_code`: exchange the code from the consent redirect.
+    AuthorizationCode(AuthorizationCodeGrant),
+    /// `grant_type=refresh_token`: a new access token (and rotated refresh token).
+    RefreshToken(RefreshTokenGrant),
+    /// `grant_type=client_credentials`: a token for the app itself.
+    ClientCredentials(ClientCredentialsGrant),
+}
+
+impl Grant {
+    /// An authorization-code grant with `continuous_refresh=true`.
+    pub fn authorization_code(code: AuthorizationCode, redirect_uri: RedirectUri) -> Grant {
+        Grant::AuthorizationCode(AuthorizationCodeGrant::new(code, redirect_uri))
+    }
+
+    /// A refresh-token grant keeping the token's scopes.
+    pub fn refresh_token(refresh_token: RefreshToken) -> Grant {
+        Grant::RefreshToken(RefreshTokenGrant::new(refresh_token))
+    }
+
+    /// A client-credentials grant; `scopes` must not be empty.
+    pub fn client_credentials(scopes: Vec<Scope>) -> Result<Grant, Error> {
+        ClientCredentialsGrant::new(scopes).map(Grant::ClientCredentials)
+    }
+
+    /// The `grant_type` form value.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode(_) => "authorization_code",
+            Grant::RefreshToken(_) => "refresh_token",
+            Grant::ClientCredentials(_) => "client_credentials",
+        }
+    }
+}
+
+impl From<AuthorizationCodeGrant> for Grant {
+    fn from(grant: AuthorizationCodeGrant) -> Grant {
+        Grant::AuthorizationCode(grant)
+    }
+}
+
+impl From<RefreshTokenGrant> for Grant {
+    fn from(grant: RefreshTokenGrant) -> Grant {
+        Grant::RefreshToken(grant)
+    }
+}
+
+impl From<ClientCredentialsGrant> for Grant {
+    fn from(grant: ClientCredentialsGrant) -> Grant {
+        Grant::ClientCredentials(grant)
+    }
+}
+
+/// Exchange an authorization code: `code`, `redirect_uri`, and `continuous_refresh`.
+///
+/// `continuous_refresh=true` is sent by default: Pinterest's spec tells apps created before
+/// 2025-09-25 to send it to get the 60-day, indefinitely refreshable token, and newer apps get
+/// that token anyway. [`without_continuous_refresh`](Self::without_continuous_refresh) leaves the
+/// field out.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{AuthorizationCode, AuthorizationCodeGrant, RedirectUri};
+///
+/// let grant = AuthorizationCodeGrant::new(
+///     AuthorizationCode::new("abc"),
+///     RedirectUri::new("http://localhost:8085/")?,
+/// )
+/// .without_continuous_refresh();
+/// assert!(!grant.continuous_refresh());
+/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationCodeGrant {
+    code: AuthorizationCode,
+    redirect_uri: RedirectUri,
+    continuous_refresh: bool,
+}
+
+impl AuthorizationCodeGrant {
+    /// A grant that asks for a continuous refresh token.
+    pub fn new(code: AuthorizationCode, redirect_uri: RedirectUri) -> Self {
+        AuthorizationCodeGrant {
+            code,
+            redirect_uri,
+            continuous_refresh: true,
+        }
+    }
+
+    /// Leaves `continuous_refresh` out of the request.
+    pub fn without_continuous_refresh(mut self) -> Self {
+        self.continuous_refresh = false;
+        self
+    }
+
+    /// The authorization code.
+    pub fn code(&self) -> &AuthorizationCode {
+        &self.code
+    }
+
+    /// The redirect URI (must equal the one used on the consent page).
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
+    }
+
+    /// Whether `continuous_refresh=true` is sent.
+    pub fn continuous_refresh(&self) -> bool {
+        self.continuous_refresh
+    }
+}
+
+/// Refresh: `refresh_token`, optionally narrowing `scope`.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{RefreshToken, RefreshTokenGrant, Scope};
+///
+/// let grant = RefreshTokenGrant::new(RefreshToken::new("pinr.abc"))
+///     .with_scopes(vec![Scope::BoardsRead])?;
+/// assert_eq!(grant.scopes(), Some(&[Scope::BoardsRead][..]));
+/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshTokenGrant {
+    refresh_token: RefreshToken,
+    scopes: Option<Vec<Scope>>,
+}
+
+impl RefreshTokenGrant {
+    /// A refresh that keeps the token's scopes (no `scope` field).
+    pub fn new(refresh_token: RefreshToken) -> Self {
+        RefreshTokenGrant {
+            refresh_token,
+            scopes: None,
+        }
+    }
+
+    /// Sends `scope` with these scopes; they must not be empty.
+    pub fn with_scopes(mut self, scopes: Vec<Scope>) -> Result<Self, Error> {
+        if scopes.is_empty() {
+            return Err(Error::EmptyScopes);
+        }
+        self.scopes = Some(scopes);
+        Ok(self)
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> &RefreshToken {
+        &self.refresh_token
+    }
+
+    /// The scopes to send, if any.
+    pub fn scopes(&self) -> Option<&[Scope]> {
+        self.scopes.as_deref()
+    }
+}
+
+/// A token for the app itself: `scope` is required.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{ClientCredentialsGrant, Error};
+///
+/// assert!(matches!(ClientCredentialsGrant::new(vec![]), Err(Error::EmptyScopes)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCredentialsGrant {
+    scopes: Vec<Scope>,
+}
+
+impl ClientCredentialsGrant {
+    /// A grant for these scopes; they must not be empty.
+    pub fn new(scopes: Vec<Scope>) -> Result<Self, Error> {
+        if scopes.is_empty() {
+            return Err(Error::EmptyScopes);
+        }
+        Ok(ClientCredentialsGrant { scopes })
+    }
+
+    /// The scopes (never empty).
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+}
+
+/// The `token_type_hint` of a revocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenTypeHint {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+impl TokenTypeHint {
+    /// The wire value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TokenTypeHint::AccessToken => "access_token",
+            TokenTypeHint::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl fmt::Display for TokenTypeHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The token a [`Revocation`] revokes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RevokedToken {
+    Access(AccessToken),
+    Refresh(RefreshToken),
+}
+
+/// A request to `POST {base}/oauth/token/revoke`: `token`, and `token_type_hint` unless left
+/// out. Pinterest currently revokes only tokens of system users.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{RefreshToken, Revocation, TokenTypeHint};
+///
+/// let revoke = Revocation::refresh_token(RefreshToken::new("pinr.abc"));
+/// assert_eq!(revoke.hint(), Some(TokenTypeHint::RefreshToken));
+/// assert_eq!(revoke.without_hint().hint(), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    token: RevokedToken,
+    send_hint: bool,
+}
+
+impl Revocation {
+    /// Revokes an access token (hint `access_token`).
+    pub fn access_token(token: AccessToken) -> Revocation {
+        Revocation {
+            token: RevokedToken::Access(token),
+            send_hint: true,
+        }
+    }
+
+    /// Revokes a refresh token (hint `refresh_token`).
+    pub fn refresh_token(token: RefreshToken) -> Revocation {
+        Revocation {
+            token: RevokedToken::Refresh(token),
+            send_hint: true,
+        }
+    }
+
+    /// Leaves `token_type_hint` out.
+    pub fn without_hint(mut self) -> Revocation {
+        self.send_hint = false;
+        self
+    }
+
+    /// The hint that will be sent, if any.
+    pub fn hint(&self) -> Option<TokenTypeHint> {
+        self.send_hint.then(|| self.kind())
+    }
+
+    /// Which kind of token is revoked.
+    pub fn kind(&self) -> TokenTypeHint {
+        match self.token {
+            RevokedToken::Access(_) => TokenTypeHint::AccessToken,
+            RevokedToken::Refresh(_) => TokenTypeHint::RefreshToken,
+        }
+    }
+
+    /// The token to revoke.
+    pub fn token_secret(&self) -> &str {
+        match &self.token {
+            RevokedToken::Access(t) => t.secret(),
+            RevokedToken::Refresh(t) => t.secret(),
+        }
+    }
+}

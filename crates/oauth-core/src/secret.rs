@@ -1,0 +1,120 @@
+//! Secret newtypes: redacted `Debug`, no `Display`, explicit accessor, zeroized on drop,
+//! constant-time equality.
+
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident, $example:literal) => {
+        $(#[$meta])*
+        ///
+        /// `Debug` prints only the type name, there is no `Display`, the value is zeroized when
+        /// dropped and `==` compares in constant time (for equal lengths).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use pinterest_oauth_core::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let value = ", stringify!($name), "::new(\"", $example, "\");")]
+        #[doc = concat!("assert_eq!(value.secret(), \"", $example, "\");")]
+        #[doc = concat!("assert_eq!(format!(\"{value:?}\"), \"", stringify!($name), "(<redacted>)\");")]
+        /// ```
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret itself. Every read of a secret goes through this one accessor, so
+            /// reviewers can find them all.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The app secret Pinterest issued with the app id (the OAuth client secret).
+    AppSecret,
+    "0123456789abcdef"
+);
+secret_type!(
+    /// An OAuth access token (Pinterest's start with `pina`).
+    AccessToken,
+    "pina_example"
+);
+secret_type!(
+    /// An OAuth refresh token (Pinterest's start with `pinr`).
+    RefreshToken,
+    "pinr_example"
+);
+secret_type!(
+    /// An authorization code from the consent redirect; single-use and short-lived.
+    AuthorizationCode,
+    "code_example"
+);
+secret_type!(
+    /// The anti-forgery `state` of one consent round trip.
+    ///
+    /// Make a fresh one from caller-supplied entropy with [`CsrfState::from_entropy`]; use
+    /// [`CsrfState::new`] only to restore one you stored (for example in a session cookie).
+    CsrfState,
+    "aGVsbG8gd29ybGQgc3RhdGU"
+);
+
+/// Constant-time comparison of a secret with bytes from elsewhere (for equal lengths).
+pub(crate) fn ct_equal(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroized_on_drop<T: ZeroizeOnDrop + Zeroize>() {}
+
+    #[test]
+    fn every_secret_zeroizes_and_compares_by_value() {
+        zeroized_on_drop::<AppSecret>();
+        zeroized_on_drop::<AccessToken>();
+        zeroized_on_drop::<RefreshToken>();
+        zeroized_on_drop::<AuthorizationCode>();
+        zeroized_on_drop::<CsrfState>();
+
+        let mut token = AccessToken::new("pina.secret");
+        token.zeroize();
+        assert_eq!(token.secret(), "");
+
+        assert_eq!(RefreshToken::new("a"), RefreshToken::new("a"));
+        assert_ne!(RefreshToken::new("a"), RefreshToken::new("b"));
+        assert_ne!(RefreshToken::new("a"), RefreshToken::new("ab"));
+        assert!(ct_equal("xyz", "xyz") && !ct_equal("xyz", "xyw"));
+    }
+}

@@ -1,0 +1,255 @@
+//! The core checked against Pinterest's own OpenAPI description (`PINTEREST_OPENAPI`).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use pinterest_oauth_core::{
+    AccessToken, AppId, AppSecret, AuthorizationCode, ClientConfig, Grant, RedirectUri,
+    RefreshToken, RefreshTokenGrant, Revocation, Scope, http, parse_token_response, revoke_request,
+    token_request,
+};
+use pinterest_oauth_tests::spec;
+use serde_json::{Map, Value, json};
+
+fn config() -> ClientConfig {
+    ClientConfig::new(AppId::new("1234").unwrap(), AppSecret::new("secret"))
+}
+
+fn form_fields(request: &http::Request<Vec<u8>>) -> BTreeSet<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(request.body()).unwrap();
+    let names: BTreeSet<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(names.len(), pairs.len(), "no field is sent twice");
+    names
+}
+
+/// Every field we send is a property of the grant's schema, and every required one is sent.
+fn check_request(
+    spec: &Value,
+    schema_name: &str,
+    sent: &BTreeSet<String>,
+    documented_extra: &[&str],
+) {
+    let schema = spec::schema(spec, schema_name);
+    let properties: BTreeSet<String> = spec::properties(spec, schema)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for field in sent {
+        assert!(
+            properties.contains(field) || documented_extra.contains(&field.as_str()),
+            "{schema_name}: we send `{field}`, which the spec does not define (it has {properties:?})"
+        );
+    }
+    for field in spec::required(spec, schema) {
+        assert!(
+            sent.contains(&field),
+            "{schema_name}: required `{field}` is not sent"
+        );
+    }
+}
+
+#[test]
+fn grant_forms_match_the_request_schemas() {
+    let Some(spec) = spec::load() else { return };
+
+    // The grant schemas are the discriminator's mapping, keyed by the grant_type we send.
+    let mapping = spec::schema(&spec, "OauthAccessTokenRequest")["discriminator"]["mapping"]
+        .as_object()
+        .expect("OauthAccessTokenRequest has a discriminator mapping")
+        .clone();
+    let schema_for = |grant_type: &str| {
+        mapping[grant_type]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .unwrap_or_else(|| panic!("no schema for grant_type {grant_type}"))
+            .to_owned()
+    };
+
+    // `continuous_refresh` is absent from the 5.23 schema but required by the operation's own
+    // description for older apps (and back in the 5.28 schema): check that it really is there.
+    let description = spec
+        .pointer("/paths/~1oauth~1token/post/description")
+        .and_then(Value::as_str)
+        .expect("POST /oauth/token has a description");
+    assert!(description.contains("continuous_refresh"));
+
+    let code = Grant::authorization_code(
+        AuthorizationCode::new("code"),
+        RedirectUri::new("http://localhost:8085/").unwrap(),
+    );
+    let refresh = Grant::refresh_token(RefreshToken::new("pinr.x"));
+    let refresh_scoped: Grant = RefreshTokenGrant::new(RefreshToken::new("pinr.x"))
+        .with_scopes(vec![Scope::BoardsRead])
+        .unwrap()
+        .into();
+    let client = Grant::client_credentials(vec![Scope::AdsRead]).unwrap();
+
+    for (grant, extra) in [
+        (&code, &["continuous_refresh"][..]),
+        (&refresh, &[]),
+        (&refresh_scoped, &[]),
+        (&client, &[]),
+    ] {
+        let sent = form_fields(&token_request(&config(), grant));
+        assert!(sent.contains("grant_type"));
+        check_request(&spec, &schema_for(grant.grant_type()), &sent, extra);
+    }
+
+    // The grant_type values we send are the spec's enum.
+    let enum_values: BTreeSet<&str> = spec::schema(&spec, "OauthAccessTokenRequest")["properties"]
+        ["grant_type"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let ours: BTreeSet<&str> = [&code, &refresh, &client]
+        .iter()
+        .map(|g| g.grant_type())
+        .collect();
+    assert_eq!(ours, enum_values);
+}
+
+#[test]
+fn revoke_form_matches_the_revocation_schema() {
+    let Some(spec) = spec::load() else { return };
+    let schema = spec::schema(&spec, "TokenRevocationRequest");
+    let hints: BTreeSet<&str> = schema["properties"]["token_type_hint"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for revoke in [
+        Revocation::access_token(AccessToken::new("pina.x")),
+        Revocation::refresh_token(RefreshToken::new("pinr.x")),
+        Revocation::refresh_token(RefreshToken::new("pinr.x")).without_hint(),
+    ] {
+        let sent = form_fields(&revoke_request(&config(), &revoke));
+        check_request(&spec, "TokenRevocationRequest", &sent, &[]);
+        if let Some(hint) = revoke.hint() {
+            assert!(hints.contains(hint.as_str()));
+        }
+    }
+}
+
+/// A value of the property's type that is also meaningful for the field.
+fn sample(name: &str, property: &Value) -> Value {
+    if let Some(first) = property["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    match (property["type"].as_str(), name) {
+        (Some("string"), "access_token") => json!("pina.spec-access"),
+        (Some("string"), "refresh_token") => json!("pinr.spec-refresh"),
+        (Some("string"), "scope") => json!("boards:read,pins:read"),
+        (Some("string"), "token_type") => json!("bearer"),
+        (Some("string"), _) => json!("text"),
+        (Some("integer"), "refresh_token_expires_at") => json!(1_900_000_000u64),
+        (Some("integer"), _) => json!(5_184_000u64),
+        (Some("boolean"), _) => json!(true),
+        (other, _) => panic!("property `{name}` has an unexpected type {other:?}"),
+    }
+}
+
+#[test]
+fn every_token_response_schema_parses() {
+    let Some(spec) = spec::load() else { return };
+    let names = spec::schema_names(&spec, "OauthAccessTokenResponse");
+    assert!(
+        names.len() >= 5,
+        "expected the base and four variants, found {names:?}"
+    );
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    for name in names {
+        let schema = spec::schema(&spec, &name);
+        let properties = spec::properties(&spec, schema);
+        let mut object = Map::new();
+        for (field, property) in &properties {
+            object.insert(field.clone(), sample(field, property));
+        }
+        for field in spec::required(&spec, schema) {
+            assert!(
+                object.contains_key(&field),
+                "{name}: required `{field}` has no property"
+            );
+        }
+        let body = Value::Object(object.clone()).to_string();
+        let token = parse_token_response(now, &http::Response::new(body))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        assert_eq!(token.access_token().secret(), "pina.spec-access", "{name}");
+        assert_eq!(token.expires_in(), Duration::from_secs(5_184_000), "{name}");
+        assert_eq!(
+            token.scopes(),
+            [Scope::BoardsRead, Scope::PinsRead],
+            "{name}"
+        );
+        if let Some(rt) = object.get("response_type") {
+            assert_eq!(
+                token.response_type().unwrap().as_str(),
+                rt.as_str().unwrap()
+            );
+        }
+        assert_eq!(
+            token.refresh_token().map(|t| t.secret()),
+            object.get("refresh_token").map(|_| "pinr.spec-refresh"),
+            "{name}"
+        );
+        if object.contains_key("refresh_token_expires_at") {
+            assert_eq!(
+                token.refresh_token_expires_at(),
+                Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000)),
+                "{name}: the server's refresh_token_expires_at wins"
+            );
+        } else if object.contains_key("refresh_token_expires_in") {
+            assert_eq!(
+                token.refresh_token_expires_at(),
+                Some(now + Duration::from_secs(5_184_000)),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_error_schema_parses_to_an_api_error() {
+    let Some(spec) = spec::load() else { return };
+    let schema = spec::schema(&spec, "Error");
+    let required = spec::required(&spec, schema);
+    assert_eq!(
+        required,
+        BTreeSet::from(["code".to_owned(), "message".to_owned()])
+    );
+    let response = http::Response::builder()
+        .status(401)
+        .body(r#"{"code":283,"message":"The authorization grant is invalid"}"#)
+        .unwrap();
+    let err = parse_token_response(SystemTime::UNIX_EPOCH, &response).unwrap_err();
+    assert!(err.is_invalid_grant());
+}
+
+#[test]
+fn the_spec_scopes_are_the_scope_enum() {
+    let Some(spec) = spec::load() else { return };
+    let ours: BTreeSet<String> = Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+    assert_eq!(ours.len(), 19);
+    for (scheme, flow) in [
+        ("pinterest_oauth2", "authorizationCode"),
+        ("client_credentials", "clientCredentials"),
+    ] {
+        let theirs: BTreeSet<String> = spec::scopes(&spec, scheme, flow).into_iter().collect();
+        assert_eq!(ours, theirs, "{scheme}/{flow}");
+    }
+    let flows =
+        &spec["components"]["securitySchemes"]["pinterest_oauth2"]["flows"]["authorizationCode"];
+    assert_eq!(
+        flows["authorizationUrl"],
+        pinterest_oauth_core::PINTEREST_CONSENT_URL
+    );
+    assert_eq!(
+        flows["tokenUrl"],
+        pinterest_oauth_core::BaseUrl::production()
+            .token_endpoint()
+            .to_string()
+    );
+}
