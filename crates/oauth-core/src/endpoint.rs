@@ -46,6 +46,45 @@ fn is_loopback<S: AsRef<str>>(host: &Host<S>) -> bool {
     }
 }
 
+/// Checks the URI of a request about to be sent: `https`, or plain `http` to a loopback host.
+///
+/// Requests built by this crate always pass (their base URL was checked when built); transports
+/// call this before sending anything a caller built by hand.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{check_request_uri, http::Uri};
+///
+/// assert!(check_request_uri(&Uri::from_static("https://api.pinterest.com/v5/oauth/token")).is_ok());
+/// assert!(check_request_uri(&Uri::from_static("http://127.0.0.1:8080/v5/oauth/token")).is_ok());
+/// assert!(check_request_uri(&Uri::from_static("http://api.pinterest.com/v5/oauth/token")).is_err());
+/// ```
+pub fn check_request_uri(uri: &http::Uri) -> Result<(), Error> {
+    let invalid = |problem| Error::InvalidUrl {
+        role: UrlRole::RequestUri,
+        problem,
+    };
+    let host = uri.host().ok_or(invalid(UrlProblem::NotAbsolute))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = match host.parse::<core::net::IpAddr>() {
+                Ok(ip) => ip.is_loopback(),
+                Err(_) => host.eq_ignore_ascii_case("localhost"),
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(invalid(UrlProblem::PlainHttpNotLoopback))
+            }
+        }
+        Some(_) => Err(invalid(UrlProblem::UnsupportedScheme)),
+        None => Err(invalid(UrlProblem::NotAbsolute)),
+    }
+}
+
 /// The API base URL, such as `https://api.pinterest.com/v5`, with the token and revoke endpoint
 /// URIs derived from it.
 ///

@@ -126,7 +126,13 @@ impl Error {
                 e.kind,
                 ApiErrorKind::RateLimited | ApiErrorKind::ServerError
             ),
-            Error::MalformedResponse(e) => !e.status.is_client_error() || e.status.as_u16() == 429,
+            // A garbled 2xx or 5xx may come out right next time; a 3xx or 4xx will not.
+            Error::MalformedResponse(e) => {
+                let status = e.status;
+                status.is_success()
+                    || status.is_server_error()
+                    || matches!(status.as_u16(), 408 | 429)
+            }
             _ => false,
         }
     }
@@ -142,6 +148,8 @@ pub enum UrlRole {
     ConsentUrl,
     /// The redirect URI.
     RedirectUri,
+    /// The URI of a request about to be sent.
+    RequestUri,
 }
 
 impl fmt::Display for UrlRole {
@@ -150,6 +158,7 @@ impl fmt::Display for UrlRole {
             UrlRole::BaseUrl => "base url",
             UrlRole::ConsentUrl => "consent url",
             UrlRole::RedirectUri => "redirect uri",
+            UrlRole::RequestUri => "request uri",
         })
     }
 }
@@ -388,6 +397,13 @@ pub enum Malformation {
         expected: &'static str,
         /// What was found.
         found: JsonKind,
+    },
+    /// The server answered with a redirect; redirects are never followed (they would carry the
+    /// credentials elsewhere). Usually the base URL is wrong.
+    #[error("unexpected redirect{}", location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default())]
+    UnexpectedRedirect {
+        /// The `Location` header, shortened.
+        location: Option<String>,
     },
     /// A field has the right type but an unusable value.
     #[error("field `{field}` {problem}")]

@@ -111,6 +111,7 @@ pub use authorize::{MIN_STATE_ENTROPY, authorization_url, parse_callback};
 pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
 pub use endpoint::{
     BaseUrl, ConsentUrl, PINTEREST_CONSENT_URL, PRODUCTION_BASE_URL, RedirectUri, SANDBOX_BASE_URL,
+    check_request_uri,
 };
 pub use error::{
     ApiError, ApiErrorKind, Error, JsonKind, Malformation, MalformedResponse, RetryAfter,

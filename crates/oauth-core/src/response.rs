@@ -52,6 +52,9 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     response: &Response<B>,
 ) -> Result<Token, Error> {
     let meta = Meta::of(response.status(), response.headers());
+    if let Some(redirect) = redirect(response) {
+        return Err(meta.malformed(redirect));
+    }
     let mut fields = match read_object(response.body().as_ref()) {
         Ok(fields) => fields,
         Err(problem) => return Err(meta.malformed(problem)),
@@ -82,6 +85,9 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
 pub fn parse_revoke_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<(), Error> {
     let meta = Meta::of(response.status(), response.headers());
     let body = response.body().as_ref();
+    if let Some(redirect) = redirect(response) {
+        return Err(meta.malformed(redirect));
+    }
     if meta.status.is_success() {
         // Whatever a 2xx carries is ignored, unless it is an error object.
         return match read_object(body) {
@@ -93,6 +99,20 @@ pub fn parse_revoke_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<(
         Ok(fields) => Err(meta.api_error(fields)),
         Err(problem) => Err(meta.malformed(problem)),
     }
+}
+
+/// A 3xx is never followed and never parsed: it is reported with its `Location`.
+fn redirect<B>(response: &Response<B>) -> Option<Malformation> {
+    response
+        .status()
+        .is_redirection()
+        .then(|| Malformation::UnexpectedRedirect {
+            location: response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(sanitize_text),
+        })
 }
 
 /// RFC 6749's `error`, or Pinterest's `code` without a token.
@@ -408,6 +428,28 @@ mod tests {
                 matches!(err, Err(Error::MalformedResponse(_))),
                 "{raw}: {err:?}"
             );
+        }
+    }
+
+    #[test]
+    fn redirects_are_reported_not_parsed() {
+        let mut r = response(302, r#"{"access_token":"a","expires_in":1}"#);
+        r.headers_mut()
+            .insert("location", "https://elsewhere.example/".parse().unwrap());
+        for err in [
+            parse_token_response(SystemTime::UNIX_EPOCH, &r).unwrap_err(),
+            parse_revoke_response(&r).unwrap_err(),
+        ] {
+            assert!(!err.is_transient());
+            match err {
+                Error::MalformedResponse(m) => assert_eq!(
+                    m.problem(),
+                    &Malformation::UnexpectedRedirect {
+                        location: Some("https://elsewhere.example/".into())
+                    }
+                ),
+                other => panic!("{other:?}"),
+            }
         }
     }
 
