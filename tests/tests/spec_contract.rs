@@ -1,6 +1,6 @@
 //! The core checked against Pinterest's own OpenAPI description (`PINTEREST_OPENAPI`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use pinterest_oauth_core::{
@@ -252,4 +252,88 @@ fn the_spec_scopes_are_the_scope_enum() {
             .token_endpoint()
             .to_string()
     );
+}
+
+/// The fake's answers, read as raw JSON, against the spec's response schemas.
+#[test]
+fn the_fakes_bodies_match_the_response_schemas() {
+    let Some(spec) = spec::load() else { return };
+    let fake = fake_pinterest::FakePinterest::start(fake_pinterest::FakeConfig::default()).unwrap();
+    let config = pinterest_oauth_tests::transports::config_for(&fake);
+    let http =
+        pinterest_oauth_ureq::HttpClient::new(&pinterest_oauth_core::HttpSettings::default())
+            .unwrap();
+    let send = |grant: &Grant| -> (u16, Value) {
+        let response = pinterest_oauth_ureq::execute(&http, token_request(&config, grant)).unwrap();
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(response.body()).unwrap(),
+        )
+    };
+
+    let redirect = RedirectUri::new("http://localhost:8085/").unwrap();
+    let code = fake.issue_code(redirect.as_str(), &["boards:read"]);
+    let (_, exchanged) = send(&Grant::authorization_code(
+        AuthorizationCode::new(code),
+        redirect,
+    ));
+    let refresh = exchanged["refresh_token"].as_str().unwrap().to_owned();
+    let (_, refreshed) = send(&Grant::refresh_token(RefreshToken::new(refresh.clone())));
+    let (_, client) = send(&Grant::client_credentials(vec![Scope::AdsRead]).unwrap());
+
+    let mapping =
+        spec::schema(&spec, "OauthAccessTokenResponse")["discriminator"]["mapping"].clone();
+    for body in [&exchanged, &refreshed, &client] {
+        let response_type = body["response_type"].as_str().unwrap();
+        let name = mapping[response_type]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let schema = spec::schema(&spec, name);
+        let properties: BTreeMap<String, Value> =
+            spec::properties(&spec, schema).into_iter().collect();
+        for (field, value) in body.as_object().unwrap() {
+            let property = properties
+                .get(field)
+                .unwrap_or_else(|| panic!("{name}: the fake sends `{field}`, not in the schema"));
+            let type_ok = match property["type"].as_str() {
+                Some("string") => value.is_string(),
+                Some("integer") => value.is_u64() || value.is_i64(),
+                other => panic!("{name}.{field}: unexpected type {other:?}"),
+            };
+            assert!(type_ok, "{name}.{field} = {value}");
+        }
+        for field in spec::required(&spec, schema) {
+            assert!(
+                body.get(&field).is_some(),
+                "{name}: required `{field}` missing"
+            );
+        }
+    }
+
+    // Error bodies are the spec's `Error`: exactly `code` (integer) and `message` (string).
+    let (status, error) = send(&Grant::refresh_token(RefreshToken::new(refresh)));
+    assert_eq!(status, 401);
+    let error_props: BTreeSet<String> = spec::properties(&spec, spec::schema(&spec, "Error"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let sent: BTreeSet<String> = error.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(sent, error_props);
+    assert!(error["code"].is_i64() && error["message"].is_string());
+}
+
+#[test]
+fn the_fakes_scopes_are_the_spec_scopes() {
+    let Some(spec) = spec::load() else { return };
+    let fake: BTreeSet<String> = fake_pinterest::KNOWN_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let theirs: BTreeSet<String> = spec::scopes(&spec, "pinterest_oauth2", "authorizationCode")
+        .into_iter()
+        .collect();
+    assert_eq!(fake, theirs);
 }

@@ -1,36 +1,70 @@
-//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted.
+//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted,
+//! and a browser stand-in for the consent page.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use fake_pinterest::RecordedRequest;
 use pinterest_oauth_core::{Token, http};
 
 /// Form fields whose values are secrets.
 const SECRET_FIELDS: [&str; 3] = ["code", "refresh_token", "token"];
+/// Headers whose values are secrets.
+const SECRET_HEADERS: [&str; 1] = ["authorization"];
 
-/// A request as text: method, URI, headers (sensitive ones redacted) and the form body with
-/// secret fields redacted.
+/// A request built by the core, as text: method, URI, headers (sensitive ones redacted) and the
+/// form body with secret fields redacted.
 pub fn show_request(request: &http::Request<Vec<u8>>) -> String {
-    let mut out = format!("{} {}\n", request.method(), request.uri());
-    for (name, value) in request.headers() {
-        let value = if value.is_sensitive() {
+    let headers = request.headers().iter().map(|(name, value)| {
+        let shown = if value.is_sensitive() {
             "<redacted>"
         } else {
             value.to_str().unwrap_or("<binary>")
         };
-        out.push_str(&format!("  {name}: {value}\n"));
+        (name.as_str(), shown)
+    });
+    render(
+        request.method().as_str(),
+        &request.uri().to_string(),
+        headers,
+        request.body(),
+    )
+}
+
+/// A request as the fake received it, redacted the same way.
+pub fn show_recorded(request: &RecordedRequest) -> String {
+    let headers = request.headers.iter().map(|(name, value)| {
+        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            "<redacted>"
+        } else {
+            value.as_str()
+        };
+        (name.as_str(), shown)
+    });
+    render(&request.method, &request.target, headers, &request.body)
+}
+
+fn render<'a>(
+    method: &str,
+    target: &str,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+) -> String {
+    let mut out = format!("  {method} {target}\n");
+    for (name, value) in headers {
+        out.push_str(&format!("    {name}: {value}\n"));
     }
-    let body = form_urlencoded::parse(request.body())
-        .map(|(k, v)| {
-            let v = if SECRET_FIELDS.contains(&k.as_ref()) {
+    let fields = form_urlencoded::parse(body)
+        .map(|(name, value)| {
+            let value = if SECRET_FIELDS.contains(&name.as_ref()) {
                 "<redacted>".into()
             } else {
-                v
+                value
             };
-            format!("{k}={v}")
+            format!("{name}={value}")
         })
         .collect::<Vec<_>>()
         .join("&");
-    out.push_str(&format!("  body: {body}\n"));
+    out.push_str(&format!("    (form, decoded) {fields}\n"));
     out
 }
 
@@ -54,6 +88,27 @@ pub fn show_token(token: &Token) -> String {
 /// A wall-clock time as RFC 3339 (UTC, seconds).
 pub fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// GETs the consent page as a browser would, without following the redirect, and returns the
+/// `Location` it redirects to.
+pub fn follow_consent(url: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent();
+    let response = agent.get(url).call()?;
+    if response.status() != 302 {
+        return Err(format!("the consent page answered {}", response.status()).into());
+    }
+    let location = response
+        .headers()
+        .get("location")
+        .ok_or("the consent page sent no Location")?
+        .to_str()?;
+    Ok(location.to_owned())
 }
 
 #[cfg(test)]
@@ -80,5 +135,19 @@ mod tests {
             !shown.contains("pinr.xyz") && !shown.contains("Basic"),
             "{shown}"
         );
+
+        let recorded = RecordedRequest {
+            method: "POST".into(),
+            target: "/v5/oauth/token/revoke".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![("authorization".into(), "Basic c2VjcmV0".into())],
+            body: b"token=pina.abc&token_type_hint=access_token".to_vec(),
+        };
+        let shown = show_recorded(&recorded);
+        assert!(
+            !shown.contains("pina.abc") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        assert!(shown.contains("token_type_hint=access_token"), "{shown}");
     }
 }

@@ -66,6 +66,9 @@ pub enum Error {
         /// How many bytes were supplied.
         got: usize,
     },
+    /// A root certificate given to [`HttpSettings`](crate::HttpSettings) could not be read.
+    #[error("invalid root certificate")]
+    InvalidCertificate,
     /// The consent callback lacks a parameter it must have.
     #[error("callback is missing the `{0}` parameter")]
     MissingCallbackParameter(&'static str),

@@ -93,6 +93,7 @@
 )]
 
 pub use http;
+pub use rustls_pki_types::CertificateDer;
 pub use url::Url;
 
 mod authorize;
@@ -105,6 +106,7 @@ mod request;
 mod response;
 mod scope;
 mod secret;
+mod settings;
 mod token;
 
 pub use authorize::{MIN_STATE_ENTROPY, authorization_url, parse_callback};
@@ -125,4 +127,5 @@ pub use request::{FORM_CONTENT_TYPE, revoke_request, token_request};
 pub use response::{REQUEST_ID_HEADER, parse_revoke_response, parse_token_response};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{AccessToken, AppSecret, AuthorizationCode, CsrfState, RefreshToken};
+pub use settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpSettings};
 pub use token::{ResponseType, Token, TokenType};

@@ -1,120 +1,104 @@
-//! The offline walk-through: build every request the core makes, print it with secrets
-//! redacted, parse canned Pinterest responses and print the typed results.
+//! The whole flow against a local fake Pinterest, with no credentials and no network:
+//! consent URL, browser redirect, state check, code exchange (ureq), refresh with rotation
+//! (hyper), client credentials, revocation. Secrets are redacted in everything printed.
 
 #![allow(clippy::print_stdout)]
 
-use std::time::{Duration, SystemTime};
-
-use examples::{show_request, show_token};
+use examples::{follow_consent, show_recorded, show_token};
+use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{
-    AppId, AppSecret, ClientConfig, CsrfState, Grant, RedirectUri, Revocation, Scope,
-    authorization_url, http, parse_callback, parse_revoke_response, parse_token_response,
-    revoke_request, token_request,
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, CsrfState, RedirectUri, Revocation, Scope,
+    authorization_url, parse_callback,
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("demo-app-secret"));
-    let redirect_uri = RedirectUri::new("http://localhost:8085/")?;
-    // A fixed instant so the output is the same on every run.
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-    println!("== 1. consent URL (state from 32 bytes of caller entropy)");
-    let state = CsrfState::from_entropy(&[0x5a; 32])?;
-    let url = authorization_url(
-        &config,
-        &redirect_uri,
-        &[Scope::BoardsRead, Scope::PinsRead],
-        &state,
-    )?;
-    println!("{}\n", url.as_str().replace(state.secret(), "<state>"));
-
-    println!("== 2. callback: state checked in constant time");
-    let callback = format!(
-        "http://localhost:8085/?code=demo-code&state={}",
-        state.secret()
-    );
-    let code = parse_callback(&callback, &state)?;
-    println!("code {code:?}");
-    let forged = parse_callback("http://localhost:8085/?code=x&state=forged", &state);
-    println!("forged state -> {}\n", forged.unwrap_err());
-
-    println!("== 3. authorization_code exchange");
-    let request = token_request(&config, &Grant::authorization_code(code, redirect_uri));
-    println!("{}", show_request(&request));
-    let token = parse_token_response(now, &canned(200, TOKEN_RESPONSE))?;
-    println!("-> {}\n", show_token(&token));
-
-    println!("== 4. refresh (Pinterest rotates the refresh token)");
-    let refresh = token.refresh_token().ok_or("no refresh token")?.clone();
-    let request = token_request(&config, &Grant::refresh_token(refresh));
-    println!("{}", show_request(&request));
-    let rotated = parse_token_response(now, &canned(200, REFRESH_RESPONSE))?;
-    println!("-> {}", show_token(&rotated));
+fn main() -> Result<()> {
+    let fake = FakePinterest::start(FakeConfig::default())?;
     println!(
-        "   rotated: {}\n",
-        rotated.refresh_token() != token.refresh_token()
+        "fake Pinterest on {} (app id {})\n",
+        fake.origin(),
+        fake.app_id()
+    );
+    let config = ClientConfig::new(
+        AppId::new(fake.app_id())?,
+        AppSecret::new(fake.app_secret()),
+    )
+    .with_base_url(BaseUrl::parse(&fake.api_base_url())?)
+    .with_consent_url(ConsentUrl::parse(&fake.consent_url())?);
+    let redirect_uri = RedirectUri::new("http://localhost:8085/")?;
+    let last_request = || {
+        fake.requests()
+            .last()
+            .map(show_recorded)
+            .unwrap_or_default()
+    };
+
+    println!("== 1. consent URL, with a state from 32 bytes of OS entropy");
+    let mut entropy = [0u8; 32];
+    getrandom::fill(&mut entropy)?;
+    let state = CsrfState::from_entropy(&entropy)?;
+    let scopes = [Scope::BoardsRead, Scope::PinsRead];
+    let url = authorization_url(&config, &redirect_uri, &scopes, &state)?;
+    println!("  {}\n", url.as_str().replace(state.secret(), "<state>"));
+
+    println!("== 2. the browser follows it; Pinterest redirects back");
+    let callback = follow_consent(url.as_str())?;
+    let code = parse_callback(&callback, &state)?;
+    println!("  callback carried {code:?}; state matched (constant-time)");
+    let forged = callback.replace(state.secret(), "forged-state");
+    println!(
+        "  the same callback with a forged state -> {}\n",
+        parse_callback(&forged, &state).unwrap_err()
     );
 
-    println!("== 5. client_credentials");
-    let request = token_request(&config, &Grant::client_credentials(vec![Scope::AdsRead])?);
-    println!("{}", show_request(&request));
-    let app_token = parse_token_response(now, &canned(201, CLIENT_RESPONSE))?;
-    println!("-> {}\n", show_token(&app_token));
+    println!("== 3. exchange the code (blocking, ureq)");
+    let blocking = pinterest_oauth_ureq::Client::new(config.clone())?;
+    let token = blocking.exchange_code(code, &redirect_uri)?;
+    print!("{}", last_request());
+    println!("  -> {}\n", show_token(&token));
 
-    println!("== 6. revoke");
-    let request = revoke_request(
-        &config,
-        &Revocation::access_token(app_token.access_token().clone()),
+    println!("== 4. refresh (async, hyper): Pinterest rotates the refresh token");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let asynchronous = pinterest_oauth_hyper::Client::new(config.clone())?;
+    let old_refresh = token.refresh_token().ok_or("no refresh token")?.clone();
+    let refreshed = runtime.block_on(asynchronous.refresh(&old_refresh))?;
+    print!("{}", last_request());
+    println!("  -> {}", show_token(&refreshed));
+    let stale = runtime
+        .block_on(asynchronous.refresh(&old_refresh))
+        .unwrap_err();
+    println!("  the old refresh token now -> {stale}");
+    println!("  consent needed: {}\n", stale.is_invalid_grant());
+
+    println!("== 5. client credentials");
+    let app_token = blocking.client_credentials(&[Scope::AdsRead])?;
+    print!("{}", last_request());
+    println!("  -> {}\n", show_token(&app_token));
+
+    println!("== 6. revoke the access token");
+    let access = refreshed.access_token().clone();
+    println!(
+        "  fake accepts it before: {}",
+        fake.access_token_valid(access.secret())
     );
-    println!("{}", show_request(&request));
-    parse_revoke_response(&canned(200, ""))?;
-    println!("-> revoked\n");
+    runtime.block_on(asynchronous.revoke(&Revocation::access_token(access.clone())))?;
+    print!("{}", last_request());
+    println!(
+        "  fake accepts it after:  {}\n",
+        fake.access_token_valid(access.secret())
+    );
 
-    println!("== 7. typed errors");
-    for (status, body) in [
-        (
-            401,
-            r#"{"code":283,"message":"The authorization grant is invalid"}"#,
-        ),
-        (401, r#"{"code":2,"message":"Authentication failed."}"#),
-        (429, r#"{"code":8,"message":"Too many requests"}"#),
-        (502, "<html><body>Bad Gateway</body></html>"),
-        (200, r#"{"access_token":"pina.cut"#),
-    ] {
-        let err = parse_token_response(now, &canned(status, body)).unwrap_err();
-        println!("{status} -> {err}");
-        println!(
-            "      invalid grant: {}, transient: {}",
-            err.is_invalid_grant(),
-            err.is_transient()
-        );
-    }
+    let stats = fake.stats();
+    println!(
+        "fake counted: {} code exchange, {} refreshes, {} client credentials, {} revoke, {} connections",
+        stats.token.authorization_code,
+        stats.token.refresh_token,
+        stats.token.client_credentials,
+        stats.revoke,
+        stats.connections
+    );
     Ok(())
 }
-
-fn canned(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .header(
-            "content-type",
-            if body.starts_with('<') {
-                "text/html"
-            } else {
-                "application/json"
-            },
-        )
-        .header("x-pinterest-rid", "demo-request-id")
-        .header("retry-after", "30")
-        .body(body.as_bytes().to_vec())
-        .unwrap_or_default()
-}
-
-const TOKEN_RESPONSE: &str = r#"{"access_token":"pina.AAAA","token_type":"bearer",
-  "expires_in":2592000,"scope":"boards:read,pins:read","refresh_token":"pinr.BBBB",
-  "refresh_token_expires_in":5184000,"response_type":"authorization_code"}"#;
-const REFRESH_RESPONSE: &str = r#"{"access_token":"pina.CCCC","token_type":"bearer",
-  "expires_in":"2592000","scope":"boards:read pins:read","refresh_token":"pinr.DDDD",
-  "refresh_token_expires_in":5184000,"refresh_token_expires_at":1785184000,
-  "response_type":"refresh_token"}"#;
-const CLIENT_RESPONSE: &str = r#"{"access_token":"pina.EEEE","token_type":"bearer",
-  "expires_in":2592000,"scope":"ads:read","response_type":"client_credentials"}"#;

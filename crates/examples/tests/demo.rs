@@ -1,0 +1,62 @@
+//! The README's first command: the demo runs to the end, offline, and prints no secret.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_completes_and_prints_no_secret() {
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .output()
+        .expect("the demo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for step in ["== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6."] {
+        assert!(stdout.contains(step), "missing {step}:\n{stdout}");
+    }
+    assert!(stdout.contains("consent needed: true"), "{stdout}");
+    assert!(stdout.contains("fake accepts it after:  false"), "{stdout}");
+    // Fake tokens start with pina_/pinr_; the Basic header and the fake's secret never show.
+    for secret in [
+        "pina_",
+        "pinr_",
+        "Basic ",
+        fake_pinterest::DEFAULT_APP_SECRET,
+    ] {
+        assert!(!stdout.contains(secret), "{secret} leaked:\n{stdout}");
+    }
+    assert!(
+        !leaks_code(&stdout),
+        "an authorization code leaked:\n{stdout}"
+    );
+}
+
+/// `code=` may appear only as `code=<redacted>`.
+fn leaks_code(stdout: &str) -> bool {
+    stdout
+        .match_indices("code=")
+        .any(|(i, _)| !stdout[i..].starts_with("code=<redacted>"))
+}
+
+#[test]
+fn the_readme_shows_the_example_files_verbatim() {
+    let readme = include_str!("../../../README.md");
+    for file in [
+        include_str!("../examples/ureq_refresh.rs"),
+        include_str!("../examples/hyper_refresh.rs"),
+    ] {
+        // The file's own doc comment is not part of the README snippet.
+        let example: String = file
+            .lines()
+            .skip_while(|l| l.starts_with("//!") || l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(
+            readme.contains(&example),
+            "README is out of date with:\n{example}"
+        );
+        assert!(
+            example.lines().count() <= 15,
+            "a README example is 15 lines at most"
+        );
+    }
+}

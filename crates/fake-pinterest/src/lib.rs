@@ -1,0 +1,310 @@
+//! A faithful local fake of Pinterest's OAuth consent page and token endpoints.
+//!
+//! It serves, on `127.0.0.1:<port>` (port 0 by default), plain or over TLS:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /oauth/` | the consent page: checks `client_id`, `redirect_uri`, `response_type=code` and the scopes, then (auto-approve) redirects back with `code` and `state`, or with `error=access_denied` when set to deny |
+//! | `POST /v5/oauth/token` | the three grants, with Basic client auth, content type and required fields checked; codes are single-use, short-lived and bound to their `redirect_uri`; refresh tokens rotate on every refresh |
+//! | `POST /v5/oauth/token/revoke` | revokes an access or refresh token |
+//! | `GET /v5/user_account` | a bearer-protected endpoint, to show that revoked or expired tokens stop working |
+//! | `GET /_fake/stats` | request counts per grant and endpoint, as JSON |
+//!
+//! Success bodies, `{code, message}` error bodies, statuses and the `x-pinterest-rid` header are
+//! Pinterest's. The fake never uses the client core: it reads and writes the wire format itself,
+//! so a mistake in the core cannot hide behind the same mistake here.
+//!
+//! Any request can be scripted to misbehave with a [`Fault`]: a given status and body, a delay,
+//! `Retry-After`, closing mid-body, dripping bytes, an endless body, a redirect, garbage bytes,
+//! or no answer at all.
+//!
+//! ```
+//! use fake_pinterest::{FakeConfig, FakePinterest, Fault, Route, Times};
+//!
+//! let fake = FakePinterest::start(FakeConfig::default())?;
+//! assert!(fake.api_base_url().starts_with("http://127.0.0.1:"));
+//! fake.push_fault(Route::Token, Fault::unavailable(), Times::Once);
+//! assert_eq!(fake.stats().token.refresh_token, 0);
+//! # Ok::<(), fake_pinterest::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod body;
+mod fault;
+mod routes;
+mod server;
+mod state;
+mod tls;
+mod wire;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+pub use body::FakeBody;
+pub use fault::{Fault, Grant, Route, Times};
+pub use state::{GrantCounts, RecordedRequest, Stats};
+pub use wire::{KNOWN_SCOPES, REQUEST_ID};
+
+use fault::Script;
+use server::Shared;
+use state::{IssuedCode, State};
+
+/// The default test app id.
+pub const DEFAULT_APP_ID: &str = "1234567";
+/// The default test app secret.
+pub const DEFAULT_APP_SECRET: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// What the consent page does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsentMode {
+    /// Redirect back with a code at once, as if the user clicked "Give access".
+    #[default]
+    AutoApprove,
+    /// Redirect back with `error=access_denied`.
+    Deny,
+}
+
+/// How to run the fake.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// The app id it accepts.
+    pub app_id: String,
+    /// The app secret it accepts.
+    pub app_secret: String,
+    /// Registered redirect URIs; when empty, any loopback URI is accepted (RFC 8252 §7.3).
+    pub redirect_uris: Vec<String>,
+    /// Access token lifetime (Pinterest: 30 days).
+    pub access_ttl: Duration,
+    /// Refresh token lifetime (Pinterest: 60 days, continuous).
+    pub refresh_ttl: Duration,
+    /// Authorization code lifetime.
+    pub code_ttl: Duration,
+    /// Serve HTTPS with a certificate made at start.
+    pub tls: bool,
+    /// The consent page's behaviour.
+    pub consent: ConsentMode,
+    /// The address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            app_id: DEFAULT_APP_ID.to_owned(),
+            app_secret: DEFAULT_APP_SECRET.to_owned(),
+            redirect_uris: Vec::new(),
+            access_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_ttl: Duration::from_secs(60 * 24 * 3600),
+            code_ttl: Duration::from_secs(600),
+            tls: false,
+            consent: ConsentMode::AutoApprove,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        }
+    }
+}
+
+/// Why the fake could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not start.
+    #[error("cannot start the server: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The TLS identity could not be made.
+    #[error("cannot make the tls identity: {0}")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A running fake. Stops when dropped.
+#[derive(Debug)]
+pub struct FakePinterest {
+    addr: SocketAddr,
+    tls: bool,
+    ca_pem: Option<String>,
+    ca_der: Option<Vec<u8>>,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakePinterest {
+    /// Binds and starts serving on a thread of its own, so it works from blocking and async
+    /// code alike.
+    pub fn start(config: FakeConfig) -> Result<FakePinterest, Error> {
+        let listener =
+            std::net::TcpListener::bind(config.listen).map_err(|source| Error::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        listener.set_nonblocking(true).map_err(Error::Runtime)?;
+        let addr = listener.local_addr().map_err(Error::Runtime)?;
+        let identity = if config.tls {
+            Some(tls::identity()?)
+        } else {
+            None
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let tls = config.tls;
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(State::default()),
+            fault_body_bytes: Arc::new(AtomicU64::new(0)),
+            shutdown,
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fake-pinterest")
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        let acceptor = identity
+            .as_ref()
+            .map(|i| tokio_rustls::TlsAcceptor::from(i.server_config.clone()));
+        let serving = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("fake-pinterest".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => server::serve(listener, acceptor, serving).await,
+                        Err(e) => eprintln!("fake-pinterest: cannot listen: {e}"),
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })
+            .map_err(Error::Runtime)?;
+        Ok(FakePinterest {
+            addr,
+            tls,
+            ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
+            ca_der: identity.map(|i| i.ca_der),
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>` (or `https://…`).
+    pub fn origin(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The API base URL, `<origin>/v5`.
+    pub fn api_base_url(&self) -> String {
+        format!("{}/v5", self.origin())
+    }
+
+    /// The consent page URL, `<origin>/oauth/`.
+    pub fn consent_url(&self) -> String {
+        format!("{}/oauth/", self.origin())
+    }
+
+    /// The app id it accepts.
+    pub fn app_id(&self) -> &str {
+        &self.shared.config.app_id
+    }
+
+    /// The app secret it accepts.
+    pub fn app_secret(&self) -> &str {
+        &self.shared.config.app_secret
+    }
+
+    /// The CA certificate (PEM) that signed the server certificate, when serving TLS.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// The CA certificate (DER), when serving TLS.
+    pub fn ca_certificate_der(&self) -> Option<&[u8]> {
+        self.ca_der.as_deref()
+    }
+
+    /// Request counts so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The most recent requests (up to 256), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().recorded.iter().cloned().collect()
+    }
+
+    /// Scripts `fault` for the requests `route` matches, `times` times. Faults are taken in the
+    /// order they were pushed.
+    pub fn push_fault(&self, route: Route, fault: Fault, times: Times) {
+        let left = match times {
+            Times::Once => Some(1),
+            Times::N(0) => return,
+            Times::N(n) => Some(n),
+            Times::Always => None,
+        };
+        self.lock().scripts.push(Script { route, fault, left });
+    }
+
+    /// Removes every scripted fault.
+    pub fn clear_faults(&self) {
+        self.lock().scripts.clear();
+    }
+
+    /// Issues an authorization code directly, as the consent page would after approval.
+    pub fn issue_code(&self, redirect_uri: &str, scopes: &[&str]) -> String {
+        let code = wire::random_token("", 24);
+        let expires = Instant::now() + self.shared.config.code_ttl;
+        self.lock().codes.insert(
+            code.clone(),
+            IssuedCode {
+                redirect_uri: redirect_uri.to_owned(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                expires,
+            },
+        );
+        code
+    }
+
+    /// `true` when the fake would accept this access token on `GET /v5/user_account`.
+    pub fn access_token_valid(&self, token: &str) -> bool {
+        self.lock().access_valid(token)
+    }
+
+    /// Stops serving and waits for the server thread (at most a few seconds).
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().expect("fake state lock")
+    }
+}
+
+impl Drop for FakePinterest {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -1,0 +1,101 @@
+//! `fake-pinterest`: run the fake standalone.
+//!
+//! ```text
+//! cargo run -p fake-pinterest -- --port 8080
+//! ```
+
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use fake_pinterest::{ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeConfig, FakePinterest};
+
+/// A local fake of Pinterest's OAuth consent page and token endpoints.
+#[derive(Debug, Parser)]
+#[command(name = "fake-pinterest", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The app id to accept.
+    #[arg(long, default_value = DEFAULT_APP_ID)]
+    app_id: String,
+    /// The app secret to accept.
+    #[arg(long, default_value = DEFAULT_APP_SECRET)]
+    app_secret: String,
+    /// A registered redirect URI (repeatable). Without any, every loopback URI is accepted.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    access_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, default_value_t = 60 * 24 * 3600)]
+    refresh_ttl: u64,
+    /// Authorization code lifetime in seconds.
+    #[arg(long, default_value_t = 600)]
+    code_ttl: u64,
+    /// Serve HTTPS with a certificate made at start; its CA is printed (and written with --ca-file).
+    #[arg(long)]
+    tls: bool,
+    /// Where to write the CA certificate (PEM) when --tls is on.
+    #[arg(long, requires = "tls")]
+    ca_file: Option<PathBuf>,
+    /// Deny consent instead of approving it.
+    #[arg(long)]
+    deny: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = FakeConfig {
+        app_id: args.app_id,
+        app_secret: args.app_secret,
+        redirect_uris: args.redirect_uris,
+        access_ttl: Duration::from_secs(args.access_ttl),
+        refresh_ttl: Duration::from_secs(args.refresh_ttl),
+        code_ttl: Duration::from_secs(args.code_ttl),
+        tls: args.tls,
+        consent: if args.deny {
+            ConsentMode::Deny
+        } else {
+            ConsentMode::AutoApprove
+        },
+        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port),
+    };
+    let fake = match FakePinterest::start(config) {
+        Ok(fake) => fake,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("fake-pinterest listening on {}", fake.origin());
+    println!("  api base url:  {}", fake.api_base_url());
+    println!("  consent url:   {}", fake.consent_url());
+    println!("  stats:         {}/_fake/stats", fake.origin());
+    println!("  app id:        {}", fake.app_id());
+    println!("  app secret:    {}", fake.app_secret());
+    if let Some(pem) = fake.ca_certificate_pem() {
+        if let Some(path) = &args.ca_file {
+            if let Err(e) = std::fs::write(path, pem) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+            println!("  ca certificate written to {}", path.display());
+        }
+        println!("{pem}");
+    }
+    println!("press Ctrl-C to stop");
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {e}");
+    }
+    fake.shutdown();
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,553 @@
+//! The fake's endpoints, and how faults replace them.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use crate::ConsentMode;
+use crate::body::FakeBody;
+use crate::fault::{self, Fault, Grant, Target};
+use crate::server::{Connection, Shared};
+use crate::state::{IssuedCode, RecordedRequest, RefreshStatus};
+use crate::wire::{self, KNOWN_SCOPES, field, invalid_grant, invalid_parameters};
+
+/// Largest request body read.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+/// What endless bodies repeat.
+const ENDLESS_CHUNK: usize = 64 * 1024;
+
+/// Serves one request.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    connection: Arc<Connection>,
+    request: Request<Incoming>,
+) -> Result<Response<FakeBody>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(finish(wire::error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                wire::code::INVALID_PARAMETERS,
+                "Request body too large.",
+            )));
+        }
+    };
+    let target = target_of(&parts.method, parts.uri.path(), &parts.headers, &body);
+    let fault = {
+        let mut state = shared.state.lock().expect("fake state lock");
+        state.stats.requests += 1;
+        state.record(RecordedRequest {
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            version: format!("{:?}", parts.version),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: body.to_vec(),
+        });
+        match target {
+            Target::Token(grant) => state.stats.token.count(grant),
+            Target::Revoke => state.stats.revoke += 1,
+            Target::Consent => state.stats.consent += 1,
+            Target::UserAccount => state.stats.user_account += 1,
+            Target::Other => {}
+        }
+        let fault = match target {
+            Target::Other => None,
+            _ => fault::take(&mut state.scripts, target),
+        };
+        if fault.is_some() {
+            state.stats.faults += 1;
+        }
+        fault
+    };
+    let call = Call {
+        shared: &shared,
+        connection: &connection,
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
+        body: &body,
+        target,
+    };
+    let response = match fault {
+        Some(fault) => call.misbehave(fault).await,
+        None => call.answer(),
+    };
+    Ok(finish(response))
+}
+
+/// Adds the request id every Pinterest response carries.
+fn finish(mut response: Response<FakeBody>) -> Response<FakeBody> {
+    if let Ok(rid) = HeaderValue::from_str(&wire::request_id()) {
+        response.headers_mut().insert(wire::REQUEST_ID, rid);
+    }
+    response
+}
+
+fn target_of(method: &Method, path: &str, headers: &http::HeaderMap, body: &[u8]) -> Target {
+    match path {
+        "/v5/oauth/token" if method == Method::POST => {
+            let form = is_form(headers)
+                .then(|| wire::form_fields(body).ok())
+                .flatten();
+            let grant = form
+                .as_deref()
+                .and_then(|f| field(f, "grant_type"))
+                .and_then(Grant::parse);
+            Target::Token(grant)
+        }
+        "/v5/oauth/token/revoke" if method == Method::POST => Target::Revoke,
+        "/v5/user_account" => Target::UserAccount,
+        "/oauth/" | "/oauth" => Target::Consent,
+        _ => Target::Other,
+    }
+}
+
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+struct Call<'a> {
+    shared: &'a Arc<Shared>,
+    connection: &'a Arc<Connection>,
+    method: &'a Method,
+    uri: &'a http::Uri,
+    headers: &'a http::HeaderMap,
+    body: &'a Bytes,
+    target: Target,
+}
+
+impl Call<'_> {
+    /// The proper answer.
+    fn answer(&self) -> Response<FakeBody> {
+        match (self.target, self.uri.path()) {
+            (Target::Token(_), _) => self.token(),
+            (Target::Revoke, _) => self.revoke(),
+            (Target::UserAccount, _) => self.user_account(),
+            (Target::Consent, _) => self.consent(),
+            (Target::Other, "/_fake/stats") => {
+                let stats = self.shared.stats();
+                wire::json_response(StatusCode::OK, &json!(stats))
+            }
+            (Target::Other, "/v5/oauth/token" | "/v5/oauth/token/revoke") => {
+                let mut r = wire::error_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    wire::code::INVALID_PARAMETERS,
+                    "Method not allowed.",
+                );
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                r
+            }
+            _ => wire::error_response(StatusCode::NOT_FOUND, 404, "Not found."),
+        }
+    }
+
+    /// Runs a scripted fault.
+    async fn misbehave(&self, fault: Fault) -> Response<FakeBody> {
+        let mut fault = fault;
+        loop {
+            match fault {
+                Fault::Delay(d) => {
+                    tokio::time::sleep(d).await;
+                    return self.answer();
+                }
+                Fault::DelayThen(d, inner) => {
+                    tokio::time::sleep(d).await;
+                    fault = *inner;
+                }
+                other => return self.misbehave_now(other).await,
+            }
+        }
+    }
+
+    async fn misbehave_now(&self, fault: Fault) -> Response<FakeBody> {
+        let counter = self.shared.fault_body_bytes.clone();
+        match fault {
+            Fault::Respond {
+                status,
+                headers,
+                body,
+            } => {
+                let mut response = Response::new(FakeBody::full(body));
+                *response.status_mut() = status;
+                for (name, value) in headers {
+                    if let (Ok(name), Ok(value)) = (
+                        header::HeaderName::from_bytes(name.as_bytes()),
+                        HeaderValue::from_str(&value),
+                    ) {
+                        response.headers_mut().append(name, value);
+                    }
+                }
+                response
+            }
+            Fault::CloseMidBody {
+                status,
+                declared,
+                sent,
+            } => {
+                let mut response = Response::new(FakeBody::truncated(sent).counted(counter));
+                *response.status_mut() = status;
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, declared.into());
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Fault::Drip(interval) => {
+                let (parts, body) = self.answer().into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let mut response = Response::from_parts(
+                    parts,
+                    FakeBody::drip(bytes.clone(), interval).counted(counter),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, bytes.len().into());
+                response
+            }
+            Fault::Endless { declared } => {
+                let chunk = Bytes::from(vec![b' '; ENDLESS_CHUNK]);
+                let mut response =
+                    Response::new(FakeBody::endless(chunk, declared).counted(counter));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                if let Some(n) = declared {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_LENGTH, n.into());
+                }
+                response
+            }
+            Fault::Redirect { status, location } => {
+                let mut response = Response::new(FakeBody::empty());
+                *response.status_mut() = status;
+                if let Ok(location) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+            }
+            Fault::Garbage(bytes) => {
+                self.connection.hijack(bytes);
+                Response::new(FakeBody::empty())
+            }
+            Fault::NeverAnswer => {
+                self.shared.stopped().await;
+                let mut response = Response::new(FakeBody::pending());
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                response
+            }
+            Fault::Delay(_) | Fault::DelayThen(..) => self.answer(),
+        }
+    }
+
+    fn form(&self) -> Result<Vec<(String, String)>, &'static str> {
+        if !is_form(self.headers) {
+            return Err("Content-Type must be application/x-www-form-urlencoded");
+        }
+        wire::form_fields(self.body)
+    }
+
+    fn client_authenticated(&self) -> bool {
+        let config = &self.shared.config;
+        wire::basic_credentials(self.headers.get(header::AUTHORIZATION))
+            .is_some_and(|(id, secret)| id == config.app_id && secret == config.app_secret)
+    }
+
+    fn token(&self) -> Response<FakeBody> {
+        if !self.client_authenticated() {
+            return wire::authentication_failed();
+        }
+        let fields = match self.form() {
+            Ok(fields) => fields,
+            Err(problem) => return invalid_parameters(problem),
+        };
+        match field(&fields, "grant_type") {
+            Some("authorization_code") => self.authorization_code(&fields),
+            Some("refresh_token") => self.refresh_token(&fields),
+            Some("client_credentials") => self.client_credentials(&fields),
+            Some(_) => invalid_parameters("unsupported grant_type"),
+            None => invalid_parameters("grant_type is required"),
+        }
+    }
+
+    fn authorization_code(&self, fields: &[(String, String)]) -> Response<FakeBody> {
+        let (Some(code), Some(redirect_uri)) =
+            (field(fields, "code"), field(fields, "redirect_uri"))
+        else {
+            return invalid_parameters("code and redirect_uri are required");
+        };
+        if !matches!(
+            field(fields, "continuous_refresh"),
+            None | Some("true" | "false")
+        ) {
+            return invalid_parameters("continuous_refresh must be true or false");
+        }
+        let config = &self.shared.config;
+        let mut state = self.shared.state.lock().expect("fake state lock");
+        // Single use: a code is gone after its first exchange attempt.
+        let Some(issued) = state.codes.remove(code) else {
+            return invalid_grant();
+        };
+        if issued.expires <= Instant::now() || issued.redirect_uri != redirect_uri {
+            return invalid_grant();
+        }
+        let tokens = state.issue(&issued.scopes, config.access_ttl, Some(config.refresh_ttl));
+        drop(state);
+        token_response(&tokens, config, &issued.scopes, Grant::AuthorizationCode)
+    }
+
+    fn refresh_token(&self, fields: &[(String, String)]) -> Response<FakeBody> {
+        let Some(refresh_token) = field(fields, "refresh_token") else {
+            return invalid_parameters("refresh_token is required");
+        };
+        let config = &self.shared.config;
+        let mut state = self.shared.state.lock().expect("fake state lock");
+        let Some(grant) = state.refresh.get_mut(refresh_token) else {
+            return invalid_grant();
+        };
+        if grant.status != RefreshStatus::Active || grant.expires <= SystemTime::now() {
+            return invalid_grant();
+        }
+        let scopes = match field(fields, "scope") {
+            None => grant.scopes.clone(),
+            Some(requested) => {
+                let requested = wire::split_scopes(requested);
+                if requested.is_empty() || requested.iter().any(|s| !grant.scopes.contains(s)) {
+                    return invalid_parameters("scope must be a subset of the granted scopes");
+                }
+                requested
+            }
+        };
+        // Continuous refresh: the refresh token rotates, the old one stops working.
+        grant.status = RefreshStatus::Rotated;
+        let tokens = state.issue(&scopes, config.access_ttl, Some(config.refresh_ttl));
+        drop(state);
+        token_response(&tokens, config, &scopes, Grant::RefreshToken)
+    }
+
+    fn client_credentials(&self, fields: &[(String, String)]) -> Response<FakeBody> {
+        let Some(scope) = field(fields, "scope") else {
+            return invalid_parameters("scope is required");
+        };
+        let scopes = wire::split_scopes(scope);
+        if scopes.is_empty() || scopes.iter().any(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+            return invalid_parameters("scope must list known scopes");
+        }
+        let config = &self.shared.config;
+        let tokens = self.shared.state.lock().expect("fake state lock").issue(
+            &scopes,
+            config.access_ttl,
+            None,
+        );
+        token_response(&tokens, config, &scopes, Grant::ClientCredentials)
+    }
+
+    fn revoke(&self) -> Response<FakeBody> {
+        if !self.client_authenticated() {
+            return wire::authentication_failed();
+        }
+        let fields = match self.form() {
+            Ok(fields) => fields,
+            Err(problem) => return invalid_parameters(problem),
+        };
+        let Some(token) = field(&fields, "token") else {
+            return invalid_parameters("token is required");
+        };
+        if !matches!(
+            field(&fields, "token_type_hint"),
+            None | Some("access_token" | "refresh_token")
+        ) {
+            return invalid_parameters("token_type_hint must be access_token or refresh_token");
+        }
+        self.shared
+            .state
+            .lock()
+            .expect("fake state lock")
+            .revoke(token);
+        let mut response = Response::new(FakeBody::empty());
+        *response.status_mut() = StatusCode::OK;
+        response
+    }
+
+    fn user_account(&self) -> Response<FakeBody> {
+        let bearer = self
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        let valid = bearer.is_some_and(|token| {
+            self.shared
+                .state
+                .lock()
+                .expect("fake state lock")
+                .access_valid(token)
+        });
+        if self.method != Method::GET {
+            return wire::error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                wire::code::INVALID_PARAMETERS,
+                "Method not allowed.",
+            );
+        }
+        if !valid {
+            return wire::authentication_failed();
+        }
+        wire::json_response(
+            StatusCode::OK,
+            &json!({"account_type": "BUSINESS", "username": "fake_pinterest_user"}),
+        )
+    }
+
+    fn consent(&self) -> Response<FakeBody> {
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(self.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let param = |name| field(&query, name);
+        let config = &self.shared.config;
+        if param("client_id") != Some(config.app_id.as_str()) {
+            return html(StatusCode::BAD_REQUEST, "Unknown or missing client_id.");
+        }
+        let Some(redirect_uri) = param("redirect_uri") else {
+            return html(StatusCode::BAD_REQUEST, "Missing redirect_uri.");
+        };
+        let allowed = if config.redirect_uris.is_empty() {
+            wire::is_loopback_uri(redirect_uri)
+        } else {
+            config.redirect_uris.iter().any(|r| r == redirect_uri)
+        };
+        let Ok(mut target) = url::Url::parse(redirect_uri) else {
+            return html(StatusCode::BAD_REQUEST, "Invalid redirect_uri.");
+        };
+        if !allowed {
+            return html(
+                StatusCode::BAD_REQUEST,
+                "redirect_uri is not registered for this app.",
+            );
+        }
+        let state = param("state");
+        let mut reply = |pairs: &[(&str, &str)]| {
+            {
+                let mut query = target.query_pairs_mut();
+                for (k, v) in pairs {
+                    query.append_pair(k, v);
+                }
+                if let Some(state) = state {
+                    query.append_pair("state", state);
+                }
+            }
+            redirect(target.as_str())
+        };
+        if param("response_type") != Some("code") {
+            return reply(&[("error", "unsupported_response_type")]);
+        }
+        let scopes = wire::split_scopes(param("scope").unwrap_or(""));
+        if scopes.is_empty() || scopes.iter().any(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+            return reply(&[("error", "invalid_scope")]);
+        }
+        if config.consent == ConsentMode::Deny {
+            return reply(&[
+                ("error", "access_denied"),
+                ("error_description", "The user denied access."),
+            ]);
+        }
+        let code = wire::random_token("", 24);
+        self.shared
+            .state
+            .lock()
+            .expect("fake state lock")
+            .codes
+            .insert(
+                code.clone(),
+                IssuedCode {
+                    redirect_uri: redirect_uri.to_owned(),
+                    scopes,
+                    expires: Instant::now() + config.code_ttl,
+                },
+            );
+        reply(&[("code", &code)])
+    }
+}
+
+fn token_response(
+    tokens: &crate::state::Issued,
+    config: &crate::FakeConfig,
+    scopes: &[String],
+    grant: Grant,
+) -> Response<FakeBody> {
+    let mut body = json!({
+        "access_token": tokens.access_token,
+        "token_type": "bearer",
+        "expires_in": config.access_ttl.as_secs(),
+        "scope": scopes.join(","),
+        "response_type": grant.as_str(),
+    });
+    if let (Some(refresh), Some(at)) = (&tokens.refresh_token, tokens.refresh_expires_at) {
+        body["refresh_token"] = json!(refresh);
+        body["refresh_token_expires_in"] = json!(config.refresh_ttl.as_secs());
+        body["refresh_token_expires_at"] =
+            json!(at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+    }
+    wire::json_response(StatusCode::OK, &body)
+}
+
+fn html(status: StatusCode, message: &str) -> Response<FakeBody> {
+    let body = format!(
+        "<!doctype html><html><head><title>Pinterest (fake)</title></head>\
+         <body><h1>Something went wrong</h1><p>{message}</p></body></html>"
+    );
+    let mut response = Response::new(FakeBody::full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn redirect(location: &str) -> Response<FakeBody> {
+    let mut response = html(StatusCode::FOUND, "Redirecting back to the app.");
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

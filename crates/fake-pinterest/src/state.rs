@@ -1,0 +1,182 @@
+//! What the fake remembers: codes, tokens, and counts.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::fault::{Grant, Script};
+
+/// Request counts, per grant and per endpoint, as `GET /_fake/stats` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// `POST /v5/oauth/token` requests, by `grant_type` as received.
+    pub token: GrantCounts,
+    /// `POST /v5/oauth/token/revoke` requests.
+    pub revoke: u64,
+    /// Consent page requests.
+    pub consent: u64,
+    /// `GET /v5/user_account` requests.
+    pub user_account: u64,
+    /// Requests answered by a scripted fault.
+    pub faults: u64,
+    /// TCP connections accepted.
+    pub connections: u64,
+    /// All requests (including `/_fake/…`).
+    pub requests: u64,
+    /// Body bytes handed to connections by endless, dripping and cut-short faults.
+    pub fault_body_bytes: u64,
+}
+
+/// Token requests by `grant_type`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GrantCounts {
+    /// `authorization_code`.
+    pub authorization_code: u64,
+    /// `refresh_token`.
+    pub refresh_token: u64,
+    /// `client_credentials`.
+    pub client_credentials: u64,
+    /// A missing or unknown `grant_type`, or a body that could not be read.
+    pub invalid: u64,
+}
+
+impl GrantCounts {
+    pub(crate) fn count(&mut self, grant: Option<Grant>) {
+        match grant {
+            Some(Grant::AuthorizationCode) => self.authorization_code += 1,
+            Some(Grant::RefreshToken) => self.refresh_token += 1,
+            Some(Grant::ClientCredentials) => self.client_credentials += 1,
+            None => self.invalid += 1,
+        }
+    }
+}
+
+/// A request as the fake received it (kept for tests that check what a client really sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The HTTP version, e.g. `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
+    /// The headers, in order, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// How many requests are kept.
+pub(crate) const MAX_RECORDED: usize = 256;
+
+#[derive(Debug)]
+pub(crate) struct IssuedCode {
+    pub(crate) redirect_uri: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires: Instant,
+}
+
+#[derive(Debug)]
+pub(crate) struct AccessGrant {
+    pub(crate) expires: SystemTime,
+    pub(crate) revoked: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RefreshStatus {
+    Active,
+    Rotated,
+    Revoked,
+}
+
+#[derive(Debug)]
+pub(crate) struct RefreshGrant {
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires: SystemTime,
+    pub(crate) status: RefreshStatus,
+}
+
+/// Everything behind the fake's one lock.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) codes: HashMap<String, IssuedCode>,
+    pub(crate) access: HashMap<String, AccessGrant>,
+    pub(crate) refresh: HashMap<String, RefreshGrant>,
+    pub(crate) stats: Stats,
+    pub(crate) scripts: Vec<Script>,
+    pub(crate) recorded: VecDeque<RecordedRequest>,
+}
+
+/// A token set just issued.
+#[derive(Debug)]
+pub(crate) struct Issued {
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) refresh_expires_at: Option<SystemTime>,
+}
+
+impl State {
+    pub(crate) fn record(&mut self, request: RecordedRequest) {
+        if self.recorded.len() == MAX_RECORDED {
+            self.recorded.pop_front();
+        }
+        self.recorded.push_back(request);
+    }
+
+    /// Issues an access token, and a refresh token unless `refresh_ttl` is `None`.
+    pub(crate) fn issue(
+        &mut self,
+        scopes: &[String],
+        access_ttl: Duration,
+        refresh_ttl: Option<Duration>,
+    ) -> Issued {
+        let now = SystemTime::now();
+        let access_token = crate::wire::random_token("pina_", 36);
+        self.access.insert(
+            access_token.clone(),
+            AccessGrant {
+                expires: now + access_ttl,
+                revoked: false,
+            },
+        );
+        let (refresh_token, refresh_expires_at) = match refresh_ttl {
+            Some(ttl) => {
+                let token = crate::wire::random_token("pinr_", 36);
+                let expires = now + ttl;
+                self.refresh.insert(
+                    token.clone(),
+                    RefreshGrant {
+                        scopes: scopes.to_vec(),
+                        expires,
+                        status: RefreshStatus::Active,
+                    },
+                );
+                (Some(token), Some(expires))
+            }
+            None => (None, None),
+        };
+        Issued {
+            access_token,
+            refresh_token,
+            refresh_expires_at,
+        }
+    }
+
+    /// Revokes an access or refresh token; unknown tokens are ignored (RFC 7009 §2.2).
+    pub(crate) fn revoke(&mut self, token: &str) {
+        if let Some(access) = self.access.get_mut(token) {
+            access.revoked = true;
+        }
+        if let Some(refresh) = self.refresh.get_mut(token) {
+            refresh.status = RefreshStatus::Revoked;
+        }
+    }
+
+    /// `true` when the access token is known, unexpired and not revoked.
+    pub(crate) fn access_valid(&self, token: &str) -> bool {
+        self.access
+            .get(token)
+            .is_some_and(|a| !a.revoked && a.expires > SystemTime::now())
+    }
+}

@@ -1,0 +1,533 @@
+//! The fake behaves as `pinterest-wire.md` says, checked with raw HTTP (no client core).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use fake_pinterest::{ConsentMode, FakeConfig, FakePinterest, Fault, Grant, Route, Times};
+use serde_json::Value;
+
+struct Raw {
+    agent: ureq::Agent,
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Raw {
+    fn new() -> Raw {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        Raw { agent }
+    }
+
+    fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
+        Answer {
+            status: response.status().as_u16(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect(),
+            body: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+
+    fn get(&self, url: &str, bearer: Option<&str>) -> Answer {
+        let mut request = self.agent.get(url);
+        if let Some(token) = bearer {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        Raw::answer(request.call().unwrap())
+    }
+
+    fn post(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        content_type: &str,
+        body: &str,
+    ) -> Answer {
+        let mut request = self.agent.post(url).header("content-type", content_type);
+        if let Some((id, secret)) = basic {
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            request = request.header("authorization", &format!("Basic {encoded}"));
+        }
+        Raw::answer(request.send(body).unwrap())
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+struct Env {
+    fake: FakePinterest,
+    raw: Raw,
+}
+
+impl Env {
+    fn new(config: FakeConfig) -> Env {
+        Env {
+            fake: FakePinterest::start(config).unwrap(),
+            raw: Raw::new(),
+        }
+    }
+
+    fn token(&self, body: &str) -> Answer {
+        let url = format!("{}/oauth/token", self.fake.api_base_url());
+        let creds = (self.fake.app_id(), self.fake.app_secret());
+        self.raw.post(&url, Some(creds), FORM, body)
+    }
+
+    fn revoke(&self, body: &str) -> Answer {
+        let url = format!("{}/oauth/token/revoke", self.fake.api_base_url());
+        let creds = (self.fake.app_id(), self.fake.app_secret());
+        self.raw.post(&url, Some(creds), FORM, body)
+    }
+
+    fn consent(&self, query: &str) -> Answer {
+        self.raw
+            .get(&format!("{}?{query}", self.fake.consent_url()), None)
+    }
+
+    fn code_for(&self, redirect: &str) -> String {
+        self.fake
+            .issue_code(redirect, &["boards:read", "pins:read"])
+    }
+
+    fn exchange(&self, redirect: &str) -> Value {
+        let code = self.code_for(redirect);
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+        ]);
+        let answer = self.token(&body);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.json()
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+fn assert_error(answer: &Answer, status: u16, code: i64) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    let json = answer.json();
+    assert_eq!(json["code"], code, "{}", answer.body);
+    assert!(json["message"].is_string());
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_eq!(answer.header("x-pinterest-rid").map(str::len), Some(16));
+}
+
+const REDIRECT: &str = "http://localhost:8085/";
+
+#[test]
+fn consent_redirects_back_with_code_and_state() {
+    let env = Env::new(FakeConfig::default());
+    let q = form(&[
+        ("client_id", env.fake.app_id()),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "boards:read,pins:read"),
+        ("state", "abc+/="),
+    ]);
+    let answer = env.consent(&q);
+    assert_eq!(answer.status, 302);
+    let location = url::Url::parse(answer.header("location").unwrap()).unwrap();
+    assert_eq!(&location[..url::Position::AfterPath], REDIRECT);
+    let params: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    assert_eq!(params[0].0, "code");
+    assert_eq!(params[1], ("state".into(), "abc+/=".into()));
+    // The code works once, with the same redirect URI.
+    let exchange = |code: &str| {
+        env.token(&form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ]))
+    };
+    assert_eq!(exchange(&params[0].1).status, 200);
+    assert_error(&exchange(&params[0].1), 401, 283);
+}
+
+#[test]
+fn consent_checks_client_redirect_response_type_and_scopes() {
+    let env = Env::new(FakeConfig::default());
+    let query = |client: &str, redirect: &str, rtype: &str, scope: &str| {
+        form(&[
+            ("client_id", client),
+            ("redirect_uri", redirect),
+            ("response_type", rtype),
+            ("scope", scope),
+            ("state", "s"),
+        ])
+    };
+    let id = env.fake.app_id().to_owned();
+    // No redirect to an unverified place: an error page.
+    assert_eq!(
+        env.consent(&query("999", REDIRECT, "code", "ads:read"))
+            .status,
+        400
+    );
+    assert_eq!(
+        env.consent(&query(&id, "https://evil.example/", "code", "ads:read"))
+            .status,
+        400
+    );
+    // Errors the app should hear about: a redirect with `error` and the state.
+    let error_of = |q: &str| {
+        let answer = env.consent(q);
+        assert_eq!(answer.status, 302);
+        let location = url::Url::parse(answer.header("location").unwrap()).unwrap();
+        let params: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+        assert!(params.contains(&("state".into(), "s".into())));
+        params
+            .into_iter()
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v)
+    };
+    assert_eq!(
+        error_of(&query(&id, REDIRECT, "token", "ads:read")).as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(
+        error_of(&query(&id, REDIRECT, "code", "ads:read,nope:read")).as_deref(),
+        Some("invalid_scope")
+    );
+    assert_eq!(
+        error_of(&query(&id, REDIRECT, "code", "")).as_deref(),
+        Some("invalid_scope")
+    );
+    assert_eq!(
+        error_of(&query(&id, "http://127.0.0.1:9/cb", "code", "ads:read")),
+        None
+    );
+    assert_eq!(env.fake.stats().consent, 6);
+}
+
+#[test]
+fn registered_redirect_uris_and_denial() {
+    let env = Env::new(FakeConfig {
+        redirect_uris: vec!["https://app.example/cb".into()],
+        consent: ConsentMode::Deny,
+        ..FakeConfig::default()
+    });
+    let q = |redirect: &str| {
+        form(&[
+            ("client_id", env.fake.app_id()),
+            ("redirect_uri", redirect),
+            ("response_type", "code"),
+            ("scope", "ads:read"),
+        ])
+    };
+    assert_eq!(
+        env.consent(&q(REDIRECT)).status,
+        400,
+        "loopback is not registered here"
+    );
+    let answer = env.consent(&q("https://app.example/cb"));
+    assert_eq!(answer.status, 302);
+    assert!(
+        answer
+            .header("location")
+            .unwrap()
+            .contains("error=access_denied")
+    );
+}
+
+#[test]
+fn token_endpoint_checks_client_auth_content_type_and_fields() {
+    let env = Env::new(FakeConfig::default());
+    let url = format!("{}/oauth/token", env.fake.api_base_url());
+    let body = form(&[("grant_type", "client_credentials"), ("scope", "ads:read")]);
+    assert_error(&env.raw.post(&url, None, FORM, &body), 401, 2);
+    assert_error(
+        &env.raw
+            .post(&url, Some((env.fake.app_id(), "wrong")), FORM, &body),
+        401,
+        2,
+    );
+    let creds = Some((env.fake.app_id(), env.fake.app_secret()));
+    assert_error(
+        &env.raw.post(&url, creds, "application/json", &body),
+        400,
+        1,
+    );
+    assert_eq!(
+        env.raw
+            .post(
+                &url,
+                creds,
+                "application/x-www-form-urlencoded; charset=utf-8",
+                &body
+            )
+            .status,
+        200
+    );
+
+    assert_error(&env.token("grant_type=client_credentials"), 400, 1);
+    assert_error(
+        &env.token("grant_type=client_credentials&scope=nope:read"),
+        400,
+        1,
+    );
+    assert_error(&env.token("grant_type=authorization_code&code=x"), 400, 1);
+    assert_error(&env.token("grant_type=refresh_token"), 400, 1);
+    assert_error(&env.token("grant_type=password"), 400, 1);
+    assert_error(&env.token("scope=ads:read"), 400, 1);
+    assert_error(
+        &env.token("grant_type=client_credentials&scope=ads:read&scope=ads:read"),
+        400,
+        1,
+    );
+    let code = env.code_for(REDIRECT);
+    let bad_flag = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("continuous_refresh", "yes"),
+    ]);
+    assert_error(&env.token(&bad_flag), 400, 1);
+
+    let ok = env.token(&body).json();
+    assert_eq!(ok["token_type"], "bearer");
+    assert_eq!(ok["scope"], "ads:read");
+    assert_eq!(ok["response_type"], "client_credentials");
+    assert!(ok.get("refresh_token").is_none());
+    let stats = env.fake.stats();
+    // Counted by the grant_type received, whether or not the request was valid.
+    assert_eq!(stats.token.client_credentials, 6);
+    // No readable grant_type: wrong content type, unknown grant, none, a repeated field.
+    assert_eq!(stats.token.invalid, 4);
+}
+
+#[test]
+fn codes_are_bound_to_their_redirect_uri_and_expire() {
+    let env = Env::new(FakeConfig::default());
+    let code = env.code_for(REDIRECT);
+    let other = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", "http://localhost:9999/"),
+    ]);
+    assert_error(&env.token(&other), 401, 283);
+    let same = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+    ]);
+    assert_error(&env.token(&same), 401, 283);
+
+    let expired = Env::new(FakeConfig {
+        code_ttl: Duration::ZERO,
+        ..FakeConfig::default()
+    });
+    let code = expired.code_for(REDIRECT);
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+    ]);
+    assert_error(&expired.token(&body), 401, 283);
+}
+
+#[test]
+fn refresh_rotates_and_scopes_only_narrow() {
+    let env = Env::new(FakeConfig::default());
+    let first = env.exchange(REDIRECT);
+    assert_eq!(first["response_type"], "authorization_code");
+    assert_eq!(first["expires_in"], 30 * 24 * 3600);
+    assert_eq!(first["refresh_token_expires_in"], 60 * 24 * 3600);
+    assert!(first["refresh_token_expires_at"].is_u64());
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    assert!(r1.starts_with("pinr_"));
+
+    let widen = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &r1),
+        ("scope", "ads:read"),
+    ]);
+    assert_error(&env.token(&widen), 400, 1);
+    let narrow = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &r1),
+        ("scope", "pins:read"),
+    ]);
+    let second = env.token(&narrow).json();
+    assert_eq!(second["scope"], "pins:read");
+    assert_eq!(second["response_type"], "refresh_token");
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    assert_error(
+        &env.token(&form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r1),
+        ])),
+        401,
+        283,
+    );
+    assert_eq!(
+        env.token(&form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2)
+        ]))
+        .status,
+        200
+    );
+}
+
+#[test]
+fn revoked_tokens_stop_working() {
+    let env = Env::new(FakeConfig::default());
+    let tokens = env.exchange(REDIRECT);
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let account = format!("{}/user_account", env.fake.api_base_url());
+    assert_eq!(env.raw.get(&account, Some(access)).status, 200);
+
+    assert_error(&env.revoke(""), 400, 1);
+    assert_error(
+        &env.revoke(&form(&[("token", access), ("token_type_hint", "id_token")])),
+        400,
+        1,
+    );
+    let revoked = env.revoke(&form(&[
+        ("token", access),
+        ("token_type_hint", "access_token"),
+    ]));
+    assert_eq!((revoked.status, revoked.body.as_str()), (200, ""));
+    assert_error(&env.raw.get(&account, Some(access)), 401, 2);
+
+    assert_eq!(env.revoke(&form(&[("token", refresh)])).status, 200);
+    assert_error(
+        &env.token(&form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+        ])),
+        401,
+        283,
+    );
+    // Unknown tokens are accepted, as RFC 7009 says.
+    assert_eq!(env.revoke(&form(&[("token", "pina_unknown")])).status, 200);
+    assert_eq!(env.fake.stats().revoke, 5);
+}
+
+#[test]
+fn stats_are_served_as_json() {
+    let env = Env::new(FakeConfig::default());
+    env.token("grant_type=client_credentials&scope=ads:read");
+    env.token("grant_type=refresh_token&refresh_token=x");
+    let stats = env
+        .raw
+        .get(&format!("{}/_fake/stats", env.fake.origin()), None)
+        .json();
+    assert_eq!(stats["token"]["client_credentials"], 1);
+    assert_eq!(stats["token"]["refresh_token"], 1);
+    assert_eq!(stats["token"]["authorization_code"], 0);
+    assert_eq!(stats["revoke"], 0);
+    assert_eq!(stats["requests"], 3);
+}
+
+#[test]
+fn faults_are_scripted_by_route_and_count() {
+    let env = Env::new(FakeConfig::default());
+    env.fake.push_fault(
+        Route::Grant(Grant::RefreshToken),
+        Fault::unavailable(),
+        Times::N(2),
+    );
+    env.fake
+        .push_fault(Route::Revoke, Fault::forbidden(), Times::Always);
+    let cc = "grant_type=client_credentials&scope=ads:read";
+    assert_eq!(env.token(cc).status, 200, "other grants are untouched");
+    assert_error(
+        &env.token("grant_type=refresh_token&refresh_token=x"),
+        503,
+        3,
+    );
+    assert_error(
+        &env.token("grant_type=refresh_token&refresh_token=x"),
+        503,
+        3,
+    );
+    assert_error(
+        &env.token("grant_type=refresh_token&refresh_token=x"),
+        401,
+        283,
+    );
+    for _ in 0..3 {
+        assert_error(&env.revoke("token=x"), 403, 29);
+    }
+    env.fake.clear_faults();
+    assert_eq!(env.revoke("token=x").status, 200);
+
+    env.fake
+        .push_fault(Route::Token, Fault::rate_limited(7), Times::Once);
+    let limited = env.token(cc);
+    assert_error(&limited, 429, 8);
+    assert_eq!(limited.header("retry-after"), Some("7"));
+    let html = {
+        env.fake
+            .push_fault(Route::Any, Fault::bad_gateway_html(), Times::Once);
+        env.token(cc)
+    };
+    assert_eq!(html.status, 502);
+    assert_eq!(html.header("content-type"), Some("text/html"));
+    // A delay answers properly afterwards (no timing is asserted).
+    env.fake.push_fault(
+        Route::Token,
+        Fault::Delay(Duration::from_millis(20)),
+        Times::Once,
+    );
+    assert_eq!(env.token(cc).status, 200);
+    assert_eq!(env.fake.stats().faults, 8);
+}
+
+#[test]
+fn tls_serves_with_a_certificate_from_its_own_ca() {
+    let fake = FakePinterest::start(FakeConfig {
+        tls: true,
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    assert!(fake.origin().starts_with("https://127.0.0.1:"));
+    let pem = fake.ca_certificate_pem().unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let ca = ureq::tls::Certificate::from_pem(pem.as_bytes()).unwrap();
+    let agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+                .build(),
+        )
+        .build()
+        .new_agent();
+    let stats: Value = agent
+        .get(&format!("{}/_fake/stats", fake.origin()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(stats["requests"], 1);
+}
