@@ -5,5 +5,7 @@
 //! so tests check the project against the spec rather than against memory.
 
 pub mod browser;
+pub mod crash;
 pub mod spec;
+pub mod tokens;
 pub mod transports;

@@ -69,6 +69,17 @@ pub enum Error {
     /// A root certificate given to [`HttpSettings`](crate::HttpSettings) could not be read.
     #[error("invalid root certificate")]
     InvalidCertificate,
+    /// A [`TokenLifecycle`](crate::TokenLifecycle) method was called out of order.
+    #[error("token lifecycle: `{call}` is not valid while {state}")]
+    LifecycleOutOfOrder {
+        /// The method.
+        call: &'static str,
+        /// The state the lifecycle was in.
+        state: &'static str,
+    },
+    /// A stored token document could not be read.
+    #[error("invalid token document: {0}")]
+    InvalidTokenDocument(TokenDocumentProblem),
     /// The consent callback lacks a parameter it must have.
     #[error("callback is missing the `{0}` parameter")]
     MissingCallbackParameter(&'static str),
@@ -416,6 +427,43 @@ pub enum Malformation {
         /// What is wrong with it.
         problem: &'static str,
     },
+}
+
+/// What is wrong with a stored token document. Never quotes the document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenDocumentProblem {
+    /// It ends too early (an empty or cut file).
+    #[error("truncated")]
+    Truncated,
+    /// It is not JSON.
+    #[error("not json (syntax error at line {line}, column {column})")]
+    NotJson {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// A field is missing or has the wrong type.
+    #[error("a field is missing or has the wrong type (line {line}, column {column})")]
+    Fields {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// Written by another version of this library.
+    #[error("unsupported version {0}")]
+    Version(u32),
+    /// The access token is empty.
+    #[error("the access token is empty")]
+    EmptyAccessToken,
+    /// A scope name is malformed.
+    #[error("a scope name is malformed")]
+    BadScope,
+    /// A time is out of range.
+    #[error("`{0}` is out of range")]
+    OutOfRange(&'static str),
 }
 
 /// The kind of a JSON value, for error messages.

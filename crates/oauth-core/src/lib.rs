@@ -102,6 +102,8 @@ mod endpoint;
 mod error;
 mod grant;
 mod json;
+mod lifecycle;
+pub mod persist;
 mod request;
 mod response;
 mod scope;
@@ -117,12 +119,13 @@ pub use endpoint::{
 };
 pub use error::{
     ApiError, ApiErrorKind, Error, JsonKind, Malformation, MalformedResponse, RetryAfter,
-    UrlProblem, UrlRole,
+    TokenDocumentProblem, UrlProblem, UrlRole,
 };
 pub use grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, RefreshTokenGrant, Revocation,
     TokenTypeHint,
 };
+pub use lifecycle::{Action, Failure, LifecycleConfig, Status, TokenLifecycle};
 pub use request::{FORM_CONTENT_TYPE, revoke_request, token_request};
 pub use response::{REQUEST_ID_HEADER, parse_revoke_response, parse_token_response};
 pub use scope::{Scope, UnknownScope};

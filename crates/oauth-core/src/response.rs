@@ -21,7 +21,7 @@ const MAX_CONTENT_TYPE: usize = 100;
 /// Parses a response from `POST {base}/oauth/token`.
 ///
 /// Any 2xx with a token object is success; its expiry times are computed from `now`, the
-/// wall-clock time the response arrived. A 2xx whose body is an error object, and every other
+/// wall-clock time the response arrived (truncated to the second, as Pinterest counts). A 2xx whose body is an error object, and every other
 /// status, is [`Error::Api`] when the body is a JSON object, else [`Error::MalformedResponse`].
 /// Never panics, whatever the status, headers or bytes.
 ///
@@ -211,6 +211,9 @@ fn classify(status: StatusCode, code: Option<i64>, error: Option<&str>) -> ApiEr
 }
 
 fn token_from_fields(now: SystemTime, fields: &mut Fields) -> Result<Token, Malformation> {
+    // Pinterest counts in whole seconds, and so does storage: a token read back from its
+    // document is then equal to the one parsed, and comparisons across processes are exact.
+    let now = whole_seconds(now);
     let access_token = string(fields, Field::AccessToken)?
         .filter(|t| !t.is_empty())
         .ok_or(Malformation::MissingField("access_token"))?;
@@ -255,6 +258,13 @@ fn token_from_fields(now: SystemTime, fields: &mut Fields) -> Result<Token, Malf
         refresh_token_expires_in,
         refresh_token_expires_at,
     })
+}
+
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => SystemTime::UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+        Err(_) => time,
+    }
 }
 
 /// Scopes as received: split on commas, whitespace and control characters, so every piece is

@@ -154,7 +154,7 @@ impl Token {
     pub fn token_type(&self) -> &TokenType {
         &self.token_type
     }
-    /// The `now` the response was parsed at.
+    /// The `now` the response was parsed at, truncated to the second.
     pub fn received_at(&self) -> SystemTime {
         self.received_at
     }

@@ -239,11 +239,19 @@ proptest! {
     }
 
     #[test]
-    fn valid_token_objects_parse_to_the_matching_token(expected in expected_token(), now_secs in 0u64..4_000_000_000) {
+    fn valid_token_objects_parse_to_the_matching_token(
+        expected in expected_token(),
+        now_secs in 0u64..4_000_000_000,
+        now_nanos in 0u32..1_000_000_000,
+    ) {
+        // Times are kept to the second, as Pinterest counts them.
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now_secs);
+        let arrived = now + Duration::from_nanos(u64::from(now_nanos));
         let mut response = Response::new(expected.body());
         *response.status_mut() = StatusCode::from_u16(expected.status).unwrap();
-        let token = parse_token_response(now, &response).unwrap();
+        let token = parse_token_response(arrived, &response).unwrap();
+        // Storage round-trips it exactly.
+        prop_assert_eq!(&pinterest_oauth_core::Token::from_json(&token.to_json()).unwrap(), &token);
 
         prop_assert_eq!(token.access_token().secret(), expected.access_token.as_str());
         prop_assert_eq!(token.token_type(), &TokenType::parse(&expected.token_type));

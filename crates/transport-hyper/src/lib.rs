@@ -27,9 +27,12 @@
 mod client;
 mod error;
 mod http;
+mod source;
 
 pub use client::Client;
 pub use error::{BoxError, Error};
 pub use http::{HttpClient, execute};
 pub use pinterest_oauth_core as core;
 pub use pinterest_oauth_core::HttpSettings as Settings;
+pub use pinterest_oauth_store::{FileStore, MemoryStore, SourceOptions, StoreError, TokenStore};
+pub use source::TokenSource;

@@ -32,6 +32,19 @@ pub enum Error {
     /// body was complete.
     #[error("the server broke the http protocol: {0}")]
     Protocol(#[source] ureq::Error),
+    /// The user must consent again: the grant is invalid (the cause), or no token is stored.
+    #[error("consent needed: {}; log in again", match cause { Some(cause) => cause.to_string(), None => "no token is stored".into() })]
+    ConsentNeeded {
+        /// The failure that said so (an invalid grant), if any.
+        cause: Option<std::sync::Arc<Error>>,
+    },
+    /// The token has expired and the last refresh failed with this; every caller that waited
+    /// for that refresh gets the same error.
+    #[error("token refresh failed: {0}")]
+    Refresh(std::sync::Arc<Error>),
+    /// Reading or writing the token store failed.
+    #[error("token store: {0}")]
+    Store(#[from] pinterest_oauth_store::StoreError),
     /// Any other failure of the HTTP client.
     #[error("http transport failure: {0}")]
     Http(#[source] ureq::Error),
@@ -46,16 +59,44 @@ impl Error {
         }
     }
 
-    /// `true` when the grant is invalid: the user must consent again.
+    /// `true` when the grant is invalid or missing: the user must consent again.
     pub fn is_invalid_grant(&self) -> bool {
-        self.core()
-            .is_some_and(pinterest_oauth_core::Error::is_invalid_grant)
+        match self {
+            Error::ConsentNeeded { .. } => true,
+            Error::Refresh(cause) => cause.is_invalid_grant(),
+            _ => self
+                .core()
+                .is_some_and(pinterest_oauth_core::Error::is_invalid_grant),
+        }
+    }
+
+    /// The server's `Retry-After`, when it sent one.
+    pub fn retry_after(&self) -> Option<pinterest_oauth_core::RetryAfter> {
+        match self {
+            Error::Refresh(cause) => cause.retry_after(),
+            _ => self
+                .core()
+                .and_then(pinterest_oauth_core::Error::retry_after),
+        }
+    }
+
+    /// How a token lifecycle should treat this failure.
+    pub fn failure(&self) -> pinterest_oauth_core::Failure {
+        if self.is_invalid_grant() {
+            pinterest_oauth_core::Failure::InvalidGrant
+        } else {
+            pinterest_oauth_core::Failure::Retry {
+                retry_after: self.retry_after(),
+            }
+        }
     }
 
     /// `true` when the same call may succeed later (network trouble, rate limiting, 5xx).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Core(e) => e.is_transient(),
+            Error::Refresh(cause) => cause.is_transient(),
+            Error::ConsentNeeded { .. } | Error::Store(_) => false,
             Error::Connect(_) | Error::Timeout(_) | Error::Protocol(_) | Error::Http(_) => true,
             Error::BodyTooLarge { .. } | Error::Tls(_) => false,
         }
