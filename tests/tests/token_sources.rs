@@ -256,6 +256,9 @@ impl TokenStore for GatedStore {
     fn load(&self) -> Result<Option<Token>, StoreError> {
         self.inner.load()
     }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.clear(lock)
+    }
     fn save(&self, lock: &StoreLock, token: &Token) -> Result<(), StoreError> {
         self.entered.lock().unwrap().send(()).unwrap();
         self.release

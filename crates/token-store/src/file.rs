@@ -191,6 +191,17 @@ impl TokenStore for FileStore {
         tracing::debug!(path = %self.path.display(), "token set saved");
         Ok(())
     }
+
+    fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        match fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error("remove", &self.path)(e)),
+        }
+        File::open(self.dir())
+            .and_then(|d| d.sync_all())
+            .map_err(io_error("sync directory", self.dir()))
+    }
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {

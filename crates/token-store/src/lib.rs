@@ -59,6 +59,9 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Stores a set durably. The caller holds the lock.
     fn save(&self, lock: &StoreLock, token: &Token) -> Result<(), StoreError>;
+
+    /// Forgets the stored set (after its tokens were revoked). The caller holds the lock.
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
 }
 
 /// Proof that the store's lock is held; dropping it releases the lock.

@@ -67,4 +67,9 @@ impl TokenStore for MemoryStore {
         self.saves.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+
+    fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        *self.slot() = None;
+        Ok(())
+    }
 }

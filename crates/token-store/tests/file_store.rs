@@ -35,6 +35,9 @@ fn saves_and_loads_the_same_set() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 2, "token and lock file only: {names:?}");
+    store.clear(&store.lock().unwrap()).unwrap();
+    assert_eq!(store.load().unwrap(), None);
+    store.clear(&store.lock().unwrap()).unwrap();
 }
 
 #[cfg(unix)]

@@ -1,0 +1,138 @@
+//! The command line, as users script against it: keep these names.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Log in to Pinterest once, then get a valid access token whenever a script asks:
+/// `curl -H "Authorization: Bearer $(pinterest-oauth token)" …`
+#[derive(Debug, Parser)]
+#[command(name = "pinterest-oauth", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The app id (OAuth client id).
+    #[arg(long, env = "PINTEREST_APP_ID", global = true)]
+    pub(crate) app_id: Option<String>,
+
+    /// The app secret.
+    #[arg(
+        long,
+        env = "PINTEREST_APP_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub(crate) app_secret: Option<String>,
+
+    /// The API base URL.
+    #[arg(
+        long,
+        env = "PINTEREST_API_URI",
+        default_value = pinterest_oauth_core::PRODUCTION_BASE_URL,
+        global = true
+    )]
+    pub(crate) api_base: String,
+
+    /// The consent page URL.
+    #[arg(long, default_value = pinterest_oauth_core::PINTEREST_CONSENT_URL, global = true)]
+    pub(crate) consent_url: String,
+
+    /// The token file (default: pinterest-oauth/token.json in the user config directory).
+    #[arg(long, env = "PINTEREST_TOKEN_FILE", global = true)]
+    pub(crate) token_file: Option<PathBuf>,
+
+    /// The HTTP transport.
+    #[arg(long, value_enum, default_value_t = Transport::Ureq, global = true)]
+    pub(crate) transport: Transport,
+
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// With --json: include the refresh token (it is a long-lived secret).
+    #[arg(long, global = true)]
+    pub(crate) show_refresh_token: bool,
+
+    /// Logs on stderr: -v for info, -vv for debug. Never a secret at any level.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+}
+
+/// Which HTTP client sends the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Transport {
+    /// Blocking, ureq 3.
+    Ureq,
+    /// Async, hyper 1 on tokio.
+    Hyper,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the consent flow in the browser and save the tokens.
+    Login(Login),
+    /// Print only the access token; refresh first when due (saving the rotated tokens).
+    Token,
+    /// Refresh now and save the rotated tokens.
+    Refresh,
+    /// Get an app token with client credentials.
+    ClientCredentials(ClientCredentials),
+    /// Revoke the stored tokens (both, unless one is chosen).
+    Revoke(Revoke),
+    /// Show what is stored: expiry times, scopes, file path. Never a secret.
+    Status,
+    /// The full flow against an embedded fake Pinterest: no credentials, no network.
+    Demo,
+}
+
+/// `login` options.
+#[derive(Debug, Args)]
+pub(crate) struct Login {
+    /// Scopes to ask for, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "boards:read,pins:read,user_accounts:read"
+    )]
+    pub(crate) scopes: Vec<String>,
+    /// Port of the local redirect listener (`http://localhost:<port>/`); 0 picks a free one.
+    #[arg(long, default_value_t = 8085)]
+    pub(crate) port: u16,
+    /// Print the consent URL instead of opening the browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Seconds to wait for the browser to come back.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) timeout: u64,
+}
+
+/// `client-credentials` options.
+#[derive(Debug, Args)]
+pub(crate) struct ClientCredentials {
+    /// Scopes, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub(crate) scopes: Vec<String>,
+    /// Save the app token to the token file (replacing what is there).
+    #[arg(long)]
+    pub(crate) save: bool,
+}
+
+/// `revoke` options.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub(crate) struct Revoke {
+    /// Revoke only the access token (the next `token` refreshes).
+    #[arg(long)]
+    pub(crate) access_token: bool,
+    /// Revoke only the refresh token (the access token works until it expires).
+    #[arg(long)]
+    pub(crate) refresh_token: bool,
+}

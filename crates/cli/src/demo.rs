@@ -1,0 +1,123 @@
+//! `demo`: every command's flow against an embedded fake Pinterest, in a temporary directory.
+
+use std::time::{Duration, SystemTime};
+
+use fake_pinterest::{FakeConfig, FakePinterest};
+use pinterest_oauth_core::{
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Revocation, Scope,
+};
+use pinterest_oauth_store::{FileStore, TokenStore};
+
+use crate::args::Transport;
+use crate::backend::Backend;
+use crate::error::CliError;
+use crate::login::{LoginRequest, Opener, login};
+use crate::output::{status_text, token_summary};
+
+/// Runs the demo; prints each step, never a secret.
+pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
+    let fake = FakePinterest::start(FakeConfig::default())?;
+    let dir = tempfile::tempdir().map_err(|source| CliError::Io {
+        what: "cannot create a temporary directory",
+        source,
+    })?;
+    let store = FileStore::new(dir.path().join("token.json"));
+    let config = ClientConfig::new(
+        AppId::new(fake.app_id()).map_err(CliError::Config)?,
+        AppSecret::new(fake.app_secret()),
+    )
+    .with_base_url(BaseUrl::parse(&fake.api_base_url()).map_err(CliError::Config)?)
+    .with_consent_url(ConsentUrl::parse(&fake.consent_url()).map_err(CliError::Config)?);
+    let backend = Backend::new(transport, config.clone())?;
+    println!(
+        "fake Pinterest on {} ({transport:?} transport)",
+        fake.origin()
+    );
+
+    println!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)");
+    let token = login(LoginRequest {
+        config: &config,
+        backend: &backend,
+        store: &store,
+        scopes: &[Scope::BoardsRead, Scope::PinsRead],
+        port: 0,
+        timeout: Duration::from_secs(30),
+        opener: Opener::Call(Box::new(|url| {
+            std::thread::spawn(move || browse(&url));
+        })),
+    })?;
+    let now = SystemTime::now();
+    println!("logged in: {}", token_summary(&token, now));
+
+    println!("\n$ pinterest-oauth status");
+    print!("{}", status_text(store.path(), store.load()?.as_ref(), now));
+
+    println!("\n$ pinterest-oauth token");
+    let valid = backend.valid_token(store.clone())?;
+    println!(
+        "<access token, {} characters: redacted here>",
+        valid.access_token().secret().len()
+    );
+
+    println!("\n$ pinterest-oauth refresh");
+    let refreshed = backend.refresh_now(store.clone())?;
+    println!(
+        "refreshed: {}",
+        token_summary(&refreshed, SystemTime::now())
+    );
+    println!(
+        "the refresh token rotated: {}",
+        refreshed.refresh_token() != token.refresh_token()
+    );
+
+    println!("\n$ pinterest-oauth client-credentials --scopes ads:read");
+    let app = backend.client_credentials(&[Scope::AdsRead])?;
+    println!(
+        "app token received: {}",
+        token_summary(&app, SystemTime::now())
+    );
+
+    println!("\n$ pinterest-oauth revoke");
+    backend.revoke(&Revocation::access_token(refreshed.access_token().clone()))?;
+    if let Some(refresh) = refreshed.refresh_token() {
+        backend.revoke(&Revocation::refresh_token(refresh.clone()))?;
+    }
+    store.clear(&store.lock()?)?;
+    println!(
+        "revoked: access_token, refresh_token; the fake now accepts the access token: {}",
+        fake.access_token_valid(refreshed.access_token().secret())
+    );
+
+    let stats = fake.stats();
+    println!(
+        "\nthe fake counted {} code exchange, {} refresh, {} client credentials, {} revokes",
+        stats.token.authorization_code,
+        stats.token.refresh_token,
+        stats.token.client_credentials,
+        stats.revoke
+    );
+    Ok(())
+}
+
+/// The stand-in browser: loads the consent page and follows its redirect to the listener.
+fn browse(url: &str) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent();
+    let location = agent.get(url).call().ok().and_then(|response| {
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    match location {
+        Some(callback) => {
+            let _ = agent.get(&callback).call();
+        }
+        None => eprintln!("demo: the consent page did not redirect"),
+    }
+}
