@@ -1,0 +1,103 @@
+//! Tuning of the lifecycle: margins and backoff.
+
+use std::time::Duration;
+
+/// Tuning of a [`TokenLifecycle`](super::TokenLifecycle).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::LifecycleConfig;
+/// use std::time::Duration;
+///
+/// let config = LifecycleConfig::default().with_refresh_margin(Duration::from_secs(300));
+/// assert_eq!(config.refresh_margin(), Duration::from_secs(300));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LifecycleConfig {
+    refresh_margin: Duration,
+    rotation_margin: Duration,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    max_retry_after: Duration,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig {
+            refresh_margin: Duration::from_secs(10 * 60),
+            rotation_margin: Duration::from_secs(7 * 24 * 3600),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(5 * 60),
+            max_retry_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl LifecycleConfig {
+    /// Refresh this long before the access token expires (default 10 minutes; never more than
+    /// half the token's lifetime, so a short-lived token is still used).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Refresh this long before the refresh token itself expires, so an idle app's continuous
+    /// refresh token is rotated before it lapses (default 7 days; never more than half its
+    /// lifetime).
+    pub fn with_rotation_margin(mut self, margin: Duration) -> Self {
+        self.rotation_margin = margin;
+        self
+    }
+
+    /// The first backoff after a failure (default 1 s); it doubles per failure, with jitter.
+    pub fn with_backoff_base(mut self, base: Duration) -> Self {
+        self.backoff_base = base;
+        self
+    }
+
+    /// The longest backoff (default 5 minutes).
+    pub fn with_backoff_max(mut self, max: Duration) -> Self {
+        self.backoff_max = max;
+        self
+    }
+
+    /// The longest `Retry-After` honoured (default 1 hour).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The refresh margin.
+    pub fn refresh_margin(&self) -> Duration {
+        self.refresh_margin
+    }
+
+    /// The rotation margin.
+    pub fn rotation_margin(&self) -> Duration {
+        self.rotation_margin
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    /// The backoff after `failures` consecutive failures (1 or more), before `Retry-After`:
+    /// `base · 2^(failures−1)` capped at the maximum, half of it fixed and half drawn from
+    /// `entropy` ("equal jitter").
+    pub fn backoff(&self, failures: u32, entropy: u64) -> Duration {
+        let doublings = failures.saturating_sub(1).min(30);
+        let full = self
+            .backoff_base
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_max);
+        let half = full / 2;
+        let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        let jitter = match spread.checked_add(1) {
+            Some(modulus) => entropy % modulus,
+            None => entropy,
+        };
+        half.saturating_add(Duration::from_nanos(jitter))
+    }
+}
