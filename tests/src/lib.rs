@@ -4,7 +4,6 @@
 //! `../shared/pinterest-openapi/openapi.json` beside the workspace) and reads schemas out of it,
 //! so tests check the project against the spec rather than against memory.
 
-pub mod browser;
 pub mod crash;
 pub mod spec;
 pub mod tokens;

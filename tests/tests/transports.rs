@@ -9,7 +9,6 @@ use pinterest_oauth_core::{
     HttpSettings, Malformation, RedirectUri, RetryAfter, Revocation, Scope, TokenType,
     authorization_url, parse_callback,
 };
-use pinterest_oauth_tests::browser;
 use pinterest_oauth_tests::transports::{
     AnyClient, AnyError, Class, Kind, config_for, settings_for,
 };
@@ -55,7 +54,7 @@ fn full_flow(kind: Kind, tls: bool) {
         &state,
     )
     .unwrap();
-    let callback = browser::approve(&fake, url.as_str());
+    let callback = fake.approve(url.as_str()).unwrap();
     let code = parse_callback(&callback, &state).unwrap();
 
     let token = client

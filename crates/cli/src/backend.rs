@@ -72,6 +72,7 @@ impl Backend {
     /// A valid token set from the file, refreshed (and saved) first when due. A refresh that
     /// fails while the stored token is still valid is reported as a warning, not an error.
     pub(crate) fn valid_token(&self, store: FileStore) -> Result<Token, CliError> {
+        let path = store.path().to_path_buf();
         let (current, failure) = match self {
             Backend::Ureq(c) => {
                 let source = pinterest_oauth_ureq::TokenSource::new(c.clone(), store)?;
@@ -93,10 +94,8 @@ impl Backend {
                 "warning: refresh failed, using the stored token while it is valid: {failure}"
             );
         }
-        // A valid token was just handed out from the current set.
-        current.ok_or(CliError::Ureq(pinterest_oauth_ureq::Error::ConsentNeeded {
-            cause: None,
-        }))
+        // A valid token was just handed out from the current set, so there is one.
+        current.ok_or(CliError::NoToken(path))
     }
 
     /// Refreshes now and saves the rotated set.

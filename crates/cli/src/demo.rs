@@ -98,26 +98,15 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     );
     Ok(())
 }
-
 /// The stand-in browser: loads the consent page and follows its redirect to the listener.
 fn browse(url: &str) {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .new_agent();
-    let location = agent.get(url).call().ok().and_then(|response| {
-        response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+    let followed = fake_pinterest::visit(url, None).and_then(|consent| match consent.location {
+        Some(callback) => fake_pinterest::visit(&callback, None),
+        None => Err(fake_pinterest::Error::NoRedirect {
+            status: consent.status,
+        }),
     });
-    match location {
-        Some(callback) => {
-            let _ = agent.get(&callback).call();
-        }
-        None => eprintln!("demo: the consent page did not redirect"),
+    if let Err(e) = followed {
+        eprintln!("demo: {e}");
     }
 }

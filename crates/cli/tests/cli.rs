@@ -105,20 +105,14 @@ struct Browsed {
 
 /// GETs the consent page, then the redirect it gives (after `tamper`), as a browser would.
 fn browse(url: &str, tamper: impl FnOnce(String) -> String) -> Browsed {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(LIMIT))
-        .build()
-        .new_agent();
-    let consent = agent.get(url).call().unwrap();
-    assert_eq!(consent.status(), 302);
-    let callback = tamper(consent.headers()["location"].to_str().unwrap().to_owned());
-    let mut answer = agent.get(&callback).call().unwrap();
+    let consent = fake_pinterest::visit(url, None).unwrap();
+    assert_eq!(consent.status, 302);
+    let callback = tamper(consent.location.unwrap());
+    let answer = fake_pinterest::visit(&callback, None).unwrap();
     Browsed {
         consent_url: url.to_owned(),
-        status: answer.status().as_u16(),
-        page: answer.body_mut().read_to_string().unwrap(),
+        status: answer.status,
+        page: answer.body,
         callback,
     }
 }

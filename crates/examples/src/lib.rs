@@ -1,7 +1,6 @@
-//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted,
-//! and a browser stand-in for the consent page.
+//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fake_pinterest::RecordedRequest;
 use pinterest_oauth_core::{Token, http};
@@ -88,27 +87,6 @@ pub fn show_token(token: &Token) -> String {
 /// A wall-clock time as RFC 3339 (UTC, seconds).
 pub fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
-}
-
-/// GETs the consent page as a browser would, without following the redirect, and returns the
-/// `Location` it redirects to.
-pub fn follow_consent(url: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent();
-    let response = agent.get(url).call()?;
-    if response.status() != 302 {
-        return Err(format!("the consent page answered {}", response.status()).into());
-    }
-    let location = response
-        .headers()
-        .get("location")
-        .ok_or("the consent page sent no Location")?
-        .to_str()?;
-    Ok(location.to_owned())
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod browser;
 mod fault;
 mod routes;
 mod server;
@@ -47,6 +48,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 pub use body::FakeBody;
+pub use browser::{Visit, visit};
 pub use fault::{Fault, Grant, Route, Times};
 pub use state::{GrantCounts, RecordedRequest, Stats};
 pub use wire::{KNOWN_SCOPES, REQUEST_ID};
@@ -124,6 +126,15 @@ pub enum Error {
     /// The runtime or its thread could not start.
     #[error("cannot start the server: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The browser stand-in could not load a page.
+    #[error("the browser stand-in could not load the page: {0}")]
+    Browse(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The consent page did not redirect back.
+    #[error("the consent page answered {status} instead of redirecting back")]
+    NoRedirect {
+        /// Its status.
+        status: u16,
+    },
     /// The TLS identity could not be made.
     #[error("cannot make the tls identity: {0}")]
     Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -279,6 +290,21 @@ impl FakePinterest {
             },
         );
         code
+    }
+
+    /// Loads `url` with the [browser stand-in](visit), trusting this fake's CA.
+    pub fn visit(&self, url: &str) -> Result<Visit, Error> {
+        visit(url, self.ca_certificate_der())
+    }
+
+    /// Follows a consent URL as a browser would and returns the callback URL the consent page
+    /// redirects to (with `code` and `state`, or `error`).
+    pub fn approve(&self, consent_url: &str) -> Result<String, Error> {
+        let page = self.visit(consent_url)?;
+        match (page.status, page.location) {
+            (302, Some(location)) => Ok(location),
+            (status, _) => Err(Error::NoRedirect { status }),
+        }
     }
 
     /// `true` when the fake would accept this access token on `GET /v5/user_account`.

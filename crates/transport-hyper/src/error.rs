@@ -84,14 +84,14 @@ impl Error {
         }
     }
 
-    /// How a token lifecycle should treat this failure.
+    /// How a token lifecycle should treat this failure: the core's classification of a
+    /// protocol answer; consent needed for a missing grant; otherwise retry.
     pub fn failure(&self) -> pinterest_oauth_core::Failure {
-        if self.is_invalid_grant() {
-            pinterest_oauth_core::Failure::InvalidGrant
-        } else {
-            pinterest_oauth_core::Failure::Retry {
-                retry_after: self.retry_after(),
-            }
+        match self {
+            Error::Core(core) => pinterest_oauth_core::Failure::of(core),
+            Error::Refresh(cause) => cause.failure(),
+            Error::ConsentNeeded { .. } => pinterest_oauth_core::Failure::InvalidGrant,
+            _ => pinterest_oauth_core::Failure::Retry { retry_after: None },
         }
     }
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use examples::{follow_consent, show_recorded, show_token};
+use examples::{show_recorded, show_token};
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, CsrfState, RedirectUri, Revocation, Scope,
@@ -43,7 +43,7 @@ fn main() -> Result<()> {
     println!("  {}\n", url.as_str().replace(state.secret(), "<state>"));
 
     println!("== 2. the browser follows it; Pinterest redirects back");
-    let callback = follow_consent(url.as_str())?;
+    let callback = fake.approve(url.as_str())?;
     let code = parse_callback(&callback, &state)?;
     println!("  callback carried {code:?}; state matched (constant-time)");
     let forged = callback.replace(state.secret(), "forged-state");
