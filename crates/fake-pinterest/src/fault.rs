@@ -126,6 +126,21 @@ impl Fault {
         }
     }
 
+    /// Answer with `status`, these extra headers and a JSON `body`.
+    pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
+        let mut all = vec![("content-type".to_owned(), "application/json".to_owned())];
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        Fault::Respond {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            headers: all,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
     /// 429 with `Retry-After: <secs>` and Pinterest's error body.
     pub fn rate_limited(retry_after_secs: u64) -> Fault {
         let body = json!({"code": code::RATE_LIMITED, "message": "Rate limit exceeded."});

@@ -43,14 +43,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
 pub use body::FakeBody;
 pub use browser::{Visit, visit};
 pub use fault::{Fault, Grant, Route, Times};
-pub use state::{GrantCounts, RecordedRequest, Stats};
+pub use state::{AnswerShape, GrantCounts, RecordedRequest, Stats};
 pub use wire::{KNOWN_SCOPES, REQUEST_ID};
 
 use fault::Script;
@@ -61,6 +61,10 @@ use state::{IssuedCode, State};
 pub const DEFAULT_APP_ID: &str = "1234567";
 /// The default test app secret.
 pub const DEFAULT_APP_SECRET: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// The longest lifetime the fake gives anything (100 years): longer settings are cut to it, so
+/// no setting can overflow a clock.
+pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// What the consent page does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,6 +91,11 @@ pub struct FakeConfig {
     pub refresh_ttl: Duration,
     /// Authorization code lifetime.
     pub code_ttl: Duration,
+    /// How long a refresh token stays usable after it was rotated away (Pinterest: not at all).
+    /// Within it, the old token still refreshes (rotating again); after it, 401 code 283.
+    pub rotation_grace: Duration,
+    /// How proper token answers are shaped (201, scope format, legacy refresh, headers).
+    pub shape: AnswerShape,
     /// Serve HTTPS with a certificate made at start.
     pub tls: bool,
     /// The consent page's behaviour.
@@ -104,6 +113,8 @@ impl Default for FakeConfig {
             access_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_ttl: Duration::from_secs(60 * 24 * 3600),
             code_ttl: Duration::from_secs(600),
+            rotation_grace: Duration::ZERO,
+            shape: AnswerShape::default(),
             tls: false,
             consent: ConsentMode::AutoApprove,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -170,9 +181,13 @@ impl FakePinterest {
         };
         let (stop, shutdown) = watch::channel(false);
         let tls = config.tls;
+        let state = State {
+            shape: config.shape.clone(),
+            ..State::default()
+        };
         let shared = Arc::new(Shared {
             config,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             fault_body_bytes: Arc::new(AtomicU64::new(0)),
             shutdown,
         });
@@ -277,10 +292,21 @@ impl FakePinterest {
         self.lock().scripts.clear();
     }
 
+    /// Shapes the proper token answers from now on (see [`AnswerShape`]).
+    pub fn set_shape(&self, shape: AnswerShape) {
+        self.lock().shape = shape;
+    }
+
+    /// `true` when the fake would accept this refresh token now.
+    pub fn refresh_token_valid(&self, token: &str) -> bool {
+        let grace = self.shared.config.rotation_grace;
+        self.lock().refresh_usable(token, grace)
+    }
+
     /// Issues an authorization code directly, as the consent page would after approval.
     pub fn issue_code(&self, redirect_uri: &str, scopes: &[&str]) -> String {
         let code = wire::random_token("", 24);
-        let expires = Instant::now() + self.shared.config.code_ttl;
+        let expires = state::after_instant(self.shared.config.code_ttl);
         self.lock().codes.insert(
             code.clone(),
             IssuedCode {
@@ -325,7 +351,10 @@ impl FakePinterest {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.shared.state.lock().expect("fake state lock")
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use fake_pinterest::{ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeConfig, FakePinterest};
+use fake_pinterest::{
+    AnswerShape, ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeConfig, FakePinterest,
+    MAX_TTL,
+};
 
 /// A local fake of Pinterest's OAuth consent page and token endpoints.
 #[derive(Debug, Parser)]
@@ -31,15 +34,36 @@ struct Args {
     /// A registered redirect URI (repeatable). Without any, every loopback URI is accepted.
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
-    /// Access token lifetime in seconds.
+    /// Access token lifetime in seconds (at most 100 years; 0: tokens expire at once).
     #[arg(long, default_value_t = 30 * 24 * 3600)]
     access_ttl: u64,
-    /// Refresh token lifetime in seconds.
+    /// Refresh token lifetime in seconds (at most 100 years).
     #[arg(long, default_value_t = 60 * 24 * 3600)]
     refresh_ttl: u64,
-    /// Authorization code lifetime in seconds.
+    /// Authorization code lifetime in seconds (at most 100 years).
     #[arg(long, default_value_t = 600)]
     code_ttl: u64,
+    /// Seconds a rotated-away refresh token still works (Pinterest: 0).
+    #[arg(long, default_value_t = 0)]
+    rotation_grace: u64,
+    /// Answer token requests with 201 Created.
+    #[arg(long)]
+    created: bool,
+    /// Separate scopes with spaces in token answers.
+    #[arg(long)]
+    space_separated_scope: bool,
+    /// Leave `scope` out of refresh answers.
+    #[arg(long)]
+    omit_scope_on_refresh: bool,
+    /// Legacy grants: refreshes neither rotate nor return a refresh token.
+    #[arg(long)]
+    legacy_refresh: bool,
+    /// Send `expires_in` as a string.
+    #[arg(long)]
+    expires_in_as_string: bool,
+    /// Add X-RateLimit-Limit/-Remaining/-Reset headers to token answers.
+    #[arg(long)]
+    rate_limit_headers: bool,
     /// Serve HTTPS with a certificate made at start; its CA is printed (and written with --ca-file).
     #[arg(long)]
     tls: bool,
@@ -58,9 +82,25 @@ async fn main() -> ExitCode {
         app_id: args.app_id,
         app_secret: args.app_secret,
         redirect_uris: args.redirect_uris,
-        access_ttl: Duration::from_secs(args.access_ttl),
-        refresh_ttl: Duration::from_secs(args.refresh_ttl),
-        code_ttl: Duration::from_secs(args.code_ttl),
+        access_ttl: Duration::from_secs(args.access_ttl).min(MAX_TTL),
+        refresh_ttl: Duration::from_secs(args.refresh_ttl).min(MAX_TTL),
+        code_ttl: Duration::from_secs(args.code_ttl).min(MAX_TTL),
+        rotation_grace: Duration::from_secs(args.rotation_grace).min(MAX_TTL),
+        shape: {
+            let shape = AnswerShape {
+                created: args.created,
+                space_separated_scope: args.space_separated_scope,
+                omit_scope_on_refresh: args.omit_scope_on_refresh,
+                legacy_refresh: args.legacy_refresh,
+                expires_in_as_string: args.expires_in_as_string,
+                headers: Vec::new(),
+            };
+            if args.rate_limit_headers {
+                shape.with_rate_limit_headers(1000, 999, 60)
+            } else {
+                shape
+            }
+        },
         tls: args.tls,
         consent: if args.deny {
             ConsentMode::Deny

@@ -31,7 +31,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = self.state.lock().expect("fake state lock").stats.clone();
+        let mut stats = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stats
+            .clone();
         stats.fault_body_bytes = self.fault_body_bytes.load(Ordering::Relaxed);
         stats
     }
@@ -53,11 +58,17 @@ pub(crate) struct Connection {
 impl Connection {
     /// The next write on this connection sends `bytes` instead, then closes it.
     pub(crate) fn hijack(&self, bytes: Bytes) {
-        *self.garbage.lock().expect("connection lock") = Some(bytes);
+        *self
+            .garbage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes);
     }
 
     fn take_garbage(&self) -> Option<Bytes> {
-        self.garbage.lock().expect("connection lock").take()
+        self.garbage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -76,7 +87,7 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, share
         shared
             .state
             .lock()
-            .expect("fake state lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .stats
             .connections += 1;
         let shared = shared.clone();

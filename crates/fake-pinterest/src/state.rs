@@ -7,6 +7,49 @@ use serde::Serialize;
 
 use crate::fault::{Grant, Script};
 
+/// How the fake shapes its proper token answers; every variant is one Pinterest (or its spec)
+/// allows. Set with [`FakeConfig::shape`](crate::FakeConfig::shape) or
+/// [`FakePinterest::set_shape`](crate::FakePinterest::set_shape).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerShape {
+    /// Answer `201 Created` instead of `200 OK` (5.28 documents both).
+    pub created: bool,
+    /// Separate scopes with spaces (as Pinterest's documented samples do) instead of commas.
+    pub space_separated_scope: bool,
+    /// Leave `scope` out of refresh answers (optional since 5.28: unchanged).
+    pub omit_scope_on_refresh: bool,
+    /// A legacy grant: a refresh neither rotates nor returns a refresh token.
+    pub legacy_refresh: bool,
+    /// Send `expires_in` as a string, as Pinterest's own test double does.
+    pub expires_in_as_string: bool,
+    /// Extra headers on every proper token answer (for example `X-RateLimit-Remaining`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl AnswerShape {
+    /// Pinterest-style rate-limit headers: `X-RateLimit-Limit`, `-Remaining`, `-Reset`.
+    pub fn with_rate_limit_headers(mut self, limit: u64, remaining: u64, reset_secs: u64) -> Self {
+        self.headers.extend([
+            ("x-ratelimit-limit".to_owned(), limit.to_string()),
+            ("x-ratelimit-remaining".to_owned(), remaining.to_string()),
+            ("x-ratelimit-reset".to_owned(), reset_secs.to_string()),
+        ]);
+        self
+    }
+}
+
+/// `now + ttl`, never past [`MAX_TTL`](crate::MAX_TTL) and never panicking.
+pub(crate) fn after(ttl: Duration) -> SystemTime {
+    let now = SystemTime::now();
+    now.checked_add(ttl.min(crate::MAX_TTL)).unwrap_or(now)
+}
+
+/// `Instant::now() + ttl`, likewise.
+pub(crate) fn after_instant(ttl: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(ttl.min(crate::MAX_TTL)).unwrap_or(now)
+}
+
 /// Request counts, per grant and per endpoint, as `GET /_fake/stats` reports them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -20,6 +63,9 @@ pub struct Stats {
     pub user_account: u64,
     /// Requests answered by a scripted fault.
     pub faults: u64,
+    /// Refreshes that presented a refresh token already rotated away (a client that lost the
+    /// new one, or raced another): within the grace period they still succeed.
+    pub rotated_reuse: u64,
     /// TCP connections accepted.
     pub connections: u64,
     /// All requests (including `/_fake/…`).
@@ -86,7 +132,8 @@ pub(crate) struct AccessGrant {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RefreshStatus {
     Active,
-    Rotated,
+    /// Rotated away at this time.
+    Rotated(SystemTime),
     Revoked,
 }
 
@@ -106,6 +153,7 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     pub(crate) scripts: Vec<Script>,
     pub(crate) recorded: VecDeque<RecordedRequest>,
+    pub(crate) shape: AnswerShape,
 }
 
 /// A token set just issued.
@@ -131,19 +179,18 @@ impl State {
         access_ttl: Duration,
         refresh_ttl: Option<Duration>,
     ) -> Issued {
-        let now = SystemTime::now();
         let access_token = crate::wire::random_token("pina_", 36);
         self.access.insert(
             access_token.clone(),
             AccessGrant {
-                expires: now + access_ttl,
+                expires: after(access_ttl),
                 revoked: false,
             },
         );
         let (refresh_token, refresh_expires_at) = match refresh_ttl {
             Some(ttl) => {
                 let token = crate::wire::random_token("pinr_", 36);
-                let expires = now + ttl;
+                let expires = after(ttl);
                 self.refresh.insert(
                     token.clone(),
                     RefreshGrant {
@@ -171,6 +218,20 @@ impl State {
         if let Some(refresh) = self.refresh.get_mut(token) {
             refresh.status = RefreshStatus::Revoked;
         }
+    }
+
+    /// `true` when the refresh token would be accepted now: active and unexpired, or rotated
+    /// away less than `grace` ago.
+    pub(crate) fn refresh_usable(&self, token: &str, grace: Duration) -> bool {
+        self.refresh.get(token).is_some_and(|r| {
+            let now = SystemTime::now();
+            let current = match r.status {
+                RefreshStatus::Active => true,
+                RefreshStatus::Rotated(at) => at.checked_add(grace).is_some_and(|end| now < end),
+                RefreshStatus::Revoked => false,
+            };
+            current && r.expires > now
+        })
     }
 
     /// `true` when the access token is known, unexpired and not revoked.

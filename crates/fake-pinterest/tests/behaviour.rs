@@ -531,3 +531,112 @@ fn tls_serves_with_a_certificate_from_its_own_ca() {
         .unwrap();
     assert_eq!(stats["requests"], 1);
 }
+
+fn refresh_body(token: &str) -> String {
+    form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+}
+
+#[test]
+fn answers_can_take_every_shape_pinterest_allows() {
+    let env = Env::new(FakeConfig::default());
+    let first = env.exchange(REDIRECT);
+    env.fake.set_shape(
+        fake_pinterest::AnswerShape {
+            created: true,
+            space_separated_scope: true,
+            expires_in_as_string: true,
+            ..Default::default()
+        }
+        .with_rate_limit_headers(1000, 998, 60),
+    );
+    let answer = env.token(&refresh_body(first["refresh_token"].as_str().unwrap()));
+    assert_eq!(answer.status, 201);
+    assert_eq!(answer.header("x-ratelimit-remaining"), Some("998"));
+    assert_eq!(answer.header("x-ratelimit-reset"), Some("60"));
+    let second = answer.json();
+    assert_eq!(second["scope"], "boards:read pins:read");
+    assert_eq!(second["expires_in"], (30 * 24 * 3600).to_string());
+
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        omit_scope_on_refresh: true,
+        ..Default::default()
+    });
+    let third = env
+        .token(&refresh_body(second["refresh_token"].as_str().unwrap()))
+        .json();
+    assert!(third.get("scope").is_none(), "{third}");
+
+    // A legacy grant: no rotation, no refresh token in the answer, the old one still works.
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        legacy_refresh: true,
+        ..Default::default()
+    });
+    let legacy = third["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        let answer = env.token(&refresh_body(&legacy)).json();
+        assert!(answer.get("refresh_token").is_none(), "{answer}");
+        assert!(
+            answer["access_token"]
+                .as_str()
+                .unwrap()
+                .starts_with("pina_")
+        );
+    }
+    assert!(env.fake.refresh_token_valid(&legacy));
+}
+
+#[test]
+fn a_rotated_token_dies_at_once_or_after_the_grace_period() {
+    let env = Env::new(FakeConfig::default());
+    let first = env.exchange(REDIRECT);
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let r2 = env.token(&refresh_body(&r1)).json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!env.fake.refresh_token_valid(&r1));
+    assert!(env.fake.refresh_token_valid(&r2));
+    assert_error(&env.token(&refresh_body(&r1)), 401, 283);
+    assert_eq!(env.fake.stats().rotated_reuse, 1, "the late use is counted");
+
+    let graceful = Env::new(FakeConfig {
+        rotation_grace: Duration::from_millis(300),
+        ..FakeConfig::default()
+    });
+    let first = graceful.exchange(REDIRECT);
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    graceful.token(&refresh_body(&r1)).json();
+    assert!(
+        graceful.fake.refresh_token_valid(&r1),
+        "within the grace period"
+    );
+    assert_eq!(graceful.token(&refresh_body(&r1)).status, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while graceful.fake.refresh_token_valid(&r1) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_error(&graceful.token(&refresh_body(&r1)), 401, 283);
+    assert_eq!(graceful.fake.stats().rotated_reuse, 2);
+}
+
+#[test]
+fn absurd_lifetimes_are_bounded_and_never_poison_the_fake() {
+    let env = Env::new(FakeConfig {
+        access_ttl: Duration::MAX,
+        refresh_ttl: Duration::from_secs(u64::MAX),
+        code_ttl: Duration::MAX,
+        ..FakeConfig::default()
+    });
+    // Before the bound, issuing panicked while holding the state lock, and every later request
+    // failed with it poisoned.
+    for _ in 0..2 {
+        let tokens = env.exchange(REDIRECT);
+        assert_eq!(tokens["expires_in"], fake_pinterest::MAX_TTL.as_secs());
+        assert_eq!(
+            env.raw
+                .get(&format!("{}/_fake/stats", env.fake.origin()), None)
+                .status,
+            200
+        );
+    }
+}

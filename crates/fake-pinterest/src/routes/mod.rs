@@ -43,7 +43,10 @@ pub(crate) async fn handle(
     };
     let target = target_of(&parts.method, parts.uri.path(), &parts.headers, &body);
     let fault = {
-        let mut state = shared.state.lock().expect("fake state lock");
+        let mut state = shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         state.stats.requests += 1;
         state.record(RecordedRequest {
             method: parts.method.to_string(),
@@ -215,7 +218,11 @@ impl Call<'_> {
             return invalid_parameters("continuous_refresh must be true or false");
         }
         let config = &self.shared.config;
-        let mut state = self.shared.state.lock().expect("fake state lock");
+        let mut state = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Single use: a code is gone after its first exchange attempt.
         let Some(issued) = state.codes.remove(code) else {
             return invalid_grant();
@@ -224,8 +231,15 @@ impl Call<'_> {
             return invalid_grant();
         }
         let tokens = state.issue(&issued.scopes, config.access_ttl, Some(config.refresh_ttl));
+        let shape = state.shape.clone();
         drop(state);
-        token_response(&tokens, config, &issued.scopes, Grant::AuthorizationCode)
+        token_response(
+            &tokens,
+            config,
+            Some(&issued.scopes),
+            Grant::AuthorizationCode,
+            &shape,
+        )
     }
 
     fn refresh_token(&self, fields: &[(String, String)]) -> Response<FakeBody> {
@@ -233,13 +247,22 @@ impl Call<'_> {
             return invalid_parameters("refresh_token is required");
         };
         let config = &self.shared.config;
-        let mut state = self.shared.state.lock().expect("fake state lock");
+        let mut state = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(state.refresh.get(refresh_token), Some(g) if matches!(g.status, RefreshStatus::Rotated(_)))
+        {
+            state.stats.rotated_reuse += 1;
+        }
+        if !state.refresh_usable(refresh_token, config.rotation_grace) {
+            return invalid_grant();
+        }
+        let shape = state.shape.clone();
         let Some(grant) = state.refresh.get_mut(refresh_token) else {
             return invalid_grant();
         };
-        if grant.status != RefreshStatus::Active || grant.expires <= SystemTime::now() {
-            return invalid_grant();
-        }
         let scopes = match field(fields, "scope") {
             None => grant.scopes.clone(),
             Some(requested) => {
@@ -250,11 +273,22 @@ impl Call<'_> {
                 requested
             }
         };
-        // Continuous refresh: the refresh token rotates, the old one stops working.
-        grant.status = RefreshStatus::Rotated;
+        if shape.legacy_refresh {
+            // A legacy grant: the refresh token stays, and the answer carries none.
+            let tokens = state.issue(&scopes, config.access_ttl, None);
+            drop(state);
+            let shown = (!shape.omit_scope_on_refresh).then_some(scopes.as_slice());
+            return token_response(&tokens, config, shown, Grant::RefreshToken, &shape);
+        }
+        // Continuous refresh: the refresh token rotates, the old one stops working (after the
+        // grace period, if one is set).
+        if grant.status == RefreshStatus::Active {
+            grant.status = RefreshStatus::Rotated(SystemTime::now());
+        }
         let tokens = state.issue(&scopes, config.access_ttl, Some(config.refresh_ttl));
         drop(state);
-        token_response(&tokens, config, &scopes, Grant::RefreshToken)
+        let shown = (!shape.omit_scope_on_refresh).then_some(scopes.as_slice());
+        token_response(&tokens, config, shown, Grant::RefreshToken, &shape)
     }
 
     fn client_credentials(&self, fields: &[(String, String)]) -> Response<FakeBody> {
@@ -266,12 +300,21 @@ impl Call<'_> {
             return invalid_parameters("scope must list known scopes");
         }
         let config = &self.shared.config;
-        let tokens = self.shared.state.lock().expect("fake state lock").issue(
-            &scopes,
-            config.access_ttl,
-            None,
-        );
-        token_response(&tokens, config, &scopes, Grant::ClientCredentials)
+        let mut state = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tokens = state.issue(&scopes, config.access_ttl, None);
+        let shape = state.shape.clone();
+        drop(state);
+        token_response(
+            &tokens,
+            config,
+            Some(&scopes),
+            Grant::ClientCredentials,
+            &shape,
+        )
     }
 
     fn revoke(&self) -> Response<FakeBody> {
@@ -294,7 +337,7 @@ impl Call<'_> {
         self.shared
             .state
             .lock()
-            .expect("fake state lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .revoke(token);
         let mut response = Response::new(FakeBody::empty());
         *response.status_mut() = StatusCode::OK;
@@ -313,7 +356,7 @@ impl Call<'_> {
             self.shared
                 .state
                 .lock()
-                .expect("fake state lock")
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .access_valid(token)
         });
         if self.method != Method::GET {
@@ -389,14 +432,14 @@ impl Call<'_> {
         self.shared
             .state
             .lock()
-            .expect("fake state lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .codes
             .insert(
                 code.clone(),
                 IssuedCode {
                     redirect_uri: redirect_uri.to_owned(),
                     scopes,
-                    expires: Instant::now() + config.code_ttl,
+                    expires: crate::state::after_instant(config.code_ttl),
                 },
             );
         reply(&[("code", &code)])
@@ -406,23 +449,46 @@ impl Call<'_> {
 fn token_response(
     tokens: &crate::state::Issued,
     config: &crate::FakeConfig,
-    scopes: &[String],
+    scopes: Option<&[String]>,
     grant: Grant,
+    shape: &crate::AnswerShape,
 ) -> Response<FakeBody> {
+    let expires_in = config.access_ttl.min(crate::MAX_TTL).as_secs();
     let mut body = json!({
         "access_token": tokens.access_token,
         "token_type": "bearer",
-        "expires_in": config.access_ttl.as_secs(),
-        "scope": scopes.join(","),
+        "expires_in": if shape.expires_in_as_string { json!(expires_in.to_string()) } else { json!(expires_in) },
         "response_type": grant.as_str(),
     });
+    if let Some(scopes) = scopes {
+        let separator = if shape.space_separated_scope {
+            " "
+        } else {
+            ","
+        };
+        body["scope"] = json!(scopes.join(separator));
+    }
     if let (Some(refresh), Some(at)) = (&tokens.refresh_token, tokens.refresh_expires_at) {
         body["refresh_token"] = json!(refresh);
-        body["refresh_token_expires_in"] = json!(config.refresh_ttl.as_secs());
+        body["refresh_token_expires_in"] = json!(config.refresh_ttl.min(crate::MAX_TTL).as_secs());
         body["refresh_token_expires_at"] =
             json!(at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
     }
-    wire::json_response(StatusCode::OK, &body)
+    let status = if shape.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = wire::json_response(status, &body);
+    for (name, value) in &shape.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 fn html(status: StatusCode, message: &str) -> Response<FakeBody> {
