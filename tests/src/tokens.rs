@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fake_pinterest::FakePinterest;
-use pinterest_oauth_core::{AuthorizationCode, RedirectUri, Token};
+use pinterest_oauth_core::{AuthorizationCode, RedirectUri, Token, TokenDocument};
 use serde_json::Value;
 
 use crate::transports::{config_for, settings_for};
@@ -53,10 +53,11 @@ pub fn user_token(fake: &FakePinterest) -> Token {
 }
 
 /// The same set, with its access token expired at `at` (as read back from storage).
-pub fn expired_at(token: &Token, at: SystemTime) -> Token {
-    let mut doc: Value = serde_json::from_slice(&token.to_json()).unwrap();
+pub fn expired_at(token: &Token, at: SystemTime) -> TokenDocument {
+    let mut doc: Value =
+        serde_json::from_slice(&TokenDocument::new(token.clone()).to_bytes()).unwrap();
     let unix = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
     doc["expires_at"] = unix.into();
     doc["received_at"] = (unix - doc["expires_in"].as_u64().unwrap()).into();
-    Token::from_json(doc.to_string().as_bytes()).unwrap()
+    TokenDocument::from_bytes(doc.to_string().as_bytes()).unwrap()
 }

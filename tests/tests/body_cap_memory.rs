@@ -5,7 +5,8 @@
 
 use fake_pinterest::{FakeConfig, FakePinterest, Fault, Route, Times};
 use pinterest_oauth_core::Scope;
-use pinterest_oauth_tests::transports::{AnyClient, Class, Kind};
+use pinterest_oauth_tests::transports::{Kind, client_for};
+use pinterest_oauth_transport::{ErrorKind, TransportErrorKind};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -16,17 +17,18 @@ const FIFTY_MIB: u64 = 50 << 20;
 fn fifty_mib_bodies_are_refused_at_the_cap_with_a_small_heap() {
     let _profiler = dhat::Profiler::builder().testing().build();
     let fake = FakePinterest::start(FakeConfig::default()).unwrap();
-    let clients: Vec<AnyClient> = Kind::ALL
+    let clients: Vec<_> = Kind::ALL
         .iter()
-        .map(|&k| AnyClient::for_fake(k, &fake))
+        .map(|&k| (k, client_for(k, &fake)))
         .collect();
     // Warm up: runtimes, pools and connections exist before measuring.
-    for client in &clients {
+    for (_, client) in &clients {
         client.client_credentials(&[Scope::AdsRead]).unwrap();
     }
     let before = dhat::HeapStats::get();
 
-    for client in &clients {
+    let too_large = ErrorKind::Transport(TransportErrorKind::BodyTooLarge);
+    for (kind, client) in &clients {
         // 50 MiB announced in Content-Length: refused before reading.
         fake.push_fault(
             Route::Token,
@@ -36,21 +38,11 @@ fn fifty_mib_bodies_are_refused_at_the_cap_with_a_small_heap() {
             Times::Once,
         );
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(
-            err.class(),
-            Class::BodyTooLarge,
-            "{:?}: {err}",
-            client.kind()
-        );
+        assert_eq!(err.kind(), too_large, "{kind:?}: {err}");
         // No Content-Length, a body that never ends: cut at the cap while streaming.
         fake.push_fault(Route::Token, Fault::Endless { declared: None }, Times::Once);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(
-            err.class(),
-            Class::BodyTooLarge,
-            "{:?}: {err}",
-            client.kind()
-        );
+        assert_eq!(err.kind(), too_large, "{kind:?}: {err}");
     }
     drop(clients);
 

@@ -38,7 +38,17 @@ fn every_future_is_send() {
         client.config(),
         &pinterest_oauth_core::Grant::refresh_token(refresh.clone()),
     );
-    assert_send(&pinterest_oauth_hyper::execute(client.http(), request));
+    assert_send(&pinterest_oauth_transport::AsyncHttp::execute(
+        client.http(),
+        request,
+    ));
+    let source = pinterest_oauth_hyper::TokenSource::new(
+        client.clone(),
+        pinterest_oauth_hyper::MemoryStore::new(),
+    )
+    .unwrap();
+    assert_send(&source.access_token());
+    assert_send(&source.refresh_now());
 }
 
 #[test]

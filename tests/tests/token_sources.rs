@@ -1,30 +1,34 @@
 //! Both token sources against the fake: single-flight refresh, failures while the token is
-//! valid, rotation persisted before use, consent needed.
+//! valid, rotation persisted before use, consent needed; the blocking source over both HTTP
+//! stacks through one code path, the async one for what only it does.
 
 use std::sync::mpsc;
-use std::sync::{Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use fake_pinterest::{FakeConfig, FakePinterest, Fault, Grant as FakeGrant, Route, Times};
-use pinterest_oauth_core::{ClientCredentialsGrant, HttpSettings, Revocation, Status, Token};
-use pinterest_oauth_store::{
-    FileStore, MemoryStore, SourceOptions, StoreError, StoreLock, TokenStore,
+use pinterest_oauth_core::{
+    AppId, AppSecret, BaseUrl, ClientConfig, ClientCredentialsGrant, Revocation, Status,
+    StopReason, Token, TokenDocument, Wait,
 };
+use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, StoreLock, TokenStore};
 use pinterest_oauth_tests::tokens::{ManualClock, user_token};
-use pinterest_oauth_tests::transports::{config_for, settings_for};
+use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
+use pinterest_oauth_transport::blocking::TokenSource;
+use pinterest_oauth_transport::{
+    Error, ErrorKind, Http, Settings, SourceOptions, TransportErrorKind,
+};
 
 const DAY: Duration = Duration::from_secs(86_400);
 const REFRESH: Route = Route::Grant(FakeGrant::RefreshToken);
+
+type Source<S> = TokenSource<Box<dyn Http>, S>;
 
 fn fake() -> FakePinterest {
     FakePinterest::start(FakeConfig::default()).unwrap()
 }
 
-fn ureq_client(fake: &FakePinterest, settings: &HttpSettings) -> pinterest_oauth_ureq::Client {
-    pinterest_oauth_ureq::Client::with_settings(config_for(fake), settings).unwrap()
-}
-
-fn hyper_client(fake: &FakePinterest, settings: &HttpSettings) -> pinterest_oauth_hyper::Client {
+fn hyper_client(fake: &FakePinterest, settings: &Settings) -> pinterest_oauth_hyper::Client {
     pinterest_oauth_hyper::Client::with_settings(config_for(fake), settings).unwrap()
 }
 
@@ -37,11 +41,13 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Every test source's clock starts at the real time and is moved by hand.
+/// Every test source's clock starts at the real time and is moved by hand; sets that cannot
+/// be saved are kept in a directory of the test's own.
 struct Setup {
     fake: FakePinterest,
     clock: ManualClock,
     token: Token,
+    dir: tempfile::TempDir,
 }
 
 impl Setup {
@@ -52,12 +58,28 @@ impl Setup {
             fake,
             clock: ManualClock::starting_now(),
             token,
+            dir: tempfile::tempdir().unwrap(),
         }
+    }
+
+    fn options(&self) -> SourceOptions {
+        SourceOptions::default()
+            .clock(self.clock.reader())
+            .recovery_dir(self.dir.path().join("recovered"))
+    }
+
+    /// A blocking source over `kind` for the stored set.
+    fn source<S: TokenStore>(&self, kind: Kind, store: S) -> Source<S> {
+        TokenSource::with_options(client_for(kind, &self.fake), store, self.options()).unwrap()
     }
 
     /// Puts the clock past the token's expiry (30 days): the next ask must refresh.
     fn expire(&self) {
         self.clock.advance(31 * DAY);
+    }
+
+    fn refreshes(&self) -> u64 {
+        self.fake.stats().token.refresh_token
     }
 }
 
@@ -73,7 +95,7 @@ fn ten_thousand_tasks_across_an_expiry_cause_one_refresh() {
     let source = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
+        s.options(),
     )
     .unwrap();
 
@@ -93,136 +115,162 @@ fn ten_thousand_tasks_across_an_expiry_cause_one_refresh() {
         })
     };
     let before = ask_all(10_000);
-    assert!(before.iter().all(|t| t == s.token.access_token().secret()));
-    assert_eq!(s.fake.stats().token.refresh_token, 0);
+    let old = s.token.access_token().unwrap().secret();
+    assert!(before.iter().all(|t| t == old));
+    assert_eq!(s.refreshes(), 0);
 
     s.expire();
     let after = ask_all(10_000);
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
+    assert_eq!(s.refreshes(), 1);
     let new = source.token().unwrap();
     assert_ne!(new.access_token(), s.token.access_token());
+    let new_access = new.access_token().unwrap().secret();
     assert!(
-        after.iter().all(|t| t == new.access_token().secret()),
+        after.iter().all(|t| t == new_access),
         "every task got the new token"
     );
-    assert_eq!(source.store().saves(), 1);
+    assert_eq!(
+        source.store().saves(),
+        2,
+        "the attempt's record, then the new set"
+    );
 }
 
 #[test]
 fn sixty_four_threads_across_an_expiry_cause_one_refresh() {
-    let s = Setup::new();
-    s.fake.push_fault(
-        REFRESH,
-        Fault::Delay(Duration::from_millis(200)),
-        Times::Always,
-    );
-    let source = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
-    )
-    .unwrap();
-    s.expire();
-    let start = Barrier::new(64);
-    let tokens: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..64)
-            .map(|_| {
-                scope.spawn(|| {
-                    start.wait();
-                    source.access_token().unwrap().secret().to_owned()
+    for kind in Kind::ALL {
+        let s = Setup::new();
+        s.fake.push_fault(
+            REFRESH,
+            Fault::Delay(Duration::from_millis(200)),
+            Times::Always,
+        );
+        let source = s.source(kind, MemoryStore::with_token(s.token.clone()));
+        s.expire();
+        let start = Barrier::new(64);
+        let tokens: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..64)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        source.access_token().unwrap().secret().to_owned()
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
-    let new = source.token().unwrap();
-    assert!(tokens.iter().all(|t| t == new.access_token().secret()));
-    assert_ne!(new.refresh_token(), s.token.refresh_token(), "rotated");
-}
-
-/// Fails refreshes with `fault` while the token is valid, then after expiry, then recovers.
-fn failures_keep_the_valid_token_ureq(fault: Fault, settings: HttpSettings, transient: bool) {
-    let s = Setup::new();
-    let source = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&s.fake, &settings),
-        MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
-    )
-    .unwrap();
-    let old = s.token.access_token().clone();
-    s.fake.push_fault(REFRESH, fault, Times::Always);
-
-    // Due (5 minutes before expiry), still valid: the old token, and a background attempt.
-    s.clock.set(s.token.expires_at() - Duration::from_secs(300));
-    assert_eq!(source.access_token().unwrap(), old);
-    source.wait_idle();
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
-    let reported = source.last_error().expect("the failure is reported");
-    assert_eq!(reported.is_transient(), transient, "{reported}");
-    assert!(matches!(source.status(), Status::Backoff { .. }));
-    // Within the backoff: the old token again, no new attempt.
-    assert_eq!(source.access_token().unwrap(), old);
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
-
-    // Expired: the caller gets the typed failure of a fresh attempt.
-    s.clock.set(s.token.expires_at() + Duration::from_secs(1));
-    let err = source.access_token().unwrap_err();
-    assert!(
-        matches!(err, pinterest_oauth_ureq::Error::Refresh(_)),
-        "{err}"
-    );
-    assert_eq!(err.is_transient(), transient);
-    assert_eq!(s.fake.stats().token.refresh_token, 2);
-
-    // The server recovers: after the backoff, a new token.
-    s.fake.clear_faults();
-    s.clock.advance(Duration::from_secs(600));
-    let new = source.access_token().unwrap();
-    assert_ne!(new, old);
-    assert!(source.last_error().is_none());
-    assert_eq!(s.fake.stats().token.refresh_token, 3);
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(s.refreshes(), 1, "{kind:?}");
+        let new = source.token().unwrap();
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t == new.access_token().unwrap().secret())
+        );
+        assert_ne!(new.refresh_token(), s.token.refresh_token(), "rotated");
+    }
 }
 
 #[test]
-fn server_errors_while_valid_ureq() {
-    failures_keep_the_valid_token_ureq(Fault::unavailable(), HttpSettings::default(), true);
+fn failures_keep_the_valid_token_then_surface_typed() {
+    let cases = [
+        (Fault::unavailable(), Settings::default(), ErrorKind::Api),
+        (
+            Fault::bad_gateway_html(),
+            Settings::default(),
+            ErrorKind::Api,
+        ),
+        (
+            Fault::NeverAnswer,
+            Settings::default().with_timeout(Duration::from_millis(300)),
+            ErrorKind::Transport(TransportErrorKind::Timeout),
+        ),
+    ];
+    for kind in Kind::ALL {
+        for (fault, settings, expected) in cases.clone() {
+            let s = Setup::new();
+            let source = TokenSource::with_options(
+                client(kind, config_for(&s.fake), &settings),
+                MemoryStore::with_token(s.token.clone()),
+                s.options(),
+            )
+            .unwrap();
+            let old = s.token.access_token().unwrap().clone();
+            s.fake.push_fault(REFRESH, fault, Times::Always);
+
+            // Due (5 minutes before expiry), still valid: the old token, and a background attempt.
+            s.clock.set(s.token.expires_at() - Duration::from_secs(300));
+            assert_eq!(source.access_token().unwrap(), old);
+            source.wait_idle();
+            assert_eq!(s.refreshes(), 1);
+            let reported = source.last_error().expect("the failure is reported");
+            assert_eq!(reported.kind(), expected, "{kind:?}: {reported}");
+            assert!(matches!(
+                source.status(),
+                Status::Waiting {
+                    why: Wait::Backoff,
+                    ..
+                }
+            ));
+            // Within the backoff: the old token again, no new attempt.
+            assert_eq!(source.access_token().unwrap(), old);
+            assert_eq!(s.refreshes(), 1);
+
+            // Expired: the caller gets the typed failure of a fresh attempt, and when to retry.
+            s.clock.set(s.token.expires_at() + Duration::from_secs(1));
+            let err = source.access_token().unwrap_err();
+            assert!(
+                matches!(err, Error::Waiting { cause: Some(_), .. }),
+                "{kind:?}: {err}"
+            );
+            assert_eq!(err.kind(), expected);
+            assert_eq!(s.refreshes(), 2);
+            // Asking again within the backoff sends nothing.
+            assert!(source.access_token().is_err());
+            assert_eq!(s.refreshes(), 2);
+
+            // The server recovers: after the backoff, a new token.
+            s.fake.clear_faults();
+            s.clock.advance(Duration::from_secs(600));
+            let new = source.access_token().unwrap();
+            assert_ne!(new, old);
+            assert!(source.last_error().is_none());
+            assert_eq!(s.refreshes(), 3);
+        }
+    }
 }
 
 #[test]
-fn timeouts_while_valid_ureq() {
-    let settings = HttpSettings::default().with_timeout(Duration::from_millis(300));
-    failures_keep_the_valid_token_ureq(Fault::NeverAnswer, settings, true);
-}
-
-/// The same, through the async source.
-fn failures_keep_the_valid_token_hyper(fault: Fault, settings: HttpSettings) {
+fn failures_keep_the_valid_token_async() {
     let s = Setup::new();
     let rt = runtime();
+    let settings = Settings::default().with_timeout(Duration::from_millis(300));
     let source = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings),
         MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
+        s.options(),
     )
     .unwrap();
-    let old = s.token.access_token().clone();
-    s.fake.push_fault(REFRESH, fault, Times::Always);
+    let old = s.token.access_token().unwrap().clone();
+    s.fake
+        .push_fault(REFRESH, Fault::NeverAnswer, Times::Always);
     rt.block_on(async {
         s.clock.set(s.token.expires_at() - Duration::from_secs(300));
         assert_eq!(source.access_token().await.unwrap(), old);
         source.wait_idle().await;
-        assert_eq!(s.fake.stats().token.refresh_token, 1);
-        assert!(source.last_error().unwrap().is_transient());
+        assert_eq!(s.refreshes(), 1);
+        let reported = source.last_error().unwrap();
+        assert_eq!(
+            reported.kind(),
+            ErrorKind::Transport(TransportErrorKind::Timeout)
+        );
         assert_eq!(source.access_token().await.unwrap(), old);
-        assert_eq!(s.fake.stats().token.refresh_token, 1);
 
         s.clock.set(s.token.expires_at() + Duration::from_secs(1));
         let err = source.access_token().await.unwrap_err();
         assert!(
-            matches!(err, pinterest_oauth_hyper::Error::Refresh(_)),
+            matches!(err, Error::Waiting { cause: Some(_), .. }),
             "{err}"
         );
-        assert!(err.is_transient());
 
         s.fake.clear_faults();
         s.clock.advance(Duration::from_secs(600));
@@ -231,18 +279,8 @@ fn failures_keep_the_valid_token_hyper(fault: Fault, settings: HttpSettings) {
     });
 }
 
-#[test]
-fn server_errors_while_valid_hyper() {
-    failures_keep_the_valid_token_hyper(Fault::bad_gateway_html(), HttpSettings::default());
-}
-
-#[test]
-fn timeouts_while_valid_hyper() {
-    let settings = HttpSettings::default().with_timeout(Duration::from_millis(300));
-    failures_keep_the_valid_token_hyper(Fault::NeverAnswer, settings);
-}
-
-/// A file store whose saves wait for the test's go-ahead.
+/// A file store whose saves of a new token set wait for the test's go-ahead (the record of an
+/// attempt, which keeps the stored set, passes at once).
 struct GatedStore {
     inner: FileStore,
     entered: Mutex<mpsc::Sender<()>>,
@@ -253,20 +291,29 @@ impl TokenStore for GatedStore {
     fn lock(&self) -> Result<StoreLock, StoreError> {
         self.inner.lock()
     }
-    fn load(&self) -> Result<Option<Token>, StoreError> {
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.inner.try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         self.inner.load()
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)
     }
-    fn save(&self, lock: &StoreLock, token: &Token) -> Result<(), StoreError> {
-        self.entered.lock().unwrap().send(()).unwrap();
-        self.release
-            .lock()
-            .unwrap()
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the test releases the save");
-        self.inner.save(lock, token)
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        let stored = self.inner.load()?;
+        if stored.is_some_and(|s| s.token() != document.token()) {
+            self.entered.lock().unwrap().send(()).unwrap();
+            self.release
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the test releases the save");
+        }
+        self.inner.save(lock, document)
     }
 }
 
@@ -275,7 +322,9 @@ fn gated(
     token: &Token,
 ) -> (GatedStore, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let inner = FileStore::new(path);
-    inner.save(&inner.lock().unwrap(), token).unwrap();
+    inner
+        .save(&inner.lock().unwrap(), &TokenDocument::new(token.clone()))
+        .unwrap();
     let (entered_tx, entered_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
     let store = GatedStore {
@@ -287,60 +336,51 @@ fn gated(
 }
 
 #[test]
-fn the_rotated_set_is_on_disk_before_any_caller_sees_it_ureq() {
-    let s = Setup::new();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("token.json");
-    let (store, entered, release) = gated(&path, &s.token);
-    let source = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        store,
-        SourceOptions::default().clock(s.clock.reader()),
-    )
-    .unwrap();
-    s.expire();
-    let caller = {
-        let source = source.clone();
-        std::thread::spawn(move || source.access_token())
-    };
-    entered.recv_timeout(Duration::from_secs(20)).unwrap();
-    // Pinterest has rotated: the old refresh token is dead...
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
-    let old_refresh = s.token.refresh_token().unwrap().clone();
-    // ...but nobody has the new set until it is saved.
-    assert_eq!(source.status(), Status::Persisting);
-    assert_eq!(source.token().as_ref(), Some(&s.token));
-    assert_eq!(
-        FileStore::new(&path).load().unwrap().as_ref(),
-        Some(&s.token)
-    );
-    assert!(!caller.is_finished());
+fn the_rotated_set_is_on_disk_before_any_caller_sees_it() {
+    for kind in Kind::ALL {
+        let s = Setup::new();
+        let path = s.dir.path().join("token.json");
+        let (store, entered, release) = gated(&path, &s.token);
+        let source = s.source(kind, store);
+        s.expire();
+        let caller = {
+            let source = source.clone();
+            std::thread::spawn(move || source.access_token())
+        };
+        entered.recv_timeout(Duration::from_secs(20)).unwrap();
+        // Pinterest has rotated: the old refresh token is dead...
+        assert_eq!(s.refreshes(), 1);
+        let old_refresh = s.token.refresh_token().unwrap().clone();
+        // ...but nobody has the new set until it is saved.
+        assert_eq!(source.status(), Status::Persisting);
+        assert_eq!(source.token().as_ref(), Some(&s.token));
+        let on_disk = FileStore::new(&path).load().unwrap().unwrap();
+        assert_eq!(on_disk.token(), &s.token);
+        assert!(!caller.is_finished());
 
-    release.send(()).unwrap();
-    let handed_out = caller.join().unwrap().unwrap();
-    let on_disk = FileStore::new(&path).load().unwrap().unwrap();
-    assert_eq!(on_disk.access_token(), &handed_out);
-    assert_ne!(on_disk.refresh_token(), Some(&old_refresh));
-    let stale = ureq_client(&s.fake, &settings_for(&s.fake))
-        .refresh(&old_refresh)
-        .unwrap_err();
-    assert!(
-        stale.is_invalid_grant(),
-        "the fake rejects the old refresh token: {stale}"
-    );
+        release.send(()).unwrap();
+        let handed_out = caller.join().unwrap().unwrap();
+        let on_disk = FileStore::new(&path).load().unwrap().unwrap();
+        assert_eq!(on_disk.token().access_token(), Some(&handed_out));
+        assert_ne!(on_disk.token().refresh_token(), Some(&old_refresh));
+        let stale = client_for(kind, &s.fake).refresh(&old_refresh).unwrap_err();
+        assert!(
+            stale.is_consent_needed(),
+            "the fake rejects the old refresh token: {stale}"
+        );
+    }
 }
 
 #[test]
-fn the_rotated_set_is_on_disk_before_any_caller_sees_it_hyper() {
+fn the_rotated_set_is_on_disk_before_any_task_sees_it() {
     let s = Setup::new();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("token.json");
+    let path = s.dir.path().join("token.json");
     let (store, entered, release) = gated(&path, &s.token);
     let rt = runtime();
     let source = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         store,
-        SourceOptions::default().clock(s.clock.reader()),
+        s.options(),
     )
     .unwrap();
     s.expire();
@@ -351,26 +391,140 @@ fn the_rotated_set_is_on_disk_before_any_caller_sees_it_hyper() {
     entered.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(source.status(), Status::Persisting);
     assert_eq!(
-        FileStore::new(&path).load().unwrap().as_ref(),
-        Some(&s.token)
+        FileStore::new(&path).load().unwrap().unwrap().token(),
+        &s.token
     );
     assert!(!caller.is_finished());
     release.send(()).unwrap();
     let handed_out = rt.block_on(caller).unwrap().unwrap();
     let on_disk = FileStore::new(&path).load().unwrap().unwrap();
-    assert_eq!(on_disk.access_token(), &handed_out);
-    let old_refresh = s.token.refresh_token().unwrap();
-    let stale = rt
-        .block_on(hyper_client(&s.fake, &settings_for(&s.fake)).refresh(old_refresh))
-        .unwrap_err();
-    assert!(stale.is_invalid_grant());
+    assert_eq!(on_disk.token().access_token(), Some(&handed_out));
+}
+
+/// A store that refuses saves as told: the record of an attempt, or only a new set.
+struct RefusingStore {
+    inner: FileStore,
+    refuse_records: bool,
+}
+
+impl TokenStore for RefusingStore {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.inner.lock()
+    }
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.inner.try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        self.inner.load()
+    }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.clear(lock)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        let new_set = self
+            .inner
+            .load()?
+            .is_some_and(|s| s.token() != document.token());
+        if self.refuse_records || new_set {
+            return Err(StoreError::Io {
+                action: "write",
+                path: self.inner.path().to_path_buf(),
+                source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+            });
+        }
+        self.inner.save(lock, document)
+    }
+}
+
+#[test]
+fn nothing_is_sent_when_the_store_cannot_take_a_document() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let inner = FileStore::new(&path);
+    inner
+        .save(&inner.lock().unwrap(), &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    let source = s.source(
+        Kind::Ureq,
+        RefusingStore {
+            inner,
+            refuse_records: true,
+        },
+    );
+    s.expire();
+    let err = source.access_token().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store, "{err}");
+    assert_eq!(s.refreshes(), 0, "the refresh token was not spent");
+    // The disk is fixed: the same refresh token works.
+    let fixed = s.source(Kind::Ureq, FileStore::new(&path));
+    assert!(fixed.access_token().is_ok());
+    assert_eq!(s.refreshes(), 1);
+}
+
+#[test]
+fn a_new_set_the_store_refuses_is_kept_and_restored_on_the_next_run() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let inner = FileStore::new(&path);
+    inner
+        .save(&inner.lock().unwrap(), &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    let source = s.source(
+        Kind::Ureq,
+        RefusingStore {
+            inner,
+            refuse_records: false,
+        },
+    );
+    s.expire();
+    let err = source.access_token().unwrap_err();
+    assert_eq!(s.refreshes(), 1, "Pinterest rotated");
+    let kept = match source.last_error().as_deref() {
+        Some(Error::NotSaved {
+            kept_in: Some(path),
+            ..
+        }) => path.clone(),
+        other => panic!("{other:?} ({err})"),
+    };
+    assert!(
+        err.to_string().contains(&kept.display().to_string()),
+        "the error says where: {err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let rotated = TokenDocument::from_bytes(&std::fs::read(&kept).unwrap()).unwrap();
+    let rotated_refresh = rotated.token().refresh_token().unwrap().secret().to_owned();
+    assert!(
+        s.fake.refresh_token_valid(&rotated_refresh),
+        "the kept set holds the live grant"
+    );
+    drop(source);
+
+    // The next run (the disk fixed) finds it, stores it, and uses it: nothing was lost.
+    let next = s.source(Kind::Ureq, FileStore::new(&path));
+    let access = next.access_token().unwrap();
+    assert_eq!(Some(&access), rotated.token().access_token());
+    assert_eq!(s.refreshes(), 1, "no request: the kept set was fresh");
+    let on_disk = FileStore::new(&path).load().unwrap().unwrap();
+    assert_eq!(
+        on_disk.token().refresh_token().unwrap().secret(),
+        rotated_refresh
+    );
+    assert!(!kept.exists(), "the recovery file is gone once stored");
 }
 
 #[test]
 fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
     let s = Setup::new();
     // The user revoked the app: the refresh token is dead at Pinterest.
-    ureq_client(&s.fake, &settings_for(&s.fake))
+    client_for(Kind::Ureq, &s.fake)
         .revoke(&Revocation::refresh_token(
             s.token.refresh_token().unwrap().clone(),
         ))
@@ -382,13 +536,8 @@ fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
     );
     s.expire();
 
-    let blocking = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
-    )
-    .unwrap();
-    let errors: Vec<pinterest_oauth_ureq::Error> = std::thread::scope(|scope| {
+    let blocking = s.source(Kind::Ureq, MemoryStore::with_token(s.token.clone()));
+    let errors: Vec<Error> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..64)
             .map(|_| scope.spawn(|| blocking.access_token().unwrap_err()))
             .collect();
@@ -396,24 +545,23 @@ fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
     });
     for err in &errors {
         assert!(
-            matches!(
-                err,
-                pinterest_oauth_ureq::Error::ConsentNeeded { cause: Some(_) }
-            ),
+            matches!(err, Error::ConsentNeeded { cause: Some(_) }),
             "{err}"
         );
-        assert!(err.is_invalid_grant());
+        assert!(err.is_consent_needed());
     }
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
-    assert!(blocking.access_token().unwrap_err().is_invalid_grant());
-    assert_eq!(s.fake.stats().token.refresh_token, 1, "nothing is retried");
+    assert_eq!(s.refreshes(), 1);
+    s.clock.advance(DAY);
+    assert!(blocking.access_token().unwrap_err().is_consent_needed());
+    assert!(blocking.refresh_now().unwrap_err().is_consent_needed());
+    assert_eq!(s.refreshes(), 1, "nothing is retried, not even when forced");
     assert_eq!(blocking.status(), Status::ConsentNeeded);
 
     let rt = runtime();
     let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
+        s.options(),
     )
     .unwrap();
     let consent_needed = rt.block_on(async {
@@ -426,47 +574,170 @@ fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
         let mut n = 0;
         for task in tasks {
             let err = task.await.unwrap().unwrap_err();
-            assert!(
-                matches!(err, pinterest_oauth_hyper::Error::ConsentNeeded { .. }),
-                "{err}"
-            );
+            assert!(matches!(err, Error::ConsentNeeded { .. }), "{err}");
             n += 1;
         }
         n
     });
     assert_eq!(consent_needed, 1000);
+    assert_eq!(s.refreshes(), 2, "one more, for the async source");
+}
+
+#[test]
+fn a_source_that_needs_consent_picks_up_a_later_login() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = FileStore::new(&path);
+    let source = s.source(Kind::Ureq, store.clone());
+    assert!(source.access_token().unwrap_err().is_consent_needed());
+    // The user logs in in another process: the set lands in the shared file.
+    let lock = store.lock().unwrap();
+    store
+        .save(&lock, &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    drop(lock);
+    // Within a second the source looks again by itself; `reload` makes it look at once.
+    source.reload();
+    assert_eq!(
+        source.access_token().unwrap(),
+        *s.token.access_token().unwrap()
+    );
+    // Or adopt a set this process saved.
+    let other = Setup::new();
+    let app = s.source(Kind::Ureq, MemoryStore::new());
+    assert!(app.adopt(TokenDocument::new(other.token.clone())));
+    assert_eq!(
+        app.access_token().unwrap(),
+        *other.token.access_token().unwrap()
+    );
+    assert_eq!(s.refreshes(), 0);
+}
+
+#[test]
+fn a_refusal_stops_every_source_sharing_the_grant_until_the_configuration_is_fixed() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = FileStore::new(&path);
+    store
+        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    let wrong = ClientConfig::new(
+        AppId::new(s.fake.app_id()).unwrap(),
+        AppSecret::new("rotated-away"),
+    )
+    .with_base_url(BaseUrl::parse(&s.fake.api_base_url()).unwrap());
+    let broken = TokenSource::with_options(
+        client(Kind::Ureq, wrong.clone(), &settings_for(&s.fake)),
+        store.clone(),
+        s.options(),
+    )
+    .unwrap();
+    s.expire();
+    let err = broken.access_token().unwrap_err();
+    assert!(
+        matches!(&err, Error::Stopped { stop, .. } if stop.reason() == StopReason::InvalidClient),
+        "{err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Api);
+    for _ in 0..10 {
+        s.clock.advance(DAY);
+        assert!(broken.access_token().is_err());
+    }
     assert_eq!(
         s.fake.stats().token.refresh_token,
-        2,
-        "one more, for the async source"
+        1,
+        "never retried automatically"
     );
+    // Another process with the same wrong configuration honours the stop.
+    let same = TokenSource::with_options(
+        client(Kind::Hyper, wrong, &settings_for(&s.fake)),
+        store.clone(),
+        s.options(),
+    )
+    .unwrap();
+    assert!(matches!(
+        same.access_token().unwrap_err(),
+        Error::Stopped { .. }
+    ));
+    assert_eq!(s.fake.stats().token.refresh_token, 1);
+    // The configuration is fixed: the stop no longer applies.
+    let fixed = s.source(Kind::Ureq, store);
+    assert!(fixed.access_token().is_ok());
+    assert_eq!(s.fake.stats().token.refresh_token, 2);
+}
+
+#[test]
+fn a_rate_limit_seen_by_one_source_holds_for_every_source_sharing_the_file() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = FileStore::new(&path);
+    store
+        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    s.fake
+        .push_fault(REFRESH, Fault::rate_limited(1800), Times::Once);
+    let first = s.source(Kind::Ureq, store.clone());
+    s.expire();
+    let err = first.access_token().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Waiting {
+                why: Wait::RateLimited,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(s.refreshes(), 1);
+    for kind in Kind::ALL {
+        // Scripts call `token` before every API request: none of them may ask again.
+        for _ in 0..10 {
+            let later = s.source(kind, store.clone());
+            let err = later.access_token().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Waiting {
+                        why: Wait::RateLimited,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(s.refreshes(), 1);
+    s.clock.advance(Duration::from_secs(1800));
+    assert!(s.source(Kind::Ureq, store).access_token().is_ok());
+    assert_eq!(s.refreshes(), 2);
 }
 
 #[test]
 fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     let fake = fake();
-    let source = pinterest_oauth_ureq::TokenSource::new(
-        ureq_client(&fake, &settings_for(&fake)),
+    let dir = tempfile::tempdir().unwrap();
+    let source = TokenSource::with_options(
+        client_for(Kind::Ureq, &fake),
         MemoryStore::new(),
+        SourceOptions::default().recovery_dir(dir.path()),
     )
     .unwrap();
     let err = source.access_token().unwrap_err();
-    assert!(matches!(
-        err,
-        pinterest_oauth_ureq::Error::ConsentNeeded { cause: None }
-    ));
+    assert!(matches!(err, Error::ConsentNeeded { cause: None }));
     assert!(err.to_string().contains("no token is stored"), "{err}");
     assert_eq!(fake.stats().requests, 0);
 
     let clock = ManualClock::starting_now();
-    let app = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&fake, &settings_for(&fake)),
+    let app = TokenSource::with_options(
+        client_for(Kind::Hyper, &fake),
         MemoryStore::new(),
         SourceOptions::default()
             .client_credentials(
                 ClientCredentialsGrant::new(vec![pinterest_oauth_core::Scope::AdsRead]).unwrap(),
             )
-            .clock(clock.reader()),
+            .clock(clock.reader())
+            .recovery_dir(dir.path()),
     )
     .unwrap();
     let first = app.access_token().unwrap();
@@ -479,37 +750,34 @@ fn an_empty_store_needs_consent_and_client_credentials_need_none() {
         "asked again after expiry"
     );
     assert_eq!(fake.stats().token.client_credentials, 2);
-    assert_eq!(app.store().saves(), 2);
+    assert_eq!(
+        app.store().saves(),
+        3,
+        "the first set; then a record and the next set"
+    );
 }
 
 #[test]
 fn refresh_now_rotates_at_once() {
     let s = Setup::new();
-    let source = pinterest_oauth_ureq::TokenSource::new(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        MemoryStore::with_token(s.token.clone()),
-    )
-    .unwrap();
+    let source = s.source(Kind::Ureq, MemoryStore::with_token(s.token.clone()));
     let refreshed = source.refresh_now().unwrap();
     assert_ne!(refreshed.access_token(), s.token.access_token());
     assert_eq!(source.token().as_ref(), Some(&refreshed));
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
+    assert_eq!(s.refreshes(), 1);
 
     let rt = runtime();
-    let asynchronous = pinterest_oauth_hyper::TokenSource::new(
+    let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(refreshed.clone()),
+        s.options(),
     )
     .unwrap();
     let again = rt.block_on(asynchronous.refresh_now()).unwrap();
     assert_ne!(again.refresh_token(), refreshed.refresh_token());
     // The token source that still holds the older set learns the truth from the fake.
-    let stale = pinterest_oauth_ureq::TokenSource::new(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        MemoryStore::with_token(refreshed),
-    )
-    .unwrap();
-    assert!(stale.refresh_now().unwrap_err().is_invalid_grant());
+    let stale = s.source(Kind::Hyper, MemoryStore::with_token(refreshed));
+    assert!(stale.refresh_now().unwrap_err().is_consent_needed());
 }
 
 #[test]
@@ -518,16 +786,9 @@ fn a_corrupt_token_file_is_a_typed_error_and_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("token.json");
     std::fs::write(&path, b"{\"version\":1,\"access_token\":").unwrap();
-    let err = pinterest_oauth_ureq::TokenSource::new(
-        ureq_client(&fake, &settings_for(&fake)),
-        FileStore::new(&path),
-    )
-    .unwrap_err();
+    let err = TokenSource::new(client_for(Kind::Ureq, &fake), FileStore::new(&path)).unwrap_err();
     assert!(
-        matches!(
-            err,
-            pinterest_oauth_ureq::Error::Store(StoreError::Corrupt { .. })
-        ),
+        matches!(err, Error::Store(StoreError::Corrupt { .. })),
         "{err}"
     );
     assert_eq!(
@@ -546,14 +807,9 @@ fn a_proactive_refresh_never_blocks_callers_holding_a_valid_token() {
         Times::Always,
     );
     s.clock.set(s.token.expires_at() - Duration::from_secs(60));
-    let old = s.token.access_token().clone();
+    let old = s.token.access_token().unwrap().clone();
 
-    let blocking = pinterest_oauth_ureq::TokenSource::with_options(
-        ureq_client(&s.fake, &settings_for(&s.fake)),
-        MemoryStore::with_token(s.token.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
-    )
-    .unwrap();
+    let blocking = s.source(Kind::Ureq, MemoryStore::with_token(s.token.clone()));
     for _ in 0..10 {
         assert_eq!(blocking.access_token().unwrap(), old);
     }
@@ -561,7 +817,7 @@ fn a_proactive_refresh_never_blocks_callers_holding_a_valid_token() {
     assert_eq!(blocking.status(), Status::Refreshing);
     blocking.wait_idle();
     assert_ne!(blocking.access_token().unwrap(), old);
-    assert_eq!(s.fake.stats().token.refresh_token, 1);
+    assert_eq!(s.refreshes(), 1);
 
     let rt = runtime();
     let second = user_token(&s.fake);
@@ -569,22 +825,88 @@ fn a_proactive_refresh_never_blocks_callers_holding_a_valid_token() {
     let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(second.clone()),
-        SourceOptions::default().clock(s.clock.reader()),
+        s.options(),
     )
     .unwrap();
     rt.block_on(async {
         for _ in 0..10 {
             assert_eq!(
-                &asynchronous.access_token().await.unwrap(),
+                Some(&asynchronous.access_token().await.unwrap()),
                 second.access_token()
             );
         }
         assert_eq!(asynchronous.status(), Status::Refreshing);
         asynchronous.wait_idle().await;
         assert_ne!(
-            &asynchronous.access_token().await.unwrap(),
+            Some(&asynchronous.access_token().await.unwrap()),
             second.access_token()
         );
     });
-    assert_eq!(s.fake.stats().token.refresh_token, 2);
+    assert_eq!(s.refreshes(), 2);
+}
+
+/// A file store that counts how its lock is asked for.
+struct CountingStore {
+    inner: FileStore,
+    waits: std::sync::atomic::AtomicUsize,
+    tries: std::sync::atomic::AtomicUsize,
+}
+
+impl TokenStore for CountingStore {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.lock()
+    }
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        self.inner.load()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        self.inner.save(lock, document)
+    }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.clear(lock)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+#[test]
+fn a_holder_of_a_valid_token_never_waits_for_another_process_lock() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = FileStore::new(&path);
+    store
+        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
+        .unwrap();
+    s.clock.set(s.token.expires_at() - Duration::from_secs(60));
+    // Another process holds the lock (and may be refreshing).
+    let held = store.lock().unwrap();
+    let counting = Arc::new(CountingStore {
+        inner: store.clone(),
+        waits: 0.into(),
+        tries: 0.into(),
+    });
+    let source = s.source(Kind::Ureq, counting.clone());
+    assert_eq!(
+        source.access_token().unwrap(),
+        *s.token.access_token().unwrap()
+    );
+    source.wait_idle();
+    assert_eq!(
+        counting.tries.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "it looked once"
+    );
+    assert_eq!(
+        counting.waits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "it never waited"
+    );
+    assert_eq!(s.refreshes(), 0, "the other process is at it");
+    drop(held);
 }

@@ -5,12 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use fake_pinterest::{FakeConfig, FakePinterest, Fault, Route, Times};
 use pinterest_oauth_core::{
-    ApiErrorKind, AppId, AppSecret, BaseUrl, ClientConfig, CsrfState, Error as CoreError,
-    HttpSettings, Malformation, RedirectUri, RetryAfter, Revocation, Scope, TokenType,
-    authorization_url, parse_callback,
+    ApiErrorKind, AppId, AppSecret, AuthorizationCode, BaseUrl, ClientConfig, ConfigError,
+    Malformation, RedirectUri, ResponseError, RetryAfter, Revocation, Scope, TokenType,
 };
-use pinterest_oauth_tests::transports::{
-    AnyClient, AnyError, Class, Kind, config_for, settings_for,
+use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
+use pinterest_oauth_transport::{
+    AsyncHttp, Error, ErrorKind, FromSettings, Http, Settings, TransportErrorKind,
 };
 
 fn fake(tls: bool) -> FakePinterest {
@@ -25,17 +25,24 @@ fn redirect_uri() -> RedirectUri {
     RedirectUri::new("http://localhost:8085/").unwrap()
 }
 
-fn api_error(err: &AnyError) -> &pinterest_oauth_core::ApiError {
-    match err.core() {
-        Some(CoreError::Api(api)) => api,
+fn api_error(err: &Error) -> &pinterest_oauth_core::ApiError {
+    match err.response() {
+        Some(ResponseError::Api(api)) => api,
         other => panic!("expected an API error, got {other:?} ({err})"),
     }
 }
 
-fn malformation(err: &AnyError) -> &Malformation {
-    match err.core() {
-        Some(CoreError::MalformedResponse(m)) => m.problem(),
+fn malformation(err: &Error) -> &Malformation {
+    match err.response() {
+        Some(ResponseError::Malformed(m)) => m.problem(),
         other => panic!("expected a malformed response, got {other:?} ({err})"),
+    }
+}
+
+fn transport_kind(err: &Error) -> TransportErrorKind {
+    match err.kind() {
+        ErrorKind::Transport(kind) => kind,
+        other => panic!("expected a transport error, got {other:?} ({err})"),
     }
 }
 
@@ -43,34 +50,28 @@ fn malformation(err: &AnyError) -> &Malformation {
 /// revocation; checked against the fake's state and counts.
 fn full_flow(kind: Kind, tls: bool) {
     let fake = fake(tls);
-    let config = config_for(&fake);
-    let client = AnyClient::for_fake(kind, &fake);
+    let client = client_for(kind, &fake);
 
-    let state = CsrfState::from_entropy(&[9u8; 32]).unwrap();
-    let url = authorization_url(
-        &config,
-        &redirect_uri(),
-        &[Scope::BoardsRead, Scope::PinsRead],
-        &state,
-    )
-    .unwrap();
-    let callback = fake.approve(url.as_str()).unwrap();
-    let code = parse_callback(&callback, &state).unwrap();
-
-    let token = client
-        .exchange_code(code.secret(), &redirect_uri())
+    let consent = client
+        .authorization_url(&redirect_uri(), &[Scope::BoardsRead, Scope::PinsRead])
         .unwrap();
+    let callback = fake.approve(consent.url().as_str()).unwrap();
+    let grant = consent.callback(&callback).unwrap();
+    let code = grant.code().secret().to_owned();
+
+    let token = client.exchange(grant).unwrap();
     assert_eq!(token.token_type(), &TokenType::Bearer);
     assert_eq!(token.scopes(), [Scope::BoardsRead, Scope::PinsRead]);
-    assert!(token.access_token().secret().starts_with("pina_"));
-    assert!(fake.access_token_valid(token.access_token().secret()));
+    let access = token.access_token().unwrap();
+    assert!(access.secret().starts_with("pina_"));
+    assert!(fake.access_token_valid(access.secret()));
     let first_refresh = token.refresh_token().unwrap().clone();
     assert!(token.expires_at() > SystemTime::now() + Duration::from_secs(29 * 24 * 3600));
     assert!(token.refresh_token_expires_at().unwrap() > token.expires_at());
 
     // The code is single-use.
     let reused = client
-        .exchange_code(code.secret(), &redirect_uri())
+        .exchange_code(AuthorizationCode::new(code), &redirect_uri())
         .unwrap_err();
     assert_eq!(api_error(&reused).kind(), ApiErrorKind::InvalidGrant);
 
@@ -87,15 +88,16 @@ fn full_flow(kind: Kind, tls: bool) {
     assert_eq!(app.scopes(), [Scope::AdsRead]);
 
     // Revoked tokens stop working.
+    let refreshed_access = refreshed.access_token().unwrap();
     client
-        .revoke(&Revocation::access_token(refreshed.access_token().clone()))
+        .revoke(&Revocation::access_token(refreshed_access.clone()))
         .unwrap();
-    assert!(!fake.access_token_valid(refreshed.access_token().secret()));
+    assert!(!fake.access_token_valid(refreshed_access.secret()));
     client
         .revoke(&Revocation::refresh_token(second_refresh.clone()).without_hint())
         .unwrap();
     let revoked = client.refresh(&second_refresh).unwrap_err();
-    assert!(revoked.core().unwrap().is_invalid_grant());
+    assert!(revoked.is_consent_needed());
 
     let stats = fake.stats();
     assert_eq!(stats.token.authorization_code, 2);
@@ -130,7 +132,7 @@ fn full_flow_hyper_tls() {
 fn requests_on_the_wire_are_exactly_the_cores() {
     for kind in Kind::ALL {
         let fake = fake(false);
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         client
             .client_credentials(&[Scope::AdsRead, Scope::AdsWrite])
             .unwrap();
@@ -170,7 +172,7 @@ fn requests_on_the_wire_are_exactly_the_cores() {
 fn invalid_grant_reaches_the_caller_typed_with_its_request_id() {
     for kind in Kind::ALL {
         let fake = fake(false);
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client
             .refresh(&pinterest_oauth_core::RefreshToken::new("pinr_unknown"))
             .unwrap_err();
@@ -180,8 +182,8 @@ fn invalid_grant_reaches_the_caller_typed_with_its_request_id() {
         assert_eq!(api.message(), Some("The authorization grant is invalid"));
         let rid = api.request_id().expect("x-pinterest-rid is kept");
         assert_eq!(rid.len(), 16, "{kind:?}: {rid}");
-        assert!(err.core().unwrap().is_invalid_grant());
-        assert!(!err.is_transient());
+        assert!(err.is_consent_needed());
+        assert!(!err.response().unwrap().is_transient());
     }
 }
 
@@ -191,7 +193,7 @@ fn wrong_app_secret_is_a_client_authentication_error() {
         let fake = fake(false);
         let config = ClientConfig::new(AppId::new(fake.app_id()).unwrap(), AppSecret::new("wrong"))
             .with_base_url(BaseUrl::parse(&fake.api_base_url()).unwrap());
-        let client = AnyClient::new(kind, config, &settings_for(&fake));
+        let client = client(kind, config, &settings_for(&fake));
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         let api = api_error(&err);
         assert_eq!(api.kind(), ApiErrorKind::ClientAuthentication, "{kind:?}");
@@ -205,7 +207,7 @@ fn rate_limiting_keeps_retry_after() {
     for kind in Kind::ALL {
         let fake = fake(false);
         fake.push_fault(Route::Token, Fault::rate_limited(42), Times::Once);
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         let api = api_error(&err);
         assert_eq!(api.kind(), ApiErrorKind::RateLimited);
@@ -213,7 +215,7 @@ fn rate_limiting_keeps_retry_after() {
             api.retry_after(),
             Some(RetryAfter::Delay(Duration::from_secs(42)))
         );
-        assert!(err.is_transient());
+        assert!(err.response().unwrap().is_transient());
         // The fault was one-shot: the next call succeeds.
         client.client_credentials(&[Scope::AdsRead]).unwrap();
     }
@@ -224,17 +226,17 @@ fn an_html_502_page_is_a_malformed_transient_error() {
     for kind in Kind::ALL {
         let fake = fake(false);
         fake.push_fault(Route::Token, Fault::bad_gateway_html(), Times::Once);
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert!(matches!(
             malformation(&err),
             Malformation::NotJson { line: 1, column: 1 }
         ));
         assert_eq!(
-            err.core().unwrap().status(),
-            Some(pinterest_oauth_core::http::StatusCode::BAD_GATEWAY)
+            err.response().unwrap().status(),
+            pinterest_oauth_core::http::StatusCode::BAD_GATEWAY
         );
-        assert!(err.is_transient());
+        assert!(err.response().unwrap().is_transient());
         assert!(err.to_string().contains("text/html"), "{err}");
         assert!(
             !err.to_string().contains("Bad Gateway</h1>"),
@@ -256,7 +258,7 @@ fn a_redirect_is_not_followed() {
             },
             Times::Once,
         );
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             malformation(&err),
@@ -264,7 +266,7 @@ fn a_redirect_is_not_followed() {
                 location: Some(elsewhere)
             }
         );
-        assert!(!err.is_transient());
+        assert!(!err.response().unwrap().is_transient());
         assert_eq!(
             fake.stats().token.client_credentials,
             1,
@@ -278,11 +280,14 @@ fn a_server_that_never_answers_hits_the_timeout() {
     for kind in Kind::ALL {
         let fake = fake(false);
         fake.push_fault(Route::Token, Fault::NeverAnswer, Times::Once);
-        let settings = HttpSettings::default().with_timeout(Duration::from_millis(300));
-        let client = AnyClient::new(kind, config_for(&fake), &settings);
+        let settings = Settings::default().with_timeout(Duration::from_millis(300));
+        let client = client(kind, config_for(&fake), &settings);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Timeout, "{kind:?}: {err}");
-        assert!(err.is_transient());
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Timeout,
+            "{kind:?}: {err}"
+        );
     }
 }
 
@@ -295,10 +300,14 @@ fn a_dripping_body_hits_the_timeout() {
             Fault::Drip(Duration::from_millis(50)),
             Times::Once,
         );
-        let settings = HttpSettings::default().with_timeout(Duration::from_millis(400));
-        let client = AnyClient::new(kind, config_for(&fake), &settings);
+        let settings = Settings::default().with_timeout(Duration::from_millis(400));
+        let client = client(kind, config_for(&fake), &settings);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Timeout, "{kind:?}: {err}");
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Timeout,
+            "{kind:?}: {err}"
+        );
         assert!(fake.stats().fault_body_bytes > 0, "some bytes were dripped");
     }
 }
@@ -312,7 +321,7 @@ fn a_slow_but_timely_drip_still_succeeds() {
             Fault::Drip(Duration::from_millis(1)),
             Times::Once,
         );
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let token = client.client_credentials(&[Scope::AdsRead]).unwrap();
         assert_eq!(token.scopes(), [Scope::AdsRead]);
     }
@@ -329,10 +338,13 @@ fn connection_refused() {
     for kind in Kind::ALL {
         let config = ClientConfig::new(AppId::new("1").unwrap(), AppSecret::new("s"))
             .with_base_url(BaseUrl::parse(&format!("http://127.0.0.1:{port}/v5")).unwrap());
-        let client = AnyClient::new(kind, config, &HttpSettings::default());
+        let client = client(kind, config, &Settings::default());
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Connect, "{kind:?}: {err}");
-        assert!(err.is_transient());
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Connect,
+            "{kind:?}: {err}"
+        );
     }
 }
 
@@ -341,7 +353,7 @@ fn a_non_loopback_http_base_url_is_refused_before_any_byte() {
     let err = BaseUrl::parse("http://api.pinterest.com/v5").unwrap_err();
     assert!(matches!(
         err,
-        CoreError::InvalidUrl {
+        ConfigError::InvalidUrl {
             problem: pinterest_oauth_core::UrlProblem::PlainHttpNotLoopback,
             ..
         }
@@ -360,19 +372,17 @@ fn a_non_loopback_http_base_url_is_refused_before_any_byte() {
     )
     .parse()
     .unwrap();
-    let http = pinterest_oauth_ureq::HttpClient::new(&HttpSettings::default()).unwrap();
-    let err = pinterest_oauth_ureq::execute(&http, request.clone()).unwrap_err();
+    let http = pinterest_oauth_ureq::HttpClient::from_settings(&Settings::default()).unwrap();
+    let err = http.execute(request.clone()).unwrap_err();
     assert!(
-        matches!(err.core(), Some(CoreError::InvalidUrl { .. })),
+        matches!(err, Error::Config(ConfigError::InvalidUrl { .. })),
         "{err}"
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let http = pinterest_oauth_hyper::HttpClient::new(&HttpSettings::default()).unwrap();
-    let err = runtime
-        .block_on(pinterest_oauth_hyper::execute(&http, request))
-        .unwrap_err();
+    let http = pinterest_oauth_hyper::HttpClient::from_settings(&Settings::default()).unwrap();
+    let err = runtime.block_on(http.execute(request)).unwrap_err();
     assert!(
-        matches!(err.core(), Some(CoreError::InvalidUrl { .. })),
+        matches!(err, Error::Config(ConfigError::InvalidUrl { .. })),
         "{err}"
     );
     assert_eq!(fake.stats().connections, 0);
@@ -389,10 +399,13 @@ fn an_oversized_declared_body_is_refused_unread() {
             },
             Times::Once,
         );
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::BodyTooLarge, "{kind:?}: {err}");
-        assert!(!err.is_transient());
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::BodyTooLarge,
+            "{kind:?}: {err}"
+        );
         drop(client);
         // Only what fitted in socket buffers left the server, far from 50 MiB.
         let sent = fake.stats().fault_body_bytes;
@@ -406,9 +419,13 @@ fn an_endless_chunked_body_is_cut_at_the_cap_while_streaming() {
         let fake = fake(false);
         fake.push_fault(Route::Token, Fault::Endless { declared: None }, Times::Once);
         let settings = settings_for(&fake).with_max_body(100_000);
-        let client = AnyClient::new(kind, config_for(&fake), &settings);
+        let client = client(kind, config_for(&fake), &settings);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::BodyTooLarge, "{kind:?}: {err}");
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::BodyTooLarge,
+            "{kind:?}: {err}"
+        );
         assert!(err.to_string().contains("100000"), "{err}");
     }
 }
@@ -426,10 +443,13 @@ fn a_connection_closed_mid_body_is_a_protocol_error() {
             },
             Times::Once,
         );
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Protocol, "{kind:?}: {err}");
-        assert!(err.is_transient());
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Protocol,
+            "{kind:?}: {err}"
+        );
         assert!(!err.to_string().contains("pina_cut"), "{err}");
     }
 }
@@ -443,9 +463,13 @@ fn garbage_instead_of_http_is_a_protocol_error() {
             Fault::Garbage(bytes::Bytes::from_static(b"\x00\x01SSH-2.0-nope\r\n\r\n")),
             Times::Once,
         );
-        let client = AnyClient::for_fake(kind, &fake);
+        let client = client_for(kind, &fake);
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Protocol, "{kind:?}: {err}");
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Protocol,
+            "{kind:?}: {err}"
+        );
     }
 }
 
@@ -453,10 +477,13 @@ fn garbage_instead_of_http_is_a_protocol_error() {
 fn tls_without_the_fakes_root_certificate_fails_verification() {
     for kind in Kind::ALL {
         let fake = fake(true);
-        let client = AnyClient::new(kind, config_for(&fake), &HttpSettings::default());
+        let client = client(kind, config_for(&fake), &Settings::default());
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
-        assert_eq!(err.class(), Class::Tls, "{kind:?}: {err}");
-        assert!(!err.is_transient());
+        assert_eq!(
+            transport_kind(&err),
+            TransportErrorKind::Tls,
+            "{kind:?}: {err}"
+        );
         assert_eq!(fake.stats().requests, 0, "no request got through");
     }
 }
@@ -464,7 +491,7 @@ fn tls_without_the_fakes_root_certificate_fails_verification() {
 #[test]
 fn ureq_reuses_one_connection_across_calls() {
     let fake = fake(false);
-    let client = AnyClient::for_fake(Kind::Ureq, &fake);
+    let client = client_for(Kind::Ureq, &fake);
     for _ in 0..5 {
         client.client_credentials(&[Scope::AdsRead]).unwrap();
     }

@@ -1,5 +1,6 @@
 //! The command line, as users script against it: keep these names.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -15,6 +16,26 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// A value that must never be printed (the app secret); `Debug` shows only that it is set.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+fn secret(value: &str) -> Result<Secret, String> {
+    Ok(Secret(value.to_owned()))
+}
+
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
@@ -22,14 +43,21 @@ pub(crate) struct Global {
     #[arg(long, env = "PINTEREST_APP_ID", global = true)]
     pub(crate) app_id: Option<String>,
 
-    /// The app secret.
+    /// The app secret. On the command line it is visible to every local user (`ps`): prefer
+    /// PINTEREST_APP_SECRET, --app-secret-file, or `--app-secret -` to read it from stdin.
     #[arg(
         long,
         env = "PINTEREST_APP_SECRET",
         hide_env_values = true,
-        global = true
+        global = true,
+        value_parser = secret,
+        conflicts_with = "app_secret_file"
     )]
-    pub(crate) app_secret: Option<String>,
+    pub(crate) app_secret: Option<Secret>,
+
+    /// Read the app secret from this file (its first line).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) app_secret_file: Option<PathBuf>,
 
     /// The API base URL.
     #[arg(
@@ -48,7 +76,7 @@ pub(crate) struct Global {
     #[arg(long, env = "PINTEREST_TOKEN_FILE", global = true)]
     pub(crate) token_file: Option<PathBuf>,
 
-    /// The HTTP transport.
+    /// The HTTP transport (hyper needs a build with the `hyper` feature).
     #[arg(long, value_enum, default_value_t = Transport::Ureq, global = true)]
     pub(crate) transport: Transport,
 
@@ -90,6 +118,7 @@ pub(crate) enum Command {
     /// Show what is stored: expiry times, scopes, file path. Never a secret.
     Status,
     /// The full flow against an embedded fake Pinterest: no credentials, no network.
+    #[cfg(feature = "demo")]
     Demo,
 }
 
@@ -109,8 +138,8 @@ pub(crate) struct Login {
     /// Print the consent URL instead of opening the browser.
     #[arg(long)]
     pub(crate) no_browser: bool,
-    /// Seconds to wait for the browser to come back.
-    #[arg(long, default_value_t = 300)]
+    /// Seconds to wait for the browser to come back (at most a day).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 }
 

@@ -7,9 +7,10 @@ use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Revocation, Scope,
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
+use pinterest_oauth_transport::blocking::{Client, TokenSource};
+use pinterest_oauth_transport::{FromSettings, Http, Settings};
 
 use crate::args::Transport;
-use crate::backend::Backend;
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener, login};
 use crate::output::{status_text, token_summary};
@@ -23,12 +24,23 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     })?;
     let store = FileStore::new(dir.path().join("token.json"));
     let config = ClientConfig::new(
-        AppId::new(fake.app_id()).map_err(CliError::Config)?,
+        AppId::new(fake.app_id())?,
         AppSecret::new(fake.app_secret()),
     )
-    .with_base_url(BaseUrl::parse(&fake.api_base_url()).map_err(CliError::Config)?)
-    .with_consent_url(ConsentUrl::parse(&fake.consent_url()).map_err(CliError::Config)?);
-    let backend = Backend::new(transport, config.clone())?;
+    .with_base_url(BaseUrl::parse(&fake.api_base_url())?)
+    .with_consent_url(ConsentUrl::parse(&fake.consent_url())?);
+    let http: Box<dyn Http> = match transport {
+        Transport::Ureq => Box::new(pinterest_oauth_ureq::HttpClient::from_settings(
+            &Settings::default(),
+        )?),
+        #[cfg(feature = "hyper")]
+        Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_settings(
+            &Settings::default(),
+        )?),
+        #[cfg(not(feature = "hyper"))]
+        Transport::Hyper => return Err(CliError::HyperNotBuilt),
+    };
+    let client = Client::with_http(config, http);
     println!(
         "fake Pinterest on {} ({transport:?} transport)",
         fake.origin()
@@ -36,8 +48,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
 
     println!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)");
     let token = login(LoginRequest {
-        config: &config,
-        backend: &backend,
+        client: &client,
         store: &store,
         scopes: &[Scope::BoardsRead, Scope::PinsRead],
         port: 0,
@@ -53,14 +64,20 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     print!("{}", status_text(store.path(), store.load()?.as_ref(), now));
 
     println!("\n$ pinterest-oauth token");
-    let valid = backend.valid_token(store.clone())?;
+    let source = TokenSource::with_options(
+        client.clone(),
+        store.clone(),
+        pinterest_oauth_transport::SourceOptions::default()
+            .recovery_dir(dir.path().join("recovered")),
+    )?;
+    let valid = source.access_token()?;
     println!(
         "<access token, {} characters: redacted here>",
-        valid.access_token().secret().len()
+        valid.secret().len()
     );
 
     println!("\n$ pinterest-oauth refresh");
-    let refreshed = backend.refresh_now(store.clone())?;
+    let refreshed = source.refresh_now()?;
     println!(
         "refreshed: {}",
         token_summary(&refreshed, SystemTime::now())
@@ -71,21 +88,25 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     );
 
     println!("\n$ pinterest-oauth client-credentials --scopes ads:read");
-    let app = backend.client_credentials(&[Scope::AdsRead])?;
+    let app = client.client_credentials(&[Scope::AdsRead])?;
     println!(
         "app token received: {}",
         token_summary(&app, SystemTime::now())
     );
 
     println!("\n$ pinterest-oauth revoke");
-    backend.revoke(&Revocation::access_token(refreshed.access_token().clone()))?;
+    if let Some(access) = refreshed.access_token() {
+        client.revoke(&Revocation::access_token(access.clone()))?;
+    }
     if let Some(refresh) = refreshed.refresh_token() {
-        backend.revoke(&Revocation::refresh_token(refresh.clone()))?;
+        client.revoke(&Revocation::refresh_token(refresh.clone()))?;
     }
     store.clear(&store.lock()?)?;
     println!(
         "revoked: access_token, refresh_token; the fake now accepts the access token: {}",
-        fake.access_token_valid(refreshed.access_token().secret())
+        refreshed
+            .access_token()
+            .is_some_and(|t| fake.access_token_valid(t.secret()))
     );
 
     let stats = fake.stats();
@@ -98,6 +119,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     );
     Ok(())
 }
+
 /// The stand-in browser: loads the consent page and follows its redirect to the listener.
 fn browse(url: &str) {
     let followed = fake_pinterest::visit(url, None).and_then(|consent| match consent.location {

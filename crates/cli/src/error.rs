@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pinterest_oauth_core::Error as CoreError;
-use pinterest_oauth_store::StoreError;
+use pinterest_oauth_transport::{Error, ErrorKind};
 
 /// Exit codes scripts can rely on.
 pub(crate) mod exit {
@@ -14,7 +13,7 @@ pub(crate) mod exit {
     pub(crate) const USAGE: u8 = 2;
     /// Consent needed: log in (again).
     pub(crate) const CONSENT: u8 = 3;
-    /// Any other error answered by Pinterest (or a garbled answer).
+    /// Any other error answered by Pinterest (or a garbled answer), or no request allowed yet.
     pub(crate) const API: u8 = 4;
     /// Network, timeout, TLS or oversized response.
     pub(crate) const NETWORK: u8 = 5;
@@ -30,17 +29,33 @@ pub(crate) enum CliError {
     #[error("missing app id: pass --app-id or set PINTEREST_APP_ID")]
     MissingAppId,
     /// No app secret was given.
-    #[error("missing app secret: pass --app-secret or set PINTEREST_APP_SECRET")]
+    #[error(
+        "missing app secret: pass --app-secret-file, --app-secret - (stdin), or set PINTEREST_APP_SECRET"
+    )]
     MissingAppSecret,
+    /// The app secret could not be read from where it was said to be.
+    #[error("cannot read the app secret from {what}: {source}")]
+    AppSecret {
+        /// Where from.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// No token file path could be chosen.
     #[error("no user config directory: pass --token-file or set PINTEREST_TOKEN_FILE")]
     NoConfigDir,
-    /// A configuration value was refused by the core (URL, scope, id).
-    #[error("{0}")]
-    Config(#[source] CoreError),
     /// Nothing is stored yet.
     #[error("no token stored in {}: run `pinterest-oauth login` first", .0.display())]
     NoToken(PathBuf),
+    /// The stored set has no refresh token to revoke.
+    #[error("no refresh token is stored in {}; nothing was revoked", .0.display())]
+    NoRefreshToken(PathBuf),
+    /// `--transport hyper` in a build without the `hyper` feature.
+    #[error(
+        "this build has no hyper transport: install with `--features hyper`, or use --transport ureq"
+    )]
+    #[cfg_attr(feature = "hyper", allow(dead_code))]
+    HyperNotBuilt,
     /// The redirect listener could not start.
     #[error("cannot listen on localhost port {port}: {source} (choose another with --port)")]
     Listen {
@@ -52,22 +67,21 @@ pub(crate) enum CliError {
     /// The browser did not come back in time.
     #[error("no answer from the browser within {0:?}; run `pinterest-oauth login` again")]
     LoginTimeout(Duration),
-    /// The consent callback was refused (state mismatch, access denied, …).
-    #[error("login failed: {0}")]
-    Consent(#[source] CoreError),
-    /// A call through ureq failed.
+    /// A library call failed.
     #[error("{0}")]
-    Ureq(#[from] pinterest_oauth_ureq::Error),
-    /// A call through hyper failed.
+    Oauth(#[from] Error),
+    /// A configuration value was refused.
     #[error("{0}")]
-    Hyper(#[from] pinterest_oauth_hyper::Error),
+    Config(#[from] pinterest_oauth_core::ConfigError),
     /// The token file failed.
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Store(#[from] pinterest_oauth_store::StoreError),
     /// The demo's fake Pinterest could not start.
+    #[cfg(feature = "demo")]
     #[error("cannot start the embedded fake Pinterest: {0}")]
     Fake(#[from] fake_pinterest::Error),
-    /// Local IO for the demo or the async runtime failed.
+    /// Local IO (the demo's directory) failed.
+    #[cfg(feature = "demo")]
     #[error("{what}: {source}")]
     Io {
         /// What was being done.
@@ -77,70 +91,29 @@ pub(crate) enum CliError {
     },
 }
 
-/// How a transport failure is classified for the exit code.
-enum Class {
-    Consent,
-    Api,
-    Network,
-    TokenFile,
-    Usage,
-}
-
-fn class_of_core(error: &CoreError) -> Class {
-    match error {
-        e if e.is_invalid_grant() => Class::Consent,
-        CoreError::Api(_) | CoreError::MalformedResponse(_) => Class::Api,
-        CoreError::InvalidTokenDocument(_) => Class::TokenFile,
-        _ => Class::Usage,
-    }
-}
-
-fn class_of_ureq(error: &pinterest_oauth_ureq::Error) -> Class {
-    use pinterest_oauth_ureq::Error as E;
-    match error {
-        E::ConsentNeeded { .. } => Class::Consent,
-        E::Refresh(cause) => class_of_ureq(cause),
-        E::Core(core) => class_of_core(core),
-        E::Store(_) => Class::TokenFile,
-        _ => Class::Network,
-    }
-}
-
-fn class_of_hyper(error: &pinterest_oauth_hyper::Error) -> Class {
-    use pinterest_oauth_hyper::Error as E;
-    match error {
-        E::ConsentNeeded { .. } => Class::Consent,
-        E::Refresh(cause) => class_of_hyper(cause),
-        E::Core(core) => class_of_core(core),
-        E::Store(_) => Class::TokenFile,
-        _ => Class::Network,
-    }
-}
-
 impl CliError {
     /// The process exit code.
     pub(crate) fn exit_code(&self) -> u8 {
-        let class = match self {
+        match self {
             CliError::MissingAppId
             | CliError::MissingAppSecret
+            | CliError::AppSecret { .. }
             | CliError::NoConfigDir
             | CliError::Config(_)
-            | CliError::Listen { .. }
-            | CliError::Io { .. }
-            | CliError::Fake(_) => Class::Usage,
-            CliError::NoToken(_) | CliError::LoginTimeout(_) | CliError::Consent(_) => {
-                Class::Consent
-            }
-            CliError::Ureq(e) => class_of_ureq(e),
-            CliError::Hyper(e) => class_of_hyper(e),
-            CliError::Store(_) => Class::TokenFile,
-        };
-        match class {
-            Class::Usage => exit::USAGE,
-            Class::Consent => exit::CONSENT,
-            Class::Api => exit::API,
-            Class::Network => exit::NETWORK,
-            Class::TokenFile => exit::TOKEN_FILE,
+            | CliError::NoRefreshToken(_)
+            | CliError::HyperNotBuilt
+            | CliError::Listen { .. } => exit::USAGE,
+            #[cfg(feature = "demo")]
+            CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
+            CliError::NoToken(_) | CliError::LoginTimeout(_) => exit::CONSENT,
+            CliError::Store(_) => exit::TOKEN_FILE,
+            CliError::Oauth(e) => match e.kind() {
+                ErrorKind::ConsentNeeded => exit::CONSENT,
+                ErrorKind::Api => exit::API,
+                ErrorKind::Transport(_) => exit::NETWORK,
+                ErrorKind::Store => exit::TOKEN_FILE,
+                _ => exit::USAGE,
+            },
         }
     }
 }

@@ -4,13 +4,10 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use pinterest_oauth_core::{
-    ClientConfig, CsrfState, Error as CoreError, RedirectUri, Scope, Token, authorization_url,
-    parse_callback,
-};
+use pinterest_oauth_core::{CallbackError, RedirectUri, Scope, Token, TokenDocument};
 use pinterest_oauth_store::{FileStore, TokenStore};
 
-use crate::backend::Backend;
+use crate::AnyClient;
 use crate::error::CliError;
 
 /// How the consent URL reaches a browser.
@@ -20,13 +17,13 @@ pub(crate) enum Opener {
     /// Only print the URL (`--no-browser`).
     Print,
     /// Hand it to this function (the demo's stand-in browser).
+    #[cfg(feature = "demo")]
     Call(Box<dyn FnOnce(String) + Send>),
 }
 
 /// What `login` needs.
 pub(crate) struct LoginRequest<'a> {
-    pub(crate) config: &'a ClientConfig,
-    pub(crate) backend: &'a Backend,
+    pub(crate) client: &'a AnyClient,
     pub(crate) store: &'a FileStore,
     pub(crate) scopes: &'a [Scope],
     pub(crate) port: u16,
@@ -45,16 +42,16 @@ pub(crate) fn login(request: LoginRequest<'_>) -> Result<Token, CliError> {
         .first()
         .and_then(|l| l.local_addr().ok())
         .map_or(request.port, |a| a.port());
-    let redirect_uri =
-        RedirectUri::new(format!("http://localhost:{port}/")).map_err(CliError::Config)?;
-    let mut entropy = [0u8; 32];
-    getrandom::fill(&mut entropy).map_err(|e| CliError::Io {
-        what: "cannot draw random bytes for the state",
-        source: io::Error::other(e),
-    })?;
-    let state = CsrfState::from_entropy(&entropy).map_err(CliError::Config)?;
-    let url = authorization_url(request.config, &redirect_uri, request.scopes, &state)
-        .map_err(CliError::Config)?;
+    let redirect_uri = RedirectUri::new(format!("http://localhost:{port}/"))?;
+    // The token file must be usable before the consent is spent.
+    {
+        let lock = request.store.lock()?;
+        request.store.reserve(&lock)?;
+    }
+    let consent = request
+        .client
+        .authorization_url(&redirect_uri, request.scopes)?;
+    let url = consent.url().clone();
 
     match request.opener {
         Opener::Print => eprintln!("Open this URL in your browser to log in:\n{url}"),
@@ -64,6 +61,7 @@ pub(crate) fn login(request: LoginRequest<'_>) -> Result<Token, CliError> {
                 eprintln!("warning: could not open a browser: {e}");
             }
         }
+        #[cfg(feature = "demo")]
         Opener::Call(open) => open(url.to_string()),
     }
     tracing::info!(
@@ -92,29 +90,30 @@ pub(crate) fn login(request: LoginRequest<'_>) -> Result<Token, CliError> {
             );
             continue;
         }
-        let code = match parse_callback(&target, &state) {
-            Ok(code) => code,
+        let grant = match consent.callback(&target) {
+            Ok(grant) => grant,
             Err(e) => {
                 let why = match &e {
-                    CoreError::StateMismatch => {
+                    CallbackError::StateMismatch => {
                         "The login was refused: its state does not match (possible forgery)."
                     }
-                    CoreError::AuthorizationDenied { .. } => "Access was not granted.",
+                    CallbackError::Denied { .. } => "Access was not granted.",
                     _ => "The login was refused: the redirect is incomplete.",
                 };
                 respond(&mut stream, 400, "Login failed", why);
-                return Err(CliError::Consent(e));
+                return Err(CliError::Oauth(e.into()));
             }
         };
         tracing::info!("consent granted; exchanging the code");
-        let saved = request
-            .backend
-            .exchange_code(code, &redirect_uri)
-            .and_then(|token| {
-                let lock = request.store.lock()?;
-                request.store.save(&lock, &token)?;
-                Ok(token)
-            });
+        let saved = (|| -> Result<Token, CliError> {
+            let lock = request.store.lock()?;
+            request.store.reserve(&lock)?;
+            let token = request.client.exchange(grant)?;
+            let previous = request.store.load().ok().flatten();
+            let document = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
+            request.store.save(&lock, &document)?;
+            Ok(token)
+        })();
         match &saved {
             Ok(_) => respond(
                 &mut stream,

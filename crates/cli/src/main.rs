@@ -5,34 +5,40 @@
 //! curl -H "Authorization: Bearer $(pinterest-oauth token)" https://api.pinterest.com/v5/user_account
 //! ```
 //!
-//! Exit codes: 0 ok; 2 usage or configuration error; 3 consent needed; 4 other API error;
-//! 5 network, timeout, TLS or oversized response; 6 token file error.
+//! Exit codes: 0 ok; 2 usage or configuration error; 3 consent needed; 4 other API error (or
+//! no token request allowed yet); 5 network, timeout, TLS or oversized response; 6 token file
+//! error.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
-mod backend;
+#[cfg(feature = "demo")]
 mod demo;
 mod error;
 mod login;
 mod output;
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use clap::Parser;
 use pinterest_oauth_core::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, LifecycleConfig, Revocation, Scope,
-    Status, Token, TokenLifecycle,
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Revocation, Scope, Status, Token,
+    TokenDocument,
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
+use pinterest_oauth_transport::blocking::{Client, TokenSource};
+use pinterest_oauth_transport::{FromSettings, Http, Settings};
 
-use crate::args::{Cli, Command, Global};
-use crate::backend::Backend;
+use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener};
+
+/// The client every command uses, whichever HTTP stack sends.
+pub(crate) type AnyClient = Client<Box<dyn Http>>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,17 +52,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs on stderr, only from this project's crates (their logs never carry a secret).
+/// Logs on stderr, only from this project's crates (their logs never carry a secret). By
+/// default warnings: what the error line cannot say (a token file others can read, a set that
+/// could not be saved, a refresh token Pinterest will not renew).
 fn init_logging(verbose: u8) {
-    // By default only what the error line cannot say (a rotated token that could not be saved).
     let level = match verbose {
-        0 => "error",
+        0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let crates = [
         "pinterest_oauth",
         "pinterest_oauth_core",
+        "pinterest_oauth_transport",
         "pinterest_oauth_ureq",
         "pinterest_oauth_hyper",
         "pinterest_oauth_store",
@@ -76,17 +84,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let context = Context { global: cli.global };
     match cli.command {
         Command::Login(args) => {
-            let config = context.config()?;
+            let client = context.client()?;
             let store = context.store()?;
-            let backend = context.backend(config.clone())?;
             let scopes = parse_scopes(&args.scopes)?;
             let token = login::login(LoginRequest {
-                config: &config,
-                backend: &backend,
+                client: &client,
                 store: &store,
                 scopes: &scopes,
                 port: args.port,
-                timeout: Duration::from_secs(args.timeout),
+                timeout: std::time::Duration::from_secs(args.timeout),
                 opener: if args.no_browser {
                     Opener::Print
                 } else {
@@ -99,72 +105,54 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
         }
         Command::Token => {
-            let store = context.store()?;
-            let stored = ensure_stored(&store)?;
-            let token = match context.config() {
-                Ok(config) => context.backend(config)?.valid_token(store)?,
-                // Without credentials a fresh token can still be printed; a due one cannot be
-                // refreshed.
-                Err(missing) => {
-                    let lifecycle = TokenLifecycle::new(LifecycleConfig::default(), stored.clone());
-                    if lifecycle.status(SystemTime::now()) != Status::Fresh {
-                        return Err(missing);
-                    }
-                    stored
-                }
-            };
+            let token = context.valid_token()?;
             if context.global.json {
                 context.print_json(&output::token_json(
                     &token,
                     SystemTime::now(),
                     context.global.show_refresh_token,
                 ));
-            } else {
-                println!("{}", token.access_token().secret());
+            } else if let Some(access) = token.access_token() {
+                println!("{}", access.secret());
             }
         }
         Command::Refresh => {
             let store = context.store()?;
-            let backend = context.backend(context.config()?)?;
             ensure_stored(&store)?;
-            let token = backend.refresh_now(store)?;
+            let source = TokenSource::new(context.client()?, store)?;
+            let token = source.refresh_now()?;
             context.print_token(&token, "refreshed; the rotated tokens are saved");
         }
         Command::ClientCredentials(args) => {
-            let backend = context.backend(context.config()?)?;
+            let client = context.client()?;
             let scopes = parse_scopes(&args.scopes)?;
-            let token = backend.client_credentials(&scopes)?;
+            let token = client.client_credentials(&scopes)?;
             let mut summary = String::from("app token received");
             if args.save {
                 let store = context.store()?;
-                store.save(&store.lock()?, &token)?;
+                let lock = store.lock()?;
+                let previous = store.load()?;
+                let document = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
+                store.save(&lock, &document)?;
                 summary = format!("app token saved to {}", store.path().display());
             }
             context.print_token(&token, &summary);
         }
-        Command::Revoke(args) => {
-            let store = context.store()?;
-            let backend = context.backend(context.config()?)?;
-            let token = ensure_stored(&store)?;
-            revoke(
-                &backend,
-                &store,
-                &token,
-                args.access_token,
-                args.refresh_token,
-                context.global.json,
-            )?;
-        }
+        Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status => {
             let store = context.store()?;
-            let token = store.load()?;
+            let document = store.load()?;
             let now = SystemTime::now();
             if context.global.json {
-                context.print_json(&output::status_json(store.path(), token.as_ref(), now));
+                context.print_json(&output::status_json(store.path(), document.as_ref(), now));
             } else {
-                print!("{}", output::status_text(store.path(), token.as_ref(), now));
+                print!(
+                    "{}",
+                    output::status_text(store.path(), document.as_ref(), now)
+                );
             }
         }
+        #[cfg(feature = "demo")]
         Command::Demo => demo::run(context.global.transport)?,
     }
     Ok(())
@@ -176,6 +164,19 @@ struct Context {
 }
 
 impl Context {
+    fn app_secret(&self) -> Result<AppSecret, CliError> {
+        let value = match (&self.global.app_secret, &self.global.app_secret_file) {
+            (Some(secret), _) if secret.0 == "-" => read_first_line(None)?,
+            (Some(secret), _) => zeroize::Zeroizing::new(secret.0.clone()),
+            (None, Some(path)) => read_first_line(Some(path))?,
+            (None, None) => return Err(CliError::MissingAppSecret),
+        };
+        if value.is_empty() {
+            return Err(CliError::MissingAppSecret);
+        }
+        Ok(AppSecret::new(value.as_str()))
+    }
+
     fn config(&self) -> Result<ClientConfig, CliError> {
         let app_id = self
             .global
@@ -183,20 +184,33 @@ impl Context {
             .as_deref()
             .filter(|id| !id.is_empty())
             .ok_or(CliError::MissingAppId)?;
-        let app_secret = self
-            .global
-            .app_secret
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or(CliError::MissingAppSecret)?;
-        let base = BaseUrl::parse(&self.global.api_base).map_err(CliError::Config)?;
-        let consent = ConsentUrl::parse(&self.global.consent_url).map_err(CliError::Config)?;
-        Ok(ClientConfig::new(
-            AppId::new(app_id).map_err(CliError::Config)?,
-            AppSecret::new(app_secret),
-        )
-        .with_base_url(base)
-        .with_consent_url(consent))
+        let app_secret = self.app_secret()?;
+        let base = BaseUrl::parse(&self.global.api_base)?;
+        let consent = ConsentUrl::parse(&self.global.consent_url)?;
+        Ok(ClientConfig::new(AppId::new(app_id)?, app_secret)
+            .with_base_url(base)
+            .with_consent_url(consent))
+    }
+
+    /// The HTTP stack `--transport` names.
+    fn http(&self) -> Result<Box<dyn Http>, CliError> {
+        let settings = Settings::default();
+        Ok(match self.global.transport {
+            Transport::Ureq => {
+                Box::new(pinterest_oauth_ureq::HttpClient::from_settings(&settings)?)
+            }
+            #[cfg(feature = "hyper")]
+            Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_settings(
+                &settings,
+            )?),
+            #[cfg(not(feature = "hyper"))]
+            Transport::Hyper => return Err(CliError::HyperNotBuilt),
+        })
+    }
+
+    fn client(&self) -> Result<AnyClient, CliError> {
+        let config = self.config()?;
+        Ok(Client::with_http(config, self.http()?))
     }
 
     fn store(&self) -> Result<FileStore, CliError> {
@@ -208,10 +222,6 @@ impl Context {
                 .join("token.json"),
         };
         Ok(FileStore::new(path))
-    }
-
-    fn backend(&self, config: ClientConfig) -> Result<Backend, CliError> {
-        Backend::new(self.global.transport, config)
     }
 
     fn print_json(&self, value: &serde_json::Value) {
@@ -231,10 +241,130 @@ impl Context {
             println!("{what}: {}", output::token_summary(token, now));
         }
     }
+
+    /// `token`: the stored set with a valid access token, refreshed first when due. Without
+    /// credentials a still-valid token is printed (with a warning when it is due).
+    fn valid_token(&self) -> Result<Token, CliError> {
+        let store = self.store()?;
+        let stored = ensure_stored(&store)?;
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(missing @ (CliError::MissingAppId | CliError::MissingAppSecret)) => {
+                let now = SystemTime::now();
+                if stored.token().valid_access_token(now).is_none() {
+                    return Err(missing);
+                }
+                let lifecycle = pinterest_oauth_core::TokenLifecycle::user(
+                    pinterest_oauth_core::LifecycleConfig::default(),
+                    Some(stored.clone()),
+                );
+                if lifecycle.status(now) != Status::Fresh {
+                    eprintln!(
+                        "warning: the token is due for refresh, but no app credentials were given ({missing}); printing it while it is valid"
+                    );
+                }
+                return Ok(stored.into_token());
+            }
+            Err(other) => return Err(other),
+        };
+        let source = TokenSource::new(client, store)?;
+        let first = source.access_token();
+        // A refresh started in the background: let it land (and be saved) before exiting.
+        source.wait_idle();
+        let access = match first {
+            Ok(_) => source.access_token()?,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(failure) = source.last_error() {
+            eprintln!(
+                "warning: refresh failed, using the stored token while it is valid: {failure}"
+            );
+        }
+        let token = source
+            .token()
+            .filter(|t| t.access_token() == Some(&access))
+            .ok_or_else(|| CliError::NoToken(source.store().path().to_path_buf()))?;
+        Ok(token)
+    }
+
+    /// `revoke`: under the token file's lock, revokes what is stored then, and records it.
+    fn revoke(&self, only_access: bool, only_refresh: bool) -> Result<(), CliError> {
+        let client = self.client()?;
+        let store = self.store()?;
+        let lock = store.lock()?;
+        let document = store
+            .load()?
+            .ok_or_else(|| CliError::NoToken(store.path().to_path_buf()))?;
+        let token = document.token().clone();
+        if only_refresh && token.refresh_token().is_none() {
+            return Err(CliError::NoRefreshToken(store.path().to_path_buf()));
+        }
+        let mut revoked = Vec::new();
+        if !only_refresh && let Some(access) = token.access_token() {
+            client.revoke(&Revocation::access_token(access.clone()))?;
+            revoked.push("access_token");
+        }
+        if !only_access && let Some(refresh) = token.refresh_token() {
+            client.revoke(&Revocation::refresh_token(refresh.clone()))?;
+            revoked.push("refresh_token");
+        }
+        let outcome = match (only_access, only_refresh) {
+            (false, false) => {
+                store.clear(&lock)?;
+                "the token file was removed"
+            }
+            (true, _) => {
+                store.save(&lock, &document.without_access_token())?;
+                "the stored access token is forgotten; the next `token` refreshes"
+            }
+            (_, true) => match document.without_refresh_token() {
+                Some(rest) => {
+                    store.save(&lock, &rest)?;
+                    "the access token is used until it expires; then log in again"
+                }
+                None => {
+                    store.clear(&lock)?;
+                    "nothing usable was left: the token file was removed"
+                }
+            },
+        };
+        drop(lock);
+        if self.global.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "revoked": revoked,
+                    "token_file_removed": !store.path().exists(),
+                })
+            );
+        } else if revoked.is_empty() {
+            println!("nothing was revoked (no token was stored); {outcome}");
+        } else {
+            println!("revoked: {}; {outcome}", revoked.join(", "));
+        }
+        Ok(())
+    }
 }
 
-/// The stored set, or a clear error when there is none.
-fn ensure_stored(store: &FileStore) -> Result<Token, CliError> {
+/// Reads the first line of a file, or of stdin (`None`), wiping what it read.
+fn read_first_line(path: Option<&PathBuf>) -> Result<zeroize::Zeroizing<String>, CliError> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    let result = match path {
+        Some(path) => std::fs::File::open(path)
+            .and_then(|file| std::io::BufReader::new(file).read_line(&mut line)),
+        None => std::io::stdin().lock().read_line(&mut line),
+    };
+    result.map_err(|source| CliError::AppSecret {
+        what: path.map_or_else(|| "stdin".to_owned(), |p| p.display().to_string()),
+        source,
+    })?;
+    let trimmed = line.trim_end_matches(['\r', '\n']).len();
+    line.truncate(trimmed);
+    Ok(line)
+}
+
+/// The stored document, or a clear error when there is none.
+fn ensure_stored(store: &FileStore) -> Result<TokenDocument, CliError> {
     store
         .load()?
         .ok_or_else(|| CliError::NoToken(PathBuf::from(store.path())))
@@ -246,54 +376,13 @@ fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
         .iter()
         .map(|n| n.trim())
         .filter(|n| !n.is_empty())
-        .map(|n| n.parse::<Scope>().map_err(CliError::Config))
+        .map(|n| n.parse::<Scope>())
         .collect::<Result<Vec<_>, _>>()?;
     for scope in scopes.iter().filter(|s| !s.is_known()) {
         eprintln!("warning: unknown scope `{scope}`; passing it through unchanged");
     }
     if scopes.is_empty() {
-        return Err(CliError::Config(pinterest_oauth_core::Error::EmptyScopes));
+        return Err(pinterest_oauth_core::ConfigError::EmptyScopes.into());
     }
     Ok(scopes)
-}
-
-/// Revokes the chosen token(s); when both are revoked the stored set is removed.
-fn revoke(
-    backend: &Backend,
-    store: &FileStore,
-    token: &Token,
-    only_access: bool,
-    only_refresh: bool,
-    json: bool,
-) -> Result<(), CliError> {
-    let mut revoked = Vec::new();
-    if !only_refresh {
-        backend.revoke(&Revocation::access_token(token.access_token().clone()))?;
-        revoked.push("access_token");
-    }
-    if !only_access && let Some(refresh) = token.refresh_token() {
-        backend.revoke(&Revocation::refresh_token(refresh.clone()))?;
-        revoked.push("refresh_token");
-    }
-    let removed = !only_access && !only_refresh;
-    if removed {
-        store.clear(&store.lock()?)?;
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "revoked": revoked, "token_file_removed": removed })
-        );
-    } else {
-        println!(
-            "revoked: {}{}",
-            revoked.join(", "),
-            if removed {
-                "; the token file was removed"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(())
 }

@@ -1,17 +1,14 @@
 //! What the commands print: JSON for scripts, short lines for people. Never a secret unless
 //! asked (`--json` carries the access token; the refresh token only with
-//! `--show-refresh-token`).
+//! `--show-refresh-token`). No time can make formatting panic: times are clamped by the core,
+//! and formatted by a function that cannot fail.
 
 use std::path::Path;
 use std::time::SystemTime;
 
-use pinterest_oauth_core::Token;
+use pinterest_oauth_core::{Token, TokenDocument};
+use pinterest_oauth_transport::fmt_time;
 use serde_json::{Value, json};
-
-/// A wall-clock time as RFC 3339 (UTC, seconds).
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(time).to_string()
-}
 
 /// Time left until `at`, for people ("in 29d 23h 59m"), or "expired".
 pub(crate) fn left(at: SystemTime, now: SystemTime) -> String {
@@ -40,12 +37,12 @@ pub(crate) fn token_json(token: &Token, now: SystemTime, show_refresh_token: boo
         .duration_since(now)
         .map_or(0, |d| d.as_secs());
     let mut object = json!({
-        "access_token": token.access_token().secret(),
+        "access_token": token.access_token().map(|t| t.secret()),
         "token_type": token.token_type().as_str(),
-        "expires_at": rfc3339(token.expires_at()),
+        "expires_at": fmt_time(token.expires_at()),
         "expires_in": expires_in,
         "scopes": scopes(token),
-        "refresh_token_expires_at": token.refresh_token_expires_at().map(rfc3339),
+        "refresh_token_expires_at": token.refresh_token_expires_at().map(fmt_time),
     });
     if show_refresh_token {
         object["refresh_token"] = json!(token.refresh_token().map(|t| t.secret()));
@@ -56,42 +53,66 @@ pub(crate) fn token_json(token: &Token, now: SystemTime, show_refresh_token: boo
 /// One line about a token set, for people: no secret.
 pub(crate) fn token_summary(token: &Token, now: SystemTime) -> String {
     let refresh = match token.refresh_token_expires_at() {
-        Some(at) => format!("refresh token until {} ({})", rfc3339(at), left(at, now)),
+        Some(at) => format!("refresh token until {} ({})", fmt_time(at), left(at, now)),
         None if token.refresh_token().is_some() => "refresh token present".to_owned(),
         None => "no refresh token".to_owned(),
     };
-    format!(
-        "access token until {} ({}), scopes {}, {refresh}",
-        rfc3339(token.expires_at()),
-        left(token.expires_at(), now),
-        scopes(token).join(","),
-    )
+    let access = match token.access_token_problem() {
+        Some(problem) => format!("no usable access token ({problem})"),
+        None => format!(
+            "access token until {} ({})",
+            fmt_time(token.expires_at()),
+            left(token.expires_at(), now)
+        ),
+    };
+    format!("{access}, scopes {}, {refresh}", scopes(token).join(","))
 }
 
 /// `status`, as JSON.
-pub(crate) fn status_json(path: &Path, token: Option<&Token>, now: SystemTime) -> Value {
-    match token {
-        None => json!({ "token_file": path, "stored": false }),
-        Some(token) => json!({
-            "token_file": path,
-            "stored": true,
-            "token_type": token.token_type().as_str(),
-            "expires_at": rfc3339(token.expires_at()),
-            "expired": token.is_expired(now),
-            "scopes": scopes(token),
-            "has_refresh_token": token.refresh_token().is_some(),
-            "refresh_token_expires_at": token.refresh_token_expires_at().map(rfc3339),
-            "received_at": rfc3339(token.received_at()),
-        }),
-    }
+pub(crate) fn status_json(path: &Path, document: Option<&TokenDocument>, now: SystemTime) -> Value {
+    let Some(document) = document else {
+        return json!({ "token_file": path, "stored": false });
+    };
+    let token = document.token();
+    let state = document.state();
+    json!({
+        "token_file": path,
+        "stored": true,
+        "token_type": token.token_type().as_str(),
+        "expires_at": fmt_time(token.expires_at()),
+        "expired": token.is_expired(now),
+        "access_token_problem": token.access_token_problem().map(|p| p.to_string()),
+        "scopes": scopes(token),
+        "has_refresh_token": token.refresh_token().is_some(),
+        "refresh_token_expires_at": token.refresh_token_expires_at().map(fmt_time),
+        "received_at": fmt_time(token.received_at()),
+        "next_request_not_before": state.not_before().filter(|at| *at > now).map(fmt_time),
+        "waiting_for": state.not_before().filter(|at| *at > now).map(|_| state.wait().as_str()),
+        "stopped": state.stop().map(|stop| json!({
+            "reason": stop.reason().as_str(),
+            "since": fmt_time(stop.at()),
+            "status": stop.status(),
+            "code": stop.code(),
+        })),
+        "revision": document.revision(),
+    })
 }
 
 /// `status`, for people.
-pub(crate) fn status_text(path: &Path, token: Option<&Token>, now: SystemTime) -> String {
+pub(crate) fn status_text(
+    path: &Path,
+    document: Option<&TokenDocument>,
+    now: SystemTime,
+) -> String {
     let mut out = format!("token file: {}\n", path.display());
-    match token {
-        None => out.push_str("no token stored: run `pinterest-oauth login`\n"),
-        Some(token) => {
+    let Some(document) = document else {
+        out.push_str("no token stored: run `pinterest-oauth login`\n");
+        return out;
+    };
+    let token = document.token();
+    match token.access_token_problem() {
+        Some(problem) => out.push_str(&format!("access token: none usable ({problem})\n")),
+        None => {
             let state = if token.is_expired(now) {
                 "expired"
             } else {
@@ -99,22 +120,35 @@ pub(crate) fn status_text(path: &Path, token: Option<&Token>, now: SystemTime) -
             };
             out.push_str(&format!(
                 "access token: {state}, expires {} ({})\n",
-                rfc3339(token.expires_at()),
+                fmt_time(token.expires_at()),
                 left(token.expires_at(), now)
             ));
-            match (token.refresh_token(), token.refresh_token_expires_at()) {
-                (Some(_), Some(at)) => out.push_str(&format!(
-                    "refresh token: present, expires {} ({})\n",
-                    rfc3339(at),
-                    left(at, now)
-                )),
-                (Some(_), None) => out.push_str("refresh token: present\n"),
-                (None, _) => out.push_str("refresh token: none\n"),
-            }
-            out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
-            out.push_str(&format!("token type: {}\n", token.token_type()));
-            out.push_str(&format!("received: {}\n", rfc3339(token.received_at())));
         }
+    }
+    match (token.refresh_token(), token.refresh_token_expires_at()) {
+        (Some(_), Some(at)) => out.push_str(&format!(
+            "refresh token: present, expires {} ({})\n",
+            fmt_time(at),
+            left(at, now)
+        )),
+        (Some(_), None) => out.push_str("refresh token: present\n"),
+        (None, _) => out.push_str("refresh token: none\n"),
+    }
+    out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
+    out.push_str(&format!("token type: {}\n", token.token_type()));
+    out.push_str(&format!("received: {}\n", fmt_time(token.received_at())));
+    let state = document.state();
+    if let Some(stop) = state.stop() {
+        out.push_str(&format!(
+            "automatic refresh: stopped since {}: {stop}\n",
+            fmt_time(stop.at())
+        ));
+    } else if let Some(at) = state.not_before().filter(|at| *at > now) {
+        out.push_str(&format!(
+            "next token request: not before {} ({})\n",
+            fmt_time(at),
+            state.wait()
+        ));
     }
     out
 }

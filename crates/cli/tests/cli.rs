@@ -9,14 +9,23 @@ use std::time::{Duration, Instant};
 use fake_pinterest::{ConsentMode, FakeConfig, FakePinterest, Fault, Route, Times};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pinterest-oauth");
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// The binary under test; `PINTEREST_OAUTH_BIN` points these tests at another build (an older
+/// release, to show a test fails there).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("PINTEREST_OAUTH_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pinterest-oauth").into())
+}
 
 /// A fake, a token file, and the options that point the CLI at them.
 struct Env {
     fake: FakePinterest,
     dir: tempfile::TempDir,
+    token_dir: PathBuf,
     transport: &'static str,
+    /// Run the CLI as this user id (through `setpriv`).
+    user: Option<u32>,
 }
 
 impl Env {
@@ -25,20 +34,34 @@ impl Env {
     }
 
     fn with(transport: &'static str, config: FakeConfig) -> Env {
+        let dir = tempfile::tempdir().unwrap();
         Env {
             fake: FakePinterest::start(config).unwrap(),
-            dir: tempfile::tempdir().unwrap(),
+            token_dir: dir.path().to_path_buf(),
+            dir,
             transport,
+            user: None,
         }
     }
 
     fn token_file(&self) -> PathBuf {
-        self.dir.path().join("token.json")
+        self.token_dir.join("token.json")
     }
 
     /// The CLI with the fake's credentials and URLs, in a clean environment.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = match self.user {
+            Some(uid) => {
+                let mut setpriv = Command::new("setpriv");
+                setpriv
+                    .arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={uid}"))
+                    .args(["--clear-groups", "--"])
+                    .arg(bin());
+                setpriv
+            }
+            None => Command::new(bin()),
+        };
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -270,39 +293,463 @@ fn the_whole_workflow_with_ureq() {
     workflow("ureq");
 }
 
+#[cfg(feature = "hyper")]
 #[test]
 fn the_whole_workflow_with_hyper() {
     workflow("hyper");
 }
 
+/// Edits the stored document: `edit` gets it as JSON.
+fn edit_stored(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut doc = stored(path);
+    edit(&mut doc);
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Makes the stored access token expired a minute ago, as if it were the next month: the
+/// request budget of earlier refreshes is spent.
+fn expire_stored(path: &Path) {
+    edit_stored(path, |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now - 60).into();
+        doc["received_at"] = (now - 60 - doc["expires_in"].as_u64().unwrap()).into();
+        if doc["lifecycle"].is_object() && doc["lifecycle"]["stopped"].is_null() {
+            doc["lifecycle"]["not_before"] = Value::Null;
+            doc["lifecycle"]["requests"] = serde_json::json!([]);
+        }
+    });
+}
+
+/// A logged-in environment.
+fn logged_in(config: FakeConfig) -> Env {
+    let env = Env::with("ureq", config);
+    let (login, _) = env.login(&[], |c| c);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    env
+}
+
 #[test]
 fn revoking_one_token_keeps_the_file() {
-    let env = Env::new("ureq");
-    let (login, _) = env.login(&[], |c| c);
-    assert_eq!(code(&login), 0);
+    let env = logged_in(FakeConfig::default());
     let file = stored(&env.token_file());
     let only = json(&env.run(&["revoke", "--refresh-token", "--json"]));
     assert_eq!(only["revoked"], serde_json::json!(["refresh_token"]));
     assert_eq!(only["token_file_removed"], false);
     assert!(env.token_file().exists());
-    assert!(
-        env.fake
-            .access_token_valid(file["access_token"].as_str().unwrap())
-    );
-    // Refreshing with the revoked refresh token: consent needed.
+    let access = file["access_token"].as_str().unwrap();
+    assert!(env.fake.access_token_valid(access));
+    // The revoked refresh token is forgotten: `token` keeps serving the access token...
+    let token = env.run(&["token"]);
+    assert_eq!(text(&token.stdout).trim(), access);
+    assert!(stored(&env.token_file())["refresh_token"].is_null());
+    // ...and a refresh needs a login; the dead refresh token is never sent.
     let refresh = env.run(&["refresh"]);
     assert_eq!(code(&refresh), 3, "{}", text(&refresh.stderr));
     let err = text(&refresh.stderr);
     assert!(err.starts_with("error: consent needed"), "{err}");
-    assert!(
-        err.contains("code 283") && err.contains("request id"),
-        "{err}"
-    );
     assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    assert_eq!(env.fake.stats().token.refresh_token, 0);
+    // Nothing left to revoke is said, not faked.
+    let nothing = env.run(&["revoke", "--refresh-token"]);
+    assert_eq!(code(&nothing), 2, "{}", text(&nothing.stderr));
+    assert!(
+        text(&nothing.stderr).contains("nothing was revoked"),
+        "{}",
+        text(&nothing.stderr)
+    );
+    assert!(!text(&nothing.stdout).contains("revoked:"));
     assert_eq!(
         code(&env.run(&["revoke", "--access-token", "--refresh-token"])),
         2,
         "one or the other"
+    );
+}
+
+#[test]
+fn revoking_the_access_token_forgets_it() {
+    let env = logged_in(FakeConfig::default());
+    let first = stored(&env.token_file());
+    let revoke = env.run(&["revoke", "--access-token"]);
+    assert_eq!(code(&revoke), 0, "{}", text(&revoke.stderr));
+    assert!(
+        !env.fake
+            .access_token_valid(first["access_token"].as_str().unwrap())
+    );
+    // The revoked token is never printed again, nor called valid.
+    let after = stored(&env.token_file());
+    assert!(after["access_token"].is_null(), "{after}");
+    let status = env.run(&["status"]);
+    assert!(
+        !text(&status.stdout).contains("access token: valid"),
+        "{}",
+        text(&status.stdout)
+    );
+    // The next `token` refreshes (the refresh token still works) and prints a new one.
+    let token = env.run(&["token"]);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+    assert_ne!(
+        text(&token.stdout).trim(),
+        first["access_token"].as_str().unwrap()
+    );
+    assert!(env.fake.access_token_valid(text(&token.stdout).trim()));
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+}
+
+#[test]
+fn revoke_works_on_what_is_stored_under_the_lock() {
+    let env = logged_in(FakeConfig::default());
+    let store = pinterest_oauth_store::FileStore::new(env.token_file());
+    // Another process is refreshing: it holds the lock and will save a new set.
+    let held = pinterest_oauth_store::TokenStore::lock(&store).unwrap();
+    let revoke = env.command(&["revoke"]).spawn().unwrap();
+    // While the lock is held, revoke sends nothing (it would revoke a set about to go).
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(25));
+        assert_eq!(
+            env.fake.stats().revoke,
+            0,
+            "revoke read the file without the lock"
+        );
+    }
+    // The other process's refresh lands: set B.
+    let b = {
+        let client = pinterest_oauth_ureq::Client::with_settings(
+            pinterest_oauth_tests_config(&env.fake),
+            &pinterest_oauth_ureq::Settings::default(),
+        )
+        .unwrap();
+        let a = pinterest_oauth_store::TokenStore::load(&store)
+            .unwrap()
+            .unwrap();
+        let b = client.refresh(a.token().refresh_token().unwrap()).unwrap();
+        let doc = pinterest_oauth_core::TokenDocument::new(b.clone()).succeeding(Some(&a));
+        pinterest_oauth_store::TokenStore::save(&store, &held, &doc).unwrap();
+        b
+    };
+    drop(held);
+    let revoke = finish(revoke);
+    assert_eq!(code(&revoke), 0, "{}", text(&revoke.stderr));
+    // What was stored when revoke ran is what was revoked: no live token is left unheld.
+    assert!(
+        !env.fake
+            .access_token_valid(b.access_token().unwrap().secret())
+    );
+    assert!(
+        !env.fake
+            .refresh_token_valid(b.refresh_token().unwrap().secret())
+    );
+    assert!(!env.token_file().exists());
+}
+
+fn pinterest_oauth_tests_config(fake: &FakePinterest) -> pinterest_oauth_core::ClientConfig {
+    pinterest_oauth_core::ClientConfig::new(
+        pinterest_oauth_core::AppId::new(fake.app_id()).unwrap(),
+        pinterest_oauth_core::AppSecret::new(fake.app_secret()),
+    )
+    .with_base_url(pinterest_oauth_core::BaseUrl::parse(&fake.api_base_url()).unwrap())
+}
+
+#[test]
+fn tokens_that_expire_at_once_cost_one_request_not_a_storm() {
+    // As `fake-pinterest --access-ttl 0` answers.
+    let env = logged_in(FakeConfig {
+        access_ttl: Duration::ZERO,
+        ..FakeConfig::default()
+    });
+    let refresh = env.run(&["refresh"]);
+    assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+    assert_eq!(
+        env.fake.stats().token.refresh_token,
+        1,
+        "one refresh, one request"
+    );
+    for _ in 0..5 {
+        let token = env.run(&["token"]);
+        assert_eq!(code(&token), 4, "{}", text(&token.stderr));
+        let err = text(&token.stderr);
+        assert!(
+            err.contains("no valid access token") && err.contains("request budget"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            text(&token.stdout).is_empty(),
+            "an expired token is never printed"
+        );
+    }
+    assert!(
+        env.fake.stats().token.refresh_token <= 2,
+        "five `token` calls sent at most one more"
+    );
+}
+
+#[test]
+fn a_directory_that_cannot_be_written_costs_no_refresh_token() {
+    let env = Unprivileged::new();
+    let (login, _) = env.env.login(&[], |c| c);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let first = stored(&env.env.token_file());
+    // The directory becomes read-only (a full disk or a quota would do the same).
+    env.chmod_dir(0o500);
+    let refresh = env.env.run(&["refresh"]);
+    assert_eq!(code(&refresh), 6, "{}", text(&refresh.stderr));
+    assert_eq!(
+        env.env.fake.stats().token.refresh_token,
+        0,
+        "nothing was sent: the refresh token is not spent"
+    );
+    // Fixed: the same refresh token works.
+    env.chmod_dir(0o700);
+    let refresh = env.env.run(&["refresh"]);
+    assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+    assert_ne!(
+        stored(&env.env.token_file())["refresh_token"],
+        first["refresh_token"]
+    );
+}
+
+/// An environment whose CLI runs as an unprivileged user when the tests run as root (root
+/// ignores file modes), in a directory that user owns.
+struct Unprivileged {
+    env: Env,
+    dir: PathBuf,
+}
+
+impl Unprivileged {
+    fn new() -> Unprivileged {
+        let mut env = Env::new("ureq");
+        let dir = env.dir.path().join("private");
+        std::fs::create_dir(&dir).unwrap();
+        if running_as_root() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+            std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+            env.user = Some(NOBODY);
+        }
+        env.token_dir = dir.clone();
+        Unprivileged { env, dir }
+    }
+
+    fn chmod_dir(&self, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+/// The unprivileged user the CLI runs as when the tests run as root.
+const NOBODY: u32 = 65534;
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+#[test]
+fn odd_but_valid_answers_keep_every_credential() {
+    let env = logged_in(FakeConfig::default());
+    let first = stored(&env.token_file());
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        created: true,
+        omit_scope_on_refresh: true,
+        expires_in_as_string: true,
+        ..Default::default()
+    });
+    let refresh = env.run(&["refresh"]);
+    assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+    let after = stored(&env.token_file());
+    assert_eq!(
+        after["scopes"], first["scopes"],
+        "an omitted scope keeps the stored scopes"
+    );
+    let rotated = after["refresh_token"].as_str().unwrap();
+    assert_ne!(after["refresh_token"], first["refresh_token"]);
+    assert!(
+        env.fake.refresh_token_valid(rotated),
+        "the rotated token is the one kept"
+    );
+    // A legacy grant: no refresh token in the answer, the old one stays and is kept.
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        legacy_refresh: true,
+        space_separated_scope: true,
+        ..Default::default()
+    });
+    assert_eq!(code(&env.run(&["refresh"])), 0);
+    assert_eq!(stored(&env.token_file())["refresh_token"], rotated);
+}
+
+#[test]
+fn refusals_stop_automatic_requests_for_every_later_run() {
+    let env = logged_in(FakeConfig::default());
+    for (fault, expected) in [
+        (
+            Fault::status(401, r#"{"code":2,"message":"Authentication failed."}"#),
+            "refused the app id or secret",
+        ),
+        (Fault::forbidden(), "does not permit"),
+        (
+            Fault::status(400, r#"{"code":1,"message":"Invalid parameters."}"#),
+            "refused the request",
+        ),
+    ] {
+        let before = env.fake.stats().token.refresh_token;
+        env.fake.push_fault(Route::Token, fault, Times::Always);
+        expire_stored(&env.token_file());
+        let first = env.run(&["token"]);
+        assert_eq!(code(&first), 4, "{}", text(&first.stderr));
+        for _ in 0..5 {
+            let again = env.run(&["token"]);
+            assert_eq!(code(&again), 4);
+            let err = text(&again.stderr);
+            assert!(
+                err.contains("no automatic token requests") && err.contains(expected),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            env.fake.stats().token.refresh_token,
+            before + 1,
+            "{expected}: retried"
+        );
+        // The user forces one once the cause is fixed.
+        env.fake.clear_faults();
+        let forced = env.run(&["refresh"]);
+        assert_eq!(code(&forced), 0, "{}", text(&forced.stderr));
+        assert_eq!(code(&env.run(&["token"])), 0);
+    }
+}
+
+#[test]
+fn a_fixed_app_secret_lifts_the_stop_without_forcing() {
+    let env = logged_in(FakeConfig::default());
+    expire_stored(&env.token_file());
+    let wrong = env.run(&["--app-secret", "wrong", "token"]);
+    assert_eq!(code(&wrong), 4, "{}", text(&wrong.stderr));
+    assert!(
+        !text(&wrong.stderr).contains("wrong"),
+        "the secret is never shown"
+    );
+    assert_eq!(code(&env.run(&["--app-secret", "wrong", "token"])), 4);
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+    let fixed = env.run(&["token"]);
+    assert_eq!(code(&fixed), 0, "{}", text(&fixed.stderr));
+    assert_eq!(env.fake.stats().token.refresh_token, 2);
+}
+
+#[test]
+fn rate_limits_are_honoured_by_every_later_run() {
+    let limited = || {
+        Fault::respond(
+            400,
+            &[("x-ratelimit-reset", "3600")],
+            r#"{"code":8,"message":"Max rate limit exceeded"}"#,
+        )
+    };
+    for fault in [Fault::rate_limited(3600), limited()] {
+        let env = logged_in(FakeConfig::default());
+        env.fake.push_fault(Route::Token, fault, Times::Once);
+        expire_stored(&env.token_file());
+        let first = env.run(&["token"]);
+        assert_eq!(code(&first), 4, "{}", text(&first.stderr));
+        // Scripts call `token` before every API request.
+        for _ in 0..20 {
+            let again = env.run(&["token"]);
+            assert_eq!(code(&again), 4);
+            assert!(
+                text(&again.stderr).contains("rate limited"),
+                "{}",
+                text(&again.stderr)
+            );
+        }
+        // Even a forced refresh waits for Pinterest's own limit.
+        assert_eq!(code(&env.run(&["refresh"])), 4);
+        assert_eq!(
+            env.fake.stats().token.refresh_token,
+            1,
+            "20 calls, no more requests"
+        );
+    }
+}
+
+#[test]
+fn far_future_expiry_times_never_crash_the_cli() {
+    let env = logged_in(FakeConfig {
+        access_ttl: Duration::from_secs(250_000_000_000),
+        ..FakeConfig::default()
+    });
+    edit_stored(&env.token_file(), |doc| {
+        doc["refresh_token_expires_at"] = 300_000_000_000u64.into();
+        doc["expires_at"] = u64::MAX.into();
+        doc["expires_in"] = u64::MAX.into();
+    });
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["token", "--json"],
+        &["token"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn login_checks_the_token_file_before_spending_the_consent() {
+    for content in [
+        &b"{ corrupt"[..],
+        br#"{"version":99,"access_token":"pina_x"}"#,
+    ] {
+        let env = Env::new("ureq");
+        std::fs::write(env.token_file(), content).unwrap();
+        let login = env.run(&["login", "--no-browser", "--port", "0", "--timeout", "5"]);
+        assert_eq!(code(&login), 6, "{}", text(&login.stderr));
+        assert!(
+            text(&login.stderr).contains("untouched"),
+            "{}",
+            text(&login.stderr)
+        );
+        assert!(
+            !text(&login.stderr).contains("/oauth/?"),
+            "the consent page never opened"
+        );
+        assert_eq!(env.fake.stats().consent, 0);
+        assert_eq!(std::fs::read(env.token_file()).unwrap(), content);
+    }
+}
+
+#[test]
+fn token_never_waits_for_a_busy_lock_while_it_holds_a_valid_token() {
+    let env = logged_in(FakeConfig::default());
+    // Due (within the refresh margin) but valid.
+    edit_stored(&env.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now + 120).into();
+        doc["received_at"] = (now + 120 - doc["expires_in"].as_u64().unwrap()).into();
+    });
+    let access = stored(&env.token_file())["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = pinterest_oauth_store::FileStore::new(env.token_file());
+    let held = pinterest_oauth_store::TokenStore::lock(&store).unwrap();
+    // With the lock held by "another process" for the whole run, `token` must finish (a wait
+    // would outlast the test's limit: the lock timeout is two minutes).
+    let token = env.run(&["token"]);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+    assert_eq!(text(&token.stdout).trim(), access);
+    drop(held);
+    assert_eq!(
+        env.fake.stats().token.refresh_token,
+        0,
+        "the lock holder refreshes, not us"
     );
 }
 
@@ -338,7 +785,7 @@ fn a_stolen_or_invalid_state_is_refused() {
 #[test]
 fn denied_consent_and_a_login_timeout_need_consent() {
     let env = Env::with(
-        "hyper",
+        "ureq",
         FakeConfig {
             consent: ConsentMode::Deny,
             ..FakeConfig::default()
@@ -361,9 +808,7 @@ fn denied_consent_and_a_login_timeout_need_consent() {
 
 #[test]
 fn exit_codes_for_each_failure_class() {
-    let env = Env::new("ureq");
-    let (login, _) = env.login(&[], |c| c);
-    assert_eq!(code(&login), 0);
+    let env = logged_in(FakeConfig::default());
 
     // 2: usage or configuration.
     let no_id = {
@@ -386,27 +831,6 @@ fn exit_codes_for_each_failure_class() {
     // An unknown scope is only a warning.
     let unknown = env.run(&["client-credentials", "--scopes", "ads:read,videos:read"]);
     assert!(text(&unknown.stderr).contains("warning: unknown scope `videos:read`"));
-
-    // 4: an API error, with Pinterest's code, message and request id on one line.
-    env.fake
-        .push_fault(Route::Token, Fault::rate_limited(30), Times::Once);
-    let limited = env.run(&["refresh"]);
-    assert_eq!(code(&limited), 4, "{}", text(&limited.stderr));
-    let err = text(&limited.stderr);
-    assert!(
-        err.contains("rate limited") && err.contains("code 8") && err.contains("request id"),
-        "{err}"
-    );
-    let wrong_secret = env.run(&[
-        "--app-secret",
-        "wrong",
-        "client-credentials",
-        "--scopes",
-        "ads:read",
-    ]);
-    assert_eq!(code(&wrong_secret), 4);
-    assert!(text(&wrong_secret.stderr).contains("client authentication failed"));
-    assert!(!text(&wrong_secret.stderr).contains("wrong"));
 
     // 5: network.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -431,6 +855,28 @@ fn exit_codes_for_each_failure_class() {
     assert_eq!(code(&huge), 5, "{}", text(&huge.stderr));
     assert!(text(&huge.stderr).contains("exceeds"));
 
+    // 4: an API error, with Pinterest's code, message and request id on one line.
+    env.fake
+        .push_fault(Route::Token, Fault::rate_limited(30), Times::Once);
+    let limited = env.run(&["refresh"]);
+    assert_eq!(code(&limited), 4, "{}", text(&limited.stderr));
+    let err = text(&limited.stderr);
+    assert!(
+        err.contains("rate limited") && err.contains("code 8") && err.contains("request id"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let wrong_secret = env.run(&[
+        "--app-secret",
+        "wrong",
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+    ]);
+    assert_eq!(code(&wrong_secret), 4);
+    assert!(text(&wrong_secret.stderr).contains("client authentication failed"));
+    assert!(!text(&wrong_secret.stderr).contains("wrong"));
+
     // 6: the token file.
     std::fs::write(env.token_file(), b"{ not a token").unwrap();
     for args in [&["token"][..], &["status"], &["refresh"]] {
@@ -439,13 +885,13 @@ fn exit_codes_for_each_failure_class() {
         assert!(text(&corrupt.stderr).contains("left untouched"));
     }
     assert_eq!(std::fs::read(env.token_file()).unwrap(), b"{ not a token");
-    // Unreadable (a directory where the file should be, whatever the user's privileges).
+    // Not a file (a directory where the file should be, whatever the user's privileges).
     std::fs::remove_file(env.token_file()).unwrap();
     std::fs::create_dir(env.token_file()).unwrap();
     let unreadable = env.run(&["token"]);
     assert_eq!(code(&unreadable), 6, "{}", text(&unreadable.stderr));
     assert!(
-        text(&unreadable.stderr).starts_with("error: cannot read"),
+        text(&unreadable.stderr).contains("is not a regular file"),
         "{}",
         text(&unreadable.stderr)
     );
@@ -463,26 +909,50 @@ fn exit_codes_for_each_failure_class() {
 }
 
 #[test]
-fn a_fresh_token_is_printed_without_credentials() {
-    let env = Env::new("ureq");
-    let (login, _) = env.login(&[], |c| c);
-    assert_eq!(code(&login), 0);
-    let mut command = env.command(&["token"]);
-    command
-        .env_remove("PINTEREST_APP_ID")
-        .env_remove("PINTEREST_APP_SECRET");
-    let token = finish(command.spawn().unwrap());
+fn a_valid_token_is_printed_without_credentials() {
+    let env = logged_in(FakeConfig::default());
+    let without = |env: &Env| {
+        let mut command = env.command(&["token"]);
+        command
+            .env_remove("PINTEREST_APP_ID")
+            .env_remove("PINTEREST_APP_SECRET");
+        finish(command.spawn().unwrap())
+    };
+    let token = without(&env);
     assert_eq!(code(&token), 0, "{}", text(&token.stderr));
     assert_eq!(
         text(&token.stdout).trim(),
         stored(&env.token_file())["access_token"]
     );
+    // Due but still valid: printed, with a warning that it could not be refreshed.
+    edit_stored(&env.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now + 120).into();
+        doc["received_at"] = (now + 120 - doc["expires_in"].as_u64().unwrap()).into();
+    });
+    let due = without(&env);
+    assert_eq!(code(&due), 0, "{}", text(&due.stderr));
+    assert!(
+        text(&due.stderr).contains("warning: the token is due for refresh"),
+        "{}",
+        text(&due.stderr)
+    );
+    // Expired: nothing to print without credentials.
+    expire_stored(&env.token_file());
+    let expired = without(&env);
+    assert_eq!(code(&expired), 2, "{}", text(&expired.stderr));
+    assert!(text(&expired.stdout).is_empty());
 }
 
 /// `-vv` over the whole flow: neither logs nor outputs carry a secret, token or code.
 #[test]
 fn very_verbose_output_never_shows_a_secret() {
-    for transport in ["ureq", "hyper"] {
+    let transports: &[&'static str] = if cfg!(feature = "hyper") {
+        &["ureq", "hyper"]
+    } else {
+        &["ureq"]
+    };
+    for &transport in transports {
         let env = Env::new(transport);
         let (login, browsed) = env.login(&["-vv"], |c| c);
         assert_eq!(code(&login), 0, "{}", text(&login.stderr));

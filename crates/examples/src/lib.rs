@@ -71,7 +71,12 @@ fn render<'a>(
 pub fn show_token(token: &Token) -> String {
     let scopes: Vec<&str> = token.scopes().iter().map(|s| s.as_str()).collect();
     format!(
-        "access token <redacted> ({}), expires {}, scopes [{}], refresh token {}, refresh expires {}",
+        "access token {} ({}), expires {}, scopes [{}], refresh token {}, refresh expires {}",
+        if token.access_token().is_some() {
+            "<redacted>"
+        } else {
+            "none usable"
+        },
         token.token_type(),
         rfc3339(token.expires_at()),
         scopes.join(", "),
@@ -86,7 +91,7 @@ pub fn show_token(token: &Token) -> String {
 
 /// A wall-clock time as RFC 3339 (UTC, seconds).
 pub fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(time).to_string()
+    pinterest_oauth_transport::fmt_time(time)
 }
 
 #[cfg(test)]

@@ -41,8 +41,8 @@ fn leaks_code(stdout: &str) -> bool {
 fn the_readme_shows_the_example_files_verbatim() {
     let readme = include_str!("../../../README.md");
     for file in [
-        include_str!("../examples/ureq_refresh.rs"),
-        include_str!("../examples/hyper_refresh.rs"),
+        include_str!("../examples/ureq_tokens.rs"),
+        include_str!("../examples/hyper_tokens.rs"),
     ] {
         // The file's own doc comment is not part of the README snippet.
         let example: String = file

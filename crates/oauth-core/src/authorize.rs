@@ -3,39 +3,48 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::config::ClientConfig;
 use crate::endpoint::RedirectUri;
-use crate::error::{Error, sanitize_text};
+use crate::error::{CallbackError, ConfigError, sanitize_text};
 use crate::scope::Scope;
 use crate::secret::{AuthorizationCode, CsrfState, ct_equal};
 
-/// The least entropy accepted for a `state`, in bytes.
-pub const MIN_STATE_ENTROPY: usize = 16;
+/// The least entropy accepted for a fresh `state`, in bytes (256 bits; RFC 6749 §10.10 asks
+/// for at least 160).
+pub const MIN_STATE_ENTROPY: usize = 32;
+
+/// The shortest `state` accepted when one is restored with [`CsrfState::new`], in characters.
+pub const MIN_STATE_LEN: usize = 32;
 
 impl CsrfState {
-    /// A `state` made from caller-supplied random bytes (at least 16), base64url-encoded.
+    /// A `state` made from caller-supplied random bytes (at least 32), base64url-encoded.
     ///
     /// The core draws no randomness itself: pass bytes from the OS (`getrandom`) or your RNG.
     ///
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::{CsrfState, Error};
+    /// use pinterest_oauth_core::{ConfigError, CsrfState};
     ///
-    /// let state = CsrfState::from_entropy(&[7u8; 16])?;
-    /// assert_eq!(state.secret().len(), 22);
+    /// let state = CsrfState::from_entropy(&[7u8; 32])?;
+    /// assert_eq!(state.secret().len(), 43);
     /// assert!(matches!(
-    ///     CsrfState::from_entropy(&[7u8; 15]),
-    ///     Err(Error::InsufficientEntropy { got: 15 })
+    ///     CsrfState::from_entropy(&[7u8; 16]),
+    ///     Err(ConfigError::InsufficientEntropy { got: 16, .. })
     /// ));
-    /// # Ok::<(), Error>(())
+    /// # Ok::<(), ConfigError>(())
     /// ```
-    pub fn from_entropy(entropy: &[u8]) -> Result<CsrfState, Error> {
+    pub fn from_entropy(entropy: &[u8]) -> Result<CsrfState, ConfigError> {
         if entropy.len() < MIN_STATE_ENTROPY {
-            return Err(Error::InsufficientEntropy { got: entropy.len() });
+            return Err(ConfigError::InsufficientEntropy {
+                what: "state",
+                min: MIN_STATE_ENTROPY,
+                got: entropy.len(),
+            });
         }
-        Ok(CsrfState::new(URL_SAFE_NO_PAD.encode(entropy)))
+        CsrfState::new(URL_SAFE_NO_PAD.encode(entropy))
     }
 }
 
@@ -52,7 +61,7 @@ impl CsrfState {
 ///     RedirectUri, Scope};
 ///
 /// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("s3cret"));
-/// let state = CsrfState::from_entropy(&[0u8; 16])?;
+/// let state = CsrfState::from_entropy(&[0u8; 32])?;
 /// let url = authorization_url(
 ///     &config,
 ///     &RedirectUri::new("http://localhost:8085/")?,
@@ -62,7 +71,8 @@ impl CsrfState {
 /// assert_eq!(
 ///     url.as_str(),
 ///     "https://www.pinterest.com/oauth/?client_id=1234&redirect_uri=http%3A%2F%2Flocalhost%3A8085%2F\
-///      &response_type=code&scope=boards%3Aread%2Cpins%3Aread&state=AAAAAAAAAAAAAAAAAAAAAA"
+///      &response_type=code&scope=boards%3Aread%2Cpins%3Aread\
+///      &state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 /// );
 /// # Ok::<(), pinterest_oauth_core::Error>(())
 /// ```
@@ -71,9 +81,9 @@ pub fn authorization_url(
     redirect_uri: &RedirectUri,
     scopes: &[Scope],
     state: &CsrfState,
-) -> Result<Url, Error> {
+) -> Result<Url, ConfigError> {
     if scopes.is_empty() {
-        return Err(Error::EmptyScopes);
+        return Err(ConfigError::EmptyScopes);
     }
     let mut url: Url = config.consent_url().url().clone();
     url.query_pairs_mut()
@@ -88,28 +98,39 @@ pub fn authorization_url(
 /// Checks the redirect back from the consent page and returns the authorization code.
 ///
 /// `callback` may be the whole redirect URL, its request target (`/?code=…&state=…`) or just the
-/// query. The `state` is compared with `expected` in constant time. Every failure is typed:
-/// [`Error::StateMismatch`], [`Error::AuthorizationDenied`] (the callback carried `error=`, such
-/// as `access_denied`), [`Error::MissingCallbackParameter`] and
-/// [`Error::DuplicateCallbackParameter`].
+/// query. The `state` is compared with `expected` in constant time, and nothing is believed
+/// unless it matches: a callback without the right `state` is [`CallbackError::StateMismatch`]
+/// or [`CallbackError::MissingParameter`]`("state")`, whatever else it carries, so a forged
+/// `error=access_denied` cannot end a login. With the right `state`, `error=` (such as
+/// `access_denied`) is [`CallbackError::Denied`], its texts sanitized and shortened. A repeated
+/// parameter is [`CallbackError::DuplicateParameter`].
+/// [`CallbackError::state_matched`] tells a listener whether the callback came from the
+/// consent page (end the flow) or from someone else (answer 400 and keep waiting).
 ///
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{parse_callback, CsrfState, Error};
+/// use pinterest_oauth_core::{parse_callback, CallbackError, CsrfState};
 ///
-/// let state = CsrfState::new("xyz");
-/// let code = parse_callback("http://localhost:8085/?code=abc&state=xyz", &state)?;
-/// assert_eq!(code.secret(), "abc");
+/// let state = CsrfState::from_entropy(&[9u8; 32])?;
+/// let good = format!("http://localhost:8085/?code=abc&state={}", state.secret());
+/// assert_eq!(parse_callback(&good, &state)?.secret(), "abc");
 ///
-/// assert!(matches!(parse_callback("/?code=abc&state=evil", &state), Err(Error::StateMismatch)));
+/// let forged = parse_callback("/?code=abc&state=evil", &state).unwrap_err();
+/// assert_eq!(forged, CallbackError::StateMismatch);
+/// assert!(!forged.state_matched());
+/// let denied = parse_callback(&format!("error=access_denied&state={}", state.secret()), &state);
+/// assert!(matches!(denied, Err(CallbackError::Denied { .. })));
 /// assert!(matches!(
-///     parse_callback("error=access_denied&state=xyz", &state),
-///     Err(Error::AuthorizationDenied { .. })
+///     parse_callback("error=access_denied", &state),
+///     Err(CallbackError::MissingParameter("state"))
 /// ));
-/// # Ok::<(), Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn parse_callback(callback: &str, expected: &CsrfState) -> Result<AuthorizationCode, Error> {
+pub fn parse_callback(
+    callback: &str,
+    expected: &CsrfState,
+) -> Result<AuthorizationCode, CallbackError> {
     let query = match callback.split_once('?') {
         Some((_, query)) => query,
         None => callback,
@@ -117,13 +138,13 @@ pub fn parse_callback(callback: &str, expected: &CsrfState) -> Result<Authorizat
     let query = query.split_once('#').map_or(query, |(q, _)| q);
 
     let mut code: Option<AuthorizationCode> = None;
-    let mut state: Option<CsrfState> = None;
+    let mut state: Option<Zeroizing<String>> = None;
     let mut error: Option<String> = None;
     let mut description: Option<String> = None;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "code" => set_once(&mut code, "code", AuthorizationCode::new(value))?,
-            "state" => set_once(&mut state, "state", CsrfState::new(value))?,
+            "state" => set_once(&mut state, "state", Zeroizing::new(value.into_owned()))?,
             "error" => set_once(&mut error, "error", sanitize_text(&value))?,
             "error_description" => {
                 set_once(&mut description, "error_description", sanitize_text(&value))?
@@ -132,22 +153,34 @@ pub fn parse_callback(callback: &str, expected: &CsrfState) -> Result<Authorizat
         }
     }
 
-    match (state, error) {
-        (Some(state), _) if !ct_equal(state.secret(), expected.secret()) => {
-            Err(Error::StateMismatch)
-        }
-        // A refusal accepts nothing, so it is reported even without a state.
-        (_, Some(error)) => Err(Error::AuthorizationDenied { error, description }),
-        (None, None) => Err(Error::MissingCallbackParameter("state")),
-        (Some(_), None) => code
-            .filter(|c| !c.secret().is_empty())
-            .ok_or(Error::MissingCallbackParameter("code")),
+    let Some(state) = state else {
+        return Err(CallbackError::MissingParameter("state"));
+    };
+    if !ct_equal(&state, expected.secret()) {
+        return Err(CallbackError::StateMismatch);
+    }
+    if let Some(error) = error {
+        return Err(CallbackError::Denied { error, description });
+    }
+    code.filter(|c| !c.secret().is_empty())
+        .ok_or(CallbackError::MissingParameter("code"))
+}
+
+impl CallbackError {
+    /// `true` when the callback carried the right `state`: it came from the consent page, and a
+    /// login listener should end with this error. `false` for anything a third party could
+    /// send (a wrong or missing `state`, a repeated parameter): answer it and keep waiting.
+    pub fn state_matched(&self) -> bool {
+        matches!(
+            self,
+            CallbackError::Denied { .. } | CallbackError::MissingParameter("code")
+        )
     }
 }
 
-fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), Error> {
+fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), CallbackError> {
     if slot.is_some() {
-        return Err(Error::DuplicateCallbackParameter(name));
+        return Err(CallbackError::DuplicateParameter(name));
     }
     *slot = Some(value);
     Ok(())
@@ -159,50 +192,48 @@ mod tests {
 
     #[test]
     fn callback_failures_are_typed() {
-        let state = CsrfState::new("s");
-        let err = |cb: &str| parse_callback(cb, &state).unwrap_err();
-        assert!(matches!(
-            err("code=a"),
-            Error::MissingCallbackParameter("state")
-        ));
-        assert!(matches!(
-            err("state=s"),
-            Error::MissingCallbackParameter("code")
-        ));
-        assert!(matches!(
-            err("state=s&code="),
-            Error::MissingCallbackParameter("code")
-        ));
-        assert!(matches!(
-            err("code=a&code=b&state=s"),
-            Error::DuplicateCallbackParameter("code")
-        ));
-        assert!(matches!(
-            err("code=a&state=s&state=s"),
-            Error::DuplicateCallbackParameter("state")
-        ));
-        assert!(matches!(err("code=a&state=S"), Error::StateMismatch));
-        assert!(matches!(err("code=a&state="), Error::StateMismatch));
-        assert!(matches!(
-            err("error=access_denied&state=t"),
-            Error::StateMismatch
-        ));
-        match err("?error=access_denied&error_description=User+said+no&state=s#_") {
-            Error::AuthorizationDenied { error, description } => {
+        let s = "s".repeat(32);
+        let state = CsrfState::new(s.as_str()).unwrap();
+        let err = |cb: &str| parse_callback(&cb.replace("{s}", &s), &state).unwrap_err();
+        use CallbackError as E;
+        assert_eq!(err("code=a"), E::MissingParameter("state"));
+        assert_eq!(err("state={s}"), E::MissingParameter("code"));
+        assert!(err("state={s}").state_matched());
+        assert_eq!(err("state={s}&code="), E::MissingParameter("code"));
+        assert_eq!(
+            err("code=a&code=b&state={s}"),
+            E::DuplicateParameter("code")
+        );
+        assert_eq!(
+            err("code=a&state={s}&state={s}"),
+            E::DuplicateParameter("state")
+        );
+        assert_eq!(err("code=a&state=S"), E::StateMismatch);
+        assert_eq!(err("code=a&state="), E::StateMismatch);
+        assert_eq!(err("error=access_denied&state=t"), E::StateMismatch);
+        assert_eq!(err("error=access_denied"), E::MissingParameter("state"));
+        assert!(!err("error=access_denied").state_matched());
+        match err("?error=access_denied&error_description=User+said+no&state={s}#_") {
+            E::Denied { error, description } => {
                 assert_eq!(error, "access_denied");
                 assert_eq!(description.as_deref(), Some("User said no"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            err("error=access_denied"),
-            Error::AuthorizationDenied { .. }
-        ));
+        let code = parse_callback(&format!("/cb?code=a%2Bb&state={s}#frag"), &state).unwrap();
+        assert_eq!(code.secret(), "a+b");
+    }
+
+    #[test]
+    fn states_are_long_and_printable() {
+        assert!(CsrfState::new("").is_err());
+        assert!(CsrfState::new("x".repeat(31)).is_err());
+        assert!(CsrfState::new("x".repeat(32)).is_ok());
+        assert!(CsrfState::new(format!("{} ", "x".repeat(32))).is_err());
+        assert!(CsrfState::from_entropy(&[1; 31]).is_err());
         assert_eq!(
-            parse_callback("/cb?code=a%2Bb&state=s#frag", &state)
-                .unwrap()
-                .secret(),
-            "a+b"
+            CsrfState::from_entropy(&[1; 32]).unwrap().secret().len(),
+            43
         );
     }
 }

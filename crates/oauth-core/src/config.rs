@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;
 
 use crate::endpoint::{BaseUrl, ConsentUrl};
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::secret::AppSecret;
 
 /// The `User-Agent` sent when none is configured: `pinterest-oauth/<version>`.
@@ -28,10 +28,10 @@ pub struct AppId(String);
 
 impl AppId {
     /// Wraps an app id; it must not be empty.
-    pub fn new(id: impl Into<String>) -> Result<AppId, Error> {
+    pub fn new(id: impl Into<String>) -> Result<AppId, ConfigError> {
         let id = id.into();
         if id.is_empty() {
-            return Err(Error::EmptyAppId);
+            return Err(ConfigError::EmptyAppId);
         }
         Ok(AppId(id))
     }
@@ -69,7 +69,7 @@ impl fmt::Debug for AppId {
 ///     .with_user_agent("my-app/1.0")?;
 /// assert_eq!(config.base_url().as_str(), "https://api-sandbox.pinterest.com/v5");
 /// assert!(!format!("{config:?}").contains("s3cret"));
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -108,8 +108,9 @@ impl ClientConfig {
     }
 
     /// Sends this `User-Agent` instead of `pinterest-oauth/<version>`.
-    pub fn with_user_agent(mut self, user_agent: &str) -> Result<ClientConfig, Error> {
-        self.user_agent = HeaderValue::from_str(user_agent).map_err(|_| Error::InvalidUserAgent)?;
+    pub fn with_user_agent(mut self, user_agent: &str) -> Result<ClientConfig, ConfigError> {
+        self.user_agent =
+            HeaderValue::from_str(user_agent).map_err(|_| ConfigError::InvalidUserAgent)?;
         Ok(self)
     }
 
@@ -136,6 +137,37 @@ impl ClientConfig {
     /// The `User-Agent` header value.
     pub fn user_agent(&self) -> &HeaderValue {
         &self.user_agent
+    }
+
+    /// A 32-bit fingerprint of the app id, app secret and API base URL: it tells whether the
+    /// configuration changed (a permanent stop recorded under another one no longer applies)
+    /// without storing anything that could be turned back into the secret.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig};
+    ///
+    /// let a = ClientConfig::new(AppId::new("1234")?, AppSecret::new("one"));
+    /// let b = ClientConfig::new(AppId::new("1234")?, AppSecret::new("two"));
+    /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    /// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+    /// ```
+    pub fn fingerprint(&self) -> u32 {
+        // FNV-1a: stable across releases and platforms, unlike std's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in [
+            self.app_id.as_str(),
+            self.app_secret.secret(),
+            self.base_url.as_str(),
+        ] {
+            for byte in part.bytes().chain([0xff]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        (hash >> 32) as u32 ^ hash as u32
     }
 
     /// The `Authorization: Basic …` header value (marked sensitive).

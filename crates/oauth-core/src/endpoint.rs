@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use url::{Host, Url};
 
-use crate::error::{Error, UrlProblem, UrlRole};
+use crate::error::{ConfigError, UrlProblem, UrlRole};
 
 /// Pinterest's production API base.
 pub const PRODUCTION_BASE_URL: &str = "https://api.pinterest.com/v5";
@@ -18,8 +18,8 @@ pub const SANDBOX_BASE_URL: &str = "https://api-sandbox.pinterest.com/v5";
 pub const PINTEREST_CONSENT_URL: &str = "https://www.pinterest.com/oauth/";
 
 /// Checks the scheme, host and credentials rules shared by every endpoint we send to.
-fn parse_endpoint(input: &str, role: UrlRole) -> Result<Url, Error> {
-    let invalid = |problem| Error::InvalidUrl { role, problem };
+fn parse_endpoint(input: &str, role: UrlRole) -> Result<Url, ConfigError> {
+    let invalid = |problem| ConfigError::InvalidUrl { role, problem };
     let url = Url::parse(input.trim()).map_err(|_| invalid(UrlProblem::NotAbsolute))?;
     let host = url.host().ok_or(invalid(UrlProblem::NotAbsolute))?;
     match url.scheme() {
@@ -60,8 +60,8 @@ fn is_loopback<S: AsRef<str>>(host: &Host<S>) -> bool {
 /// assert!(check_request_uri(&Uri::from_static("http://127.0.0.1:8080/v5/oauth/token")).is_ok());
 /// assert!(check_request_uri(&Uri::from_static("http://api.pinterest.com/v5/oauth/token")).is_err());
 /// ```
-pub fn check_request_uri(uri: &http::Uri) -> Result<(), Error> {
-    let invalid = |problem| Error::InvalidUrl {
+pub fn check_request_uri(uri: &http::Uri) -> Result<(), ConfigError> {
+    let invalid = |problem| ConfigError::InvalidUrl {
         role: UrlRole::RequestUri,
         problem,
     };
@@ -131,12 +131,12 @@ impl BaseUrl {
     }
 
     /// Checks and normalizes a base URL (a trailing slash is dropped).
-    pub fn parse(input: &str) -> Result<BaseUrl, Error> {
+    pub fn parse(input: &str) -> Result<BaseUrl, ConfigError> {
         let url = parse_endpoint(input, UrlRole::BaseUrl)?;
         let loopback = url.host().is_some_and(|h| is_loopback(&h));
         let base = url.as_str().trim_end_matches('/').to_owned();
         let uri = |suffix: &str| {
-            http::Uri::try_from(format!("{base}{suffix}")).map_err(|_| Error::InvalidUrl {
+            http::Uri::try_from(format!("{base}{suffix}")).map_err(|_| ConfigError::InvalidUrl {
                 role: UrlRole::BaseUrl,
                 problem: UrlProblem::NotAbsolute,
             })
@@ -177,8 +177,8 @@ impl Default for BaseUrl {
 }
 
 impl FromStr for BaseUrl {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
         BaseUrl::parse(s)
     }
 }
@@ -221,7 +221,7 @@ impl ConsentUrl {
     }
 
     /// Checks a consent page URL.
-    pub fn parse(input: &str) -> Result<ConsentUrl, Error> {
+    pub fn parse(input: &str) -> Result<ConsentUrl, ConfigError> {
         parse_endpoint(input, UrlRole::ConsentUrl).map(ConsentUrl)
     }
 
@@ -242,8 +242,8 @@ impl Default for ConsentUrl {
 }
 
 impl FromStr for ConsentUrl {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
         ConsentUrl::parse(s)
     }
 }
@@ -281,9 +281,9 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     /// Checks that `uri` is an absolute URL without a fragment.
-    pub fn new(uri: impl Into<String>) -> Result<RedirectUri, Error> {
+    pub fn new(uri: impl Into<String>) -> Result<RedirectUri, ConfigError> {
         let uri = uri.into();
-        let invalid = |problem| Error::InvalidUrl {
+        let invalid = |problem| ConfigError::InvalidUrl {
             role: UrlRole::RedirectUri,
             problem,
         };
@@ -304,8 +304,8 @@ impl RedirectUri {
 }
 
 impl FromStr for RedirectUri {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
         RedirectUri::new(s)
     }
 }
@@ -328,7 +328,7 @@ mod tests {
 
     fn problem(input: &str) -> UrlProblem {
         match BaseUrl::parse(input) {
-            Err(Error::InvalidUrl { problem, .. }) => problem,
+            Err(ConfigError::InvalidUrl { problem, .. }) => problem,
             other => panic!("{input}: {other:?}"),
         }
     }

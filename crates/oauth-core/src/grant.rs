@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::endpoint::RedirectUri;
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::scope::Scope;
 use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
@@ -19,7 +19,7 @@ use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 ///
 /// let grant = Grant::client_credentials(vec![Scope::AdsRead])?;
 /// assert_eq!(grant.grant_type(), "client_credentials");
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,7 +44,7 @@ impl Grant {
     }
 
     /// A client-credentials grant; `scopes` must not be empty.
-    pub fn client_credentials(scopes: Vec<Scope>) -> Result<Grant, Error> {
+    pub fn client_credentials(scopes: Vec<Scope>) -> Result<Grant, ConfigError> {
         ClientCredentialsGrant::new(scopes).map(Grant::ClientCredentials)
     }
 
@@ -94,7 +94,7 @@ impl From<ClientCredentialsGrant> for Grant {
 /// )
 /// .without_continuous_refresh();
 /// assert!(!grant.continuous_refresh());
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizationCodeGrant {
@@ -145,7 +145,7 @@ impl AuthorizationCodeGrant {
 /// let grant = RefreshTokenGrant::new(RefreshToken::new("pinr.abc"))
 ///     .with_scopes(vec![Scope::BoardsRead])?;
 /// assert_eq!(grant.scopes(), Some(&[Scope::BoardsRead][..]));
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshTokenGrant {
@@ -163,9 +163,9 @@ impl RefreshTokenGrant {
     }
 
     /// Sends `scope` with these scopes; they must not be empty.
-    pub fn with_scopes(mut self, scopes: Vec<Scope>) -> Result<Self, Error> {
+    pub fn with_scopes(mut self, scopes: Vec<Scope>) -> Result<Self, ConfigError> {
         if scopes.is_empty() {
-            return Err(Error::EmptyScopes);
+            return Err(ConfigError::EmptyScopes);
         }
         self.scopes = Some(scopes);
         Ok(self)
@@ -187,9 +187,9 @@ impl RefreshTokenGrant {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{ClientCredentialsGrant, Error};
+/// use pinterest_oauth_core::{ClientCredentialsGrant, ConfigError};
 ///
-/// assert!(matches!(ClientCredentialsGrant::new(vec![]), Err(Error::EmptyScopes)));
+/// assert!(matches!(ClientCredentialsGrant::new(vec![]), Err(ConfigError::EmptyScopes)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCredentialsGrant {
@@ -198,9 +198,9 @@ pub struct ClientCredentialsGrant {
 
 impl ClientCredentialsGrant {
     /// A grant for these scopes; they must not be empty.
-    pub fn new(scopes: Vec<Scope>) -> Result<Self, Error> {
+    pub fn new(scopes: Vec<Scope>) -> Result<Self, ConfigError> {
         if scopes.is_empty() {
-            return Err(Error::EmptyScopes);
+            return Err(ConfigError::EmptyScopes);
         }
         Ok(ClientCredentialsGrant { scopes })
     }

@@ -1,11 +1,14 @@
 //! Reading a response body's top-level JSON object without ever failing on a value's type.
 //!
 //! serde's derived deserializers quote the offending value in type errors, and a token response
-//! is full of secrets. Here every known field is captured as a [`Json`] value whatever its type,
-//! unknown fields are skipped, and the only errors left are syntax errors with a position; the
-//! caller checks types itself and reports them without quoting anything.
+//! is full of secrets. Here each field an [`Object`] names is captured as a [`Json`] value
+//! whatever its type (strings borrowed from the body when they hold no escapes), unknown fields
+//! are skipped, a repeated field is refused, and the only other errors are syntax errors with a
+//! position. The caller checks types itself and reports them without quoting anything.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -13,240 +16,227 @@ use crate::error::{JsonKind, Malformation};
 
 /// A field's value: scalars kept, containers only noted.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Json {
-    Null,
+pub(crate) enum Json<'a> {
     Bool(bool),
     U64(u64),
     I64(i64),
     F64(f64),
-    Str(String),
+    Str(Cow<'a, str>),
     Array,
     Object,
 }
 
-impl Json {
-    pub(crate) fn kind(&self) -> JsonKind {
-        match self {
-            Json::Null => JsonKind::Null,
-            Json::Bool(_) => JsonKind::Bool,
-            Json::U64(_) | Json::I64(_) | Json::F64(_) => JsonKind::Number,
-            Json::Str(_) => JsonKind::String,
-            Json::Array => JsonKind::Array,
-            Json::Object => JsonKind::Object,
+/// One known field of an object: absent, `null`, or a value. `null` counts as absent for the
+/// reader but as present for duplicate detection.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) enum Slot<'a> {
+    #[default]
+    Absent,
+    Null,
+    Value(Json<'a>),
+}
+
+impl<'a> Slot<'a> {
+    /// Takes the value out; `null` and absent are `None`.
+    pub(crate) fn take(&mut self) -> Option<Json<'a>> {
+        match std::mem::take(self) {
+            Slot::Value(value) => Some(value),
+            Slot::Absent | Slot::Null => None,
         }
     }
+
+    /// `true` when present and not `null`.
+    pub(crate) fn is_set(&self) -> bool {
+        matches!(self, Slot::Value(_))
+    }
 }
+
+/// A JSON object with a fixed set of known fields, each a [`Slot`]; made by [`json_object!`].
+pub(crate) trait Object<'a>: Default {
+    /// The name of a known field, matched without allocating.
+    fn field(key: &str) -> Option<&'static str>;
+    /// The slot of a known field (by the name [`field`](Object::field) gave).
+    fn slot(&mut self, name: &'static str) -> Option<&mut Slot<'a>>;
+}
+
+/// Declares a struct of [`Slot`]s, one per named field, readable with [`read_object`].
+macro_rules! json_object {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($field:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        $vis struct $name<'a> {
+            $(pub(crate) $field: $crate::json::Slot<'a>,)*
+        }
+
+        impl<'a> $crate::json::Object<'a> for $name<'a> {
+            fn field(key: &str) -> Option<&'static str> {
+                match key {
+                    $(stringify!($field) => Some(stringify!($field)),)*
+                    _ => None,
+                }
+            }
+
+            fn slot(&mut self, name: &'static str) -> Option<&mut $crate::json::Slot<'a>> {
+                match name {
+                    $(stringify!($field) => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use json_object;
 
 struct JsonVisitor;
 
 impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
+    type Value = Slot<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any json value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
-        Ok(Json::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::Bool(v)))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
-        Ok(Json::U64(v))
+    fn visit_u64<E>(self, v: u64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::U64(v)))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
-        Ok(Json::I64(v))
+    fn visit_i64<E>(self, v: i64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::I64(v)))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
-        Ok(Json::F64(v))
+    fn visit_f64<E>(self, v: f64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::F64(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::Str(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::Str(Cow::Borrowed(v))))
     }
-    fn visit_string<E>(self, v: String) -> Result<Json, E> {
-        Ok(Json::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::Str(Cow::Owned(v.to_owned()))))
     }
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
+    fn visit_string<E>(self, v: String) -> Result<Slot<'de>, E> {
+        Ok(Slot::Value(Json::Str(Cow::Owned(v))))
     }
-    fn visit_none<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
+    fn visit_unit<E>(self) -> Result<Slot<'de>, E> {
+        Ok(Slot::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+    fn visit_none<E>(self) -> Result<Slot<'de>, E> {
+        Ok(Slot::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Slot<'de>, D::Error> {
         d.deserialize_any(JsonVisitor)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Json::Array)
+        Ok(Slot::Value(Json::Array))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot<'de>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Json::Object)
+        Ok(Slot::Value(Json::Object))
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+impl<'de> Deserialize<'de> for Slot<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Slot<'de>, D::Error> {
         d.deserialize_any(JsonVisitor)
     }
 }
 
-/// The names of the top-level fields the core reads from token and error responses.
-pub(crate) const FIELDS: [&str; 13] = [
-    "access_token",
-    "token_type",
-    "expires_in",
-    "scope",
-    "response_type",
-    "refresh_token",
-    "refresh_token_expires_in",
-    "refresh_token_expires_at",
-    "code",
-    "message",
-    "message_detail",
-    "error",
-    "error_description",
-];
+/// A key, resolved to a known field's name while it is read (no allocation, escaped or not).
+struct Key(Option<&'static str>);
 
-/// Index of a field in [`FIELDS`]; kept in step by a unit test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(usize)]
-pub(crate) enum Field {
-    AccessToken,
-    TokenType,
-    ExpiresIn,
-    Scope,
-    ResponseType,
-    RefreshToken,
-    RefreshTokenExpiresIn,
-    RefreshTokenExpiresAt,
-    Code,
-    Message,
-    MessageDetail,
-    Error,
-    ErrorDescription,
-}
+struct KeySeed<T>(PhantomData<T>);
 
-impl Field {
-    pub(crate) fn name(self) -> &'static str {
-        FIELDS.get(self as usize).copied().unwrap_or("?")
+impl<'de, T: Object<'de>> de::DeserializeSeed<'de> for KeySeed<T> {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
-/// The known fields of one top-level object.
-#[derive(Debug, Default)]
-pub(crate) struct Fields {
-    values: [Option<Json>; FIELDS.len()],
-    duplicate: Option<&'static str>,
-}
-
-impl Fields {
-    /// Takes a field out; `null` counts as absent.
-    pub(crate) fn take(&mut self, field: Field) -> Option<Json> {
-        match self.values.get_mut(field as usize).and_then(Option::take) {
-            Some(Json::Null) | None => None,
-            Some(value) => Some(value),
-        }
+impl<'de, T: Object<'de>> Visitor<'de> for KeySeed<T> {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
     }
-
-    /// `true` when the field is present and not `null`.
-    pub(crate) fn has(&self, field: Field) -> bool {
-        matches!(self.values.get(field as usize), Some(Some(v)) if *v != Json::Null)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(Key(T::field(v)))
     }
 }
 
-/// A top-level JSON document: an object's known fields, or the kind of whatever else it was.
-// Lives on the stack for one parse; boxing the object would cost an allocation per response.
-#[allow(clippy::large_enum_variant)]
-enum Document {
-    Object(Fields),
+/// A top-level document: the object's known fields, or the kind of whatever else it was.
+enum Document<T> {
+    Object(T, Option<&'static str>),
     Other(JsonKind),
 }
 
-struct Key(Option<usize>);
+struct DocumentVisitor<T>(PhantomData<T>);
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(Key(FIELDS.iter().position(|name| *name == v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct DocumentVisitor;
-
-impl<'de> Visitor<'de> for DocumentVisitor {
-    type Value = Document;
+impl<'de, T: Object<'de>> Visitor<'de> for DocumentVisitor<T> {
+    type Value = Document<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a json object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
-        let mut fields = Fields::default();
-        while let Some(Key(index)) = map.next_key::<Key>()? {
-            let Some(slot) = index.and_then(|i| fields.values.get_mut(i)) else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let value = map.next_value::<Json>()?;
-            if slot.is_some() {
-                fields.duplicate = fields
-                    .duplicate
-                    .or_else(|| index.and_then(|i| FIELDS.get(i).copied()));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<T>, A::Error> {
+        let mut object = T::default();
+        let mut duplicate = None;
+        while let Some(Key(name)) = map.next_key_seed(KeySeed::<T>(PhantomData))? {
+            match name.and_then(|name| Some((name, object.slot(name)?))) {
+                Some((name, slot)) => {
+                    if *slot != Slot::Absent {
+                        duplicate = duplicate.or(Some(name));
+                    }
+                    *slot = map.next_value()?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
-            *slot = Some(value);
         }
-        Ok(Document::Object(fields))
+        Ok(Document::Object(object, duplicate))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Document, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Document<T>, A::Error> {
         JsonVisitor
             .visit_seq(seq)
             .map(|_| Document::Other(JsonKind::Array))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Document, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::Bool))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Document, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::Number))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Document, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::Number))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Document, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::Number))
     }
-    fn visit_str<E>(self, _: &str) -> Result<Document, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::String))
     }
-    fn visit_unit<E>(self) -> Result<Document, E> {
+    fn visit_unit<E>(self) -> Result<Document<T>, E> {
         Ok(Document::Other(JsonKind::Null))
     }
 }
 
-impl<'de> Deserialize<'de> for Document {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Document, D::Error> {
-        d.deserialize_any(DocumentVisitor)
+impl<'de, T: Object<'de>> Deserialize<'de> for Document<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Document<T>, D::Error> {
+        d.deserialize_any(DocumentVisitor(PhantomData))
     }
 }
 
 /// Reads the body as one JSON object, reporting anything else as a [`Malformation`].
-pub(crate) fn read_object(body: &[u8]) -> Result<Fields, Malformation> {
+pub(crate) fn read_object<'a, T: Object<'a>>(body: &'a [u8]) -> Result<T, Malformation> {
     let text = std::str::from_utf8(body).map_err(|e| Malformation::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
     if text.trim().is_empty() {
         return Err(Malformation::EmptyBody);
     }
-    match serde_json::from_str::<Document>(text) {
-        Ok(Document::Object(fields)) => match fields.duplicate {
-            Some(name) => Err(Malformation::DuplicateField(name)),
-            None => Ok(fields),
-        },
+    match serde_json::from_str::<Document<T>>(text) {
+        Ok(Document::Object(_, Some(name))) => Err(Malformation::DuplicateField(name)),
+        Ok(Document::Object(object, None)) => Ok(object),
         Ok(Document::Other(found)) => Err(Malformation::NotAnObject { found }),
         Err(e) if e.is_eof() => Err(Malformation::Truncated),
         Err(e) => Err(Malformation::NotJson {
@@ -260,45 +250,29 @@ pub(crate) fn read_object(body: &[u8]) -> Result<Fields, Malformation> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn field_indices_match_names() {
-        let all = [
-            Field::AccessToken,
-            Field::TokenType,
-            Field::ExpiresIn,
-            Field::Scope,
-            Field::ResponseType,
-            Field::RefreshToken,
-            Field::RefreshTokenExpiresIn,
-            Field::RefreshTokenExpiresAt,
-            Field::Code,
-            Field::Message,
-            Field::MessageDetail,
-            Field::Error,
-            Field::ErrorDescription,
-        ];
-        assert_eq!(all.len(), FIELDS.len());
-        for (i, field) in all.iter().enumerate() {
-            assert_eq!(*field as usize, i);
-            assert_eq!(field.name(), FIELDS[i]);
-        }
+    json_object! {
+        struct Sample { access_token, expires_in, code, scope }
     }
 
     #[test]
     fn reads_known_fields_of_any_type_and_skips_the_rest() {
-        let mut fields = read_object(
-            br#"{"access_token":[1,{"a":2}],"x":{"y":[1,2,3]},"expires_in":"12","code":null}"#,
+        let mut sample: Sample<'_> = read_object(
+            br#"{"access_token":[1,{"a":2}],"x":{"y":[1,2,3]},"expires_in":"12","code":null,"scope":"a\"b"}"#,
         )
         .unwrap();
-        assert_eq!(fields.take(Field::AccessToken), Some(Json::Array));
-        assert_eq!(fields.take(Field::ExpiresIn), Some(Json::Str("12".into())));
-        assert!(!fields.has(Field::Code));
-        assert_eq!(fields.take(Field::Code), None);
+        assert_eq!(sample.access_token.take(), Some(Json::Array));
+        assert!(matches!(
+            sample.expires_in.take(),
+            Some(Json::Str(Cow::Borrowed("12")))
+        ));
+        assert!(!sample.code.is_set());
+        assert_eq!(sample.code.take(), None);
+        assert!(matches!(sample.scope.take(), Some(Json::Str(Cow::Owned(s))) if s == "a\"b"));
     }
 
     #[test]
     fn reports_each_malformation() {
-        let err = |body: &[u8]| read_object(body).unwrap_err();
+        let err = |body: &[u8]| read_object::<Sample<'_>>(body).unwrap_err();
         assert_eq!(err(b""), Malformation::EmptyBody);
         assert_eq!(err(b" \n"), Malformation::EmptyBody);
         assert_eq!(err(b"\xff{}"), Malformation::NotUtf8 { valid_up_to: 0 });
@@ -313,6 +287,10 @@ mod tests {
         assert_eq!(
             err(br#"{"scope":"a","scope":"b"}"#),
             Malformation::DuplicateField("scope")
+        );
+        assert_eq!(
+            err(br#"{"code":null,"code":1}"#),
+            Malformation::DuplicateField("code")
         );
         assert!(matches!(err(b"{} x"), Malformation::NotJson { .. }));
         let deep = "[".repeat(10_000);

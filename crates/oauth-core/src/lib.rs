@@ -93,44 +93,48 @@
 )]
 
 pub use http;
-pub use rustls_pki_types::CertificateDer;
 pub use url::Url;
 
 mod authorize;
 mod config;
+pub mod document;
 mod endpoint;
 mod error;
 mod grant;
 mod json;
 mod lifecycle;
-pub mod persist;
 mod redact;
 mod request;
 mod response;
 mod retry_after;
 mod scope;
 mod secret;
-mod settings;
 mod token;
 
-pub use authorize::{MIN_STATE_ENTROPY, authorization_url, parse_callback};
+pub use authorize::{MIN_STATE_ENTROPY, MIN_STATE_LEN, authorization_url, parse_callback};
 pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
+pub use document::{DOCUMENT_VERSION, TokenDocument};
 pub use endpoint::{
     BaseUrl, ConsentUrl, PINTEREST_CONSENT_URL, PRODUCTION_BASE_URL, RedirectUri, SANDBOX_BASE_URL,
     check_request_uri,
 };
 pub use error::{
-    ApiError, ApiErrorKind, Error, JsonKind, Malformation, MalformedResponse, RetryAfter,
-    TokenDocumentProblem, UrlProblem, UrlRole,
+    ApiError, ApiErrorKind, CallbackError, ConfigError, DocumentError, Error, JsonKind,
+    Malformation, MalformedResponse, ResponseError, RetryAfter, UrlProblem, UrlRole,
 };
 pub use grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, RefreshTokenGrant, Revocation,
     TokenTypeHint,
 };
-pub use lifecycle::{Action, Failure, LifecycleConfig, Status, TokenLifecycle};
+pub use lifecycle::{
+    Action, Failure, LifecycleConfig, RefreshState, Status, Stop, StopReason, TokenLifecycle, Wait,
+};
 pub use request::{FORM_CONTENT_TYPE, revoke_request, token_request};
-pub use response::{REQUEST_ID_HEADER, parse_revoke_response, parse_token_response};
+pub use response::{
+    RATE_LIMIT_RESET_HEADER, REQUEST_ID_HEADER, parse_revoke_response, parse_token_response,
+};
 pub use scope::{Scope, UnknownScope};
 pub use secret::{AccessToken, AppSecret, AuthorizationCode, CsrfState, RefreshToken};
-pub use settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpSettings};
-pub use token::{ResponseType, Token, TokenType};
+pub use token::{
+    AccessTokenProblem, DEFAULT_EXPIRES_IN, MAX_LIFETIME, ResponseType, Token, TokenType,
+};

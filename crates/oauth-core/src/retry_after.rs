@@ -34,6 +34,36 @@ impl RetryAfter {
         httpdate::parse_http_date(value).ok().map(RetryAfter::At)
     }
 
+    /// Parses `X-RateLimit-Reset`: a number of seconds, read as a Unix time when it is larger
+    /// than 10⁹ (servers use both conventions), else as a delay. `None` for anything else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pinterest_oauth_core::RetryAfter;
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// assert_eq!(RetryAfter::parse_reset("60"), Some(RetryAfter::Delay(Duration::from_secs(60))));
+    /// assert_eq!(
+    ///     RetryAfter::parse_reset("1800000000"),
+    ///     Some(RetryAfter::At(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)))
+    /// );
+    /// ```
+    pub fn parse_reset(value: &str) -> Option<RetryAfter> {
+        let value = value.trim();
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        Some(if secs > 1_000_000_000 {
+            SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .map_or(RetryAfter::Delay(Duration::MAX), RetryAfter::At)
+        } else {
+            RetryAfter::Delay(Duration::from_secs(secs))
+        })
+    }
+
     /// How long to wait from `now`: zero for a date already past.
     pub fn delay_from(&self, now: SystemTime) -> Duration {
         match self {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::Error;
+use crate::error::ConfigError;
 
 macro_rules! scopes {
     ($($variant:ident => $name:literal, $doc:literal;)*) => {
@@ -100,7 +100,7 @@ impl Scope {
     /// let scopes = Scope::parse_list("boards:read, pins:read user_accounts:read").unwrap();
     /// assert_eq!(scopes, [Scope::BoardsRead, Scope::PinsRead, Scope::UserAccountsRead]);
     /// ```
-    pub fn parse_list(list: &str) -> Result<Vec<Scope>, Error> {
+    pub fn parse_list(list: &str) -> Result<Vec<Scope>, ConfigError> {
         list.split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
             .map(Scope::from_str)
@@ -129,14 +129,14 @@ impl Scope {
 }
 
 impl FromStr for Scope {
-    type Err = Error;
+    type Err = ConfigError;
 
     /// Parses one scope name; it must be non-empty and contain no comma or whitespace.
-    fn from_str(name: &str) -> Result<Scope, Error> {
+    fn from_str(name: &str) -> Result<Scope, ConfigError> {
         if let Some(scope) = Scope::known(name) {
             return Ok(scope);
         }
-        let invalid = |problem| Error::InvalidScope {
+        let invalid = |problem| ConfigError::InvalidScope {
             scope: name.to_owned(),
             problem,
         };
@@ -194,7 +194,7 @@ mod tests {
     fn bad_names_are_refused() {
         for bad in ["", "a b", "a,b", "a\tb", "a\u{0}b"] {
             assert!(
-                matches!(bad.parse::<Scope>(), Err(Error::InvalidScope { .. })),
+                matches!(bad.parse::<Scope>(), Err(ConfigError::InvalidScope { .. })),
                 "{bad:?}"
             );
         }

@@ -80,14 +80,71 @@ secret_type!(
     AuthorizationCode,
     "code_example"
 );
-secret_type!(
-    /// The anti-forgery `state` of one consent round trip.
-    ///
-    /// Make a fresh one from caller-supplied entropy with [`CsrfState::from_entropy`]; use
-    /// [`CsrfState::new`] only to restore one you stored (for example in a session cookie).
-    CsrfState,
-    "aGVsbG8gd29ybGQgc3RhdGU"
-);
+/// The anti-forgery `state` of one consent round trip.
+///
+/// Make a fresh one from at least [`MIN_STATE_ENTROPY`](crate::MIN_STATE_ENTROPY) (32) bytes
+/// of OS entropy with [`CsrfState::from_entropy`]; use [`CsrfState::new`] only to restore one
+/// you stored (for example in a session cookie): it refuses a value shorter than
+/// [`MIN_STATE_LEN`](crate::MIN_STATE_LEN) characters, longer than 512, or with characters
+/// other than printable ASCII, so an empty or guessable `state=` can never pass the check.
+///
+/// `Debug` prints only the type name, there is no `Display`, the value is zeroized when
+/// dropped and `==` compares in constant time (for equal lengths).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::CsrfState;
+///
+/// let state = CsrfState::new("aGVsbG8gd29ybGQgc3RhdGUgb2YgMzIgYnl0ZXM")?;
+/// assert_eq!(format!("{state:?}"), "CsrfState(<redacted>)");
+/// assert!(CsrfState::new("").is_err());
+/// assert!(CsrfState::new("short").is_err());
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct CsrfState(String);
+
+impl CsrfState {
+    /// Restores a stored `state`, refusing one that is too short, too long or not printable
+    /// ASCII.
+    pub fn new(value: impl Into<String>) -> Result<CsrfState, crate::ConfigError> {
+        let value = value.into();
+        let invalid = |problem| crate::ConfigError::InvalidSecret {
+            what: "state",
+            problem,
+        };
+        if value.len() < crate::MIN_STATE_LEN {
+            return Err(invalid("shorter than 32 characters"));
+        }
+        if value.len() > 512 {
+            return Err(invalid("longer than 512 characters"));
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid("not printable ascii"));
+        }
+        Ok(CsrfState(value))
+    }
+
+    /// The secret itself.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CsrfState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CsrfState(<redacted>)")
+    }
+}
+
+impl PartialEq for CsrfState {
+    fn eq(&self, other: &Self) -> bool {
+        ct_equal(&self.0, &other.0)
+    }
+}
+
+impl Eq for CsrfState {}
 
 /// Constant-time comparison of a secret with bytes from elsewhere (for equal lengths).
 pub(crate) fn ct_equal(a: &str, b: &str) -> bool {

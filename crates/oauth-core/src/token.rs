@@ -105,10 +105,59 @@ impl fmt::Display for ResponseType {
     }
 }
 
+/// Why a token set carries no usable access token.
+///
+/// The refresh token of such a set is still kept (Pinterest has already rotated it), but the
+/// access token is never handed out, printed or sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessTokenProblem {
+    /// The answer carried no `access_token` (or an empty one, or one that was not a string).
+    #[error("the answer carried no access token")]
+    Missing,
+    /// The access token has characters a bearer token cannot have (RFC 6750 §2.1 `b64token`:
+    /// letters, digits, `-._~+/`, then optional `=` padding); it would break an
+    /// `Authorization` header.
+    #[error("the access token has characters a bearer token cannot have")]
+    Malformed,
+    /// The `token_type` is not `bearer`: a client must not use a token type it does not
+    /// understand (RFC 6749 §7.1).
+    #[error("the token type is not bearer")]
+    UnsupportedType,
+    /// The access token was revoked (and forgotten).
+    #[error("the access token was revoked")]
+    Revoked,
+}
+
+/// Checks an access token against RFC 6750's `b64token`.
+pub(crate) fn check_bearer(token: &str) -> Result<(), AccessTokenProblem> {
+    let body = token.trim_end_matches('=');
+    let ok = !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(AccessTokenProblem::Malformed)
+    }
+}
+
+/// The lifetime assumed when a success answer has no usable `expires_in`: one hour. Short
+/// enough that a token of unknown lifetime is never trusted for long; the request budget keeps
+/// the refreshes it causes rare.
+pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+
+/// The longest lifetime believed (ten years): longer ones, and times further out, are clamped
+/// to it, so a server's absurd value cannot overflow a clock or a date format.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 /// A token set from Pinterest, with expiry times made absolute from the caller's `now`.
 ///
 /// Times are wall-clock (`SystemTime`) because tokens are persisted and outlive the process.
-/// `Debug` redacts both tokens.
+/// `Debug` redacts both tokens. A set may lack a usable access token (see
+/// [`access_token_problem`](Self::access_token_problem)) but then has a refresh token: a set
+/// always holds at least one credential.
 ///
 /// # Examples
 ///
@@ -123,32 +172,77 @@ impl fmt::Display for ResponseType {
 ///         "refresh_token_expires_in":5184000,"response_type":"authorization_code"}"#,
 /// );
 /// let token = parse_token_response(now, &response)?;
-/// assert_eq!(token.access_token().secret(), "pina.a");
+/// assert_eq!(token.access_token().unwrap().secret(), "pina.a");
 /// assert_eq!(token.token_type(), &TokenType::Bearer);
 /// assert_eq!(token.expires_at(), now + Duration::from_secs(2_592_000));
 /// assert_eq!(token.scopes(), [Scope::BoardsRead, Scope::PinsRead]);
 /// assert_eq!(token.refresh_token_expires_at(), Some(now + Duration::from_secs(5_184_000)));
 /// assert!(!token.is_expired(now));
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), pinterest_oauth_core::ResponseError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Token {
-    pub(crate) access_token: AccessToken,
+    pub(crate) access_token: Option<AccessToken>,
+    pub(crate) access_problem: Option<AccessTokenProblem>,
     pub(crate) token_type: TokenType,
     pub(crate) received_at: SystemTime,
     pub(crate) expires_in: Duration,
     pub(crate) expires_at: SystemTime,
-    pub(crate) scopes: Vec<Scope>,
+    pub(crate) scopes: Option<Vec<Scope>>,
     pub(crate) response_type: Option<ResponseType>,
     pub(crate) refresh_token: Option<RefreshToken>,
     pub(crate) refresh_token_expires_in: Option<Duration>,
     pub(crate) refresh_token_expires_at: Option<SystemTime>,
+    pub(crate) ignored: IgnoredFields,
 }
 
+/// Two sets are equal when they hold the same credentials, times and scopes; which answer
+/// fields were ignored while parsing is not part of the set.
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        let Token {
+            access_token,
+            access_problem,
+            token_type,
+            received_at,
+            expires_in,
+            expires_at,
+            scopes,
+            response_type,
+            refresh_token,
+            refresh_token_expires_in,
+            refresh_token_expires_at,
+            ignored: _,
+        } = self;
+        *access_token == other.access_token
+            && *access_problem == other.access_problem
+            && *token_type == other.token_type
+            && *received_at == other.received_at
+            && *expires_in == other.expires_in
+            && *expires_at == other.expires_at
+            && *scopes == other.scopes
+            && *response_type == other.response_type
+            && *refresh_token == other.refresh_token
+            && *refresh_token_expires_in == other.refresh_token_expires_in
+            && *refresh_token_expires_at == other.refresh_token_expires_at
+    }
+}
+
+impl Eq for Token {}
+
 impl Token {
-    /// The access token.
-    pub fn access_token(&self) -> &AccessToken {
-        &self.access_token
+    /// The access token, unless the answer's was missing or unusable (then see
+    /// [`access_token_problem`](Self::access_token_problem)).
+    pub fn access_token(&self) -> Option<&AccessToken> {
+        self.access_token.as_ref()
+    }
+    /// Why there is no usable access token, when there is none.
+    pub fn access_token_problem(&self) -> Option<AccessTokenProblem> {
+        self.access_problem
+    }
+    /// The access token if it is usable and has not expired at `now`.
+    pub fn valid_access_token(&self, now: SystemTime) -> Option<&AccessToken> {
+        self.access_token.as_ref().filter(|_| now < self.expires_at)
     }
     /// The token type (Pinterest: bearer).
     pub fn token_type(&self) -> &TokenType {
@@ -158,7 +252,8 @@ impl Token {
     pub fn received_at(&self) -> SystemTime {
         self.received_at
     }
-    /// The lifetime the server granted (`expires_in`).
+    /// The lifetime the server granted (`expires_in`), clamped to [`MAX_LIFETIME`];
+    /// [`DEFAULT_EXPIRES_IN`] when the answer had none.
     pub fn expires_in(&self) -> Duration {
         self.expires_in
     }
@@ -168,7 +263,12 @@ impl Token {
     }
     /// The granted scopes (empty when the server did not say).
     pub fn scopes(&self) -> &[Scope] {
-        &self.scopes
+        self.scopes.as_deref().unwrap_or_default()
+    }
+    /// `false` when the answer omitted `scope` (on a refresh that means "unchanged": the token
+    /// lifecycle then keeps the scopes it knew).
+    pub fn scopes_known(&self) -> bool {
+        self.scopes.is_some()
     }
     /// Pinterest's `response_type`, when sent.
     pub fn response_type(&self) -> Option<&ResponseType> {
@@ -188,8 +288,36 @@ impl Token {
     pub fn refresh_token_expires_at(&self) -> Option<SystemTime> {
         self.refresh_token_expires_at
     }
-    /// `true` once `now` has reached the access token's expiry.
+    /// `true` once `now` has reached the access token's expiry, or when there is no usable
+    /// access token.
     pub fn is_expired(&self, now: SystemTime) -> bool {
-        now >= self.expires_at
+        self.valid_access_token(now).is_none()
+    }
+    /// Fields of the answer that were missing or unusable and were ignored or replaced by a
+    /// default (their names only, never their values): worth a debug log line.
+    pub fn ignored_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ignored.names()
+    }
+}
+
+/// The names of answer fields that were ignored (no allocation while there are none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IgnoredFields(Vec<&'static str>);
+
+impl IgnoredFields {
+    pub(crate) fn add(&mut self, name: &'static str) {
+        if !self.0.contains(&name) {
+            self.0.push(name);
+        }
+    }
+
+    /// Notes `name` and gives up its value.
+    pub(crate) fn skip<T>(&mut self, name: &'static str) -> Option<T> {
+        self.add(name);
+        None
+    }
+
+    fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().copied()
     }
 }

@@ -3,13 +3,15 @@
 use std::time::{Duration, SystemTime};
 
 use pinterest_oauth_core::{
-    Action, ClientCredentialsGrant, Error, Failure, Grant, LifecycleConfig, RetryAfter, Scope,
-    Status, Token, TokenLifecycle, http, parse_token_response,
+    Action, AppId, AppSecret, ClientConfig, ClientCredentialsGrant, Failure, Grant,
+    LifecycleConfig, RetryAfter, Scope, Status, StopReason, Token, TokenDocument, TokenLifecycle,
+    Wait, http, parse_token_response,
 };
 use proptest::prelude::*;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const MIN: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
 
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
@@ -20,11 +22,31 @@ fn token(at: SystemTime, access: &str, refresh: Option<&str>, life: Duration) ->
     let refresh = refresh
         .map(|r| format!(r#","refresh_token":"{r}","refresh_token_expires_in":5184000"#))
         .unwrap_or_default();
-    let body = format!(
-        r#"{{"access_token":"{access}","token_type":"bearer","expires_in":{},"scope":"boards:read"{refresh}}}"#,
-        life.as_secs()
-    );
-    parse_token_response(at, &http::Response::new(body)).unwrap()
+    answer(
+        at,
+        &format!(
+            r#"{{"access_token":"{access}","token_type":"bearer","expires_in":{},"scope":"boards:read"{refresh}}}"#,
+            life.as_secs()
+        ),
+    )
+}
+
+fn answer(at: SystemTime, body: &str) -> Token {
+    parse_token_response(at, &http::Response::new(body.to_owned())).unwrap()
+}
+
+/// The failure Pinterest's answer is classified as.
+fn failure(status: u16, headers: &[(&str, &str)], body: &str) -> Failure {
+    let mut response = http::Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(*name, *value);
+    }
+    let response = response.body(body.to_owned()).unwrap();
+    Failure::of(&parse_token_response(t0(), &response).unwrap_err())
+}
+
+fn client(secret: &str) -> ClientConfig {
+    ClientConfig::new(AppId::new("1234567").unwrap(), AppSecret::new(secret))
 }
 
 /// A virtual clock and a lifecycle holding one fresh user token (1 hour, margin 10 minutes).
@@ -35,12 +57,16 @@ struct Scenario {
 
 impl Scenario {
     fn user() -> Scenario {
+        Scenario::with(TokenLifecycle::new(
+            LifecycleConfig::default(),
+            token(t0(), "pina.1", Some("pinr.1"), HOUR),
+        ))
+    }
+
+    fn with(lifecycle: TokenLifecycle) -> Scenario {
         Scenario {
             now: t0(),
-            lifecycle: TokenLifecycle::new(
-                LifecycleConfig::default(),
-                token(t0(), "pina.1", Some("pinr.1"), HOUR),
-            ),
+            lifecycle,
         }
     }
 
@@ -65,21 +91,65 @@ impl Scenario {
     /// Fast-forwards to the moment a refresh is due and takes the Send.
     fn refreshing(mut self) -> (Scenario, Grant) {
         self.advance(50 * MIN);
-        match self.poll() {
-            Some(Action::Send(grant)) => (self, grant),
-            other => panic!("expected a send, got {other:?}"),
-        }
+        let grant = self.send();
+        (self, grant)
     }
 
     /// Fast-forwards to a received refresh answer awaiting persistence, and takes the Persist.
-    fn persisting(self) -> (Scenario, Token) {
+    fn persisting(self) -> (Scenario, TokenDocument) {
         let (mut s, _) = self.refreshing();
         s.lifecycle
-            .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR))
-            .unwrap();
+            .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR));
         match s.poll() {
-            Some(Action::Persist(token)) => (s, token),
+            Some(Action::Persist(doc)) => (s, doc),
             other => panic!("expected a persist, got {other:?}"),
+        }
+    }
+
+    /// Feeds the answer to the send in flight and confirms its persistence.
+    fn answered(&mut self, token: Token) -> TokenDocument {
+        self.lifecycle.handle_token(self.now, token);
+        let Some(Action::Persist(doc)) = self.poll() else {
+            panic!("a new set is persisted")
+        };
+        self.lifecycle.confirm_persisted(self.now);
+        doc
+    }
+
+    /// Feeds a failure to the send in flight and confirms the record of it; returns the record.
+    fn failed(&mut self, failure: Failure, entropy: u64) -> TokenDocument {
+        self.lifecycle.handle_failure(self.now, failure, entropy);
+        let Some(Action::Persist(doc)) = self.poll() else {
+            panic!("a failure is recorded for other processes")
+        };
+        self.lifecycle.confirm_persisted(self.now);
+        doc
+    }
+
+    /// Takes the next send, confirming the record of the attempt that comes first (when
+    /// there is a set to record it in).
+    fn send(&mut self) -> Grant {
+        match self.poll() {
+            Some(Action::Send(grant)) => return grant,
+            Some(Action::Persist(attempt)) => {
+                assert!(attempt.state().requests().contains(&self.now));
+                assert!(
+                    attempt.state().not_before() > Some(self.now),
+                    "a provisional backoff"
+                );
+                assert_eq!(self.status(), Status::Refreshing);
+                assert_eq!(
+                    self.poll(),
+                    None,
+                    "nothing is sent before the record is confirmed"
+                );
+                self.lifecycle.confirm_persisted(self.now);
+            }
+            other => panic!("expected a record of the attempt, got {other:?}"),
+        }
+        match self.poll() {
+            Some(Action::Send(grant)) => grant,
+            other => panic!("expected a send, got {other:?}"),
         }
     }
 }
@@ -113,16 +183,19 @@ fn due_refresh_is_sent_once_while_the_old_token_stays_usable() {
 #[test]
 fn a_new_set_is_handed_out_only_once_persisted() {
     let (mut s, to_save) = Scenario::persisting(Scenario::user());
-    assert_eq!(to_save.access_token().secret(), "pina.2");
+    assert_eq!(to_save.token().access_token().unwrap().secret(), "pina.2");
+    assert_eq!(to_save.revision(), 2, "after the record of the attempt");
     assert_eq!(s.status(), Status::Persisting);
+    assert_eq!(s.lifecycle.unsaved(), Some(&to_save));
     assert_eq!(s.poll(), None, "the persist is announced once");
     assert_eq!(
         s.access().as_deref(),
         Some("pina.1"),
         "not before it is saved"
     );
-    s.lifecycle.confirm_persisted(s.now).unwrap();
+    s.lifecycle.confirm_persisted(s.now);
     assert_eq!(s.access().as_deref(), Some("pina.2"));
+    assert_eq!(s.lifecycle.unsaved(), None);
     assert_eq!(s.status(), Status::Fresh);
     assert_eq!(s.lifecycle.failures(), 0);
 }
@@ -130,34 +203,46 @@ fn a_new_set_is_handed_out_only_once_persisted() {
 #[test]
 fn a_failed_save_is_retried_after_a_backoff_without_asking_again() {
     let (mut s, _) = Scenario::persisting(Scenario::user());
-    s.lifecycle.persist_failed(s.now, 0).unwrap();
+    s.lifecycle.persist_failed(s.now, 0);
     assert_eq!(s.status(), Status::Persisting);
     assert_eq!(s.poll(), None);
+    assert!(s.lifecycle.unsaved().is_some(), "the new set is kept");
     let retry_at = s.lifecycle.poll_timeout().unwrap();
     // Equal jitter with zero entropy: half of the 1 s base.
     assert_eq!(retry_at, s.now + Duration::from_millis(500));
     s.now = retry_at;
     match s.poll() {
-        Some(Action::Persist(token)) => assert_eq!(token.access_token().secret(), "pina.2"),
+        Some(Action::Persist(doc)) => {
+            assert_eq!(doc.token().access_token().unwrap().secret(), "pina.2")
+        }
         other => panic!("{other:?}"),
     }
-    s.lifecycle.confirm_persisted(s.now).unwrap();
+    s.lifecycle.confirm_persisted(s.now);
     assert_eq!(s.access().as_deref(), Some("pina.2"));
 }
 
 #[test]
 fn failures_back_off_exponentially_while_the_valid_token_is_kept() {
     let (mut s, _) = Scenario::user().refreshing();
+    let first_send = s.now;
     let mut last_delay = Duration::ZERO;
-    for attempt in 1..=5u32 {
+    for attempt in 1..=4u32 {
         let entropy = u64::MAX; // the top of each jitter range
-        s.lifecycle
-            .handle_failure(s.now, Failure::Retry { retry_after: None }, entropy)
-            .unwrap();
+        let record = s.failed(Failure::Transient { retry_after: None }, entropy);
         assert_eq!(s.lifecycle.failures(), attempt);
-        let Status::Backoff { until } = s.status() else {
+        assert_eq!(
+            record.state().failures(),
+            attempt,
+            "recorded for other processes"
+        );
+        let Status::Waiting {
+            until,
+            why: Wait::Backoff,
+        } = s.status()
+        else {
             panic!("{:?}", s.status())
         };
+        assert_eq!(record.state().not_before(), Some(until));
         let delay = until.duration_since(s.now).unwrap();
         let full = Duration::from_secs(1 << (attempt - 1));
         assert!(delay >= full / 2 && delay <= full, "{attempt}: {delay:?}");
@@ -170,22 +255,28 @@ fn failures_back_off_exponentially_while_the_valid_token_is_kept() {
         );
         assert_eq!(s.poll(), None, "no retry before the backoff ends");
         s.now = until;
-        assert!(matches!(s.poll(), Some(Action::Send(_))));
+        s.send();
     }
+    // Five quick requests fill the budget: the sixth waits for the first to leave the window.
+    s.failed(Failure::Transient { retry_after: None }, 0);
+    let until = first_send + 5 * MIN;
+    assert_eq!(
+        s.status(),
+        Status::Waiting {
+            until,
+            why: Wait::Budget
+        }
+    );
+    s.now = until;
+    s.send();
     // Past expiry nothing valid is left; the status says why.
-    s.lifecycle
-        .handle_failure(s.now, Failure::Retry { retry_after: None }, 0)
-        .unwrap();
+    s.failed(Failure::Transient { retry_after: None }, 0);
     s.advance(HOUR);
     assert_eq!(s.access(), None);
     assert_eq!(s.status(), Status::Due);
     // Recovery.
-    assert!(matches!(s.poll(), Some(Action::Send(_))));
-    s.lifecycle
-        .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR))
-        .unwrap();
-    assert!(matches!(s.poll(), Some(Action::Persist(_))));
-    s.lifecycle.confirm_persisted(s.now).unwrap();
+    s.send();
+    s.answered(token(s.now, "pina.2", Some("pinr.2"), HOUR));
     assert_eq!(s.access().as_deref(), Some("pina.2"));
     assert_eq!(s.lifecycle.failures(), 0);
 }
@@ -194,60 +285,352 @@ fn failures_back_off_exponentially_while_the_valid_token_is_kept() {
 fn retry_after_is_honoured_up_to_its_cap() {
     let (mut s, _) = Scenario::user().refreshing();
     let retry_after = Some(RetryAfter::Delay(Duration::from_secs(120)));
-    s.lifecycle
-        .handle_failure(s.now, Failure::Retry { retry_after }, 0)
-        .unwrap();
+    s.failed(Failure::Transient { retry_after }, 0);
+    let until = s.now + Duration::from_secs(120);
     assert_eq!(
         s.status(),
-        Status::Backoff {
-            until: s.now + Duration::from_secs(120)
+        Status::Waiting {
+            until,
+            why: Wait::RateLimited
         }
     );
-    s.now += Duration::from_secs(120);
-    assert!(matches!(s.poll(), Some(Action::Send(_))));
+    s.now = until;
+    s.send();
     let absurd = Some(RetryAfter::Delay(Duration::from_secs(86_400 * 365)));
-    s.lifecycle
-        .handle_failure(
-            s.now,
-            Failure::Retry {
-                retry_after: absurd,
-            },
-            0,
-        )
-        .unwrap();
+    s.failed(
+        Failure::Transient {
+            retry_after: absurd,
+        },
+        0,
+    );
+    let until = s.now + HOUR;
     assert_eq!(
         s.status(),
-        Status::Backoff {
-            until: s.now + HOUR
+        Status::Waiting {
+            until,
+            why: Wait::RateLimited
         }
     );
+}
+
+#[test]
+fn rate_limit_reset_and_code_8_are_honoured() {
+    let limited = failure(
+        429,
+        &[("x-ratelimit-reset", "900"), ("retry-after", "60")],
+        r#"{"code":8,"message":"Max rate limit exceeded"}"#,
+    );
+    assert!(matches!(limited, Failure::RateLimited { .. }));
+    let (mut s, _) = Scenario::user().refreshing();
+    s.failed(limited, 0);
+    let until = s.now + Duration::from_secs(900);
+    assert_eq!(
+        s.status(),
+        Status::Waiting {
+            until,
+            why: Wait::RateLimited
+        }
+    );
+    // Code 8 on another status is a rate limit too.
+    assert!(matches!(
+        failure(
+            400,
+            &[],
+            r#"{"code":8,"message":"Max rate limit exceeded"}"#
+        ),
+        Failure::RateLimited { .. }
+    ));
+    // A forced refresh still waits for Pinterest's own limit.
+    s.lifecycle.force_refresh(s.now);
+    assert_eq!(s.poll(), None);
+    s.now = until;
+    s.send();
 }
 
 #[test]
 fn an_invalid_grant_stops_everything_until_a_new_set_is_loaded() {
     let (mut s, _) = Scenario::user().refreshing();
-    s.lifecycle
-        .handle_failure(s.now, Failure::InvalidGrant, 0)
-        .unwrap();
+    let record = s.failed(Failure::InvalidGrant, 0);
+    assert_eq!(
+        record.state().stop().unwrap().reason(),
+        StopReason::InvalidGrant
+    );
     assert_eq!(s.status(), Status::ConsentNeeded);
     assert_eq!(s.lifecycle.poll_timeout(), None);
     s.advance(24 * HOUR);
-    assert_eq!(s.poll(), None, "nothing is retried");
+    s.lifecycle.force_refresh(s.now);
+    assert_eq!(s.poll(), None, "nothing is retried, even when forced");
     assert_eq!(s.access(), None);
+    // Another process sharing the grant stops too.
+    let mut other = Scenario::with(TokenLifecycle::user(
+        LifecycleConfig::default(),
+        Some(record),
+    ));
+    other.now = s.now;
+    assert_eq!(other.status(), Status::ConsentNeeded);
+    assert_eq!(other.poll(), None);
     // The user logged in again elsewhere; the new set is picked up.
-    let fresh = token(s.now, "pina.9", Some("pinr.9"), HOUR);
-    assert!(s.lifecycle.handle_loaded(s.now, fresh.clone()).unwrap());
+    let fresh = TokenDocument::new(token(s.now, "pina.9", Some("pinr.9"), HOUR));
+    assert!(s.lifecycle.handle_loaded(s.now, fresh.clone()));
     assert_eq!(s.status(), Status::Fresh);
     assert_eq!(s.access().as_deref(), Some("pina.9"));
     assert!(
-        !s.lifecycle.handle_loaded(s.now, fresh).unwrap(),
+        !s.lifecycle.handle_loaded(s.now, fresh),
         "same set: no change"
     );
 }
 
 #[test]
+fn permanent_failures_stop_automatic_requests_until_the_config_changes_or_the_user_forces() {
+    let cases = [
+        (
+            failure(401, &[], r#"{"code":2,"message":"Authentication failed."}"#),
+            StopReason::InvalidClient,
+        ),
+        (
+            failure(
+                403,
+                &[],
+                r#"{"code":29,"message":"You are not permitted to access that resource."}"#,
+            ),
+            StopReason::Forbidden,
+        ),
+        (
+            failure(400, &[], r#"{"code":1,"message":"Invalid parameters."}"#),
+            StopReason::BadRequest,
+        ),
+        (
+            failure(404, &[], "<html>not found</html>"),
+            StopReason::BadRequest,
+        ),
+        (
+            failure(
+                429,
+                &[],
+                r#"{"code":8,"message":"m","message_detail":"blocked: spam"}"#,
+            ),
+            StopReason::Blocked,
+        ),
+        (
+            failure(302, &[("location", "https://elsewhere.example/")], ""),
+            StopReason::BadRequest,
+        ),
+    ];
+    for (failed, reason) in cases {
+        let config = LifecycleConfig::default();
+        let lifecycle =
+            TokenLifecycle::new(config.clone(), token(t0(), "pina.1", Some("pinr.1"), HOUR))
+                .with_client(&client("old-secret"));
+        let (mut s, _) = Scenario::with(lifecycle).refreshing();
+        let record = s.failed(failed, 0);
+        assert_eq!(s.status(), Status::Stopped { reason }, "{failed:?}");
+        s.advance(DAY);
+        assert_eq!(s.poll(), None, "{failed:?}: never retried automatically");
+        assert_eq!(s.lifecycle.poll_timeout(), None);
+        s.lifecycle.request_refresh(s.now);
+        assert_eq!(
+            s.poll(),
+            None,
+            "{failed:?}: not even when the API asks for one"
+        );
+
+        // Another process with the same configuration honours the stop...
+        let same = TokenLifecycle::user(config.clone(), Some(record.clone()))
+            .with_client(&client("old-secret"));
+        assert_eq!(same.status(s.now), Status::Stopped { reason });
+        // ...one whose configuration was fixed does not.
+        let mut fixed =
+            TokenLifecycle::user(config.clone(), Some(record)).with_client(&client("new-secret"));
+        assert_eq!(fixed.status(s.now), Status::Due);
+        assert!(matches!(fixed.poll(s.now), Some(Action::Persist(_))));
+
+        // The user may force one.
+        s.lifecycle.force_refresh(s.now);
+        s.send();
+        s.answered(token(s.now, "pina.2", Some("pinr.2"), HOUR));
+        assert_eq!(
+            s.status(),
+            Status::Fresh,
+            "{failed:?}: a success lifts the stop"
+        );
+    }
+    // Server errors and timeouts are not permanent.
+    assert!(matches!(failure(503, &[], "{}"), Failure::Transient { .. }));
+    assert!(matches!(failure(408, &[], "{}"), Failure::Transient { .. }));
+    assert!(matches!(
+        failure(200, &[], "not json"),
+        Failure::Transient { .. }
+    ));
+}
+
+#[test]
+fn a_set_expired_on_arrival_is_persisted_but_not_chased() {
+    let (mut s, _) = Scenario::user().refreshing();
+    // Pinterest (or a proxy) answers with a token that expires at once: no storm.
+    let doc = s.answered(token(s.now, "pina.2", Some("pinr.2"), Duration::ZERO));
+    assert_eq!(
+        doc.token().refresh_token().unwrap().secret(),
+        "pinr.2",
+        "still persisted"
+    );
+    assert_eq!(s.access(), None, "an expired token is never handed out");
+    let until = s.now + MIN;
+    assert_eq!(
+        s.status(),
+        Status::Waiting {
+            until,
+            why: Wait::Budget
+        }
+    );
+    assert_eq!(s.lifecycle.poll_timeout(), Some(until));
+    for _ in 0..59 {
+        s.advance(Duration::from_secs(1));
+        assert_eq!(s.poll(), None);
+    }
+    s.lifecycle.request_refresh(s.now);
+    assert_eq!(
+        s.poll(),
+        None,
+        "an API's 401 does not jump the budget either"
+    );
+    s.advance(Duration::from_secs(1));
+    let Grant::RefreshToken(grant) = s.send() else {
+        panic!()
+    };
+    assert_eq!(
+        grant.refresh_token().secret(),
+        "pinr.2",
+        "the newest refresh token is spent"
+    );
+    // Likewise for a set shorter than a round trip, and for an unusable access token.
+    s.answered(answer(
+        s.now,
+        r#"{"access_token":"pina 3","refresh_token":"pinr.3"}"#,
+    ));
+    assert_eq!(s.access(), None);
+    assert!(matches!(
+        s.status(),
+        Status::Waiting {
+            why: Wait::Budget,
+            ..
+        }
+    ));
+    // The budget is configurable.
+    let quick = LifecycleConfig::default().with_min_refresh_interval(Duration::from_secs(5));
+    let (mut q, _) = Scenario::with(TokenLifecycle::new(
+        quick,
+        token(t0(), "pina.1", Some("pinr.1"), HOUR),
+    ))
+    .refreshing();
+    q.answered(token(q.now, "pina.2", Some("pinr.2"), Duration::ZERO));
+    q.advance(Duration::from_secs(5));
+    q.send();
+}
+
+#[test]
+fn rotation_is_chased_only_while_refreshes_renew_the_refresh_token() {
+    let long = Duration::from_secs(30 * 86_400);
+    let mut s = Scenario::with(TokenLifecycle::new(
+        LifecycleConfig::default(),
+        token(t0(), "pina.1", Some("pinr.1"), long),
+    ));
+    // The 60-day refresh token is renewed 7 days before it lapses, although the access token
+    // was refreshed on day 20 (30-day tokens, 10-minute margin): day 53.
+    s.now = t0() + Duration::from_secs(53 * 86_400);
+    s.send();
+    // This server does not renew: the answer has no refresh token (a legacy grant).
+    s.answered(answer(
+        s.now,
+        &format!(
+            r#"{{"access_token":"pina.2","expires_in":{}}}"#,
+            long.as_secs()
+        ),
+    ));
+    assert_eq!(s.lifecycle.state().renews(), Some(false));
+    let lapse = t0() + Duration::from_secs(60 * 86_400);
+    assert_eq!(
+        s.lifecycle.refresh_token_lapses_at(s.now),
+        Some(lapse),
+        "the user is warned"
+    );
+    // No more chasing: nothing is due until the access token's own margin (or the lapse).
+    let mut sends = 0;
+    while s.now < lapse {
+        s.advance(HOUR);
+        if let Some(Action::Send(_)) = s.poll() {
+            sends += 1;
+            s.answered(answer(
+                s.now,
+                &format!(
+                    r#"{{"access_token":"pina.x","expires_in":{}}}"#,
+                    long.as_secs()
+                ),
+            ));
+        }
+    }
+    assert_eq!(sends, 0, "seven days without a refresh request");
+    // Where a refresh renews it, the next renewal is due 7 days before the new expiry.
+    let mut r = Scenario::with(TokenLifecycle::new(
+        LifecycleConfig::default(),
+        token(t0(), "pina.1", Some("pinr.1"), long),
+    ));
+    r.now = t0() + Duration::from_secs(53 * 86_400);
+    r.send();
+    r.answered(token(r.now, "pina.2", Some("pinr.2"), long));
+    assert_eq!(r.lifecycle.state().renews(), Some(true));
+    assert_eq!(r.lifecycle.refresh_token_lapses_at(r.now), None);
+    assert_eq!(
+        r.lifecycle.refresh_due_at(),
+        Some(r.now + long - 10 * MIN),
+        "the access token's margin comes first again"
+    );
+}
+
+#[test]
+fn an_omitted_scope_keeps_the_stored_scopes() {
+    let (mut s, _) = Scenario::user().refreshing();
+    let doc = s.answered(answer(
+        s.now,
+        r#"{"access_token":"pina.2","refresh_token":"pinr.2","expires_in":3600}"#,
+    ));
+    assert_eq!(doc.token().scopes(), [Scope::BoardsRead]);
+    assert_eq!(s.lifecycle.token().unwrap().scopes(), [Scope::BoardsRead]);
+    // Space-separated scopes, as Pinterest's own sample answers them, are read too.
+    s.advance(HOUR);
+    s.send();
+    let doc = s.answered(answer(s.now, r#"{"access_token":"pina.3","refresh_token":"pinr.3","expires_in":3600,"scope":"boards:read pins:read"}"#));
+    assert_eq!(doc.token().scopes(), [Scope::BoardsRead, Scope::PinsRead]);
+}
+
+#[test]
+fn a_refresh_answer_with_odd_fields_keeps_its_rotated_refresh_token() {
+    let (mut s, _) = Scenario::user().refreshing();
+    let doc = s.answered(answer(
+        s.now,
+        r#"{"access_token":"pina.2","refresh_token":"pinr.2","scope":{"a":1},"refresh_token_expires_in":"x","refresh_token_expires_at":"y"}"#,
+    ));
+    assert_eq!(doc.token().refresh_token().unwrap().secret(), "pinr.2");
+    assert_eq!(
+        doc.token().scopes(),
+        [Scope::BoardsRead],
+        "kept from before"
+    );
+    let Grant::RefreshToken(next) = ({
+        s.advance(HOUR);
+        s.send()
+    }) else {
+        panic!()
+    };
+    assert_eq!(
+        next.refresh_token().secret(),
+        "pinr.2",
+        "the rotated token is the one spent"
+    );
+}
+
+#[test]
 fn without_a_token_or_a_refresh_token_consent_is_needed() {
-    let mut empty = TokenLifecycle::empty(LifecycleConfig::default());
+    let mut empty = TokenLifecycle::user(LifecycleConfig::default(), None);
     assert_eq!(empty.status(t0()), Status::ConsentNeeded);
     assert_eq!(empty.poll(t0()), None);
     assert_eq!(empty.access_token(t0()), None);
@@ -259,49 +642,53 @@ fn without_a_token_or_a_refresh_token_consent_is_needed() {
     assert_eq!(no_refresh.poll(t0()), None);
     let due = t0() + 55 * MIN;
     assert_eq!(no_refresh.poll(due), None);
-    assert_eq!(no_refresh.status(due), Status::ConsentNeeded);
-    assert!(
-        no_refresh.access_token(due).is_some(),
+    assert_eq!(
+        no_refresh.status(due),
+        Status::Fresh,
         "usable until it expires"
     );
+    assert!(no_refresh.access_token(due).is_some());
+    assert_eq!(no_refresh.status(t0() + HOUR), Status::ConsentNeeded);
 }
 
 #[test]
 fn a_refresh_answer_without_a_refresh_token_keeps_the_old_one() {
     let (mut s, _) = Scenario::user().refreshing();
     s.lifecycle
-        .handle_token(s.now, token(s.now, "pina.2", None, HOUR))
-        .unwrap();
+        .handle_token(s.now, token(s.now, "pina.2", None, HOUR));
     let Some(Action::Persist(saved)) = s.poll() else {
         panic!()
     };
-    assert_eq!(saved.refresh_token().unwrap().secret(), "pinr.1");
-    assert!(saved.refresh_token_expires_at().is_some());
+    assert_eq!(saved.token().refresh_token().unwrap().secret(), "pinr.1");
+    assert!(saved.token().refresh_token_expires_at().is_some());
 }
 
 #[test]
 fn client_credentials_asks_at_once_and_again_before_expiry() {
     let grant = ClientCredentialsGrant::new(vec![Scope::AdsRead]).unwrap();
-    let mut l = TokenLifecycle::client_credentials(LifecycleConfig::default(), grant, None);
-    assert_eq!(l.status(t0()), Status::Due);
-    assert_eq!(l.access_token(t0()), None);
-    let Some(Action::Send(Grant::ClientCredentials(sent))) = l.poll(t0()) else {
+    let mut s = Scenario::with(TokenLifecycle::client_credentials(
+        LifecycleConfig::default(),
+        grant,
+        None,
+    ));
+    assert_eq!(s.status(), Status::Due);
+    assert_eq!(s.access(), None);
+    let Grant::ClientCredentials(sent) = s.send() else {
         panic!()
     };
     assert_eq!(sent.scopes(), [Scope::AdsRead]);
-    l.handle_token(t0(), token(t0(), "pina.app1", None, HOUR))
-        .unwrap();
-    assert!(matches!(l.poll(t0()), Some(Action::Persist(_))));
-    l.confirm_persisted(t0()).unwrap();
-    assert_eq!(l.access_token(t0()).unwrap().secret(), "pina.app1");
-    let due = t0() + 50 * MIN;
-    assert!(matches!(
-        l.poll(due),
-        Some(Action::Send(Grant::ClientCredentials(_)))
-    ));
-    // An invalid grant here is no reason to stop: an app token is simply asked for again.
-    l.handle_failure(due, Failure::InvalidGrant, 0).unwrap();
-    assert!(matches!(l.status(due), Status::Backoff { .. }));
+    s.answered(token(s.now, "pina.app1", None, HOUR));
+    assert_eq!(s.access().as_deref(), Some("pina.app1"));
+    s.advance(50 * MIN);
+    assert!(matches!(s.send(), Grant::ClientCredentials(_)));
+    // An invalid grant cannot mean "log in again" for an app token: it stops like a refusal.
+    s.failed(Failure::InvalidGrant, 0);
+    assert_eq!(
+        s.status(),
+        Status::Stopped {
+            reason: StopReason::BadRequest
+        }
+    );
 }
 
 #[test]
@@ -330,57 +717,143 @@ fn margins_never_exceed_half_a_lifetime() {
 }
 
 #[test]
-fn an_older_stored_set_is_not_adopted_and_a_forced_refresh_is_due_at_once() {
+fn an_older_stored_set_is_not_adopted_and_forced_refreshes_respect_what_they_must() {
     let mut s = Scenario::user();
-    let older = token(s.now - HOUR, "pina.0", Some("pinr.0"), HOUR);
-    assert!(!s.lifecycle.handle_loaded(s.now, older).unwrap());
+    let older = TokenDocument::new(token(s.now - HOUR, "pina.0", Some("pinr.0"), HOUR));
+    assert!(!s.lifecycle.handle_loaded(s.now, older));
     assert_eq!(s.access().as_deref(), Some("pina.1"));
 
     assert_eq!(s.poll(), None);
     s.lifecycle.request_refresh(s.now);
     assert_eq!(s.status(), Status::Due);
-    assert!(matches!(s.poll(), Some(Action::Send(_))));
-    s.lifecycle
-        .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR))
-        .unwrap();
-    assert!(matches!(s.poll(), Some(Action::Persist(_))));
-    s.lifecycle.confirm_persisted(s.now).unwrap();
-    assert_eq!(s.status(), Status::Fresh, "the forced refresh is done");
-    // Forcing also cuts a backoff short.
-    let (mut s, _) = Scenario::user().refreshing();
-    s.lifecycle
-        .handle_failure(s.now, Failure::Retry { retry_after: None }, 0)
-        .unwrap();
-    assert_eq!(s.poll(), None);
+    s.send();
+    s.answered(token(s.now, "pina.2", Some("pinr.2"), HOUR));
+    assert_eq!(s.status(), Status::Fresh, "the requested refresh is done");
+    // Within the budget, a requested refresh waits; the user's own does not.
     s.lifecycle.request_refresh(s.now);
-    assert!(matches!(s.poll(), Some(Action::Send(_))));
+    assert!(matches!(
+        s.status(),
+        Status::Waiting {
+            why: Wait::Budget,
+            ..
+        }
+    ));
+    s.lifecycle.force_refresh(s.now);
+    s.send();
+    s.failed(Failure::Transient { retry_after: None }, 0);
+    // The user's force also cuts a backoff short; a requested one does not.
+    s.lifecycle.request_refresh(s.now);
+    assert_eq!(s.poll(), None);
+    s.lifecycle.force_refresh(s.now);
+    s.send();
 }
 
 #[test]
-fn calls_out_of_order_are_typed_errors() {
-    let mut s = Scenario::user();
-    let t = token(s.now, "pina.x", None, HOUR);
-    let out_of_order = |r: Result<(), Error>| {
-        assert!(matches!(r, Err(Error::LifecycleOutOfOrder { .. })), "{r:?}");
-    };
-    out_of_order(s.lifecycle.handle_token(s.now, t.clone()));
-    out_of_order(s.lifecycle.handle_failure(s.now, Failure::InvalidGrant, 0));
-    out_of_order(s.lifecycle.confirm_persisted(s.now));
-    out_of_order(s.lifecycle.persist_failed(s.now, 0));
-    let (mut s, _) = s.refreshing();
-    out_of_order(s.lifecycle.confirm_persisted(s.now));
-    assert!(s.lifecycle.handle_loaded(s.now, t.clone()).is_err());
-    let (mut s, _) = Scenario::persisting(Scenario::user());
-    out_of_order(s.lifecycle.handle_token(s.now, t.clone()));
-    assert!(s.lifecycle.handle_loaded(s.now, t).is_err());
-    let err = s
-        .lifecycle
-        .handle_failure(s.now, Failure::InvalidGrant, 0)
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "token lifecycle: `handle_failure` is not valid while persisting"
+fn a_stored_deadline_holds_in_another_process() {
+    let (mut s, _) = Scenario::user().refreshing();
+    let record = s.failed(
+        failure(
+            429,
+            &[("retry-after", "1800")],
+            r#"{"code":8,"message":"m"}"#,
+        ),
+        0,
     );
+    // A second process (a later CLI run) starts from the stored document.
+    let mut other = TokenLifecycle::user(LifecycleConfig::default(), Some(record.clone()));
+    let until = s.now + Duration::from_secs(1800);
+    for minute in 0..30 {
+        let at = s.now + MIN * minute;
+        assert_eq!(other.poll(at), None, "minute {minute}");
+    }
+    assert!(matches!(other.poll(until), Some(Action::Persist(_))));
+    // A process that was running merges the stored deadline when it loads the file.
+    let mut running = TokenLifecycle::new(
+        LifecycleConfig::default(),
+        token(t0(), "pina.1", Some("pinr.1"), HOUR),
+    );
+    assert!(running.handle_loaded(s.now, record));
+    assert_eq!(
+        running.status(s.now),
+        Status::Waiting {
+            until,
+            why: Wait::RateLimited
+        }
+    );
+}
+
+#[test]
+fn nothing_is_sent_when_the_attempt_cannot_be_recorded() {
+    let mut s = Scenario::user();
+    s.advance(50 * MIN);
+    let Some(Action::Persist(_)) = s.poll() else {
+        panic!()
+    };
+    // The store refuses the record (read-only directory, disk full): the refresh token is not
+    // spent, and the next attempt backs off.
+    s.lifecycle.persist_failed(s.now, 0);
+    assert!(matches!(
+        s.status(),
+        Status::Waiting {
+            why: Wait::Backoff,
+            ..
+        }
+    ));
+    assert_eq!(s.poll(), None);
+    assert_eq!(
+        s.access().as_deref(),
+        Some("pina.1"),
+        "the valid token is still used"
+    );
+    s.now = s.lifecycle.poll_timeout().unwrap();
+    let Grant::RefreshToken(grant) = s.send() else {
+        panic!()
+    };
+    assert_eq!(
+        grant.refresh_token().secret(),
+        "pinr.1",
+        "the same, unspent refresh token"
+    );
+}
+
+#[test]
+fn the_budget_caps_every_request_even_forced_ones() {
+    let mut s = Scenario::user();
+    let mut sent = Vec::new();
+    for _ in 0..40 {
+        s.lifecycle.force_refresh(s.now);
+        if let Some(Action::Persist(_)) = s.poll() {
+            s.lifecycle.confirm_persisted(s.now);
+            s.send();
+            sent.push(s.now);
+            s.answered(token(s.now, "pina.n", Some("pinr.1"), HOUR));
+        }
+        s.advance(Duration::from_secs(10));
+    }
+    // Five in any five minutes: 0, 10, …, 40 s, then 300, 310, … once the first ones leave
+    // the window.
+    assert_eq!(sent.len(), 10, "{sent:?}");
+    for window in sent.windows(6) {
+        assert!(
+            window[5].duration_since(window[0]).unwrap() >= 5 * MIN,
+            "{sent:?}"
+        );
+    }
+    assert!(matches!(
+        s.status(),
+        Status::Waiting {
+            why: Wait::Budget,
+            ..
+        } | Status::Fresh
+    ));
+}
+
+#[test]
+#[should_panic(expected = "handle_token without a send")]
+fn misuse_is_a_programming_error() {
+    let mut s = Scenario::user();
+    s.lifecycle
+        .handle_token(s.now, token(s.now, "pina.x", None, HOUR));
 }
 
 proptest! {
@@ -395,31 +868,5 @@ proptest! {
             .saturating_mul(1u32 << (failures - 1).min(30))
             .min(Duration::from_secs(300));
         prop_assert!(delay >= full / 2 && delay <= full, "{failures}: {delay:?}");
-    }
-
-    #[test]
-    fn the_lifecycle_never_panics_and_never_hands_out_an_expired_token(
-        steps in proptest::collection::vec((0u8..8, 0u64..7200, any::<u64>()), 1..60),
-    ) {
-        let mut s = Scenario::user();
-        let mut n = 0;
-        for (op, secs, entropy) in steps {
-            s.advance(Duration::from_secs(secs));
-            n += 1;
-            let _ = match op {
-                0 => s.poll().map(|_| ()).ok_or(Error::EmptyScopes),
-                1 => s.lifecycle.handle_token(s.now, token(s.now, &format!("pina.{n}"), Some("pinr"), HOUR)),
-                2 => s.lifecycle.handle_failure(s.now, Failure::Retry { retry_after: None }, entropy),
-                3 => s.lifecycle.handle_failure(s.now, Failure::InvalidGrant, entropy),
-                4 => s.lifecycle.confirm_persisted(s.now),
-                5 => s.lifecycle.persist_failed(s.now, entropy),
-                6 => s.lifecycle.handle_loaded(s.now, token(s.now, &format!("pina.{n}"), Some("pinr"), HOUR)).map(|_| ()),
-                _ => Ok(()),
-            };
-            if let Some(current) = s.lifecycle.token() {
-                prop_assert_eq!(s.lifecycle.access_token(s.now).is_some(), !current.is_expired(s.now));
-            }
-            let _ = (s.status(), s.lifecycle.poll_timeout());
-        }
     }
 }

@@ -26,7 +26,7 @@ proptest! {
         access in "pina[A-Za-z0-9]{12,32}",
         refresh in "pinr[A-Za-z0-9]{12,32}",
         code in "C0DE[A-Za-z0-9]{12,32}",
-        state_bytes in proptest::collection::vec(any::<u8>(), 16..48),
+        state_bytes in proptest::collection::vec(any::<u8>(), 32..48),
     ) {
         let config = ClientConfig::new(AppId::new("1234").unwrap(), AppSecret::new(app_secret.clone()));
         let state = CsrfState::from_entropy(&state_bytes).unwrap();
@@ -72,7 +72,7 @@ proptest! {
 
 #[test]
 fn state_mismatch_error_does_not_show_either_state() {
-    let expected = CsrfState::new("expected-state-value");
+    let expected = CsrfState::new("expected-state-value-of-32-characters").unwrap();
     let err = parse_callback("code=c&state=forged-state-value", &expected).unwrap_err();
     for text in [err.to_string(), format!("{err:?}")] {
         assert_hidden(&text, "expected-state-value");

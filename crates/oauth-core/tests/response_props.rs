@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use pinterest_oauth_core::{
-    Error, ResponseType, Scope, TokenType,
+    AccessTokenProblem, MAX_LIFETIME, Malformation, ResponseError, ResponseType, Scope,
+    TokenDocument, TokenType,
     http::{self, HeaderName, HeaderValue, Response, StatusCode},
     parse_revoke_response, parse_token_response,
 };
@@ -234,7 +235,7 @@ proptest! {
         // Both results render without panicking, and errors carry the response's status.
         for err in [token.err(), revoke.err()].into_iter().flatten() {
             let _ = (err.to_string(), format!("{err:?}"), err.is_transient(), err.retry_after());
-            prop_assert_eq!(err.status(), Some(status));
+            prop_assert_eq!(err.status(), status);
         }
     }
 
@@ -249,19 +250,43 @@ proptest! {
         let arrived = now + Duration::from_nanos(u64::from(now_nanos));
         let mut response = Response::new(expected.body());
         *response.status_mut() = StatusCode::from_u16(expected.status).unwrap();
-        let token = parse_token_response(arrived, &response).unwrap();
+        let bearer = expected.token_type.eq_ignore_ascii_case("bearer");
+        let b64token = {
+            let body = expected.access_token.trim_end_matches('=');
+            !body.is_empty()
+                && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+        };
+        let problem = match (b64token, bearer) {
+            (false, _) => Some(AccessTokenProblem::Malformed),
+            (true, false) => Some(AccessTokenProblem::UnsupportedType),
+            (true, true) => None,
+        };
+        let token = match parse_token_response(arrived, &response) {
+            Ok(token) => token,
+            Err(ResponseError::Malformed(m)) => {
+                // Only a set with nothing to keep is refused.
+                prop_assert!(expected.refresh_token.is_none());
+                prop_assert_eq!(m.problem(), &Malformation::UnusableAccessToken(problem.unwrap()));
+                return Ok(());
+            }
+            Err(other) => panic!("{other}"),
+        };
         // Storage round-trips it exactly.
-        prop_assert_eq!(&pinterest_oauth_core::Token::from_json(&token.to_json()).unwrap(), &token);
+        let document = TokenDocument::new(token.clone());
+        let read_back = TokenDocument::from_bytes(&document.to_bytes()).unwrap();
+        prop_assert_eq!(read_back.token(), &token);
 
-        prop_assert_eq!(token.access_token().secret(), expected.access_token.as_str());
+        prop_assert_eq!(token.access_token_problem(), problem);
+        match problem {
+            None => prop_assert_eq!(token.access_token().map(|t| t.secret()), Some(expected.access_token.as_str())),
+            Some(_) => prop_assert_eq!(token.access_token(), None),
+        }
         prop_assert_eq!(token.token_type(), &TokenType::parse(&expected.token_type));
-        prop_assert_eq!(
-            matches!(token.token_type(), TokenType::Bearer),
-            expected.token_type.eq_ignore_ascii_case("bearer")
-        );
+        prop_assert_eq!(matches!(token.token_type(), TokenType::Bearer), bearer);
         prop_assert_eq!(token.received_at(), now);
-        prop_assert_eq!(token.expires_in(), Duration::from_secs(expected.expires_in));
-        prop_assert_eq!(token.expires_at(), now + Duration::from_secs(expected.expires_in));
+        let lifetime = Duration::from_secs(expected.expires_in).min(MAX_LIFETIME);
+        prop_assert_eq!(token.expires_in(), lifetime);
+        prop_assert_eq!(token.expires_at(), now + lifetime);
         prop_assert_eq!(token.scopes(), expected.scopes.as_slice());
         prop_assert_eq!(
             token.response_type().map(ResponseType::as_str),
@@ -276,7 +301,7 @@ proptest! {
             expected.refresh_expires_in.map(Duration::from_secs)
         );
         let expected_refresh_at = match (expected.refresh_expires_at, expected.refresh_expires_in) {
-            (Some(at), _) => Some(SystemTime::UNIX_EPOCH + Duration::from_secs(at)),
+            (Some(at), _) => Some((SystemTime::UNIX_EPOCH + Duration::from_secs(at)).min(now + MAX_LIFETIME)),
             (None, Some(d)) => Some(now + Duration::from_secs(d)),
             (None, None) => None,
         };
@@ -307,8 +332,13 @@ proptest! {
         for body in [body.clone(), body[..body.len() / 2].to_owned()] {
             let mut response = http::Response::new(body.into_bytes());
             *response.status_mut() = StatusCode::from_u16(status).unwrap();
-            if let Err(err) = parse_token_response(SystemTime::UNIX_EPOCH, &response) {
-                prop_assert!(matches!(err, Error::MalformedResponse(_)));
+            let parsed = parse_token_response(SystemTime::UNIX_EPOCH, &response);
+            if let Ok(token) = &parsed {
+                // A 2xx carrying tokens keeps them, whatever the odd field.
+                prop_assert_eq!(token.refresh_token().map(|t| t.secret()), Some(refresh.as_str()));
+            }
+            if let Err(err) = parsed {
+                prop_assert!(matches!(err, ResponseError::Malformed(_)));
                 for rendered in [err.to_string(), format!("{err:?}")] {
                     prop_assert!(!rendered.contains(&access), "{}", rendered);
                     prop_assert!(!rendered.contains(&refresh), "{}", rendered);

@@ -1,21 +1,31 @@
-//! The JSON file store: atomic writes, mode 0600, an advisory lock shared across processes.
+//! The JSON file store: atomic writes, mode 0600, an advisory lock shared across processes,
+//! recovery of a set a writer left behind.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pinterest_oauth_core::Token;
+use pinterest_oauth_core::{DocumentError, TokenDocument};
+use zeroize::Zeroizing;
 
 use crate::{StoreError, StoreLock, TokenStore};
 
-/// A token set in a JSON file (the document of [`pinterest_oauth_core::persist`]).
+/// A token document in a JSON file (see [`pinterest_oauth_core::document`]).
 ///
 /// * Writes are atomic: a temporary file in the same directory, created with mode 0600,
 ///   fsynced, renamed over the old file, then the directory fsynced.
 /// * `<file>.lock` beside it carries an advisory lock (`flock`), taken by [`lock`](Self::lock):
-///   two processes never interleave writes or refresh at once.
-/// * A corrupt or unreadable file is an error, and [`save`](Self::save) refuses to replace it.
+///   two processes never interleave writes or refresh at once. It is opened without following
+///   symlinks and must be a regular file.
+/// * A newer complete document left in a temporary file (a writer killed between writing and
+///   renaming, or a rename that failed) is put in place the next time the lock is taken;
+///   incomplete ones are removed.
+/// * A corrupt, unreadable or newer-version file is an error, and [`save`](Self::save) refuses
+///   to replace it; so does a path that is not a regular file (a FIFO would otherwise hang
+///   every reader).
+/// * A token file readable by others is reported (a `warn` log) and, when it is ours, made
+///   private again on load.
 /// * A missing directory is created with mode 0700.
 ///
 /// # Examples
@@ -36,6 +46,9 @@ pub struct FileStore {
 /// How long [`FileStore::lock`](TokenStore::lock) waits by default: longer than a refresh with
 /// the default timeouts takes.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The largest token file read: a document is well under 4 KiB.
+const MAX_FILE: u64 = 1024 * 1024;
 
 impl FileStore {
     /// A store at `path`; nothing is touched until it is used.
@@ -97,51 +110,170 @@ impl FileStore {
             .map_err(io_error("create directory", dir))
     }
 
-    /// Removes temporary files left by writers that died mid-write. Called under the lock, when
-    /// no writer can be active.
-    fn remove_stale_temps(&self) {
-        let prefix = self.temp_prefix();
-        let Ok(entries) = fs::read_dir(self.dir()) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-
-    fn read(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        match fs::read(&self.path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_error("read", &self.path)(e)),
-        }
-    }
-
-    fn parse(&self, bytes: &[u8]) -> Result<Token, StoreError> {
-        Token::from_json(bytes).map_err(|problem| StoreError::Corrupt {
-            path: self.path.clone(),
-            problem,
-        })
-    }
-}
-
-impl TokenStore for FileStore {
-    fn lock(&self) -> Result<StoreLock, StoreError> {
+    /// Opens the lock file: never through a symlink, and only a regular file.
+    fn open_lock(&self) -> Result<File, StoreError> {
         self.ensure_dir()?;
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&self.lock_path)
-            .map_err(io_error("open lock file", &self.lock_path))?;
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(&self.lock_path).map_err(|e| {
+            if is_symlink_refusal(&e) {
+                StoreError::NotRegularFile {
+                    path: self.lock_path.clone(),
+                }
+            } else {
+                io_error("open lock file", &self.lock_path)(e)
+            }
+        })?;
+        let meta = file
+            .metadata()
+            .map_err(io_error("inspect lock file", &self.lock_path))?;
+        if !meta.is_file() {
+            return Err(StoreError::NotRegularFile {
+                path: self.lock_path.clone(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// The file's bytes (wiped when dropped), or `None` when there is no file. Refuses
+    /// anything but a regular file without blocking on it.
+    fn read_path(&self, path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = match options.open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", path)(e)),
+        };
+        let meta = file.metadata().map_err(io_error("inspect", path))?;
+        if !meta.is_file() {
+            return Err(StoreError::NotRegularFile {
+                path: path.to_path_buf(),
+            });
+        }
+        if meta.len() > MAX_FILE {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                problem: DocumentError::TooLarge,
+            });
+        }
+        let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+        file.take(MAX_FILE)
+            .read_to_end(&mut bytes)
+            .map_err(io_error("read", path))?;
+        Ok(Some(bytes))
+    }
+
+    fn parse(&self, path: &Path, bytes: &[u8]) -> Result<TokenDocument, StoreError> {
+        TokenDocument::from_bytes(bytes).map_err(|problem| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            problem,
+        })
+    }
+
+    fn read_document(&self) -> Result<Option<TokenDocument>, StoreError> {
+        match self.read_path(&self.path)? {
+            Some(bytes) => self.parse(&self.path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn temps(&self) -> Vec<PathBuf> {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = fs::read_dir(self.dir()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// Called with the lock held, when no writer can be active: a complete document newer than
+    /// the stored one, left in a temporary file by a writer that died or could not rename, is
+    /// put in place; any other temporary file is removed. Nothing happens while the stored file
+    /// cannot be read (it may be the only copy of something).
+    fn restore_temps(&self) -> Result<(), StoreError> {
+        let temps = self.temps();
+        if temps.is_empty() {
+            return Ok(());
+        }
+        let mut stored = match self.read_document() {
+            Ok(stored) => stored,
+            Err(_) => return Ok(()),
+        };
+        for temp in temps {
+            let found = match self.read_path(&temp) {
+                Ok(Some(bytes)) => TokenDocument::from_bytes(&bytes).ok(),
+                _ => None,
+            };
+            match found {
+                Some(doc)
+                    if stored
+                        .as_ref()
+                        .is_none_or(|s| s.revision() < doc.revision()) =>
+                {
+                    fs::rename(&temp, &self.path).map_err(io_error("restore", &temp))?;
+                    sync_dir(self.dir())?;
+                    tracing::warn!(path = %self.path.display(), revision = doc.revision(), "restored a token set an earlier run could not put in place");
+                    stored = Some(doc);
+                }
+                _ => {
+                    let _ = fs::remove_file(&temp);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a token file others can read, and makes it private when it is ours.
+    #[cfg(unix)]
+    fn check_private(&self) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let Ok(meta) = fs::metadata(&self.path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        let ours = meta.uid() == rustix::process::geteuid().as_raw();
+        let fixed =
+            ours && fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600)).is_ok();
+        tracing::warn!(
+            path = %self.path.display(),
+            mode = format!("{mode:o}"),
+            fixed,
+            "the token file was readable by other users{}",
+            if fixed { "; it is now 0600" } else { "; make it 0600" }
+        );
+    }
+
+    #[cfg(not(unix))]
+    fn check_private(&self) {}
+}
+
+impl TokenStore for FileStore {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        let file = self.open_lock()?;
         let deadline = Instant::now() + self.lock_timeout;
         let mut pause = Duration::from_millis(1);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(StoreLock::new(file)),
+                Ok(()) => {
+                    self.restore_temps()?;
+                    return Ok(StoreLock::new(file));
+                }
                 Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(25));
@@ -159,48 +291,103 @@ impl TokenStore for FileStore {
         }
     }
 
-    fn load(&self) -> Result<Option<Token>, StoreError> {
-        let Some(bytes) = self.read()? else {
-            return Ok(None);
-        };
-        warn_if_not_private(&self.path);
-        self.parse(&bytes).map(Some)
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        let file = self.open_lock()?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.restore_temps()?;
+                Ok(Some(StoreLock::new(file)))
+            }
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io_error("lock", &self.lock_path)(e)),
+        }
     }
 
-    fn save(&self, _lock: &StoreLock, token: &Token) -> Result<(), StoreError> {
-        self.ensure_dir()?;
-        // Never replace what we cannot read back: it may be the only copy of a token.
-        if let Some(bytes) = self.read()? {
-            self.parse(&bytes)?;
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        let document = self.read_document()?;
+        if document.is_some() {
+            self.check_private();
         }
-        self.remove_stale_temps();
+        Ok(document)
+    }
+
+    fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        self.ensure_dir()?;
+        // Never replace what we cannot read back (it may be the only copy of a token), nor a
+        // newer revision (another writer's set).
+        if let Some(stored) = self.read_document()?
+            && stored.revision() >= document.revision()
+            && stored != *document
+        {
+            return Err(StoreError::Conflict {
+                location: self.location(),
+                stored: stored.revision(),
+                attempted: document.revision(),
+            });
+        }
         let dir = self.dir();
-        let mut temp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix())
+        let prefix = self.temp_prefix();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        private(&mut builder);
+        let mut temp = builder
             .tempfile_in(dir)
             .map_err(io_error("create a temporary file in", dir))?;
-        set_private(temp.as_file()).map_err(io_error("set permissions on", temp.path()))?;
-        temp.write_all(&token.to_json())
+        temp.write_all(&document.to_bytes())
             .and_then(|()| temp.as_file().sync_all())
             .map_err(io_error("write", temp.path()))?;
-        temp.persist(&self.path)
-            .map_err(|e| io_error("replace", &self.path)(e.error))?;
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_error("sync directory", dir))?;
-        tracing::debug!(path = %self.path.display(), "token set saved");
+        if let Err(e) = temp.persist(&self.path) {
+            // The complete set is in the temporary file: keep it, it is restored later.
+            let kept = e.file.into_temp_path();
+            let kept_in = kept.to_path_buf();
+            let _ = kept.keep();
+            return Err(StoreError::Unsaved {
+                kept_in,
+                source: e.error,
+            });
+        }
+        sync_dir(dir)?;
+        tracing::debug!(path = %self.path.display(), revision = document.revision(), "token document saved");
         Ok(())
     }
 
+    fn reserve(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        self.ensure_dir()?;
+        // Whatever is stored must be replaceable (readable, not newer, a regular file).
+        self.read_document()?;
+        let dir = self.dir();
+        let prefix = self.temp_prefix();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        private(&mut builder);
+        let mut probe = builder
+            .tempfile_in(dir)
+            .map_err(io_error("create a temporary file in", dir))?;
+        // As large as a document with long tokens: the disk must have room for the real one.
+        probe
+            .write_all(&[b' '; 4096])
+            .and_then(|()| probe.as_file().sync_all())
+            .map_err(io_error("write", probe.path()))?;
+        probe
+            .close()
+            .map_err(io_error("remove a temporary file in", dir))
+    }
+
     fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        // Left-over temporary files go too: a revoked set must never be restored.
+        for temp in self.temps() {
+            let _ = fs::remove_file(temp);
+        }
         match fs::remove_file(&self.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_error("remove", &self.path)(e)),
         }
-        File::open(self.dir())
-            .and_then(|d| d.sync_all())
-            .map_err(io_error("sync directory", self.dir()))
+        sync_dir(self.dir())
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
     }
 }
 
@@ -212,26 +399,30 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
     }
 }
 
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error("sync directory", dir))
+}
+
 #[cfg(unix)]
-fn set_private(file: &File) -> io::Result<()> {
+fn private(builder: &mut tempfile::Builder<'_, '_>) {
     use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
+    builder.permissions(fs::Permissions::from_mode(0o600));
 }
 
 #[cfg(not(unix))]
-fn set_private(_file: &File) -> io::Result<()> {
-    Ok(())
-}
+fn private(_builder: &mut tempfile::Builder<'_, '_>) {}
 
-#[cfg(unix)]
-fn warn_if_not_private(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
+/// `O_NOFOLLOW` on a symlink fails with `ELOOP` (Linux, BSDs) or `EMLINK` (some BSDs).
+fn is_symlink_refusal(error: &io::Error) -> bool {
+    #[cfg(unix)]
     {
-        tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.permissions().mode() & 0o777), "token file is readable by others; it should be 0600");
+        matches!(error.raw_os_error(), Some(code) if code == libc::ELOOP || code == libc::EMLINK)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
     }
 }
-
-#[cfg(not(unix))]
-fn warn_if_not_private(_path: &Path) {}

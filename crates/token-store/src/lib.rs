@@ -1,67 +1,97 @@
-//! Durable storage for Pinterest token sets, and the machinery both transports' token sources
-//! share.
+//! Durable storage for Pinterest token sets.
 //!
 //! Pinterest rotates the refresh token on every refresh: the new one must reach storage before
 //! anything relies on it, and two processes must never race the rotation. [`TokenStore`] is the
 //! contract the token sources of `pinterest-oauth-ureq` and `pinterest-oauth-hyper` are written
-//! against:
+//! against; what is stored is a [`TokenDocument`]: the token set, the lifecycle's memory every
+//! process honours (request budget, backoff, stops), and a revision counting the saves.
 //!
-//! * [`TokenStore::lock`] takes the store's exclusive lock. For [`FileStore`] it is an advisory
+//! * [`TokenStore::lock`] takes the store's exclusive lock, waiting for it;
+//!   [`TokenStore::try_lock`] takes it only if it is free. For [`FileStore`] it is an advisory
 //!   lock on a sibling `.lock` file, held across processes: a process that finds the token due
 //!   takes it, re-reads the file, and refreshes only if no other process already did.
-//! * [`TokenStore::load`] reads the current set (or `None`).
-//! * [`TokenStore::save`] writes a set; it needs the lock as proof.
+//! * [`TokenStore::load`] reads the current document (or `None`).
+//! * [`TokenStore::save`] writes a document; it needs the lock as proof, and refuses one whose
+//!   revision is not newer than the stored one (a stale writer never overwrites a newer set).
 //!
-//! [`FileStore`] writes the JSON document of [`pinterest_oauth_core::persist`] atomically: a
-//! temporary file in the same directory (mode 0600), fsync, rename over the old file, fsync of
-//! the directory. A reader, or a crash at any instant, sees the old set or the new one, never
-//! a mix. A file that is corrupt or unreadable is a typed error and is never overwritten.
+//! [`FileStore`] writes atomically: a temporary file in the same directory (mode 0600), fsync,
+//! rename over the old file, fsync of the directory. A reader, or a crash at any instant, sees
+//! the old document or the new one, never a mix; a complete newer document a writer left in its
+//! temporary file (a crash, or a rename that failed) is restored the next time the lock is
+//! taken. A file that is corrupt, unreadable, of a newer version, or not a regular file is a
+//! typed error and is never overwritten. When a new set cannot be saved anywhere in the store,
+//! [`recovery`] keeps it in the user's state directory.
+//!
+//! **In scope**: storing documents durably, locking, recovery. **Out of scope**: deciding when
+//! to refresh (the core's `TokenLifecycle`) and talking to Pinterest (the transports).
 //!
 //! ```
 //! use pinterest_oauth_store::{FileStore, TokenStore};
-//! # use pinterest_oauth_core::{parse_token_response, http};
+//! # use pinterest_oauth_core::{parse_token_response, http, TokenDocument};
 //! # use std::time::SystemTime;
 //! # let token = parse_token_response(SystemTime::now(), &http::Response::new(
 //! #     r#"{"access_token":"pina.x","expires_in":60,"scope":"ads:read"}"#)).unwrap();
 //! let dir = tempfile::tempdir()?;
 //! let store = FileStore::new(dir.path().join("token.json"));
 //! assert!(store.load()?.is_none());
+//! let document = TokenDocument::new(token);
 //! let lock = store.lock()?;
-//! store.save(&lock, &token)?;
+//! store.save(&lock, &document)?;
 //! drop(lock);
-//! assert_eq!(store.load()?, Some(token));
+//! assert_eq!(store.load()?, Some(document));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod error;
 mod file;
 mod memory;
-mod shared;
+pub mod recovery;
 
 use std::fmt;
-use std::path::PathBuf;
 
-use pinterest_oauth_core::Token;
+use pinterest_oauth_core::TokenDocument;
 
+pub use error::StoreError;
 pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
 pub use memory::MemoryStore;
-pub use shared::{Clock, Next, Settled, SharedLifecycle, SourceOptions, WorkGuard};
 
-/// Where a token source keeps its token set.
+/// Where a token source keeps its token document.
+///
+/// Implementations must make [`save`](Self::save) durable before returning `Ok` (a token source
+/// hands a new set out only afterwards), and must refuse a document whose revision is not newer
+/// than the stored one with [`StoreError::Conflict`].
 pub trait TokenStore: Send + Sync + 'static {
-    /// Takes the store's exclusive lock, blocking until it is free. While it is held no other
-    /// holder (thread or, for a file, process) saves or refreshes.
+    /// Takes the store's exclusive lock, waiting for it (up to the store's own timeout). While
+    /// it is held no other holder (thread or, for a shared store, process) saves or refreshes.
     fn lock(&self) -> Result<StoreLock, StoreError>;
 
-    /// Reads the stored set; `Ok(None)` when there is none yet.
-    fn load(&self) -> Result<Option<Token>, StoreError>;
+    /// Takes the lock if it is free; `Ok(None)` when another holder has it (a process holding
+    /// a valid token then need not wait for someone else's refresh).
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError>;
 
-    /// Stores a set durably. The caller holds the lock.
-    fn save(&self, lock: &StoreLock, token: &Token) -> Result<(), StoreError>;
+    /// Reads the stored document; `Ok(None)` when there is none.
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError>;
 
-    /// Forgets the stored set (after its tokens were revoked). The caller holds the lock.
+    /// Stores a document durably. The caller holds the lock; the document's revision must be
+    /// newer than the stored one's.
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError>;
+
+    /// Proves, before a credential is spent (a code exchanged), that the store can take a
+    /// document now: for a file, a private temporary file is created, written, synced and
+    /// removed in its directory. The caller holds the lock. The default does nothing.
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        let _ = lock;
+        Ok(())
+    }
+
+    /// Forgets the stored document (after its tokens were revoked). The caller holds the lock.
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
+
+    /// Where the store keeps its document, for messages and recovery files (a path, a key).
+    /// Never a secret.
+    fn location(&self) -> String;
 }
 
 /// Proof that the store's lock is held; dropping it releases the lock.
@@ -89,34 +119,26 @@ impl fmt::Debug for StoreLock {
     }
 }
 
-/// What can go wrong storing tokens. Never holds a token.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// Reading, writing, locking or syncing failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Another holder kept the lock longer than the timeout.
-    #[error("{} stayed locked for {waited:?}", path.display())]
-    LockTimeout {
-        /// The lock file.
-        path: PathBuf,
-        /// How long it was waited for.
-        waited: std::time::Duration,
-    },
-    /// The file holds no valid token set; it was left untouched.
-    #[error("{} holds no valid token set ({problem}); it was left untouched: remove it or log in again", path.display())]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        problem: pinterest_oauth_core::Error,
-    },
+impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        (**self).lock()
+    }
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        (**self).try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        (**self).load()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        (**self).save(lock, document)
+    }
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        (**self).reserve(lock)
+    }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        (**self).clear(lock)
+    }
+    fn location(&self) -> String {
+        (**self).location()
+    }
 }

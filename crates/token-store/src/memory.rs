@@ -1,19 +1,19 @@
-//! A store that keeps the set in memory: for tests, and for apps that persist elsewhere.
+//! A store that keeps the document in memory: for tests, and for apps that persist elsewhere.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use pinterest_oauth_core::Token;
+use pinterest_oauth_core::TokenDocument;
 
 use crate::{StoreError, StoreLock, TokenStore};
 
-/// Keeps the token set in memory. Token sources already serialize their own refreshes, so its
-/// lock is a no-op.
+/// Keeps the token document in memory. Token sources already serialize their own refreshes,
+/// so its lock is a no-op.
 ///
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::{MemoryStore, StoreLock, TokenStore};
+/// use pinterest_oauth_store::{MemoryStore, TokenStore};
 ///
 /// let store = MemoryStore::new();
 /// assert!(store.load()?.is_none());
@@ -22,7 +22,7 @@ use crate::{StoreError, StoreLock, TokenStore};
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    token: Mutex<Option<Token>>,
+    document: Mutex<Option<TokenDocument>>,
     saves: AtomicU64,
 }
 
@@ -32,22 +32,27 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// A store holding `token`.
-    pub fn with_token(token: Token) -> MemoryStore {
+    /// A store holding `document`.
+    pub fn with_document(document: TokenDocument) -> MemoryStore {
         MemoryStore {
-            token: Mutex::new(Some(token)),
+            document: Mutex::new(Some(document)),
             saves: AtomicU64::new(0),
         }
     }
 
-    /// How many times [`save`](TokenStore::save) was called.
+    /// A store holding a first document for `token` (as after a login).
+    pub fn with_token(token: pinterest_oauth_core::Token) -> MemoryStore {
+        MemoryStore::with_document(TokenDocument::new(token))
+    }
+
+    /// How many times [`save`](TokenStore::save) succeeded.
     pub fn saves(&self) -> u64 {
         self.saves.load(Ordering::Relaxed)
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Token>> {
-        // A panic while holding this lock cannot leave a half-written token: recover it.
-        self.token
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<TokenDocument>> {
+        // A panic while holding this lock cannot leave a half-written document: recover it.
+        self.document
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -58,12 +63,27 @@ impl TokenStore for MemoryStore {
         Ok(StoreLock::unlocked())
     }
 
-    fn load(&self) -> Result<Option<Token>, StoreError> {
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        Ok(Some(StoreLock::unlocked()))
+    }
+
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         Ok(self.slot().clone())
     }
 
-    fn save(&self, _lock: &StoreLock, token: &Token) -> Result<(), StoreError> {
-        *self.slot() = Some(token.clone());
+    fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        let mut slot = self.slot();
+        if let Some(stored) = slot.as_ref()
+            && stored.revision() >= document.revision()
+            && stored != document
+        {
+            return Err(StoreError::Conflict {
+                location: self.location(),
+                stored: stored.revision(),
+                attempted: document.revision(),
+            });
+        }
+        *slot = Some(document.clone());
         self.saves.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -71,5 +91,9 @@ impl TokenStore for MemoryStore {
     fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
         *self.slot() = None;
         Ok(())
+    }
+
+    fn location(&self) -> String {
+        "memory".to_owned()
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
-use pinterest_oauth_core::{Token, http, parse_token_response};
+use pinterest_oauth_core::{Token, TokenDocument, http, parse_token_response};
 use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
 
 fn token(access: &str) -> Token {
@@ -14,8 +14,13 @@ fn token(access: &str) -> Token {
     parse_token_response(SystemTime::now(), &http::Response::new(body)).unwrap()
 }
 
-fn save(store: &impl TokenStore, token: &Token) -> Result<(), StoreError> {
-    store.save(&store.lock()?, token)
+/// Saves `token` as the next revision of what is stored; returns the document saved.
+fn save(store: &(impl TokenStore + ?Sized), token: &Token) -> Result<TokenDocument, StoreError> {
+    let lock = store.lock()?;
+    let previous = store.load()?;
+    let document = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
+    store.save(&lock, &document)?;
+    Ok(document)
 }
 
 #[test]
@@ -23,11 +28,10 @@ fn saves_and_loads_the_same_set() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("nested/dir/token.json"));
     assert_eq!(store.load().unwrap(), None);
-    let first = token("pina_one");
-    save(&store, &first).unwrap();
+    let first = save(&store, &token("pina_one")).unwrap();
     assert_eq!(store.load().unwrap(), Some(first));
-    let second = token("pina_two");
-    save(&store, &second).unwrap();
+    let second = save(&store, &token("pina_two")).unwrap();
+    assert_eq!(second.revision(), 1);
     assert_eq!(store.load().unwrap(), Some(second));
     let names: Vec<String> = std::fs::read_dir(dir.path().join("nested/dir"))
         .unwrap()
@@ -72,7 +76,11 @@ fn a_corrupt_file_is_reported_and_never_overwritten() {
             matches!(store.load(), Err(StoreError::Corrupt { .. })),
             "{garbage:?}"
         );
-        let err = save(&store, &token("pina_new")).unwrap_err();
+        let lock = store.lock().unwrap();
+        let err = store
+            .save(&lock, &TokenDocument::new(token("pina_new")))
+            .unwrap_err();
+        drop(lock);
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("left untouched"), "{err}");
         assert_eq!(std::fs::read(store.path()).unwrap(), garbage);
@@ -83,15 +91,16 @@ fn a_corrupt_file_is_reported_and_never_overwritten() {
 fn an_unreadable_file_is_reported_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
-    // A directory where the file should be cannot be read (whatever the user's privileges).
+    // A directory where the file should be is not read (whatever the user's privileges).
     std::fs::create_dir(store.path()).unwrap();
     assert!(matches!(
         store.load(),
-        Err(StoreError::Io { action: "read", .. })
+        Err(StoreError::NotRegularFile { .. })
     ));
+    let lock = store.lock().unwrap();
     assert!(matches!(
-        save(&store, &token("pina_x")),
-        Err(StoreError::Io { .. })
+        store.save(&lock, &TokenDocument::new(token("pina_x"))),
+        Err(StoreError::NotRegularFile { .. })
     ));
     assert!(store.path().is_dir());
 }
@@ -119,7 +128,7 @@ fn the_lock_excludes_a_second_holder_until_released() {
 }
 
 #[test]
-fn stale_temporary_files_are_removed_by_the_next_save() {
+fn half_written_temporary_files_are_removed_by_the_next_lock() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
     std::fs::write(dir.path().join(".token.json.tmp-leftover"), b"half").unwrap();
@@ -130,11 +139,96 @@ fn stale_temporary_files_are_removed_by_the_next_save() {
 }
 
 #[test]
+fn a_complete_newer_set_left_in_a_temporary_file_is_put_in_place() {
+    // A writer died after writing and syncing its temporary file, before the rename: that
+    // file may hold the only valid refresh token.
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("token.json"));
+    let old = save(&store, &token("pina_old")).unwrap();
+    let newer = TokenDocument::new(token("pina_new")).succeeding(Some(&old));
+    std::fs::write(
+        dir.path().join(".token.json.tmp-a1b2c3"),
+        newer.to_bytes().as_slice(),
+    )
+    .unwrap();
+    let older = TokenDocument::new(token("pina_older"));
+    std::fs::write(
+        dir.path().join(".token.json.tmp-d4e5f6"),
+        older.to_bytes().as_slice(),
+    )
+    .unwrap();
+    assert_eq!(
+        store.load().unwrap(),
+        Some(old),
+        "a plain read changes nothing"
+    );
+    drop(store.lock().unwrap());
+    assert_eq!(store.load().unwrap(), Some(newer));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".token.json.tmp-"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn a_stale_writer_never_overwrites_a_newer_set() {
+    for store in [
+        Box::new(FileStore::new(
+            tempfile::tempdir().unwrap().keep().join("token.json"),
+        )) as Box<dyn TokenStore>,
+        Box::new(MemoryStore::new()),
+    ] {
+        let first = save(&*store, &token("pina_one")).unwrap();
+        let second = save(&*store, &token("pina_two")).unwrap();
+        let lock = store.lock().unwrap();
+        // Someone still holding the first revision tries to write its successor.
+        let stale = TokenDocument::new(token("pina_stale")).succeeding(Some(&first));
+        assert_eq!(stale.revision(), second.revision());
+        let err = store.save(&lock, &stale).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    stored: 1,
+                    attempted: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.load().unwrap(), Some(second.clone()));
+        // Saving the stored document again is harmless.
+        store.save(&lock, &second).unwrap();
+    }
+}
+
+#[test]
+fn reserving_proves_the_directory_takes_a_file_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("nested/token.json"));
+    store.reserve(&store.lock().unwrap()).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("nested"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["token.json.lock"]);
+    // Over a file it cannot replace, reserving fails before anything is spent.
+    std::fs::write(store.path(), b"{ corrupt").unwrap();
+    assert!(matches!(
+        store.reserve(&store.lock().unwrap()),
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+#[test]
 fn the_memory_store_counts_saves() {
     let store = MemoryStore::new();
-    let last = token("pina_y");
     save(&store, &token("pina_x")).unwrap();
-    save(&store, &last).unwrap();
+    let last = save(&store, &token("pina_y")).unwrap();
     assert_eq!(store.saves(), 2);
     assert_eq!(store.load().unwrap(), Some(last));
 }

@@ -1,38 +1,56 @@
-//! Async transport for [`pinterest_oauth_core`] over hyper 1, hyper-util and tokio.
+//! Async transport for pinterest-oauth over hyper 1, hyper-util and tokio: everything an async
+//! app needs, from one dependency.
 //!
-//! [`Client`] sends the core's requests and parses the answers: `exchange_code`, `refresh`,
-//! `client_credentials`, `revoke`. [`execute`] sends any `http::Request<Vec<u8>>` the core built,
-//! for callers who drive the core themselves. Written only against the core's public API; the
-//! same names as `pinterest-oauth-ureq`.
+//! [`Client`] sends the core's requests and parses the answers (`exchange_code`, `refresh`,
+//! `client_credentials`, `revoke`); [`TokenSource`] hands out a valid access token whenever
+//! asked, refreshing (and saving) first when due, one refresh at a time across tasks and
+//! processes. Both are the shared transport layer's, over this crate's [`HttpClient`]:
+//! hyper-util's pooled client over a rustls connector (ring provider, webpki roots plus
+//! optional extra roots, HTTP/1.1 and HTTP/2 by ALPN), with connect and whole-call timeouts
+//! (10 s / 30 s), the body cap (64 KiB) enforced while streaming, and no redirects. Futures
+//! are `Send`; multi-thread and current-thread runtimes both work; clones share one pool.
 //!
-//! The client is hyper-util's pooled client over a rustls connector (ring provider, webpki roots
-//! plus optional extra roots, HTTP/1.1 and HTTP/2 by ALPN), with connect and whole-call timeouts
-//! (10 s / 30 s), the body cap (64 KiB) enforced while streaming, and no redirects. Futures are
-//! `Send`; multi-thread and current-thread runtimes both work; clones share one pool.
+//! The core's types a flow needs, the store types and the transport layer's are re-exported
+//! here, so this crate is the only dependency an app needs.
 //!
 //! ```no_run
-//! use pinterest_oauth_core::{AppId, AppSecret, AuthorizationCode, ClientConfig, RedirectUri};
-//! use pinterest_oauth_hyper::Client;
+//! use pinterest_oauth_hyper::{AppId, AppSecret, Client, ClientConfig, FileStore, TokenSource};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = Client::new(ClientConfig::new(AppId::new("1234567")?, AppSecret::new("secret")))?;
-//! let redirect = RedirectUri::new("http://localhost:8085/")?;
-//! let token = client.exchange_code(AuthorizationCode::new("code-from-callback"), &redirect).await?;
-//! println!("expires at {:?}", token.expires_at());
+//! let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("app-secret"));
+//! let tokens = TokenSource::new(Client::new(config)?, FileStore::new("token.json"))?;
+//! let bearer = tokens.access_token().await?; // refreshed and saved first when due
 //! # Ok(()) }
 //! ```
+//!
+//! **In scope**: sending over hyper, classifying hyper's failures. **Out of scope**: everything
+//! else lives once in `pinterest-oauth-transport` (clients, token sources, errors), the core
+//! (protocol, lifecycle) and the store.
 
 #![forbid(unsafe_code)]
 
-mod client;
-mod error;
-mod http;
-mod source;
+mod stack;
 
-pub use client::Client;
-pub use error::{BoxError, Error};
-pub use http::{HttpClient, execute};
 pub use pinterest_oauth_core as core;
-pub use pinterest_oauth_core::HttpSettings as Settings;
-pub use pinterest_oauth_store::{FileStore, MemoryStore, SourceOptions, StoreError, TokenStore};
-pub use source::TokenSource;
+pub use pinterest_oauth_core::{
+    AccessToken, AppId, AppSecret, AuthorizationCode, AuthorizationCodeGrant, BaseUrl,
+    ClientConfig, ClientCredentialsGrant, ConsentUrl, CsrfState, Grant, LifecycleConfig,
+    RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
+    parse_token_response, token_request,
+};
+pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+pub use pinterest_oauth_transport::{
+    AsyncHttp, Authorization, Error, ErrorKind, FromSettings, RetryPolicy, Settings, SourceOptions,
+    TransportError, TransportErrorKind,
+};
+pub use stack::{HttpClient, SecretBody, SecretChunk};
+
+/// The async client, over hyper.
+pub type Client = pinterest_oauth_transport::asynchronous::Client<HttpClient>;
+
+/// The async token source, over hyper.
+pub type TokenSource<S = MemoryStore> =
+    pinterest_oauth_transport::asynchronous::TokenSource<HttpClient, S>;
+
+/// The hyper stack driven from blocking code (for the blocking client and token source).
+pub type BlockingHttpClient = pinterest_oauth_transport::asynchronous::Blocking<HttpClient>;

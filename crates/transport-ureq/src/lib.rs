@@ -1,36 +1,52 @@
-//! Blocking transport for [`pinterest_oauth_core`] over ureq 3.
+//! Blocking transport for pinterest-oauth over ureq 3: everything a blocking app needs, from
+//! one dependency.
 //!
-//! [`Client`] sends the core's requests and parses the answers: `exchange_code`, `refresh`,
-//! `client_credentials`, `revoke`. [`execute`] sends any `http::Request<Vec<u8>>` the core built,
-//! for callers who drive the core themselves. Written only against the core's public API.
+//! [`Client`] sends the core's requests and parses the answers (`exchange_code`, `refresh`,
+//! `client_credentials`, `revoke`); [`TokenSource`] hands out a valid access token whenever
+//! asked, refreshing (and saving) first when due, one refresh at a time across threads and
+//! processes. Both are the shared transport layer's, over this crate's [`HttpClient`]: a ureq
+//! agent with statuses as data (a 401's body reaches the parser), no redirects, connect and
+//! whole-call timeouts (10 s / 30 s), response bodies capped while read (64 KiB), rustls with
+//! the ring provider and the webpki roots plus optional extra roots, keep-alive reuse across
+//! calls. No OpenSSL anywhere.
 //!
-//! The agent is configured for a token endpoint: statuses are data (a 401's body reaches the
-//! parser), redirects are never followed, connect and whole-call timeouts (10 s / 30 s), response
-//! bodies capped while read (64 KiB), rustls with the ring provider and the webpki roots plus
-//! optional extra roots, keep-alive reuse across calls. No OpenSSL anywhere.
+//! The core's types a flow needs, the store types and the transport layer's are re-exported
+//! here, so this crate is the only dependency an app needs.
 //!
 //! ```no_run
-//! use pinterest_oauth_core::{AppId, AppSecret, AuthorizationCode, ClientConfig, RedirectUri};
-//! use pinterest_oauth_ureq::Client;
+//! use pinterest_oauth_ureq::{AppId, AppSecret, Client, ClientConfig, FileStore, TokenSource};
 //!
-//! let client = Client::new(ClientConfig::new(AppId::new("1234567")?, AppSecret::new("secret")))?;
-//! let redirect = RedirectUri::new("http://localhost:8085/")?;
-//! let token = client.exchange_code(AuthorizationCode::new("code-from-callback"), &redirect)?;
-//! println!("expires at {:?}", token.expires_at());
+//! let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("app-secret"));
+//! let tokens = TokenSource::new(Client::new(config)?, FileStore::new("token.json"))?;
+//! let bearer = tokens.access_token()?; // refreshed and saved first when due
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! **In scope**: sending over ureq, classifying ureq's failures. **Out of scope**: everything
+//! else lives once in `pinterest-oauth-transport` (clients, token sources, errors), the core
+//! (protocol, lifecycle) and the store.
 
 #![forbid(unsafe_code)]
 
-mod client;
-mod error;
-mod http;
-mod source;
+mod stack;
 
-pub use client::Client;
-pub use error::Error;
-pub use http::{HttpClient, execute};
 pub use pinterest_oauth_core as core;
-pub use pinterest_oauth_core::HttpSettings as Settings;
-pub use pinterest_oauth_store::{FileStore, MemoryStore, SourceOptions, StoreError, TokenStore};
-pub use source::TokenSource;
+pub use pinterest_oauth_core::{
+    AccessToken, AppId, AppSecret, AuthorizationCode, AuthorizationCodeGrant, BaseUrl,
+    ClientConfig, ClientCredentialsGrant, ConsentUrl, CsrfState, Grant, LifecycleConfig,
+    RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
+    parse_token_response, token_request,
+};
+pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+pub use pinterest_oauth_transport::{
+    Authorization, Error, ErrorKind, FromSettings, Http, RetryPolicy, Settings, SourceOptions,
+    TransportError, TransportErrorKind,
+};
+pub use stack::HttpClient;
+
+/// The blocking client, over ureq.
+pub type Client = pinterest_oauth_transport::blocking::Client<HttpClient>;
+
+/// The blocking token source, over ureq.
+pub type TokenSource<S = MemoryStore> =
+    pinterest_oauth_transport::blocking::TokenSource<HttpClient, S>;

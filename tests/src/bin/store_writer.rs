@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use pinterest_oauth_core::TokenDocument;
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_tests::crash::{set_a, set_b};
 
@@ -20,7 +21,11 @@ fn main() -> ExitCode {
     let mut first = true;
     loop {
         for token in [&a, &b] {
-            let saved = store.lock().and_then(|lock| store.save(&lock, token));
+            let saved = store.lock().and_then(|lock| {
+                let previous = store.load()?;
+                let next = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
+                store.save(&lock, &next)
+            });
             if let Err(e) = saved {
                 eprintln!("error: {e}");
                 return ExitCode::from(1);

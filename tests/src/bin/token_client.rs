@@ -7,8 +7,9 @@
 
 use std::process::ExitCode;
 
-use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig};
-use pinterest_oauth_ureq::{Client, FileStore, TokenSource};
+use pinterest_oauth_ureq::{
+    AppId, AppSecret, BaseUrl, Client, ClientConfig, FileStore, SourceOptions, TokenSource,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +23,10 @@ fn main() -> ExitCode {
             AppSecret::new(app_secret.as_str()),
         )
         .with_base_url(BaseUrl::parse(base)?);
-        let source = TokenSource::new(Client::new(config)?, FileStore::new(file))?;
+        let store = FileStore::new(file);
+        let recovery = std::path::Path::new(file).with_extension("recovered");
+        let options = SourceOptions::default().recovery_dir(recovery);
+        let source = TokenSource::with_options(Client::new(config)?, store, options)?;
         Ok(source.access_token()?.secret().to_owned())
     };
     match run() {

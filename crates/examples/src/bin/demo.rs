@@ -6,9 +6,8 @@
 
 use examples::{show_recorded, show_token};
 use fake_pinterest::{FakeConfig, FakePinterest};
-use pinterest_oauth_core::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, CsrfState, RedirectUri, Revocation, Scope,
-    authorization_url, parse_callback,
+use pinterest_oauth_ureq::{
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, RedirectUri, Revocation, Scope,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -35,26 +34,27 @@ fn main() -> Result<()> {
     };
 
     println!("== 1. consent URL, with a state from 32 bytes of OS entropy");
-    let mut entropy = [0u8; 32];
-    getrandom::fill(&mut entropy)?;
-    let state = CsrfState::from_entropy(&entropy)?;
+    let blocking = pinterest_oauth_ureq::Client::new(config.clone())?;
     let scopes = [Scope::BoardsRead, Scope::PinsRead];
-    let url = authorization_url(&config, &redirect_uri, &scopes, &state)?;
-    println!("  {}\n", url.as_str().replace(state.secret(), "<state>"));
+    let consent = blocking.authorization_url(&redirect_uri, &scopes)?;
+    let state = consent.state().secret();
+    println!("  {}\n", consent.url().as_str().replace(state, "<state>"));
 
     println!("== 2. the browser follows it; Pinterest redirects back");
-    let callback = fake.approve(url.as_str())?;
-    let code = parse_callback(&callback, &state)?;
-    println!("  callback carried {code:?}; state matched (constant-time)");
-    let forged = callback.replace(state.secret(), "forged-state");
+    let callback = fake.approve(consent.url().as_str())?;
+    let grant = consent.callback(&callback)?;
+    println!(
+        "  callback carried {:?}; state matched (constant-time)",
+        grant.code()
+    );
+    let forged = callback.replace(state, "forged-state");
     println!(
         "  the same callback with a forged state -> {}\n",
-        parse_callback(&forged, &state).unwrap_err()
+        consent.callback(&forged).unwrap_err()
     );
 
     println!("== 3. exchange the code (blocking, ureq)");
-    let blocking = pinterest_oauth_ureq::Client::new(config.clone())?;
-    let token = blocking.exchange_code(code, &redirect_uri)?;
+    let token = blocking.exchange(grant)?;
     print!("{}", last_request());
     println!("  -> {}\n", show_token(&token));
 
@@ -71,7 +71,7 @@ fn main() -> Result<()> {
         .block_on(asynchronous.refresh(&old_refresh))
         .unwrap_err();
     println!("  the old refresh token now -> {stale}");
-    println!("  consent needed: {}\n", stale.is_invalid_grant());
+    println!("  consent needed: {}\n", stale.is_consent_needed());
 
     println!("== 5. client credentials");
     let app_token = blocking.client_credentials(&[Scope::AdsRead])?;
@@ -79,7 +79,7 @@ fn main() -> Result<()> {
     println!("  -> {}\n", show_token(&app_token));
 
     println!("== 6. revoke the access token");
-    let access = refreshed.access_token().clone();
+    let access = refreshed.access_token().ok_or("no access token")?.clone();
     println!(
         "  fake accepts it before: {}",
         fake.access_token_valid(access.secret())

@@ -17,6 +17,8 @@ use std::time::Duration;
 pub struct LifecycleConfig {
     refresh_margin: Duration,
     rotation_margin: Duration,
+    min_refresh_interval: Duration,
+    burst: u32,
     backoff_base: Duration,
     backoff_max: Duration,
     max_retry_after: Duration,
@@ -27,6 +29,8 @@ impl Default for LifecycleConfig {
         LifecycleConfig {
             refresh_margin: Duration::from_secs(10 * 60),
             rotation_margin: Duration::from_secs(7 * 24 * 3600),
+            min_refresh_interval: Duration::from_secs(60),
+            burst: 5,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5 * 60),
             max_retry_after: Duration::from_secs(3600),
@@ -47,6 +51,23 @@ impl LifecycleConfig {
     /// lifetime).
     pub fn with_rotation_margin(mut self, margin: Duration) -> Self {
         self.rotation_margin = margin;
+        self
+    }
+
+    /// The request budget: after a success, no automatic token request for this long
+    /// (default 60 s), whatever the new token's lifetime. A server answering with tokens that
+    /// expire at once then costs one request a minute, not a storm.
+    pub fn with_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// The request budget's ceiling: never more than `burst` token requests (automatic or
+    /// forced) in any window of `burst × min_refresh_interval` (default 5 in 5 minutes), so no
+    /// mix of answers, failures and callers averages more than one request per interval.
+    /// At least 1.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
         self
     }
 
@@ -76,6 +97,21 @@ impl LifecycleConfig {
     /// The rotation margin.
     pub fn rotation_margin(&self) -> Duration {
         self.rotation_margin
+    }
+
+    /// The request budget's interval.
+    pub fn min_refresh_interval(&self) -> Duration {
+        self.min_refresh_interval
+    }
+
+    /// The request budget's ceiling (see [`with_burst`](Self::with_burst)).
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The window of the budget's ceiling: `burst × min_refresh_interval`.
+    pub fn budget_window(&self) -> Duration {
+        self.min_refresh_interval.saturating_mul(self.burst)
     }
 
     /// The longest `Retry-After` honoured.

@@ -1,79 +1,60 @@
 //! The token lifecycle as a sans-IO state machine: when to refresh, what to persist, how long
-//! to back off, when to give up and ask for consent.
+//! to wait, when to stop and ask for consent.
 
 use std::time::SystemTime;
 
-use crate::error::{Error, RetryAfter};
+use crate::config::ClientConfig;
+use crate::document::TokenDocument;
 use crate::grant::{ClientCredentialsGrant, Grant};
 use crate::secret::AccessToken;
 use crate::token::Token;
 
 mod config;
+mod state;
 
 pub use config::LifecycleConfig;
+pub use state::{Failure, RefreshState, Stop, StopReason, Wait};
 
 /// What the caller must do next (from [`TokenLifecycle::poll`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "an action must be carried out and its outcome fed back"]
+// Handed out by value once per step and moved out at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Send this grant with [`token_request`](crate::token_request); feed the outcome to
     /// [`TokenLifecycle::handle_token`] or [`TokenLifecycle::handle_failure`].
     Send(Grant),
-    /// Persist this token set durably; then call [`TokenLifecycle::confirm_persisted`] (or
-    /// [`TokenLifecycle::persist_failed`]). It is handed out only once confirmed.
-    Persist(Token),
-}
-
-/// How a refresh failed, as far as the lifecycle cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Failure {
-    /// The grant is invalid (401 with code 283, or `invalid_grant`): stop, consent is needed.
-    InvalidGrant,
-    /// Anything else: try again after a backoff, and no sooner than `retry_after`.
-    Retry {
-        /// The server's `Retry-After`, when it sent one.
-        retry_after: Option<RetryAfter>,
-    },
-}
-
-impl Failure {
-    /// Classifies a core error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use pinterest_oauth_core::{Error, Failure};
-    ///
-    /// assert_eq!(Failure::of(&Error::EmptyScopes), Failure::Retry { retry_after: None });
-    /// ```
-    pub fn of(error: &Error) -> Failure {
-        if error.is_invalid_grant() {
-            Failure::InvalidGrant
-        } else {
-            Failure::Retry {
-                retry_after: error.retry_after(),
-            }
-        }
-    }
+    /// Persist this document durably; then call [`TokenLifecycle::confirm_persisted`] (or
+    /// [`TokenLifecycle::persist_failed`]). A new token set in it is handed out only once
+    /// confirmed; a document that only records a failure is best effort.
+    Persist(TokenDocument),
 }
 
 /// Where the lifecycle stands (from [`TokenLifecycle::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Status {
-    /// A token is held and nothing is due.
+    /// A usable token is held and nothing is due.
     Fresh,
     /// A refresh (or a first client-credentials request) is due: the next poll sends it.
     Due,
     /// A request is in flight.
     Refreshing,
-    /// A new token set awaits persistence (it is not handed out yet).
+    /// A new document awaits persistence (a new token set in it is not handed out yet).
     Persisting,
-    /// The last attempt failed; the next is not before `until`.
-    Backoff {
-        /// When the next attempt may start.
+    /// A refresh is due, but no automatic request is allowed before `until`.
+    Waiting {
+        /// When the next request may start.
         until: SystemTime,
+        /// Why it waits.
+        why: Wait,
+    },
+    /// A failure retrying cannot mend: no automatic request until the app's configuration
+    /// changes or the user forces a refresh.
+    Stopped {
+        /// Why.
+        reason: StopReason,
     },
     /// The grant is invalid, or there is no token to refresh: the user must consent again.
     ConsentNeeded,
@@ -82,11 +63,17 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Idle,
-    Refreshing,
-    Persisting { announced: bool },
-    PersistRetry { at: SystemTime },
-    Backoff { until: SystemTime },
-    ConsentNeeded,
+    /// The attempt is being recorded before the send.
+    Recording,
+    /// Recorded: the next poll sends.
+    Ready,
+    Sending,
+    Persisting {
+        announced: bool,
+    },
+    PersistRetry {
+        at: SystemTime,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,36 +84,96 @@ enum Mode {
     ClientCredentials(ClientCredentialsGrant),
 }
 
+/// Who asked for a refresh before it was due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Force {
+    None,
+    /// The API refused the access token: refresh, within the request budget.
+    Requested,
+    /// The user asked: refresh now, past the budget, backoff and permanent stops (not past a
+    /// server's rate limit, nor an invalid grant).
+    User,
+}
+
+/// A document waiting to be persisted; `critical` when it holds a new token set.
+#[derive(Clone, Debug)]
+struct Pending {
+    document: TokenDocument,
+    critical: bool,
+}
+
 /// The token lifecycle, without IO: it holds the current token set and tells the caller what
 /// to do at `now`.
 ///
 /// It refreshes before expiry by a margin, keeps handing out a still-valid access token while
-/// refreshes fail, backs off exponentially with caller-supplied jitter, honours `Retry-After`,
-/// stops for consent on an invalid grant, and hands out a new token set only after the caller
-/// confirms it was persisted (Pinterest rotates the refresh token on every refresh: losing the
-/// new one means asking the user again). For client credentials it simply asks again.
+/// refreshes fail, and hands out a new token set only after the caller confirms it was
+/// persisted (Pinterest rotates the refresh token on every refresh: losing the new one means
+/// asking the user again). For client credentials it simply asks again.
+///
+/// # The request budget: never a storm
+///
+/// No sequence of answers can make it send requests in a loop:
+///
+/// * after a success, no automatic request for
+///   [`min_refresh_interval`](LifecycleConfig::min_refresh_interval) (60 s by default), even
+///   when the new token is already expired or due (it is still persisted: its refresh token
+///   may be the only valid one; callers get no token meanwhile, and
+///   [`status`](Self::status) says [`Status::Waiting`] until when);
+/// * after a failure, exponential backoff with jitter, never shorter than what Pinterest asked
+///   (`Retry-After`, `X-RateLimit-Reset`, capped at an hour); the backoff grows until a success
+///   brings a token still valid past the budget's interval, so a server alternating errors
+///   with useless tokens is backed off too;
+/// * after a failure retrying cannot mend ([`Failure`] says which), no automatic request at all:
+///   [`Status::ConsentNeeded`] for an invalid grant, [`Status::Stopped`] otherwise, until the
+///   app's configuration changes ([`with_client`](Self::with_client)) or the user forces a
+///   refresh;
+/// * the refresh token's expiry is chased (refreshing early to renew it) only while refreshes
+///   renew it; when they stop doing so, [`refresh_token_lapses_at`](Self::refresh_token_lapses_at)
+///   warns that the user must log in again.
+///
+/// * whatever the answers, failures and callers, never more than
+///   [`burst`](LifecycleConfig::burst) requests in any window of
+///   `burst × min_refresh_interval` (5 in 5 minutes by default): at most one a minute on
+///   average, however a server misbehaves.
+///
+/// Deadlines, stops and renewal live in the [`RefreshState`] persisted with every document, so
+/// every process sharing the grant honours them.
+///
+/// # Reserve before spend
+///
+/// Before a refresh token is spent, the attempt is recorded: [`Action::Persist`] of the current
+/// set with the request counted and a provisional backoff, as if it were to fail. Only once
+/// that is confirmed does [`poll`](Self::poll) hand out the [`Action::Send`]; when it cannot be
+/// stored, nothing is sent. So a store that cannot be written never costs the grant, and a
+/// process killed mid-request (a script's `timeout`, a crash loop) leaves a record that the
+/// next process honours instead of sending again at once.
 ///
 /// # Call order
 ///
-/// 1. Call [`poll`](Self::poll) until it returns `None`, carrying out each [`Action`]:
+/// 1. Call [`poll`](Self::poll) until it returns `None`, carrying out each [`Action`] (a
+///    refresh is a `Persist` recording the attempt, then the `Send`, then a `Persist` of the
+///    outcome):
 ///    * [`Action::Send`]: send the grant, then [`handle_token`](Self::handle_token) or
 ///      [`handle_failure`](Self::handle_failure);
-///    * [`Action::Persist`]: store the set, then [`confirm_persisted`](Self::confirm_persisted)
-///      or [`persist_failed`](Self::persist_failed).
+///    * [`Action::Persist`]: store the document, then
+///      [`confirm_persisted`](Self::confirm_persisted) or
+///      [`persist_failed`](Self::persist_failed).
 /// 2. [`access_token`](Self::access_token) gives the token to use now, if there is one; when
-///    there is none, [`status`](Self::status) says why (in flight, backing off, consent needed).
+///    there is none, [`status`](Self::status) says why.
 /// 3. [`poll_timeout`](Self::poll_timeout) says when to poll again.
-/// 4. [`handle_loaded`](Self::handle_loaded) adopts a token set read from storage (at start, or
+/// 4. [`handle_loaded`](Self::handle_loaded) adopts a document read from storage (at start, or
 ///    when another process may have refreshed), whenever nothing is in flight.
 ///
+/// Calling a `handle_*` or `confirm_*` method when nothing awaits it is a programming error:
+/// it is caught by a debug assertion and otherwise ignored.
+///
 /// ```text
-///            poll: Send                 handle_token            poll: Persist
-///   Idle ───────────────▶ Refreshing ───────────────▶ Persisting ──────────────┐
-///    ▲  ▲                     │ handle_failure             │ persist_failed      │
-///    │  │ poll (after until)  ▼                            ▼                     │
-///    │  └──────────────── Backoff                    PersistRetry ── poll ──▶ ───┤
-///    │                        invalid grant ──▶ ConsentNeeded                   │
-///    └──────────────────────────── confirm_persisted ◀──────────────────────────┘
+///         poll: Persist (attempt)   confirm   poll: Send    handle_token   poll: Persist
+///   Idle ─────────────────▶ Recording ──▶ Ready ──────▶ Sending ────────▶ Persisting ──┐
+///    ▲ ▲  persist_failed:        │                          │ handle_failure  │ failed  │
+///    │ └──── nothing sent ◀──────┘    Persisting (record) ◀─┘    PersistRetry ◀┘         │
+///    │                                  │ (best effort)              │ poll: Persist     │
+///    └────────────────────── confirm_persisted ◀────────────────────────────────────────┘
 /// ```
 ///
 /// # Examples
@@ -149,67 +196,92 @@ enum Mode {
 ///
 /// // Ten minutes before expiry a refresh is due; the old token stays usable meanwhile.
 /// let due = t0 + Duration::from_secs(3000);
+/// let Some(Action::Persist(attempt)) = lifecycle.poll(due) else { panic!() };
+/// assert_eq!(attempt.state().requests(), [due]);
+/// lifecycle.confirm_persisted(due); // recorded before the refresh token is spent
 /// let Some(Action::Send(grant)) = lifecycle.poll(due) else { panic!() };
 /// assert_eq!(grant.grant_type(), "refresh_token");
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.1");
 ///
 /// // The answer must be persisted before it is handed out.
 /// let second = parse_token_response(due, &http::Response::new(body("pina.2", "pinr.2")))?;
-/// lifecycle.handle_token(due, second)?;
+/// lifecycle.handle_token(due, second);
 /// let Some(Action::Persist(to_save)) = lifecycle.poll(due) else { panic!() };
-/// assert_eq!(to_save.refresh_token().unwrap().secret(), "pinr.2");
+/// assert_eq!(to_save.token().refresh_token().unwrap().secret(), "pinr.2");
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.1");
-/// lifecycle.confirm_persisted(due)?;
+/// lifecycle.confirm_persisted(due);
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.2");
 /// # Ok::<(), pinterest_oauth_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct TokenLifecycle {
     config: LifecycleConfig,
+    client: Option<u32>,
     mode: Mode,
-    current: Option<Token>,
-    pending: Option<Token>,
-    state: State,
-    failures: u32,
-    forced: bool,
+    token: Option<Token>,
+    state: RefreshState,
+    revision: Option<u64>,
+    pending: Option<Pending>,
+    prepared: Option<Grant>,
+    machine: State,
+    force: Force,
+    persist_failures: u32,
 }
 
 impl TokenLifecycle {
-    /// A lifecycle for a user's token set (refreshed with its refresh token).
+    /// A lifecycle for a user's token set (refreshed with its refresh token), fresh from a
+    /// login.
     pub fn new(config: LifecycleConfig, token: Token) -> TokenLifecycle {
-        TokenLifecycle::with_mode(config, Mode::User, Some(token))
+        TokenLifecycle::user(config, Some(TokenDocument::new(token)))
     }
 
-    /// A lifecycle for a user with no token yet: it needs consent (or a
-    /// [`handle_loaded`](Self::handle_loaded) token set) first.
-    pub fn empty(config: LifecycleConfig) -> TokenLifecycle {
-        TokenLifecycle::with_mode(config, Mode::User, None)
+    /// A lifecycle for a user's tokens as stored (`None`: nothing stored yet, consent is
+    /// needed first, or a [`handle_loaded`](Self::handle_loaded) document).
+    pub fn user(config: LifecycleConfig, stored: Option<TokenDocument>) -> TokenLifecycle {
+        TokenLifecycle::with_mode(config, Mode::User, stored)
     }
 
     /// A lifecycle for an app token from client credentials: it asks for one at the first
-    /// poll and asks again before each expires. `cached` is a previously persisted one.
+    /// poll and asks again before each expires. `stored` is a previously persisted one.
     pub fn client_credentials(
         config: LifecycleConfig,
         grant: ClientCredentialsGrant,
-        cached: Option<Token>,
+        stored: Option<TokenDocument>,
     ) -> TokenLifecycle {
-        TokenLifecycle::with_mode(config, Mode::ClientCredentials(grant), cached)
+        TokenLifecycle::with_mode(config, Mode::ClientCredentials(grant), stored)
     }
 
-    fn with_mode(config: LifecycleConfig, mode: Mode, token: Option<Token>) -> TokenLifecycle {
-        let state = match (&mode, &token) {
-            (Mode::User, None) => State::ConsentNeeded,
-            _ => State::Idle,
+    fn with_mode(
+        config: LifecycleConfig,
+        mode: Mode,
+        stored: Option<TokenDocument>,
+    ) -> TokenLifecycle {
+        let (token, state, revision) = match stored {
+            Some(doc) => (Some(doc.token), doc.state, Some(doc.revision)),
+            None => (None, RefreshState::default(), None),
         };
         TokenLifecycle {
             config,
+            client: None,
             mode,
-            current: token,
-            pending: None,
+            token,
             state,
-            failures: 0,
-            forced: false,
+            revision,
+            pending: None,
+            prepared: None,
+            machine: State::Idle,
+            force: Force::None,
+            persist_failures: 0,
         }
+    }
+
+    /// Ties the lifecycle to the app configuration that sends its requests: a permanent stop
+    /// recorded under another configuration (a different app id, secret or base URL) no longer
+    /// applies, so fixing the configuration lifts it.
+    #[must_use]
+    pub fn with_client(mut self, client: &ClientConfig) -> TokenLifecycle {
+        self.client = Some(client.fingerprint());
+        self
     }
 
     /// The configuration.
@@ -219,250 +291,548 @@ impl TokenLifecycle {
 
     /// The current (persisted, confirmed) token set.
     pub fn token(&self) -> Option<&Token> {
-        self.current.as_ref()
+        self.token.as_ref()
     }
 
-    /// The access token to use at `now`: the current one if it has not expired.
+    /// The current token set with its state and revision, as last persisted or loaded.
+    pub fn document(&self) -> Option<TokenDocument> {
+        Some(TokenDocument {
+            token: self.token.clone()?,
+            state: self.state.clone(),
+            revision: self.revision.unwrap_or(0),
+        })
+    }
+
+    /// What the lifecycle remembers: deadlines, failures, stops.
+    pub fn state(&self) -> &RefreshState {
+        &self.state
+    }
+
+    /// The access token to use at `now`: the current one if it is usable and has not expired.
     pub fn access_token(&self, now: SystemTime) -> Option<&AccessToken> {
-        self.current
-            .as_ref()
-            .filter(|t| !t.is_expired(now))
-            .map(Token::access_token)
+        self.token.as_ref()?.valid_access_token(now)
     }
 
     /// Consecutive failures since the last success.
     pub fn failures(&self) -> u32 {
-        self.failures
+        self.state.failures
     }
 
-    /// When the current set is due for refresh: `refresh_margin` before the access token
-    /// expires and, for a user's tokens, `rotation_margin` before the refresh token does; each
-    /// margin at most half the lifetime it is taken from.
+    /// When the current set is due for refresh (before the request budget applies):
+    /// `refresh_margin` before the access token expires (at once when it has none) and, for a
+    /// user's tokens whose refreshes renew the refresh token, `rotation_margin` before the
+    /// refresh token expires; each margin at most half the lifetime it is taken from.
     pub fn refresh_due_at(&self) -> Option<SystemTime> {
-        let token = self.current.as_ref()?;
-        if self.forced {
+        let token = self.token.as_ref()?;
+        if self.force != Force::None {
             return Some(SystemTime::UNIX_EPOCH);
         }
-        let margin = self.config.refresh_margin().min(token.expires_in() / 2);
-        let mut due = token
-            .expires_at()
-            .checked_sub(margin)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        if self.mode == Mode::User
-            && let Some(refresh_expires) = token.refresh_token_expires_at()
-        {
-            let lifetime = refresh_expires
-                .duration_since(token.received_at())
-                .unwrap_or_default();
-            let margin = self.config.rotation_margin().min(lifetime / 2);
-            let rotate = refresh_expires
-                .checked_sub(margin)
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            due = due.min(rotate);
+        let mut due = match token.access_token() {
+            None => token.received_at(),
+            Some(_) => {
+                let margin = self.config.refresh_margin().min(token.expires_in() / 2);
+                token
+                    .expires_at()
+                    .checked_sub(margin)
+                    .unwrap_or(SystemTime::UNIX_EPOCH)
+            }
+        };
+        if let Some(renew) = self.renewal_due_at(token) {
+            due = due.min(renew);
         }
         Some(due)
     }
 
+    /// When to refresh to renew the refresh token, if refreshes renew it.
+    fn renewal_due_at(&self, token: &Token) -> Option<SystemTime> {
+        if self.mode != Mode::User || self.state.renews == Some(false) {
+            return None;
+        }
+        let expires = token.refresh_token_expires_at()?;
+        let lifetime = token.refresh_token_expires_in().unwrap_or_else(|| {
+            expires
+                .duration_since(token.received_at())
+                .unwrap_or_default()
+        });
+        let margin = self.config.rotation_margin().min(lifetime / 2);
+        Some(
+            expires
+                .checked_sub(margin)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        )
+    }
+
+    /// When the refresh token will lapse, if refreshes do not renew it and it is within the
+    /// rotation margin at `now`: the user must log in again before then.
+    pub fn refresh_token_lapses_at(&self, now: SystemTime) -> Option<SystemTime> {
+        let token = self.token.as_ref()?;
+        token.refresh_token()?;
+        if self.mode != Mode::User || self.state.renews != Some(false) {
+            return None;
+        }
+        let expires = token.refresh_token_expires_at()?;
+        let warn_from = expires
+            .checked_sub(self.config.rotation_margin())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        (now >= warn_from).then_some(expires)
+    }
+
+    /// The stop that holds for this configuration and this request, if any.
+    fn stop(&self) -> Option<&Stop> {
+        let stop = self.state.stop.as_ref()?;
+        match stop.reason {
+            StopReason::InvalidGrant => Some(stop),
+            _ if self.force == Force::User => None,
+            _ if stop.client.is_some() && self.client.is_some() && stop.client != self.client => {
+                None
+            }
+            _ => Some(stop),
+        }
+    }
+
+    /// The deadline that holds for the next request, if any (`now` aside): the stored
+    /// `not_before` (which the user's force passes, unless Pinterest set it), and the budget's
+    /// ceiling (which nothing passes).
+    fn gate(&self) -> Option<(SystemTime, Wait)> {
+        let not_before = self
+            .state
+            .not_before
+            .filter(|_| self.force != Force::User || self.state.wait == Wait::RateLimited)
+            .map(|at| (at, self.state.wait));
+        let burst = self.config.burst() as usize;
+        let ceiling = self
+            .state
+            .requests
+            .len()
+            .checked_sub(burst)
+            .and_then(|i| self.state.requests.get(i))
+            .and_then(|oldest| oldest.checked_add(self.config.budget_window()))
+            .map(|at| (at, Wait::Budget));
+        match (not_before, ceiling) {
+            (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// `true` when a request can be made at all: client credentials, or a refresh token.
+    fn can_request(&self) -> bool {
+        match self.mode {
+            Mode::ClientCredentials(_) => true,
+            Mode::User => self.token.as_ref().and_then(Token::refresh_token).is_some(),
+        }
+    }
+
     /// Where the lifecycle stands at `now`.
     pub fn status(&self, now: SystemTime) -> Status {
-        match &self.state {
-            State::Refreshing => Status::Refreshing,
-            State::Persisting { .. } | State::PersistRetry { .. } => Status::Persisting,
-            State::ConsentNeeded => Status::ConsentNeeded,
-            State::Backoff { until } if now < *until => Status::Backoff { until: *until },
-            State::Backoff { .. } | State::Idle => match self.refresh_due_at() {
-                Some(due) if now < due => Status::Fresh,
-                _ => Status::Due,
-            },
+        match self.machine {
+            State::Recording | State::Ready | State::Sending => return Status::Refreshing,
+            State::Persisting { .. } | State::PersistRetry { .. } => return Status::Persisting,
+            State::Idle => {}
+        }
+        if let Some(stop) = self.stop() {
+            return match stop.reason {
+                StopReason::InvalidGrant => Status::ConsentNeeded,
+                reason => Status::Stopped { reason },
+            };
+        }
+        let due = match self.refresh_due_at() {
+            Some(due) => due <= now,
+            None if self.mode == Mode::User => return Status::ConsentNeeded,
+            None => true,
+        };
+        if !due {
+            return Status::Fresh;
+        }
+        if !self.can_request() {
+            return if self.access_token(now).is_some() {
+                Status::Fresh
+            } else {
+                Status::ConsentNeeded
+            };
+        }
+        match self.gate() {
+            Some((until, why)) if now < until => Status::Waiting { until, why },
+            _ => Status::Due,
         }
     }
 
     /// When [`poll`](Self::poll) may next have something to do: `None` while a request or a
-    /// save is in flight, or when consent is needed.
+    /// save is in flight, or when nothing can be done without the user.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
-        match &self.state {
-            State::Refreshing | State::Persisting { announced: true } | State::ConsentNeeded => {
-                None
+        match self.machine {
+            State::Recording | State::Sending | State::Persisting { announced: true } => None,
+            State::Ready | State::Persisting { announced: false } => Some(SystemTime::UNIX_EPOCH),
+            State::PersistRetry { at } => Some(at),
+            State::Idle => {
+                if self.stop().is_some() || !self.can_request() {
+                    return None;
+                }
+                let due = match self.refresh_due_at() {
+                    Some(due) => due,
+                    None if self.mode == Mode::User => return None,
+                    None => SystemTime::UNIX_EPOCH,
+                };
+                Some(self.gate().map_or(due, |(until, _)| due.max(until)))
             }
-            State::Persisting { announced: false } => Some(SystemTime::UNIX_EPOCH),
-            State::PersistRetry { at } => Some(*at),
-            State::Backoff { until } => {
-                Some(self.refresh_due_at().map_or(*until, |due| due.max(*until)))
-            }
-            // Client credentials with no token yet: due at once.
-            State::Idle => Some(self.refresh_due_at().unwrap_or(SystemTime::UNIX_EPOCH)),
         }
     }
 
     /// The next thing to do at `now`, if any. Each action is handed out once; the lifecycle
     /// then waits for its outcome.
     pub fn poll(&mut self, now: SystemTime) -> Option<Action> {
-        match &self.state {
-            State::Persisting { announced: false } => {
-                self.state = State::Persisting { announced: true };
-                return self.pending.clone().map(Action::Persist);
+        match self.machine {
+            State::Persisting { announced: false } => {}
+            State::PersistRetry { at } if now >= at => {}
+            State::Idle if self.status(now) == Status::Due => return self.prepare(now),
+            State::Ready => {
+                self.machine = State::Sending;
+                return self.prepared.take().map(Action::Send);
             }
-            State::PersistRetry { at } if now >= *at => {
-                self.state = State::Persisting { announced: true };
-                return self.pending.clone().map(Action::Persist);
-            }
-            State::Idle | State::Backoff { .. } => {}
             _ => return None,
         }
-        if self.poll_timeout().is_none_or(|at| now < at) {
-            return None;
-        }
+        self.machine = State::Persisting { announced: true };
+        self.pending
+            .as_ref()
+            .map(|p| Action::Persist(p.document.clone()))
+    }
+
+    /// Counts a request at `now` and, when there is a set to record it in, asks for the record
+    /// (with a provisional backoff, as if the request failed) before the send.
+    fn prepare(&mut self, now: SystemTime) -> Option<Action> {
         let grant = match &self.mode {
             Mode::ClientCredentials(grant) => Grant::ClientCredentials(grant.clone()),
-            Mode::User => match self.current.as_ref().and_then(Token::refresh_token) {
-                Some(refresh) => Grant::refresh_token(refresh.clone()),
-                None => {
-                    // Nothing to refresh with: only the user can help.
-                    self.state = State::ConsentNeeded;
-                    return None;
-                }
-            },
+            Mode::User => Grant::refresh_token(self.token.as_ref()?.refresh_token()?.clone()),
         };
-        self.state = State::Refreshing;
-        Some(Action::Send(grant))
-    }
-
-    /// Feeds the token an [`Action::Send`] obtained. A refresh answer without a refresh token
-    /// keeps the current one (RFC 6749 §6).
-    pub fn handle_token(&mut self, _now: SystemTime, mut token: Token) -> Result<(), Error> {
-        self.expect(matches!(self.state, State::Refreshing), "handle_token")?;
-        if self.mode == Mode::User
-            && token.refresh_token.is_none()
-            && let Some(current) = &self.current
-        {
-            token.refresh_token = current.refresh_token.clone();
-            token.refresh_token_expires_in = current.refresh_token_expires_in;
-            token.refresh_token_expires_at = current.refresh_token_expires_at;
+        self.state.note_request(now, self.config.burst());
+        let Some(token) = self.token.clone() else {
+            // Nothing stored, nothing to lose: send at once.
+            self.machine = State::Sending;
+            return Some(Action::Send(grant));
+        };
+        let mut provisional = self.state.clone();
+        provisional.failures = provisional.failures.saturating_add(1);
+        let delay = self.config.backoff(provisional.failures, 0);
+        let until = now.checked_add(delay).unwrap_or(now);
+        if provisional.not_before.is_none_or(|at| at < until) {
+            provisional.not_before = Some(until);
+            provisional.wait = Wait::Backoff;
         }
-        self.pending = Some(token);
-        self.failures = 0;
-        self.forced = false;
-        self.state = State::Persisting { announced: false };
-        Ok(())
+        self.pending = Some(Pending {
+            document: TokenDocument {
+                token,
+                state: provisional,
+                revision: self.next_revision(),
+            },
+            critical: false,
+        });
+        self.prepared = Some(grant);
+        self.machine = State::Recording;
+        self.pending
+            .as_ref()
+            .map(|p| Action::Persist(p.document.clone()))
     }
 
-    /// Feeds the failure of an [`Action::Send`]. `entropy` (any random `u64`) spreads the
-    /// backoff.
-    pub fn handle_failure(
+    /// Feeds the token an [`Action::Send`] obtained, received at `now`. A refresh answer
+    /// without a refresh token keeps the current one (RFC 6749 §6), one without `scope` keeps
+    /// the current scopes; the new set is persisted before it is handed out, and no automatic
+    /// request follows for the budget's interval.
+    pub fn handle_token(&mut self, now: SystemTime, mut token: Token) {
+        debug_assert_eq!(self.machine, State::Sending, "handle_token without a send");
+        if self.machine != State::Sending {
+            return;
+        }
+        let mut renews = self.state.renews;
+        if let Some(current) = &self.token {
+            if self.mode == Mode::User && token.refresh_token.is_none() {
+                token.refresh_token = current.refresh_token.clone();
+                token.refresh_token_expires_in = current.refresh_token_expires_in;
+                token.refresh_token_expires_at = current.refresh_token_expires_at;
+            }
+            if !token.scopes_known() {
+                token.scopes = current.scopes.clone();
+            }
+            if self.mode == Mode::User {
+                renews = Some(
+                    match (
+                        current.refresh_token_expires_at,
+                        token.refresh_token_expires_at,
+                    ) {
+                        (Some(before), Some(after)) => after > before,
+                        _ => token.refresh_token != current.refresh_token,
+                    },
+                );
+            }
+        }
+        // A success only ends a run of failures when it is of use past the budget's interval:
+        // a server alternating errors with tokens that expire at once still backs off.
+        let budget_end = now.checked_add(self.config.min_refresh_interval());
+        let useful = budget_end.is_some_and(|end| token.valid_access_token(end).is_some());
+        let state = RefreshState {
+            not_before: budget_end,
+            wait: Wait::Budget,
+            failures: if useful { 0 } else { self.state.failures },
+            renews,
+            stop: None,
+            requests: self.state.requests.clone(),
+        };
+        self.pending = Some(Pending {
+            document: TokenDocument {
+                token,
+                state,
+                revision: self.next_revision(),
+            },
+            critical: true,
+        });
+        self.machine = State::Persisting { announced: false };
+        self.force = Force::None;
+    }
+
+    /// Feeds the failure of an [`Action::Send`] (classified with [`Failure::of`], or
+    /// [`Failure::Transient`] for a network error). `entropy` (any random `u64`) spreads the
+    /// backoff. The resulting deadline or stop is offered for persistence (best effort), so
+    /// other processes sharing the grant honour it.
+    pub fn handle_failure(&mut self, now: SystemTime, failure: Failure, entropy: u64) {
+        debug_assert_eq!(
+            self.machine,
+            State::Sending,
+            "handle_failure without a send"
+        );
+        if self.machine != State::Sending {
+            return;
+        }
+        self.state.failures = self.state.failures.saturating_add(1);
+        let stop = |reason, status, code, client| Stop {
+            reason,
+            at: now,
+            status,
+            code,
+            client,
+        };
+        match failure {
+            Failure::InvalidGrant if self.mode == Mode::User => {
+                self.state.stop = Some(stop(StopReason::InvalidGrant, None, None, None));
+            }
+            Failure::InvalidGrant => {
+                self.state.stop = Some(stop(StopReason::BadRequest, None, None, self.client));
+            }
+            Failure::Permanent {
+                reason,
+                status,
+                code,
+            } => self.state.stop = Some(stop(reason, status, code, self.client)),
+            Failure::RateLimited { retry_after, reset } => {
+                let asked = [retry_after, reset]
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r.delay_from(now))
+                    .max();
+                self.wait(now, asked, Wait::RateLimited, entropy);
+            }
+            Failure::Transient { retry_after } => {
+                let asked = retry_after.map(|r| r.delay_from(now));
+                let why = if asked.is_some() {
+                    Wait::RateLimited
+                } else {
+                    Wait::Backoff
+                };
+                self.wait(now, asked, why, entropy);
+            }
+            Failure::Store => self.wait(now, None, Wait::Backoff, entropy),
+        }
+        if self.force != Force::Requested || self.state.stop.is_some() {
+            self.force = Force::None;
+        }
+        self.machine = State::Idle;
+        if failure != Failure::Store
+            && let Some(token) = self.token.clone()
+        {
+            self.pending = Some(Pending {
+                document: TokenDocument {
+                    token,
+                    state: self.state.clone(),
+                    revision: self.next_revision(),
+                },
+                critical: false,
+            });
+            self.machine = State::Persisting { announced: false };
+        }
+    }
+
+    /// Sets the deadline after a failure: the backoff, or what the server asked (capped), the
+    /// longer of the two.
+    fn wait(
         &mut self,
         now: SystemTime,
-        failure: Failure,
+        asked: Option<std::time::Duration>,
+        why: Wait,
         entropy: u64,
-    ) -> Result<(), Error> {
-        self.expect(matches!(self.state, State::Refreshing), "handle_failure")?;
-        self.failures = self.failures.saturating_add(1);
-        self.state = match failure {
-            Failure::InvalidGrant if self.mode == Mode::User => State::ConsentNeeded,
-            Failure::InvalidGrant => State::Backoff {
-                until: self.backoff_until(now, None, entropy),
-            },
-            Failure::Retry { retry_after } => State::Backoff {
-                until: self.backoff_until(now, retry_after, entropy),
-            },
-        };
-        Ok(())
-    }
-
-    /// Confirms that the set from [`Action::Persist`] is durably stored: it becomes current.
-    pub fn confirm_persisted(&mut self, _now: SystemTime) -> Result<(), Error> {
-        self.expect(
-            matches!(self.state, State::Persisting { announced: true }),
-            "confirm_persisted",
-        )?;
-        self.current = self.pending.take();
-        self.state = State::Idle;
-        Ok(())
-    }
-
-    /// Reports that storing failed: the set is kept in memory (it cannot be asked for again:
-    /// the old refresh token is already spent) and offered again after a backoff.
-    pub fn persist_failed(&mut self, now: SystemTime, entropy: u64) -> Result<(), Error> {
-        self.expect(
-            matches!(self.state, State::Persisting { announced: true }),
-            "persist_failed",
-        )?;
-        self.failures = self.failures.saturating_add(1);
-        self.state = State::PersistRetry {
-            at: self.backoff_until(now, None, entropy),
-        };
-        Ok(())
-    }
-
-    /// Adopts a token set read from storage when it differs from the current one and is not
-    /// older (another process refreshed, or the user logged in again). Returns whether it was
-    /// adopted. Only while nothing is in flight.
-    pub fn handle_loaded(&mut self, _now: SystemTime, token: Token) -> Result<bool, Error> {
-        self.expect(
-            matches!(
-                self.state,
-                State::Idle | State::Backoff { .. } | State::ConsentNeeded
-            ),
-            "handle_loaded",
-        )?;
-        let keep_current = self.current.as_ref().is_some_and(|current| {
-            current.access_token() == token.access_token()
-                || current.received_at() > token.received_at()
-        });
-        if keep_current {
-            return Ok(false);
+    ) {
+        let mut delay = self.config.backoff(self.state.failures.max(1), entropy);
+        if let Some(asked) = asked {
+            delay = delay.max(asked.min(self.config.max_retry_after()));
         }
-        self.current = Some(token);
-        self.failures = 0;
-        self.forced = false;
-        self.state = State::Idle;
-        Ok(true)
+        self.state.not_before = Some(now.checked_add(delay).unwrap_or(now));
+        self.state.wait = why;
+    }
+
+    fn next_revision(&self) -> u64 {
+        self.revision.map_or(0, |r| r.saturating_add(1))
+    }
+
+    /// Confirms that the document from [`Action::Persist`] is durably stored: its set becomes
+    /// current.
+    pub fn confirm_persisted(&mut self, _now: SystemTime) {
+        debug_assert!(
+            matches!(
+                self.machine,
+                State::Persisting { announced: true } | State::Recording
+            ),
+            "confirm_persisted without a persist"
+        );
+        if self.machine == State::Recording {
+            // The attempt is on record; this process keeps its own (unprovisional) state.
+            if let Some(Pending { document, .. }) = self.pending.take() {
+                self.revision = Some(document.revision);
+            }
+            self.machine = State::Ready;
+            return;
+        }
+        if self.machine != (State::Persisting { announced: true }) {
+            return;
+        }
+        if let Some(Pending { document, .. }) = self.pending.take() {
+            self.token = Some(document.token);
+            self.state = document.state;
+            self.revision = Some(document.revision);
+        }
+        self.persist_failures = 0;
+        self.machine = State::Idle;
+    }
+
+    /// Reports that storing failed. A new token set is kept in memory (it cannot be asked for
+    /// again: the old refresh token is already spent) and offered again after a backoff; a
+    /// document that only recorded a failure is dropped (this process still honours it).
+    pub fn persist_failed(&mut self, now: SystemTime, entropy: u64) {
+        debug_assert!(
+            matches!(
+                self.machine,
+                State::Persisting { announced: true } | State::Recording
+            ),
+            "persist_failed without a persist"
+        );
+        if self.machine == State::Recording {
+            // The store cannot take a document: the refresh token is not spent.
+            self.pending = None;
+            self.prepared = None;
+            self.machine = State::Sending;
+            self.handle_failure(now, Failure::Store, entropy);
+            return;
+        }
+        if self.machine != (State::Persisting { announced: true }) {
+            return;
+        }
+        match &self.pending {
+            Some(Pending { critical: true, .. }) => {
+                self.persist_failures = self.persist_failures.saturating_add(1);
+                let delay = self.config.backoff(self.persist_failures, entropy);
+                self.machine = State::PersistRetry {
+                    at: now.checked_add(delay).unwrap_or(now),
+                };
+            }
+            _ => {
+                self.pending = None;
+                self.machine = State::Idle;
+            }
+        }
+    }
+
+    /// The new token set received but not yet persisted, if any: it must not be lost (its
+    /// refresh token may be the only valid one).
+    pub fn unsaved(&self) -> Option<&TokenDocument> {
+        self.pending
+            .as_ref()
+            .filter(|p| p.critical)
+            .map(|p| &p.document)
+    }
+
+    /// Adopts a document read from storage, while nothing is in flight. The same token set:
+    /// its stored state is merged in (another process's deadline or stop then holds here too).
+    /// A different set that is not older (another process refreshed, or the user logged in
+    /// again): it replaces the current one, with its state. Returns whether anything changed.
+    pub fn handle_loaded(&mut self, _now: SystemTime, document: TokenDocument) -> bool {
+        if self.machine != State::Idle {
+            return false;
+        }
+        let TokenDocument {
+            token,
+            state,
+            revision,
+        } = document;
+        match &self.token {
+            Some(current)
+                if current.access_token == token.access_token
+                    && current.refresh_token == token.refresh_token =>
+            {
+                let before = (self.state.clone(), self.revision);
+                self.state.merge(state);
+                let excess = self
+                    .state
+                    .requests
+                    .len()
+                    .saturating_sub(self.config.burst() as usize);
+                self.state.requests.drain(..excess);
+                self.revision = Some(revision);
+                before != (self.state.clone(), self.revision)
+            }
+            Some(current) if current.received_at > token.received_at => false,
+            _ => {
+                self.token = Some(token);
+                self.state = state;
+                self.revision = Some(revision);
+                self.force = Force::None;
+                true
+            }
+        }
+    }
+
+    /// Forgets the current set because the store no longer holds one (it was revoked and
+    /// removed, by another process or the user), while nothing is in flight. A user's
+    /// lifecycle then needs consent; a client-credentials one asks again (within the budget).
+    pub fn handle_cleared(&mut self, _now: SystemTime) {
+        if self.machine != State::Idle || self.token.is_none() {
+            return;
+        }
+        let requests = std::mem::take(&mut self.state.requests);
+        self.token = None;
+        self.state = RefreshState {
+            requests,
+            ..RefreshState::default()
+        };
+        self.revision = None;
+        self.force = Force::None;
+    }
+
+    /// Backs off after the store could not be locked or read (nothing was sent), in this
+    /// process only, while nothing is in flight.
+    pub fn handle_store_failure(&mut self, now: SystemTime, entropy: u64) {
+        if self.machine != State::Idle {
+            return;
+        }
+        self.machine = State::Sending;
+        self.handle_failure(now, Failure::Store, entropy);
     }
 
     /// Makes a refresh due now, whatever the expiry (for example after the API refused the
-    /// access token, or on the user's request). Ignored while consent is needed.
+    /// access token). Still within the request budget and backoff; ignored while consent is
+    /// needed.
     pub fn request_refresh(&mut self, _now: SystemTime) {
-        self.forced = true;
-        if let State::Backoff { .. } = self.state {
-            self.state = State::Idle;
-        }
+        self.force = self.force.max(Force::Requested);
     }
 
-    fn backoff_until(
-        &self,
-        now: SystemTime,
-        retry_after: Option<RetryAfter>,
-        entropy: u64,
-    ) -> SystemTime {
-        let mut delay = self.config.backoff(self.failures.max(1), entropy);
-        if let Some(retry_after) = retry_after {
-            delay = delay.max(
-                retry_after
-                    .delay_from(now)
-                    .min(self.config.max_retry_after()),
-            );
-        }
-        now.checked_add(delay).unwrap_or(now)
-    }
-
-    fn expect(&self, ok: bool, call: &'static str) -> Result<(), Error> {
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::LifecycleOutOfOrder {
-                call,
-                state: self.state_name(),
-            })
-        }
-    }
-
-    fn state_name(&self) -> &'static str {
-        match self.state {
-            State::Idle => "idle",
-            State::Refreshing => "refreshing",
-            State::Persisting { .. } => "persisting",
-            State::PersistRetry { .. } => "waiting to persist again",
-            State::Backoff { .. } => "backing off",
-            State::ConsentNeeded => "consent needed",
-        }
+    /// Makes a refresh due now because the user asked: past the request budget, backoff and a
+    /// permanent stop (the user may have fixed the cause), but never past Pinterest's own rate
+    /// limit or an invalid grant.
+    pub fn force_refresh(&mut self, _now: SystemTime) {
+        self.force = Force::User;
     }
 }

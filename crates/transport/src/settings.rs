@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::error::Error;
+pub use rustls_pki_types::CertificateDer;
 
 /// Default time to establish a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -17,15 +16,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest response body read (token responses are well under 1 KiB).
 pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 
-/// Settings of a transport's HTTP client. The transport crates re-export it as `Settings`.
+/// Settings of a transport's HTTP client.
 ///
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::HttpSettings;
+/// use pinterest_oauth_transport::Settings;
 /// use std::time::Duration;
 ///
-/// let settings = HttpSettings::default()
+/// let settings = Settings::default()
 ///     .with_connect_timeout(Duration::from_secs(3))
 ///     .with_timeout(Duration::from_secs(10))
 ///     .with_max_body(16 * 1024);
@@ -33,16 +32,16 @@ pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 /// assert_eq!(settings.timeout(), Duration::from_secs(10));
 /// ```
 #[derive(Clone, Debug)]
-pub struct HttpSettings {
+pub struct Settings {
     connect_timeout: Duration,
     timeout: Duration,
     max_body: u64,
     extra_roots: Vec<CertificateDer<'static>>,
 }
 
-impl Default for HttpSettings {
+impl Default for Settings {
     fn default() -> Self {
-        HttpSettings {
+        Settings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
@@ -51,7 +50,7 @@ impl Default for HttpSettings {
     }
 }
 
-impl HttpSettings {
+impl Settings {
     /// Time to establish a connection (default 10 s).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -78,15 +77,14 @@ impl HttpSettings {
     }
 
     /// Trusts every certificate in this PEM text in addition to the webpki roots.
-    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+    pub fn with_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, InvalidCertificate> {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            self.extra_roots
-                .push(cert.map_err(|_| Error::InvalidCertificate)?);
+            self.extra_roots.push(cert.map_err(|_| InvalidCertificate)?);
             added += 1;
         }
         if added == 0 {
-            return Err(Error::InvalidCertificate);
+            return Err(InvalidCertificate);
         }
         Ok(self)
     }
@@ -111,3 +109,8 @@ impl HttpSettings {
         &self.extra_roots
     }
 }
+
+/// A root certificate could not be read (not PEM, or no certificate in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid root certificate")]
+pub struct InvalidCertificate;

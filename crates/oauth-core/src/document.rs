@@ -1,0 +1,484 @@
+//! The token document: what a store keeps for one grant. Pure: reading and writing files or
+//! keys is the store's business.
+//!
+//! ```json
+//! {
+//!   "version": 2,
+//!   "revision": 7,
+//!   "access_token": "pina_…",
+//!   "token_type": "bearer",
+//!   "received_at": 1764403200,
+//!   "expires_in": 2592000,
+//!   "expires_at": 1766995200,
+//!   "scopes": ["boards:read", "pins:read"],
+//!   "response_type": "refresh_token",
+//!   "refresh_token": "pinr_…",
+//!   "refresh_token_expires_in": 5184000,
+//!   "refresh_token_expires_at": 1769587200,
+//!   "lifecycle": {
+//!     "not_before": 1764403260,
+//!     "wait": "budget",
+//!     "failures": 0,
+//!     "renews": true,
+//!     "stopped": null,
+//!     "requests": [1764403200]
+//!   }
+//! }
+//! ```
+//!
+//! Times are Unix seconds. `revision` counts the saves of this grant. `access_token` is `null`
+//! when the last answer's access token was unusable (`access_token_problem` says why);
+//! `scopes` is `null` when Pinterest never said; `response_type` and the `refresh_token*`
+//! fields may be `null` or absent.
+//!
+//! `lifecycle` is the [`RefreshState`] every process sharing the grant honours: no automatic
+//! token request before `not_before` (`wait` says why: `budget` after a success, `backoff`
+//! after a failure, `rate_limited` when Pinterest asked), the consecutive `failures`, whether a
+//! refresh `renews` the refresh token, the times of the latest `requests` (the budget's
+//! ceiling counts them), and `stopped` after a failure no retry can mend, such as
+//! `{"reason":"invalid_grant","at":1764403200,"status":401,"code":283}` (the user must consent
+//! again) or `{"reason":"invalid_client",…,"client":"9f2c0e41"}` (until the app's
+//! credentials change: `client` fingerprints the configuration that was refused).
+//!
+//! Version 1 (no `revision`, no `lifecycle`, `scopes` always a list) is still read; unknown
+//! fields are ignored; a newer version is refused with [`DocumentError::Version`].
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::DocumentError;
+use crate::lifecycle::{RefreshState, Stop, StopReason, Wait};
+use crate::scope::Scope;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::token::{
+    AccessTokenProblem, IgnoredFields, MAX_LIFETIME, ResponseType, Token, TokenType, check_bearer,
+};
+
+/// The document version written.
+pub const DOCUMENT_VERSION: u32 = 2;
+
+/// The last second any stored time may name (9999-12-31T23:59:59Z): later ones are clamped to
+/// it, so every stored time can be formatted.
+const MAX_UNIX: u64 = 253_402_300_799;
+
+/// What a store keeps for one grant: the token set, the lifecycle's memory that every process
+/// sharing the grant honours, and a revision counting the saves.
+///
+/// Written with [`to_bytes`](Self::to_bytes) and read with [`from_bytes`](Self::from_bytes)
+/// (see the [module docs](crate::document) for the format).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{parse_token_response, http, TokenDocument};
+/// use std::time::SystemTime;
+///
+/// let body = r#"{"access_token":"pina.a","expires_in":60,"scope":"ads:read","refresh_token":"pinr.r"}"#;
+/// let token = parse_token_response(SystemTime::UNIX_EPOCH, &http::Response::new(body))?;
+/// let document = TokenDocument::new(token);
+/// let bytes = document.to_bytes();
+/// assert_eq!(TokenDocument::from_bytes(&bytes)?, document);
+/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenDocument {
+    pub(crate) token: Token,
+    pub(crate) state: RefreshState,
+    pub(crate) revision: u64,
+}
+
+impl TokenDocument {
+    /// A first document for a token set (after a login): no lifecycle memory, revision 0.
+    pub fn new(token: Token) -> TokenDocument {
+        TokenDocument {
+            token,
+            state: RefreshState::default(),
+            revision: 0,
+        }
+    }
+
+    /// The token set.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The token set, taken out.
+    pub fn into_token(self) -> Token {
+        self.token
+    }
+
+    /// What the lifecycle remembers across processes.
+    pub fn state(&self) -> &RefreshState {
+        &self.state
+    }
+
+    /// How many times this grant's document has been saved (0 for a first one).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The document to save in place of `previous`: this one, with the next revision.
+    pub fn succeeding(mut self, previous: Option<&TokenDocument>) -> TokenDocument {
+        self.revision = previous.map_or(0, |p| p.revision.saturating_add(1));
+        self
+    }
+
+    /// This document with its access token forgotten (after it was revoked), as the next
+    /// revision: the set needs a refresh before a token is handed out again.
+    pub fn without_access_token(mut self) -> TokenDocument {
+        self.token.access_token = None;
+        self.token.access_problem = Some(AccessTokenProblem::Revoked);
+        self.revision = self.revision.saturating_add(1);
+        self
+    }
+
+    /// This document with its refresh token forgotten (after it was revoked), as the next
+    /// revision: the access token is used until it expires, then the user must log in again.
+    /// `None` when there would be no credential left.
+    pub fn without_refresh_token(mut self) -> Option<TokenDocument> {
+        self.token.access_token.as_ref()?;
+        self.token.refresh_token = None;
+        self.token.refresh_token_expires_in = None;
+        self.token.refresh_token_expires_at = None;
+        self.revision = self.revision.saturating_add(1);
+        Some(self)
+    }
+
+    /// The document as JSON bytes; they hold both tokens and are zeroized when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let token = &self.token;
+        let out = Out {
+            version: DOCUMENT_VERSION,
+            revision: self.revision,
+            access_token: token.access_token.as_ref().map(AccessToken::secret),
+            access_token_problem: token.access_problem.map(problem_name),
+            token_type: token.token_type.as_str(),
+            received_at: unix(token.received_at),
+            expires_in: token.expires_in.as_secs(),
+            expires_at: unix(token.expires_at),
+            scopes: token
+                .scopes
+                .as_ref()
+                .map(|s| s.iter().map(Scope::as_str).collect()),
+            response_type: token.response_type.as_ref().map(ResponseType::as_str),
+            refresh_token: token.refresh_token.as_ref().map(RefreshToken::secret),
+            refresh_token_expires_in: token.refresh_token_expires_in.map(|d| d.as_secs()),
+            refresh_token_expires_at: token.refresh_token_expires_at.map(unix),
+            lifecycle: StateOut::of(&self.state),
+        };
+        // A flat struct of strings and numbers always serializes.
+        Zeroizing::new(serde_json::to_vec_pretty(&out).unwrap_or_default())
+    }
+
+    /// Reads a document written by [`to_bytes`](Self::to_bytes), of this version or of
+    /// version 1. Errors say what is wrong and where, never quoting the document. Times beyond
+    /// year 9999 and lifetimes beyond [`MAX_LIFETIME`] are clamped; an
+    /// access token that is not a usable bearer token is dropped (the refresh token is kept).
+    pub fn from_bytes(bytes: &[u8]) -> Result<TokenDocument, DocumentError> {
+        let doc: In = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+            serde_json::error::Category::Eof => DocumentError::Truncated,
+            serde_json::error::Category::Data => DocumentError::Fields {
+                line: e.line(),
+                column: e.column(),
+            },
+            _ => DocumentError::NotJson {
+                line: e.line(),
+                column: e.column(),
+            },
+        })?;
+        if doc.version > DOCUMENT_VERSION || doc.version == 0 {
+            return Err(DocumentError::Version(doc.version));
+        }
+        let scopes = doc
+            .scopes
+            .map(|list| list.iter().map(|s| s.parse::<Scope>()).collect())
+            .transpose()
+            .map_err(|_| DocumentError::BadScope)?;
+        let token_type = TokenType::parse(&doc.token_type);
+        let stored_problem = doc.access_token_problem.as_deref().and_then(problem_of);
+        let (access_token, access_problem) = match doc.access_token.filter(|t| !t.is_empty()) {
+            Some(t) => match check_bearer(&t).and(match token_type {
+                TokenType::Bearer => Ok(()),
+                TokenType::Other(_) => Err(AccessTokenProblem::UnsupportedType),
+            }) {
+                Ok(()) => (Some(AccessToken::new(t.as_str())), None),
+                Err(problem) => (None, Some(problem)),
+            },
+            None => (
+                None,
+                Some(stored_problem.unwrap_or(AccessTokenProblem::Missing)),
+            ),
+        };
+        let refresh_token = doc
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(|t| RefreshToken::new(t.as_str()));
+        if access_token.is_none() && refresh_token.is_none() {
+            return Err(DocumentError::NoCredential);
+        }
+        let received_at = time(doc.received_at);
+        let clamp = |d: u64| Duration::from_secs(d).min(MAX_LIFETIME);
+        let expires_in = clamp(doc.expires_in);
+        let expires_at = time(doc.expires_at);
+        let token = Token {
+            access_token,
+            access_problem,
+            token_type,
+            received_at,
+            expires_in,
+            expires_at,
+            scopes,
+            response_type: doc.response_type.as_deref().map(ResponseType::parse),
+            refresh_token,
+            refresh_token_expires_in: doc.refresh_token_expires_in.map(clamp),
+            refresh_token_expires_at: doc.refresh_token_expires_at.map(time),
+            ignored: IgnoredFields::default(),
+        };
+        Ok(TokenDocument {
+            token,
+            state: doc.lifecycle.map(StateIn::into_state).unwrap_or_default(),
+            revision: doc.revision,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    version: u32,
+    revision: u64,
+    access_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_problem: Option<&'static str>,
+    token_type: &'a str,
+    received_at: u64,
+    expires_in: u64,
+    expires_at: u64,
+    scopes: Option<Vec<&'a str>>,
+    response_type: Option<&'a str>,
+    refresh_token: Option<&'a str>,
+    refresh_token_expires_in: Option<u64>,
+    refresh_token_expires_at: Option<u64>,
+    lifecycle: StateOut,
+}
+
+#[derive(Serialize)]
+struct StateOut {
+    not_before: Option<u64>,
+    wait: Option<&'static str>,
+    failures: u32,
+    renews: Option<bool>,
+    stopped: Option<StopOut>,
+    requests: Vec<u64>,
+}
+
+#[derive(Serialize)]
+struct StopOut {
+    reason: &'static str,
+    at: u64,
+    status: Option<u16>,
+    code: Option<i64>,
+    client: Option<String>,
+}
+
+impl StateOut {
+    fn of(state: &RefreshState) -> StateOut {
+        StateOut {
+            not_before: state.not_before.map(unix),
+            wait: state.not_before.map(|_| state.wait.as_str()),
+            failures: state.failures,
+            renews: state.renews,
+            stopped: state.stop.as_ref().map(|stop| StopOut {
+                reason: stop.reason.as_str(),
+                at: unix(stop.at),
+                status: stop.status,
+                code: stop.code,
+                client: stop.client.map(|c| format!("{c:08x}")),
+            }),
+            requests: state.requests.iter().copied().map(unix).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct In {
+    version: u32,
+    #[serde(default)]
+    revision: u64,
+    #[serde(default)]
+    access_token: Option<Zeroizing<String>>,
+    #[serde(default)]
+    access_token_problem: Option<String>,
+    token_type: String,
+    received_at: u64,
+    expires_in: u64,
+    expires_at: u64,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    response_type: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<Zeroizing<String>>,
+    #[serde(default)]
+    refresh_token_expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token_expires_at: Option<u64>,
+    #[serde(default)]
+    lifecycle: Option<StateIn>,
+}
+
+#[derive(Deserialize)]
+struct StateIn {
+    #[serde(default)]
+    not_before: Option<u64>,
+    #[serde(default)]
+    wait: Option<String>,
+    #[serde(default)]
+    failures: u32,
+    #[serde(default)]
+    renews: Option<bool>,
+    #[serde(default)]
+    stopped: Option<StopIn>,
+    #[serde(default)]
+    requests: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct StopIn {
+    reason: String,
+    at: u64,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    client: Option<String>,
+}
+
+impl StateIn {
+    /// Unknown names (from a newer minor release) degrade to the most careful reading.
+    fn into_state(self) -> RefreshState {
+        RefreshState {
+            not_before: self.not_before.map(time),
+            wait: match self.wait.as_deref() {
+                None => Wait::default(),
+                Some(name) => Wait::from_name(name).unwrap_or(Wait::RateLimited),
+            },
+            failures: self.failures,
+            renews: self.renews,
+            stop: self.stopped.map(|stop| Stop {
+                reason: StopReason::from_name(&stop.reason).unwrap_or(StopReason::BadRequest),
+                at: time(stop.at),
+                status: stop.status,
+                code: stop.code,
+                client: stop
+                    .client
+                    .as_deref()
+                    .and_then(|c| u32::from_str_radix(c, 16).ok()),
+            }),
+            requests: {
+                let mut requests: Vec<_> = self.requests.into_iter().map(time).collect();
+                requests.sort_unstable();
+                let excess = requests.len().saturating_sub(64);
+                requests.drain(..excess);
+                requests
+            },
+        }
+    }
+}
+
+fn problem_name(problem: AccessTokenProblem) -> &'static str {
+    match problem {
+        AccessTokenProblem::Missing => "missing",
+        AccessTokenProblem::Malformed => "malformed",
+        AccessTokenProblem::UnsupportedType => "unsupported_type",
+        AccessTokenProblem::Revoked => "revoked",
+    }
+}
+
+fn problem_of(name: &str) -> Option<AccessTokenProblem> {
+    [
+        AccessTokenProblem::Missing,
+        AccessTokenProblem::Malformed,
+        AccessTokenProblem::UnsupportedType,
+        AccessTokenProblem::Revoked,
+    ]
+    .into_iter()
+    .find(|p| problem_name(*p) == name)
+}
+
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .min(MAX_UNIX)
+}
+
+fn time(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs.min(MAX_UNIX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &[u8] = br#"{"version":1,"access_token":"pina_a","token_type":"bearer",
+        "received_at":1800000000,"expires_in":60,"expires_at":1800000060,
+        "scopes":["boards:read"],"response_type":null,"refresh_token":"pinr_r",
+        "refresh_token_expires_in":null,"refresh_token_expires_at":null}"#;
+
+    #[test]
+    fn bad_documents_are_typed_and_quote_nothing() {
+        let problem = |bytes: &[u8]| TokenDocument::from_bytes(bytes).unwrap_err();
+        assert_eq!(problem(b""), DocumentError::Truncated);
+        assert!(matches!(problem(b"<html>"), DocumentError::NotJson { .. }));
+        let wrong = br#"{"version":1,"access_token":"pina_secret","token_type":"bearer",
+            "received_at":"pinr_secret","expires_in":1,"expires_at":2,"scopes":[]}"#;
+        assert!(matches!(
+            problem(wrong),
+            DocumentError::Fields { line: 2, .. }
+        ));
+        let err = problem(wrong).to_string();
+        assert!(!err.contains("secret"), "{err}");
+        let future = br#"{"version":3,"access_token":"a","token_type":"bearer",
+            "received_at":1,"expires_in":1,"expires_at":2,"scopes":[]}"#;
+        assert_eq!(problem(future), DocumentError::Version(3));
+        let bad_scope = br#"{"version":1,"access_token":"a","token_type":"bearer",
+            "received_at":1,"expires_in":1,"expires_at":2,"scopes":["a b"]}"#;
+        assert_eq!(problem(bad_scope), DocumentError::BadScope);
+        let empty = br#"{"version":2,"access_token":null,"token_type":"bearer",
+            "received_at":1,"expires_in":1,"expires_at":2,"scopes":null}"#;
+        assert_eq!(problem(empty), DocumentError::NoCredential);
+    }
+
+    #[test]
+    fn version_1_is_read_and_rewritten_as_version_2() {
+        let doc = TokenDocument::from_bytes(V1).unwrap();
+        assert_eq!(doc.revision(), 0);
+        assert_eq!(doc.state(), &RefreshState::default());
+        assert_eq!(doc.token().scopes(), [Scope::BoardsRead]);
+        let again = TokenDocument::from_bytes(&doc.to_bytes()).unwrap();
+        assert_eq!(again, doc);
+        let text = String::from_utf8(doc.to_bytes().to_vec()).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+    }
+
+    #[test]
+    fn far_times_are_clamped_and_bad_access_tokens_dropped() {
+        let far = br#"{"version":1,"access_token":"pina a","token_type":"bearer",
+            "received_at":1800000000,"expires_in":18446744073709551615,
+            "expires_at":18446744073709551615,"scopes":[],"refresh_token":"pinr_r",
+            "refresh_token_expires_at":999999999999999}"#;
+        let doc = TokenDocument::from_bytes(far).unwrap();
+        let token = doc.token();
+        assert_eq!(token.expires_in(), MAX_LIFETIME);
+        assert_eq!(unix(token.expires_at()), MAX_UNIX);
+        assert_eq!(token.refresh_token_expires_at().map(unix), Some(MAX_UNIX));
+        assert_eq!(token.access_token(), None);
+        assert_eq!(
+            token.access_token_problem(),
+            Some(AccessTokenProblem::Malformed)
+        );
+        assert_eq!(token.refresh_token().map(|t| t.secret()), Some("pinr_r"));
+    }
+}

@@ -1,0 +1,334 @@
+//! What the lifecycle remembers across processes, and how a failure is classified.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::error::{ApiErrorKind, Malformation, ResponseError, RetryAfter};
+
+/// The lifecycle's memory of a grant, stored in its [`TokenDocument`](crate::TokenDocument)
+/// so that every process sharing the grant honours it: the request budget, backoff after
+/// failures, a stop after a failure no retry can mend, and whether refreshes renew the refresh
+/// token.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::RefreshState;
+///
+/// let fresh = RefreshState::default();
+/// assert_eq!(fresh.not_before(), None);
+/// assert_eq!(fresh.stop(), None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefreshState {
+    pub(crate) not_before: Option<SystemTime>,
+    pub(crate) wait: Wait,
+    pub(crate) failures: u32,
+    pub(crate) renews: Option<bool>,
+    pub(crate) stop: Option<Stop>,
+    pub(crate) requests: Vec<SystemTime>,
+}
+
+impl RefreshState {
+    /// No automatic token request before this time.
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.not_before
+    }
+    /// Why [`not_before`](Self::not_before) is set.
+    pub fn wait(&self) -> Wait {
+        self.wait
+    }
+    /// Consecutive failed requests since the last success.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+    /// Whether a refresh renews the refresh token (moves its expiry later): `None` until a
+    /// refresh has been seen.
+    pub fn renews(&self) -> Option<bool> {
+        self.renews
+    }
+    /// The stop after a failure no retry can mend, if any.
+    pub fn stop(&self) -> Option<&Stop> {
+        self.stop.as_ref()
+    }
+    /// When the most recent token requests were sent (at most the budget's
+    /// [`burst`](crate::LifecycleConfig::burst), oldest first).
+    pub fn requests(&self) -> &[SystemTime] {
+        &self.requests
+    }
+
+    /// Notes a request sent at `at`, keeping the latest `keep`.
+    pub(crate) fn note_request(&mut self, at: SystemTime, keep: u32) {
+        self.requests.push(at);
+        self.requests.sort_unstable();
+        let excess = self.requests.len().saturating_sub(keep as usize);
+        self.requests.drain(..excess);
+    }
+
+    /// Merges a stored state into this one: the later deadline, the higher failure count, and
+    /// whatever either knows of stops and renewals (the stored one first).
+    pub(crate) fn merge(&mut self, stored: RefreshState) {
+        if stored.not_before > self.not_before {
+            self.not_before = stored.not_before;
+            self.wait = stored.wait;
+        }
+        self.failures = self.failures.max(stored.failures);
+        self.renews = stored.renews.or(self.renews);
+        self.stop = stored.stop.or(self.stop.take());
+        for at in stored.requests {
+            if !self.requests.contains(&at) {
+                self.requests.push(at);
+            }
+        }
+        self.requests.sort_unstable();
+    }
+}
+
+/// Why automatic requests wait (see [`RefreshState::not_before`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Wait {
+    /// The request budget: at most one automatic request per
+    /// [`min_refresh_interval`](crate::LifecycleConfig::min_refresh_interval) after a success.
+    #[default]
+    Budget,
+    /// Exponential backoff after a failure.
+    Backoff,
+    /// Pinterest asked to wait (`Retry-After`, `X-RateLimit-Reset`, 429). Even a refresh the
+    /// user forces waits for it.
+    RateLimited,
+}
+
+impl Wait {
+    /// The name stored in the token document.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Wait::Budget => "budget",
+            Wait::Backoff => "backoff",
+            Wait::RateLimited => "rate_limited",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Wait> {
+        [Wait::Budget, Wait::Backoff, Wait::RateLimited]
+            .into_iter()
+            .find(|w| w.as_str() == name)
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Wait::Budget => "request budget",
+            Wait::Backoff => "backing off after a failure",
+            Wait::RateLimited => "rate limited by Pinterest",
+        })
+    }
+}
+
+/// A stop after a failure that retrying cannot mend. Automatic requests cease until the stop
+/// is lifted: by a new token set (a login) for [`StopReason::InvalidGrant`], otherwise also by
+/// a change of the app's configuration or a refresh the user forces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stop {
+    pub(crate) reason: StopReason,
+    pub(crate) at: SystemTime,
+    pub(crate) status: Option<u16>,
+    pub(crate) code: Option<i64>,
+    pub(crate) client: Option<u32>,
+}
+
+impl Stop {
+    /// Why.
+    pub fn reason(&self) -> StopReason {
+        self.reason
+    }
+    /// When the failure was seen.
+    pub fn at(&self) -> SystemTime {
+        self.at
+    }
+    /// The HTTP status of the answer, when known.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+    /// Pinterest's error code, when known.
+    pub fn code(&self) -> Option<i64> {
+        self.code
+    }
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.reason)?;
+        match (self.status, self.code) {
+            (Some(status), Some(code)) => write!(f, " (http {status}, code {code})"),
+            (Some(status), None) => write!(f, " (http {status})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a [`Stop`] was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The refresh token (or code) is invalid: the user must consent again.
+    InvalidGrant,
+    /// Pinterest refused the app id or secret (401, code 2).
+    InvalidClient,
+    /// The app may not do this (403, code 29).
+    Forbidden,
+    /// The app is blocked for spam.
+    Blocked,
+    /// Pinterest refused the request as malformed, or the endpoint does not exist (other 4xx,
+    /// or a redirect): usually a wrong base URL.
+    BadRequest,
+}
+
+impl StopReason {
+    /// The name stored in the token document.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::InvalidGrant => "invalid_grant",
+            StopReason::InvalidClient => "invalid_client",
+            StopReason::Forbidden => "forbidden",
+            StopReason::Blocked => "blocked",
+            StopReason::BadRequest => "bad_request",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<StopReason> {
+        [
+            StopReason::InvalidGrant,
+            StopReason::InvalidClient,
+            StopReason::Forbidden,
+            StopReason::Blocked,
+            StopReason::BadRequest,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopReason::InvalidGrant => "the grant is invalid; the user must log in again",
+            StopReason::InvalidClient => "Pinterest refused the app id or secret",
+            StopReason::Forbidden => "Pinterest does not permit this app to do that",
+            StopReason::Blocked => "Pinterest blocked the app for spam",
+            StopReason::BadRequest => "Pinterest refused the request (check the base url)",
+        })
+    }
+}
+
+/// How a token request failed, as far as the lifecycle cares. Made by [`Failure::of`] for
+/// Pinterest's answers; transports give [`Failure::Transient`] for network errors.
+///
+/// | failure | what the lifecycle does |
+/// |---|---|
+/// | `InvalidGrant` (401 code 283, `invalid_grant`) | stops: consent needed until a new set is loaded |
+/// | `Permanent` (401 code 2, 403, spam block, 400 and other 4xx, redirects) | stops until the app's configuration changes or the user forces a refresh |
+/// | `RateLimited` (429, code 8) | backs off, at least as long as `Retry-After` or `X-RateLimit-Reset` say |
+/// | `Transient` (5xx, network, timeouts, garbled 2xx) | backs off exponentially, at least `Retry-After` |
+/// | `Store` (the store failed before anything was sent) | backs off, in this process only |
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The grant is invalid: stop, consent is needed.
+    InvalidGrant,
+    /// Retrying cannot help until something changes.
+    Permanent {
+        /// Why.
+        reason: StopReason,
+        /// The answer's HTTP status.
+        status: Option<u16>,
+        /// Pinterest's error code.
+        code: Option<i64>,
+    },
+    /// Pinterest is throttling the app.
+    RateLimited {
+        /// `Retry-After`, when sent.
+        retry_after: Option<RetryAfter>,
+        /// `X-RateLimit-Reset`, when sent.
+        reset: Option<RetryAfter>,
+    },
+    /// Trying again later may succeed.
+    Transient {
+        /// `Retry-After`, when sent.
+        retry_after: Option<RetryAfter>,
+    },
+    /// The store could not be locked, read or reserved; nothing was sent.
+    Store,
+}
+
+impl Failure {
+    /// Classifies Pinterest's answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pinterest_oauth_core::{http, parse_token_response, Failure, StopReason};
+    /// use std::time::SystemTime;
+    ///
+    /// let answer = |status, body: &str| {
+    ///     let response = http::Response::builder().status(status).body(body.to_owned()).unwrap();
+    ///     Failure::of(&parse_token_response(SystemTime::UNIX_EPOCH, &response).unwrap_err())
+    /// };
+    /// assert_eq!(answer(401, r#"{"code":283,"message":"m"}"#), Failure::InvalidGrant);
+    /// assert!(matches!(
+    ///     answer(401, r#"{"code":2,"message":"Authentication failed."}"#),
+    ///     Failure::Permanent { reason: StopReason::InvalidClient, .. }
+    /// ));
+    /// assert!(matches!(answer(503, "oops"), Failure::Transient { .. }));
+    /// ```
+    pub fn of(error: &ResponseError) -> Failure {
+        let status = error.status();
+        let permanent = |reason, code| Failure::Permanent {
+            reason,
+            status: Some(status.as_u16()),
+            code,
+        };
+        match error {
+            ResponseError::Api(e) => match e.kind() {
+                ApiErrorKind::InvalidGrant => Failure::InvalidGrant,
+                _ if e.is_blocked() => permanent(StopReason::Blocked, e.code()),
+                ApiErrorKind::RateLimited => Failure::RateLimited {
+                    retry_after: e.retry_after(),
+                    reset: e.rate_limit_reset(),
+                },
+                ApiErrorKind::ClientAuthentication => {
+                    permanent(StopReason::InvalidClient, e.code())
+                }
+                ApiErrorKind::Forbidden => permanent(StopReason::Forbidden, e.code()),
+                ApiErrorKind::ServerError => Failure::Transient {
+                    retry_after: e.retry_after(),
+                },
+                _ if status.is_client_error() && status != 408 => {
+                    permanent(StopReason::BadRequest, e.code())
+                }
+                _ => Failure::Transient {
+                    retry_after: e.retry_after(),
+                },
+            },
+            ResponseError::Malformed(m) => match (status.as_u16(), m.problem()) {
+                (_, Malformation::UnexpectedRedirect { .. }) => {
+                    permanent(StopReason::BadRequest, None)
+                }
+                (429, _) => Failure::RateLimited {
+                    retry_after: m.retry_after(),
+                    reset: m.rate_limit_reset,
+                },
+                (408, _) => Failure::Transient {
+                    retry_after: m.retry_after(),
+                },
+                (401, _) => permanent(StopReason::InvalidClient, None),
+                (403, _) => permanent(StopReason::Forbidden, None),
+                (400..=499, _) => permanent(StopReason::BadRequest, None),
+                _ => Failure::Transient {
+                    retry_after: m.retry_after(),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! What storing tokens can fail with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pinterest_oauth_core::DocumentError;
+
+/// What can go wrong storing tokens. Never holds a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Reading, writing, locking or syncing failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Another holder kept the lock longer than the timeout.
+    #[error("{} stayed locked for {waited:?}; another process may be stuck", path.display())]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+    /// The stored document cannot be read; it was left untouched.
+    #[error("{} holds no valid token set ({problem}); it was left untouched: move it away, then log in again", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: DocumentError,
+    },
+    /// The path is not a regular file (a directory, a FIFO, a device, or a symlink where none
+    /// is allowed); nothing was read from it or written to it.
+    #[error("{} is not a regular file; it was left untouched", path.display())]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The store holds a newer revision than the document being saved: another writer got
+    /// there first, and a stale set must not overwrite it.
+    #[error("{location} holds revision {stored}, newer than the {attempted} being saved")]
+    Conflict {
+        /// The store.
+        location: String,
+        /// The stored revision.
+        stored: u64,
+        /// The revision that was refused.
+        attempted: u64,
+    },
+    /// A new token set was written but could not be put in place; it is kept in `kept_in` and
+    /// is restored the next time the store is locked.
+    #[error("the new token set could not be put in place ({source}); it is kept in {} and restored on the next run", kept_in.display())]
+    Unsaved {
+        /// Where the set is kept.
+        kept_in: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A save or clear was attempted without holding the store's lock (a bug in the caller).
+    #[error("the token store's lock is not held")]
+    NotLocked,
+    /// The store's backend is unreachable (a database down); `what` says which.
+    #[error("{what} is unavailable: {source}")]
+    Unavailable {
+        /// The backend, without credentials.
+        what: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// Where a set that could not be saved is kept, if this error says.
+    pub fn kept_in(&self) -> Option<&std::path::Path> {
+        match self {
+            StoreError::Unsaved { kept_in, .. } => Some(kept_in),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Async clients and token sources on tokio, over any [`AsyncHttp`] stack;
+//! and [`Blocking`], which drives an async stack from blocking code.
+
+mod client;
+mod source;
+
+pub use client::Client;
+pub use source::TokenSource;
+
+use std::sync::Arc;
+
+use pinterest_oauth_core::http::Request;
+
+use crate::{AsyncHttp, Error, FromSettings, Http, SecretResponse, Settings};
+
+/// An [`AsyncHttp`] stack driven from blocking code on a runtime of its own (one
+/// current-thread tokio runtime), so the blocking client and token source can use it: a
+/// program that is blocking overall can still send with hyper.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn run<H: pinterest_oauth_transport::AsyncHttp + pinterest_oauth_transport::FromSettings>() -> Result<(), pinterest_oauth_transport::Error> {
+/// use pinterest_oauth_transport::asynchronous::Blocking;
+/// use pinterest_oauth_transport::{FromSettings, Settings};
+///
+/// let http = Blocking::new(H::from_settings(&Settings::default())?)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Blocking<H> {
+    http: Arc<H>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl<H: AsyncHttp> Blocking<H> {
+    /// Wraps `http` with a runtime of its own.
+    pub fn new(http: H) -> Result<Blocking<H>, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::Transport(crate::TransportError::new(
+                    crate::TransportErrorKind::Other,
+                    e,
+                ))
+            })?;
+        Ok(Blocking {
+            http: Arc::new(http),
+            runtime,
+        })
+    }
+
+    /// The async stack.
+    pub fn inner(&self) -> &H {
+        &self.http
+    }
+}
+
+impl<H: AsyncHttp + FromSettings> FromSettings for Blocking<H> {
+    fn from_settings(settings: &Settings) -> Result<Self, Error> {
+        Blocking::new(H::from_settings(settings)?)
+    }
+}
+
+impl<H: AsyncHttp> Http for Blocking<H> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+        self.runtime.block_on(self.http.execute(request))
+    }
+}

@@ -1,0 +1,10 @@
+//! Blocking clients and token sources, over any [`Http`] stack.
+
+mod client;
+mod source;
+
+pub use client::Client;
+pub use source::TokenSource;
+
+#[allow(unused_imports)]
+use crate::Http;

@@ -1,0 +1,59 @@
+//! What a transport must do: send one request, read the whole answer.
+
+use std::future::Future;
+
+use pinterest_oauth_core::http::{Request, Response};
+use zeroize::Zeroizing;
+
+use crate::{Error, Settings};
+
+/// A response whose body is wiped from memory when dropped (token answers hold both tokens).
+pub type SecretResponse = Response<Zeroizing<Vec<u8>>>;
+
+/// A blocking HTTP stack that can send the core's requests.
+///
+/// An implementation must: send the request as given (status codes are data: a 401's body is
+/// returned, not turned into an error); follow no redirect (a redirect would carry the
+/// credentials elsewhere); enforce the [`Settings`] timeouts and body cap (refusing a body
+/// larger than the cap, before reading it when `Content-Length` says so); refuse, before
+/// sending a byte, a URI that is neither `https` nor plain `http` to a loopback host
+/// ([`check_request_uri`](pinterest_oauth_core::check_request_uri)); keep the status and
+/// headers; and wipe the request and response bodies it buffers. It classifies its failures
+/// into a [`TransportErrorKind`](crate::TransportErrorKind), keeping the cause.
+///
+/// `pinterest-oauth-ureq` implements it over ureq; [`Blocking`](crate::asynchronous::Blocking)
+/// turns any [`AsyncHttp`] into one.
+pub trait Http: Send + Sync + 'static {
+    /// Sends `request` and reads the whole response, capped.
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error>;
+}
+
+/// An async HTTP stack that can send the core's requests; the same duties as [`Http`]. Its
+/// futures must be `Send`.
+///
+/// `pinterest-oauth-hyper` implements it over hyper 1 and hyper-util.
+pub trait AsyncHttp: Send + Sync + 'static {
+    /// Sends `request` and reads the whole response, capped.
+    fn execute(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<SecretResponse, Error>> + Send;
+}
+
+/// An HTTP stack that can be built from [`Settings`], so clients can make their own.
+pub trait FromSettings: Sized {
+    /// A client configured with `settings`.
+    fn from_settings(settings: &Settings) -> Result<Self, Error>;
+}
+
+impl<H: Http + ?Sized> Http for Box<H> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+        (**self).execute(request)
+    }
+}
+
+impl<H: Http + ?Sized> Http for std::sync::Arc<H> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+        (**self).execute(request)
+    }
+}

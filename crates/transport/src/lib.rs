@@ -1,0 +1,72 @@
+//! The transport layer of pinterest-oauth, written once: what every way of sending the core's
+//! requests shares.
+//!
+//! The sans-IO core (`pinterest-oauth-core`) builds requests, parses answers and runs the token
+//! lifecycle without IO. Something must send the requests, keep the store, coordinate callers
+//! and wait: that is this crate, written once for every HTTP stack and both kinds of runtime.
+//! The transport crates only add an HTTP stack: `pinterest-oauth-ureq` implements [`Http`]
+//! over ureq, `pinterest-oauth-hyper` implements [`AsyncHttp`] over hyper; any other stack
+//! (reqwest, a raw `TcpStream`) plugs in the same way.
+//!
+//! **Why a crate of its own**: the core must not do IO, and the store crate should export
+//! storage, not coordination. Written in each transport, this layer was two near-copies that
+//! every fix had to land in twice, with two error types whose variants differed.
+//!
+//! **In scope**
+//! * [`Settings`] (timeouts, body cap, extra roots) and the HTTP contract ([`Http`],
+//!   [`AsyncHttp`]).
+//! * One error vocabulary: [`Error`], with [`TransportError`] kinds.
+//! * One-shot clients ([`blocking::Client`], [`asynchronous::Client`]) with bounded retries
+//!   ([`RetryPolicy`]) that never replay a code exchange.
+//! * Token sources ([`blocking::TokenSource`], [`asynchronous::TokenSource`]): single flight
+//!   ([`Flight`]) and the leader's work as a sans-IO [`Step`], driven by a loop of a few lines
+//!   in each flavour.
+//! * [`Authorization`]: a consent round trip's URL and `state`.
+//!
+//! **Out of scope**: the protocol (the core), storage (the store crate), sockets and TLS (the
+//! transport crates).
+//!
+//! Features: `blocking` (the blocking client and source), `tokio` (the async ones, and
+//! [`asynchronous::Blocking`]).
+
+#![forbid(unsafe_code)]
+
+mod authorization;
+mod call;
+mod entropy;
+mod error;
+mod flight;
+mod http;
+mod options;
+mod settings;
+mod step;
+mod storage;
+
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+
+pub use authorization::Authorization;
+pub use call::{Call, Replay, RetryPolicy};
+pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
+pub use flight::{Flight, Next};
+pub use http::{AsyncHttp, FromSettings, Http, SecretResponse};
+pub use options::{Clock, SourceOptions};
+pub use settings::{
+    CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, InvalidCertificate,
+    Settings,
+};
+pub use step::{Step, StepAction};
+pub use storage::Storage;
+
+/// A wall-clock time as RFC 3339 (UTC, seconds); never panics (times past year 9999 are shown
+/// as such).
+pub fn fmt_time(time: std::time::SystemTime) -> String {
+    const MAX_UNIX: u64 = 253_402_300_799;
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) if since.as_secs() > MAX_UNIX => "after 9999-12-31T23:59:59Z".to_owned(),
+        Ok(_) => humantime::format_rfc3339_seconds(time).to_string(),
+        Err(_) => "before 1970-01-01T00:00:00Z".to_owned(),
+    }
+}

@@ -1,0 +1,112 @@
+//! How a token source is set up.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pinterest_oauth_core::{ClientConfig, ClientCredentialsGrant, LifecycleConfig, TokenLifecycle};
+use pinterest_oauth_store::{StoreError, TokenStore, recovery};
+
+use crate::flight::Flight;
+use crate::storage::Storage;
+
+/// The wall clock a token source reads; replaceable for tests.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// How a token source is set up (every token source takes the same options).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{ClientCredentialsGrant, LifecycleConfig, Scope};
+/// use pinterest_oauth_transport::SourceOptions;
+/// use std::time::{Duration, SystemTime};
+///
+/// let options = SourceOptions::default()
+///     .lifecycle(LifecycleConfig::default().with_refresh_margin(Duration::from_secs(60)))
+///     .clock(|| SystemTime::UNIX_EPOCH)
+///     .client_credentials(ClientCredentialsGrant::new(vec![Scope::AdsRead])?)
+///     .recovery_dir("/var/lib/my-app/recovered");
+/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct SourceOptions {
+    config: LifecycleConfig,
+    clock: Clock,
+    client_credentials: Option<ClientCredentialsGrant>,
+    recovery: Option<PathBuf>,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            config: LifecycleConfig::default(),
+            clock: Arc::new(SystemTime::now),
+            client_credentials: None,
+            recovery: recovery::default_dir(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SourceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceOptions")
+            .field("config", &self.config)
+            .field("client_credentials", &self.client_credentials)
+            .field("recovery", &self.recovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SourceOptions {
+    /// Tunes refresh margins, the request budget and backoff.
+    pub fn lifecycle(mut self, config: LifecycleConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Reads time from `clock` instead of the system clock (for tests).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Serves app tokens from this client-credentials grant (asked for again before each
+    /// expires) instead of a user's refreshed tokens.
+    pub fn client_credentials(mut self, grant: ClientCredentialsGrant) -> Self {
+        self.client_credentials = Some(grant);
+        self
+    }
+
+    /// Where a new token set the store refuses is kept (default: the user's state directory,
+    /// `…/pinterest-oauth/recovered`).
+    pub fn recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.recovery = Some(dir.into());
+        self
+    }
+
+    /// The clock.
+    pub fn clock_fn(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Loads the stored document (a corrupt or unreadable store is an error) and starts the
+    /// flight the options describe, for `client`.
+    pub fn start<S: TokenStore>(
+        &self,
+        client: Arc<ClientConfig>,
+        store: S,
+    ) -> Result<(Arc<Flight>, Storage<S>), StoreError> {
+        let stored = store.load()?;
+        let config = self.config.clone();
+        let lifecycle = match &self.client_credentials {
+            Some(grant) => TokenLifecycle::client_credentials(config, grant.clone(), stored),
+            None => TokenLifecycle::user(config, stored),
+        }
+        .with_client(&client);
+        Ok((
+            Arc::new(Flight::new(lifecycle, client)),
+            Storage::new(store, self.recovery.clone()),
+        ))
+    }
+}

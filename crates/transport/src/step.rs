@@ -1,0 +1,284 @@
+//! The leader's work, written once as a sans-IO step: lock and load the store, let the core's
+//! lifecycle decide, send what it asks, save what it asks, release.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pinterest_oauth_core::http::Request;
+use pinterest_oauth_core::{Action, Failure, TokenDocument, parse_token_response, token_request};
+use pinterest_oauth_store::StoreError;
+
+use crate::flight::Flight;
+use crate::{Error, SecretResponse};
+
+/// What the driver of a [`Step`] must do next.
+#[derive(Debug)]
+#[must_use = "the action must be carried out and its outcome fed back"]
+pub enum StepAction {
+    /// Take the store's lock: waiting for it when `wait`, else only if it is free. Then
+    /// [`Step::handle_lock`].
+    Lock {
+        /// Whether to wait for another holder (no valid token to hand out meanwhile).
+        wait: bool,
+    },
+    /// Read the stored document, then [`Step::handle_load`].
+    Load,
+    /// Send this request, then [`Step::handle_response`].
+    Send(Request<Vec<u8>>),
+    /// Save this document under the lock (`critical` when it holds a new token set that must
+    /// be kept somewhere if the store refuses it), then [`Step::handle_save`].
+    Save {
+        /// The document.
+        document: TokenDocument,
+        /// Whether a failure must keep it elsewhere.
+        critical: bool,
+    },
+    /// Nothing is left: release the lock.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Locking,
+    Loading,
+    Driving,
+    Sending,
+    Saving,
+    Done,
+}
+
+/// One leader's work for a token source, as a state machine with no IO: poll it for a
+/// [`StepAction`], carry the action out, feed the outcome back with the matching `handle_*`.
+///
+/// ```text
+///   Lock ──▶ Load ──▶ ┬─▶ Save (the attempt) ─▶ Send ─▶ Save (the answer) ─┬─▶ Done
+///     │ busy, or       └─────────────── nothing due ───────────────────────┘
+///     └─ the store failed ─────────────────────────────────────────────────▶ Done
+/// ```
+///
+/// A step is made by [`Flight::next`](crate::Flight::next) for the one caller it elects;
+/// dropping it (driven to the end or not) ends the leader's turn and wakes the waiters. Both
+/// token sources drive it in a loop of a few lines:
+///
+/// ```text
+/// loop {
+///     match step.poll(now()) {
+///         StepAction::Lock { wait } => step.handle_lock(now(), storage.lock(wait)),
+///         StepAction::Load => step.handle_load(now(), storage.load()),
+///         StepAction::Send(request) => step.handle_response(now(), http.execute(request)),
+///         StepAction::Save { document, critical } => {
+///             step.handle_save(now(), storage.save(&document, critical))
+///         }
+///         StepAction::Done => break,
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Step {
+    flight: Arc<Flight>,
+    phase: Phase,
+    holding_valid: bool,
+    sent: Option<&'static str>,
+    saving_critical: bool,
+}
+
+impl Step {
+    pub(crate) fn new(flight: Arc<Flight>, holding_valid: bool) -> Step {
+        Step {
+            flight,
+            phase: Phase::Start,
+            holding_valid,
+            sent: None,
+            saving_critical: false,
+        }
+    }
+
+    /// The next thing to do at `now`.
+    pub fn poll(&mut self, now: SystemTime) -> StepAction {
+        match self.phase {
+            Phase::Start => {
+                self.phase = Phase::Locking;
+                // Holding a valid token, never wait for someone else's refresh.
+                StepAction::Lock {
+                    wait: !self.holding_valid,
+                }
+            }
+            Phase::Loading => StepAction::Load,
+            Phase::Driving => self.drive(now),
+            Phase::Locking | Phase::Sending | Phase::Saving | Phase::Done => {
+                self.phase = Phase::Done;
+                StepAction::Done
+            }
+        }
+    }
+
+    /// The lifecycle's next action, turned into a step action.
+    fn drive(&mut self, now: SystemTime) -> StepAction {
+        let config = self.flight.config.clone();
+        let action = self.flight.with(|lifecycle, _| {
+            let action = lifecycle.poll(now);
+            let critical = lifecycle.unsaved().is_some();
+            (action, critical)
+        });
+        match action {
+            (Some(Action::Send(grant)), _) => {
+                self.sent = Some(grant.grant_type());
+                self.phase = Phase::Sending;
+                tracing::debug!(grant = grant.grant_type(), "sending a token request");
+                StepAction::Send(token_request(&config, &grant))
+            }
+            (Some(Action::Persist(document)), critical) => {
+                self.phase = Phase::Saving;
+                self.saving_critical = critical;
+                StepAction::Save { document, critical }
+            }
+            (_, _) => {
+                self.warn_lapse(now);
+                self.phase = Phase::Done;
+                StepAction::Done
+            }
+        }
+    }
+
+    fn warn_lapse(&self, now: SystemTime) {
+        let lapse = self
+            .flight
+            .with(|lifecycle, _| lifecycle.refresh_token_lapses_at(now));
+        if let Some(at) = lapse {
+            tracing::warn!(
+                expires = %crate::fmt_time(at),
+                "Pinterest does not renew this refresh token: log in again before it lapses"
+            );
+        }
+    }
+
+    /// The outcome of [`StepAction::Lock`]: `Ok(true)` taken, `Ok(false)` busy (another
+    /// process is at work; this step ends).
+    pub fn handle_lock(&mut self, now: SystemTime, result: Result<bool, StoreError>) {
+        if self.phase != Phase::Locking {
+            return;
+        }
+        match result {
+            Ok(true) => self.phase = Phase::Loading,
+            Ok(false) => {
+                tracing::debug!(
+                    "the store is locked by another process at work; using the valid token"
+                );
+                self.phase = Phase::Done;
+            }
+            Err(e) => self.store_failed(now, e),
+        }
+    }
+
+    /// The outcome of [`StepAction::Load`].
+    pub fn handle_load(
+        &mut self,
+        now: SystemTime,
+        result: Result<Option<TokenDocument>, StoreError>,
+    ) {
+        if self.phase != Phase::Loading {
+            return;
+        }
+        match result {
+            Ok(Some(document)) => {
+                let adopted = self.flight.with(|lifecycle, state| {
+                    let changed = lifecycle.handle_loaded(now, document);
+                    if changed {
+                        *state.last_error = None;
+                    }
+                    changed
+                });
+                if adopted {
+                    tracing::debug!("adopted the stored token document");
+                }
+                self.phase = Phase::Driving;
+            }
+            Ok(None) => {
+                self.flight
+                    .with(|lifecycle, _| lifecycle.handle_cleared(now));
+                self.phase = Phase::Driving;
+            }
+            Err(e) => self.store_failed(now, e),
+        }
+    }
+
+    fn store_failed(&mut self, now: SystemTime, error: StoreError) {
+        tracing::warn!(error = %error, "the token store failed; nothing was sent");
+        self.flight.with(|lifecycle, state| {
+            let entropy = state.entropy();
+            lifecycle.handle_store_failure(now, entropy);
+            *state.last_error = Some(Arc::new(Error::Store(error)));
+        });
+        self.phase = Phase::Done;
+    }
+
+    /// The outcome of [`StepAction::Send`], as the transport returned it.
+    pub fn handle_response(&mut self, now: SystemTime, result: Result<SecretResponse, Error>) {
+        if self.phase != Phase::Sending {
+            return;
+        }
+        let grant = self.sent.unwrap_or("refresh_token");
+        let outcome = result
+            .and_then(|response| parse_token_response(now, &response).map_err(Error::Response));
+        self.flight.with(|lifecycle, state| match outcome {
+            Ok(token) => {
+                let ignored: Vec<_> = token.ignored_fields().collect();
+                if !ignored.is_empty() {
+                    tracing::debug!(?ignored, "answer fields ignored (missing or of the wrong type)");
+                }
+                if let Some(problem) = token.access_token_problem() {
+                    tracing::warn!(%problem, "Pinterest's answer has no usable access token; its refresh token is kept");
+                }
+                tracing::debug!(grant, "new token set received");
+                lifecycle.handle_token(now, token);
+                *state.last_error = None;
+            }
+            Err(error) => {
+                let failure = match &error {
+                    Error::Response(response) => Failure::of(response),
+                    _ => Failure::Transient { retry_after: None },
+                };
+                // Callers get it (or `last_error` holds it): a log line is for tracing only.
+                tracing::info!(grant, error = %error, ?failure, "token request failed");
+                let entropy = state.entropy();
+                lifecycle.handle_failure(now, failure, entropy);
+                *state.last_error = Some(Arc::new(error));
+            }
+        });
+        self.phase = Phase::Driving;
+    }
+
+    /// The outcome of [`StepAction::Save`].
+    pub fn handle_save(&mut self, now: SystemTime, result: Result<(), Error>) {
+        if self.phase != Phase::Saving {
+            return;
+        }
+        let critical = self.saving_critical;
+        self.flight.with(|lifecycle, state| match result {
+            Ok(()) => lifecycle.confirm_persisted(now),
+            Err(error) => {
+                if critical {
+                    tracing::error!(error = %error, "the new token set could not be saved; it is kept in memory and saving is retried");
+                } else {
+                    tracing::warn!(error = %error, "the token document could not be saved");
+                }
+                let entropy = state.entropy();
+                lifecycle.persist_failed(now, entropy);
+                *state.last_error = Some(Arc::new(error));
+            }
+        });
+        self.phase = Phase::Driving;
+    }
+
+    /// The grant type of the request this step sent, if it sent one.
+    pub fn sent(&self) -> Option<&'static str> {
+        self.sent
+    }
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        self.flight.finish();
+    }
+}
