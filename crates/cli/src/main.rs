@@ -280,6 +280,12 @@ impl Context {
                 "warning: refresh failed, using the stored token while it is valid: {failure}"
             );
         }
+        if let Some(at) = source.login_needed_by() {
+            eprintln!(
+                "warning: Pinterest does not renew this refresh token; it lapses at {}: run `pinterest-oauth login` before then",
+                pinterest_oauth_transport::fmt_time(at)
+            );
+        }
         let token = source
             .token()
             .filter(|t| t.access_token() == Some(&access))

@@ -587,6 +587,34 @@ fn odd_but_valid_answers_keep_every_credential() {
 }
 
 #[test]
+fn a_refresh_token_pinterest_no_longer_renews_is_not_chased_and_is_announced() {
+    // A legacy grant whose refresh token lapses in three days: refreshes do not renew it.
+    let env = logged_in(FakeConfig {
+        refresh_ttl: Duration::from_secs(3 * 86_400),
+        shape: fake_pinterest::AnswerShape {
+            legacy_refresh: true,
+            ..Default::default()
+        },
+        ..FakeConfig::default()
+    });
+    assert_eq!(code(&env.run(&["refresh"])), 0);
+    for _ in 0..3 {
+        let token = env.run(&["token"]);
+        assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+        let err = text(&token.stderr);
+        assert!(
+            err.contains("does not renew this refresh token") && err.contains("login"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        env.fake.stats().token.refresh_token,
+        1,
+        "no chasing of the lapse"
+    );
+}
+
+#[test]
 fn refusals_stop_automatic_requests_for_every_later_run() {
     let env = logged_in(FakeConfig::default());
     for (fault, expected) in [

@@ -278,6 +278,12 @@ impl Flight {
         }
     }
 
+    /// When the user must have logged in again: the refresh token's expiry, once refreshes
+    /// no longer renew it and it is within the rotation margin at `now`.
+    pub fn login_needed_by(&self, now: SystemTime) -> Option<SystemTime> {
+        self.lock().lifecycle.refresh_token_lapses_at(now)
+    }
+
     /// The last failure, until a success clears it.
     pub fn last_error(&self) -> Option<Arc<Error>> {
         self.lock().last_error.clone()

@@ -164,6 +164,12 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
         self.shared.flight.status((self.shared.clock)())
     }
 
+    /// When the user must log in again, if Pinterest no longer renews the refresh token and
+    /// it lapses within the rotation margin (7 days): warn the user.
+    pub fn login_needed_by(&self) -> Option<SystemTime> {
+        self.shared.flight.login_needed_by((self.shared.clock)())
+    }
+
     /// The last failure (refresh or save), until a success clears it.
     pub fn last_error(&self) -> Option<Arc<Error>> {
         self.shared.flight.last_error()
