@@ -10,7 +10,7 @@ use pinterest_oauth_core::{
 };
 use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
 use pinterest_oauth_transport::{
-    AsyncHttp, Error, ErrorKind, FromSettings, Http, Settings, TransportErrorKind,
+    AsyncHttp, Error, ErrorKind, FromSettings, Http, Pkce, Settings, TransportErrorKind,
 };
 
 fn fake(tls: bool) -> FakePinterest {
@@ -53,7 +53,12 @@ fn full_flow(kind: Kind, tls: bool) {
     let client = client_for(kind, &fake);
 
     let consent = client
-        .authorization_url(&redirect_uri(), &[Scope::BoardsRead, Scope::PinsRead])
+        .authorization_url(
+            &redirect_uri(),
+            &[Scope::BoardsRead, Scope::PinsRead],
+            // PKCE over TLS, plain code exchange over plain loopback: both are covered.
+            if tls { Pkce::S256 } else { Pkce::Off },
+        )
         .unwrap();
     let callback = fake.approve(consent.url().as_str()).unwrap();
     let grant = consent.callback(&callback).unwrap();

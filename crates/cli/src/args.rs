@@ -132,13 +132,25 @@ pub(crate) struct Login {
         default_value = "boards:read,pins:read,user_accounts:read"
     )]
     pub(crate) scopes: Vec<String>,
-    /// Port of the local redirect listener (`http://localhost:<port>/`); 0 picks a free one.
-    #[arg(long, default_value_t = 8085)]
-    pub(crate) port: u16,
+    /// The redirect URI registered with the app, byte for byte (Pinterest matches it exactly,
+    /// port included), e.g. http://127.0.0.1:8085/pinterest/callback. Default
+    /// http://localhost:8085/, the one Pinterest's quickstart registers.
+    #[arg(long, env = "PINTEREST_REDIRECT_URI", conflicts_with = "port")]
+    pub(crate) redirect_uri: Option<String>,
+    /// Port of the default redirect URI (`http://localhost:<port>/`); 0 picks a free one.
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
     /// Print the consent URL instead of opening the browser.
     #[arg(long)]
     pub(crate) no_browser: bool,
-    /// Seconds to wait for the browser to come back (at most a day).
+    /// Listen nowhere: print the consent URL and read the redirected URL pasted on stdin (for a
+    /// registered redirect URI this machine cannot serve, such as an https one).
+    #[arg(long)]
+    pub(crate) no_listen: bool,
+    /// Use PKCE (S256): a code_challenge with the consent, the verifier with the exchange.
+    #[arg(long)]
+    pub(crate) pkce: bool,
+    /// Seconds to wait for the browser to come back (1 to 86400).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 }
@@ -164,4 +176,17 @@ pub(crate) struct Revoke {
     /// Revoke only the refresh token (the access token works until it expires).
     #[arg(long)]
     pub(crate) refresh_token: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_arguments_never_shows_the_app_secret() {
+        let cli = Cli::parse_from(["pinterest-oauth", "--app-secret", "s3cret-value", "status"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
 }

@@ -4,10 +4,11 @@ use std::time::{Duration, SystemTime};
 
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Revocation, Scope,
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, RedirectUri, Revocation, Scope,
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
+use pinterest_oauth_transport::login::LoginOptions;
 use pinterest_oauth_transport::{FromSettings, Http, Settings};
 
 use crate::args::Transport;
@@ -50,9 +51,9 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     let token = login(LoginRequest {
         client: &client,
         store: &store,
-        scopes: &[Scope::BoardsRead, Scope::PinsRead],
-        port: 0,
-        timeout: Duration::from_secs(30),
+        options: LoginOptions::new(vec![Scope::BoardsRead, Scope::PinsRead])
+            .redirect_uri(RedirectUri::new("http://localhost:0/")?)
+            .timeout(Duration::from_secs(30)),
         opener: Opener::Call(Box::new(|url| {
             std::thread::spawn(move || browse(&url));
         })),

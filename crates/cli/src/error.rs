@@ -1,7 +1,6 @@
 //! The CLI's error, and the exit code each failure maps to.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use pinterest_oauth_transport::{Error, ErrorKind};
 
@@ -56,17 +55,11 @@ pub(crate) enum CliError {
     )]
     #[cfg_attr(feature = "hyper", allow(dead_code))]
     HyperNotBuilt,
-    /// The redirect listener could not start.
-    #[error("cannot listen on localhost port {port}: {source} (choose another with --port)")]
-    Listen {
-        /// The port.
-        port: u16,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The browser did not come back in time.
-    #[error("no answer from the browser within {0:?}; run `pinterest-oauth login` again")]
-    LoginTimeout(Duration),
+    /// The redirect URI cannot be listened on here.
+    #[error(
+        "cannot listen on {0}: only an http redirect uri on localhost, 127.0.0.1 or [::1] can be served; for another registered uri run `pinterest-oauth login --no-listen` (print the consent url, paste the redirected url back)"
+    )]
+    NotLoopback(String),
     /// A library call failed.
     #[error("{0}")]
     Oauth(#[from] Error),
@@ -102,10 +95,10 @@ impl CliError {
             | CliError::Config(_)
             | CliError::NoRefreshToken(_)
             | CliError::HyperNotBuilt
-            | CliError::Listen { .. } => exit::USAGE,
+            | CliError::NotLoopback(_) => exit::USAGE,
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
-            CliError::NoToken(_) | CliError::LoginTimeout(_) => exit::CONSENT,
+            CliError::NoToken(_) => exit::CONSENT,
             CliError::Store(_) => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,

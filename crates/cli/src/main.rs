@@ -26,12 +26,13 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use pinterest_oauth_core::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Revocation, Scope, Status, Token,
-    TokenDocument,
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, RedirectUri, Revocation, Scope, Status,
+    Token, TokenDocument,
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
-use pinterest_oauth_transport::{FromSettings, Http, Settings};
+use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginOptions};
+use pinterest_oauth_transport::{FromSettings, Http, Pkce, Settings};
 
 use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
@@ -87,18 +88,30 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let client = context.client()?;
             let store = context.store()?;
             let scopes = parse_scopes(&args.scopes)?;
-            let token = login::login(LoginRequest {
-                client: &client,
-                store: &store,
-                scopes: &scopes,
-                port: args.port,
-                timeout: std::time::Duration::from_secs(args.timeout),
-                opener: if args.no_browser {
-                    Opener::Print
-                } else {
-                    Opener::Browser
-                },
-            })?;
+            let redirect_uri = match (&args.redirect_uri, args.port) {
+                (Some(uri), _) => RedirectUri::new(uri.as_str())?,
+                (None, Some(port)) => RedirectUri::new(format!("http://localhost:{port}/"))?,
+                (None, None) => RedirectUri::new(DEFAULT_REDIRECT_URI)?,
+            };
+            let pkce = if args.pkce { Pkce::S256 } else { Pkce::Off };
+            let token = if args.no_listen {
+                login::login_out_of_band(&client, &store, &redirect_uri, &scopes, pkce)?
+            } else {
+                let options = LoginOptions::new(scopes)
+                    .redirect_uri(redirect_uri)
+                    .timeout(std::time::Duration::from_secs(args.timeout))
+                    .pkce(pkce);
+                login::login(LoginRequest {
+                    client: &client,
+                    store: &store,
+                    options,
+                    opener: if args.no_browser {
+                        Opener::Print
+                    } else {
+                        Opener::Browser
+                    },
+                })?
+            };
             context.print_token(
                 &token,
                 &format!("logged in; tokens saved to {}", store.path().display()),

@@ -781,32 +781,357 @@ fn token_never_waits_for_a_busy_lock_while_it_holds_a_valid_token() {
     );
 }
 
-#[test]
-fn a_stolen_or_invalid_state_is_refused() {
-    let env = Env::new("ureq");
-    let (login, browsed) = env.login(&[], |callback| {
-        let url = url::Url::parse(&callback).unwrap();
-        let mut forged = url.clone();
-        forged.query_pairs_mut().clear();
-        for (k, v) in url.query_pairs() {
-            let v = if k == "state" {
-                "stolen-or-guessed".into()
-            } else {
-                v
-            };
-            forged.query_pairs_mut().append_pair(&k, &v);
+/// A login in progress: the child, its consent URL, and its stderr lines still to come.
+struct Pending {
+    child: Child,
+    consent_url: String,
+    lines: mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl Env {
+    /// Starts `login` and waits for it to print the consent URL.
+    fn start_login(&self, extra: &[&str]) -> Pending {
+        let mut args = vec!["login", "--no-browser"];
+        args.extend_from_slice(extra);
+        if !extra
+            .iter()
+            .any(|a| *a == "--port" || *a == "--redirect-uri")
+        {
+            args.extend(["--port", "0"]);
         }
-        forged.to_string()
-    });
-    assert_eq!(browsed.status, 400);
-    assert!(browsed.page.contains("state does not match"));
-    assert_eq!(code(&login), 3);
-    assert!(text(&login.stderr).contains("callback state does not match"));
-    assert!(!env.token_file().exists());
+        let mut child = self.command(&args).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let consent_url = loop {
+            let line = lines
+                .recv_timeout(LIMIT)
+                .expect("the CLI prints the consent URL");
+            if line.starts_with(&self.fake.consent_url()) {
+                break line;
+            }
+        };
+        Pending {
+            child,
+            consent_url,
+            lines,
+            reader,
+        }
+    }
+}
+
+impl Pending {
+    /// The listener's origin (`http://localhost:PORT`), from the consent URL.
+    fn listener(&self) -> url::Url {
+        let consent = url::Url::parse(&self.consent_url).unwrap();
+        let redirect = consent
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .unwrap()
+            .1
+            .into_owned();
+        url::Url::parse(&redirect).unwrap()
+    }
+
+    fn finish(self) -> Output {
+        let mut output = finish(self.child);
+        drop(self.lines);
+        output.stderr = self.reader.join().unwrap().into_bytes();
+        output
+    }
+}
+
+/// GETs `url` as a browser would (no redirects followed).
+fn get(url: &str) -> fake_pinterest::Visit {
+    fake_pinterest::visit(url, None).unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+#[test]
+fn fifty_forged_callbacks_cannot_end_or_steal_a_login() {
+    let env = Env::new("ureq");
+    let pending = env.start_login(&[]);
+    let listener = pending.listener();
+    let origin = format!("http://127.0.0.1:{}", listener.port().unwrap());
+    let forged = [
+        "/?code=forged&state=wrong-state-of-the-right-length-000000",
+        "/?code=forged",
+        "/?error=access_denied",
+        "/?error=access_denied&error_description=FORGED-DESCRIPTION",
+        "/?error=access_denied&state=also-wrong",
+        "/?state=",
+        "/?state=wrong&state=wrong",
+        "/?code=a&code=b",
+        "/other/path?code=x",
+        "/?",
+    ];
+    for i in 0..50 {
+        let page = get(&format!("{origin}{}", forged[i % forged.len()]));
+        assert!(matches!(page.status, 400 | 404), "{i}: {}", page.status);
+    }
+    // The real browser comes back: the login still listens, and succeeds.
+    let consent = get(&pending.consent_url);
+    let callback = consent.location.unwrap();
+    let page = get(&callback);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("FORGED"),
+        "a forger's text is never shown"
+    );
     assert_eq!(
         env.fake.stats().token.authorization_code,
+        1,
+        "exactly one code exchange"
+    );
+    assert!(env.token_file().exists());
+}
+
+#[test]
+fn slow_and_idle_connections_neither_stretch_the_timeout_nor_delay_the_callback() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let env = Env::new("ureq");
+    let pending = env.start_login(&["--timeout", "5"]);
+    let started = Instant::now();
+    let port = pending.listener().port().unwrap();
+    // Six idle connections (a browser's preconnects) and one client dripping a byte a second.
+    let idle: Vec<TcpStream> = (0..6)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let slowloris = std::thread::spawn(move || {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+            return 0;
+        };
+        let mut sent = 0;
+        for byte in b"GET /?code=x&state=y HTTP/1.1\r\nHost: x\r\n"
+            .iter()
+            .cycle()
+            .take(60)
+        {
+            if stream.write_all(&[*byte]).is_err() {
+                break;
+            }
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(1000));
+        }
+        sent
+    });
+    let output = pending.finish();
+    let elapsed = started.elapsed();
+    assert_eq!(code(&output), 3, "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("no answer from the browser"));
+    assert!(
+        elapsed < Duration::from_secs(6),
+        "a --timeout 5 login ran {elapsed:?}"
+    );
+    drop(idle);
+    let _ = slowloris.join();
+
+    // With six idle connections open, the real callback is still served at once.
+    let env = Env::new("ureq");
+    let pending = env.start_login(&["--timeout", "4"]);
+    let port = pending.listener().port().unwrap();
+    let idle: Vec<TcpStream> = (0..6)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let consent = get(&pending.consent_url);
+    let page = get(&consent.location.unwrap());
+    assert_eq!(page.status, 200);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    drop(idle);
+}
+
+#[test]
+fn a_squatter_on_either_loopback_address_never_receives_the_code() {
+    use std::net::TcpListener;
+    for squat in ["[::1]:0", "127.0.0.1:0"] {
+        let Ok(squatter) = TcpListener::bind(squat) else {
+            continue; // no such address family on this machine: nobody can squat it
+        };
+        squatter.set_nonblocking(true).unwrap();
+        let port = squatter.local_addr().unwrap().port().to_string();
+        let env = Env::new("ureq");
+        let login = env.run(&["login", "--no-browser", "--port", &port, "--timeout", "5"]);
+        assert_eq!(code(&login), 2, "{squat}: {}", text(&login.stderr));
+        let err = text(&login.stderr);
+        assert!(err.contains("cannot listen on"), "{err}");
+        assert!(
+            !err.contains("/oauth/?"),
+            "{squat}: the consent page never opened"
+        );
+        assert_eq!(env.fake.stats().consent, 0);
+        assert!(
+            squatter.accept().is_err(),
+            "{squat}: nothing reached the squatter"
+        );
+    }
+}
+
+#[test]
+fn absurd_timeouts_are_usage_errors_not_crashes() {
+    let env = Env::new("ureq");
+    for timeout in ["18446744073709551615", "0", "86401", "-1"] {
+        let login = env.run(&["login", "--no-browser", "--timeout", timeout]);
+        assert_eq!(code(&login), 2, "{timeout}: {}", text(&login.stderr));
+    }
+}
+
+#[test]
+fn any_registered_loopback_redirect_uri_with_a_path_works() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let registered = format!("http://127.0.0.1:{port}/pinterest/callback");
+    let env = Env::with(
+        "ureq",
+        FakeConfig {
+            redirect_uris: vec![registered.clone()],
+            ..FakeConfig::default()
+        },
+    );
+    let pending = env.start_login(&["--redirect-uri", &registered]);
+    assert_eq!(
+        pending.listener().as_str(),
+        registered,
+        "sent byte for byte"
+    );
+    // Another path is not the callback.
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/?code=x")).status, 404);
+    let consent = get(&pending.consent_url);
+    assert_eq!(
+        consent.status, 302,
+        "the fake accepts only the registered uri"
+    );
+    assert_eq!(get(&consent.location.unwrap()).status, 200);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+
+    // An https or remote uri cannot be listened on: a clear error points to --no-listen.
+    for uri in ["https://app.example/callback", "http://app.example:8085/"] {
+        let refused = env.run(&["login", "--no-browser", "--redirect-uri", uri]);
+        assert_eq!(code(&refused), 2, "{uri}: {}", text(&refused.stderr));
+        assert!(
+            text(&refused.stderr).contains("--no-listen"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_out_of_band_login_takes_the_pasted_redirect() {
+    use std::io::Write;
+    let registered = "https://app.example/pinterest/callback";
+    let env = Env::with(
+        "ureq",
+        FakeConfig {
+            redirect_uris: vec![registered.into()],
+            ..FakeConfig::default()
+        },
+    );
+    let mut command = env.command(&["login", "--no-listen", "--redirect-uri", registered]);
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut consent_url = None;
+    for line in stderr.lines().map_while(Result::ok) {
+        if line.starts_with(&env.fake.consent_url()) {
+            consent_url = Some(line);
+            break;
+        }
+    }
+    let consent = get(&consent_url.expect("the consent url is printed"));
+    let landed = consent.location.unwrap();
+    assert!(landed.starts_with(registered), "{landed}");
+    writeln!(stdin, "{landed}").unwrap();
+    drop(stdin);
+    let output = finish(child);
+    assert_eq!(code(&output), 0, "{}", text(&output.stdout));
+    assert!(env.token_file().exists());
+    assert_eq!(env.fake.stats().token.authorization_code, 1);
+}
+
+#[test]
+fn pkce_sends_a_challenge_and_its_verifier() {
+    let env = Env::new("ureq");
+    let pending = env.start_login(&["--pkce"]);
+    assert!(
+        pending.consent_url.contains("code_challenge="),
+        "{}",
+        pending.consent_url
+    );
+    assert!(pending.consent_url.contains("code_challenge_method=S256"));
+    let consent = get(&pending.consent_url);
+    assert_eq!(get(&consent.location.unwrap()).status, 200);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert_eq!(
+        env.fake.stats().pkce_refused,
         0,
-        "the code was never exchanged"
+        "the fake checked the verifier"
+    );
+    let exchange = env
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| String::from_utf8_lossy(&r.body).contains("grant_type=authorization_code"))
+        .unwrap();
+    assert!(String::from_utf8_lossy(&exchange.body).contains("code_verifier="));
+}
+
+#[test]
+fn the_app_secret_can_come_from_a_file_or_stdin_and_help_warns_about_ps() {
+    use std::io::Write;
+    let env = Env::new("ureq");
+    let file = env.dir.path().join("secret");
+    std::fs::write(&file, format!("{}\n", env.fake.app_secret())).unwrap();
+    let from_file = {
+        let mut command = env.command(&[
+            "client-credentials",
+            "--scopes",
+            "ads:read",
+            "--app-secret-file",
+            file.to_str().unwrap(),
+        ]);
+        command.env_remove("PINTEREST_APP_SECRET");
+        finish(command.spawn().unwrap())
+    };
+    assert_eq!(code(&from_file), 0, "{}", text(&from_file.stderr));
+    let from_stdin = {
+        let mut command = env.command(&[
+            "client-credentials",
+            "--scopes",
+            "ads:read",
+            "--app-secret",
+            "-",
+        ]);
+        command
+            .env_remove("PINTEREST_APP_SECRET")
+            .stdin(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "{}", env.fake.app_secret()).unwrap();
+        finish(child)
+    };
+    assert_eq!(code(&from_stdin), 0, "{}", text(&from_stdin.stderr));
+    let help = env.run(&["--help"]);
+    let help = text(&help.stdout);
+    assert!(
+        help.contains("ps") && help.contains("--app-secret-file"),
+        "{help}"
     );
 }
 

@@ -38,6 +38,29 @@ fn leaks_code(stdout: &str) -> bool {
 }
 
 #[test]
+fn an_app_logs_in_with_the_library_login() {
+    let output = Command::new(env!("CARGO_BIN_EXE_login_app"))
+        .output()
+        .expect("the app runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("logged in: scopes [\"boards:read\", \"pins:read\"]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a valid token"), "{stdout}");
+    assert!(
+        stdout.contains("1 code exchange and no PKCE refusal: true"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("pina_") && !stdout.contains("pinr_"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn the_readme_shows_the_example_files_verbatim() {
     let readme = include_str!("../../../README.md");
     for file in [

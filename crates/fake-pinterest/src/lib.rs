@@ -313,6 +313,7 @@ impl FakePinterest {
                 redirect_uri: redirect_uri.to_owned(),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 expires,
+                challenge: None,
             },
         );
         code

@@ -63,6 +63,8 @@ pub struct Stats {
     pub user_account: u64,
     /// Requests answered by a scripted fault.
     pub faults: u64,
+    /// Code exchanges refused because the PKCE verifier did not match the challenge.
+    pub pkce_refused: u64,
     /// Refreshes that presented a refresh token already rotated away (a client that lost the
     /// new one, or raced another): within the grace period they still succeed.
     pub rotated_reuse: u64,
@@ -121,6 +123,8 @@ pub(crate) struct IssuedCode {
     pub(crate) redirect_uri: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires: Instant,
+    /// The PKCE challenge sent with the consent (RFC 7636), with its method.
+    pub(crate) challenge: Option<(String, String)>,
 }
 
 #[derive(Debug)]

@@ -146,6 +146,21 @@ pub(crate) fn invalid_parameters(detail: &str) -> Response<FakeBody> {
     )
 }
 
+/// `true` when `verifier` answers the PKCE `challenge` (RFC 7636 §4.6): S256 is
+/// base64url(SHA-256(verifier)), plain is the verifier itself.
+pub(crate) fn pkce_matches(challenge: &str, method: &str, verifier: Option<&str>) -> bool {
+    let Some(verifier) = verifier else {
+        return false;
+    };
+    match method {
+        "S256" => {
+            use sha2::Digest as _;
+            URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes())) == challenge
+        }
+        _ => verifier == challenge,
+    }
+}
+
 /// `true` for 127.0.0.0/8, `::1` and `localhost` redirect URIs (RFC 8252 §7.3).
 pub(crate) fn is_loopback_uri(uri: &str) -> bool {
     let Ok(url) = url::Url::parse(uri) else {

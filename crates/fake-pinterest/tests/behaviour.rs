@@ -640,3 +640,48 @@ fn absurd_lifetimes_are_bounded_and_never_poison_the_fake() {
         );
     }
 }
+
+#[test]
+fn a_pkce_challenge_needs_its_verifier() {
+    let env = Env::new(FakeConfig::default());
+    // RFC 7636 Appendix B.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let code = |env: &Env| {
+        let answer = env.consent(&format!(
+            "client_id={}&redirect_uri={}&response_type=code&scope=boards:read&state=s&code_challenge={challenge}&code_challenge_method=S256",
+            env.fake.app_id(),
+            REDIRECT
+        ));
+        let location = answer.header("location").unwrap().to_owned();
+        url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let exchange = |code: &str, verifier: Option<&str>| {
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ];
+        if let Some(v) = verifier {
+            pairs.push(("code_verifier", v));
+        }
+        env.token(&form(&pairs))
+    };
+    assert_error(
+        &exchange(
+            &code(&env),
+            Some("wrong-verifier-wrong-verifier-wrong-verifier"),
+        ),
+        401,
+        283,
+    );
+    assert_error(&exchange(&code(&env), None), 401, 283);
+    assert_eq!(env.fake.stats().pkce_refused, 2);
+    assert_eq!(exchange(&code(&env), Some(verifier)).status, 200);
+}

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 use crate::config::ClientConfig;
 use crate::endpoint::RedirectUri;
 use crate::error::{CallbackError, ConfigError, sanitize_text};
+use crate::pkce::PkceVerifier;
 use crate::scope::Scope;
 use crate::secret::{AuthorizationCode, CsrfState, ct_equal};
 
@@ -49,10 +50,12 @@ impl CsrfState {
 }
 
 /// Builds the consent page URL:
-/// `{consent}?client_id=…&redirect_uri=…&response_type=code&scope=a,b&state=…`.
+/// `{consent}?client_id=…&redirect_uri=…&response_type=code&scope=a,b&state=…`, and with a
+/// PKCE verifier `&code_challenge=…&code_challenge_method=S256`.
 ///
-/// Open it in the user's browser; keep `state` to check the callback with [`parse_callback`].
-/// The URL carries the state, so treat it as you treat the state.
+/// Open it in the user's browser; keep `state` (and the verifier) to check the callback with
+/// [`parse_callback`] and exchange the code. The URL carries the state, so treat it as you
+/// treat the state.
 ///
 /// # Examples
 ///
@@ -67,6 +70,7 @@ impl CsrfState {
 ///     &RedirectUri::new("http://localhost:8085/")?,
 ///     &[Scope::BoardsRead, Scope::PinsRead],
 ///     &state,
+///     None,
 /// )?;
 /// assert_eq!(
 ///     url.as_str(),
@@ -81,17 +85,26 @@ pub fn authorization_url(
     redirect_uri: &RedirectUri,
     scopes: &[Scope],
     state: &CsrfState,
+    pkce: Option<&PkceVerifier>,
 ) -> Result<Url, ConfigError> {
     if scopes.is_empty() {
         return Err(ConfigError::EmptyScopes);
     }
     let mut url: Url = config.consent_url().url().clone();
-    url.query_pairs_mut()
-        .append_pair("client_id", config.app_id().as_str())
-        .append_pair("redirect_uri", redirect_uri.as_str())
-        .append_pair("response_type", "code")
-        .append_pair("scope", &Scope::join(scopes))
-        .append_pair("state", state.secret());
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("client_id", config.app_id().as_str())
+            .append_pair("redirect_uri", redirect_uri.as_str())
+            .append_pair("response_type", "code")
+            .append_pair("scope", &Scope::join(scopes))
+            .append_pair("state", state.secret());
+        if let Some(verifier) = pkce {
+            query
+                .append_pair("code_challenge", &verifier.challenge())
+                .append_pair("code_challenge_method", "S256");
+        }
+    }
     Ok(url)
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::endpoint::RedirectUri;
 use crate::error::ConfigError;
+use crate::pkce::PkceVerifier;
 use crate::scope::Scope;
 use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 
@@ -76,7 +77,8 @@ impl From<ClientCredentialsGrant> for Grant {
     }
 }
 
-/// Exchange an authorization code: `code`, `redirect_uri`, and `continuous_refresh`.
+/// Exchange an authorization code: `code`, `redirect_uri`, `continuous_refresh`, and with PKCE
+/// `code_verifier`.
 ///
 /// `continuous_refresh=true` is sent by default: Pinterest's spec tells apps created before
 /// 2025-09-25 to send it to get the 60-day, indefinitely refreshable token, and newer apps get
@@ -101,6 +103,7 @@ pub struct AuthorizationCodeGrant {
     code: AuthorizationCode,
     redirect_uri: RedirectUri,
     continuous_refresh: bool,
+    pkce_verifier: Option<PkceVerifier>,
 }
 
 impl AuthorizationCodeGrant {
@@ -110,7 +113,19 @@ impl AuthorizationCodeGrant {
             code,
             redirect_uri,
             continuous_refresh: true,
+            pkce_verifier: None,
         }
+    }
+
+    /// Sends `code_verifier`: the verifier whose challenge went with the consent URL.
+    pub fn with_pkce_verifier(mut self, verifier: PkceVerifier) -> Self {
+        self.pkce_verifier = Some(verifier);
+        self
+    }
+
+    /// The PKCE verifier sent, if any.
+    pub fn pkce_verifier(&self) -> Option<&PkceVerifier> {
+        self.pkce_verifier.as_ref()
     }
 
     /// Leaves `continuous_refresh` out of the request.

@@ -39,7 +39,7 @@
 //!
 //! // 2. Send the user to the consent page with a fresh state (entropy from your OS RNG).
 //! let state = CsrfState::from_entropy(&[42u8; 32])?;
-//! let url = authorization_url(&config, &redirect_uri, &[Scope::BoardsRead], &state)?;
+//! let url = authorization_url(&config, &redirect_uri, &[Scope::BoardsRead], &state, None)?;
 //! assert!(url.as_str().starts_with("https://www.pinterest.com/oauth/?client_id=1234567"));
 //!
 //! // 3. Pinterest redirects back; check the state and take the code.
@@ -103,6 +103,7 @@ mod error;
 mod grant;
 mod json;
 mod lifecycle;
+mod pkce;
 mod redact;
 mod request;
 mod response;
@@ -129,6 +130,7 @@ pub use grant::{
 pub use lifecycle::{
     Action, Failure, LifecycleConfig, RefreshState, Status, Stop, StopReason, TokenLifecycle, Wait,
 };
+pub use pkce::{MIN_VERIFIER_ENTROPY, PkceVerifier};
 pub use request::{FORM_CONTENT_TYPE, revoke_request, token_request};
 pub use response::{
     RATE_LIMIT_RESET_HEADER, REQUEST_ID_HEADER, parse_revoke_response, parse_token_response,

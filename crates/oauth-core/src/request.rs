@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::ClientConfig;
 use crate::grant::{Grant, Revocation};
+use crate::pkce::PkceVerifier;
 use crate::scope::Scope;
 
 /// `application/x-www-form-urlencoded`.
@@ -21,6 +22,8 @@ enum TokenForm<'a> {
         redirect_uri: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         continuous_refresh: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code_verifier: Option<&'a str>,
     },
     RefreshToken {
         grant_type: &'static str,
@@ -68,6 +71,7 @@ pub fn token_request(config: &ClientConfig, grant: &Grant) -> Request<Vec<u8>> {
             code: g.code().secret(),
             redirect_uri: g.redirect_uri().as_str(),
             continuous_refresh: g.continuous_refresh().then_some(true),
+            code_verifier: g.pkce_verifier().map(PkceVerifier::secret),
         },
         Grant::RefreshToken(g) => TokenForm::RefreshToken {
             grant_type,

@@ -164,3 +164,41 @@ fn loopback_base_url() {
         UA,
     );
 }
+
+#[test]
+fn authorization_code_grant_with_pkce() {
+    // RFC 7636 Appendix B.
+    let octets = [
+        116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37,
+        77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+    ];
+    let verifier = pinterest_oauth_core::PkceVerifier::from_entropy(&octets).unwrap();
+    assert_eq!(
+        verifier.challenge(),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let redirect = RedirectUri::new("http://localhost:8085/").unwrap();
+    let state = pinterest_oauth_core::CsrfState::from_entropy(&[0u8; 32]).unwrap();
+    let url = pinterest_oauth_core::authorization_url(
+        &config(),
+        &redirect,
+        &[Scope::BoardsRead],
+        &state,
+        Some(&verifier),
+    )
+    .unwrap();
+    assert!(
+        url.as_str().ends_with(
+            "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        ),
+        "{url}"
+    );
+    let grant = AuthorizationCodeGrant::new(AuthorizationCode::new("abc"), redirect)
+        .with_pkce_verifier(verifier);
+    let request = token_request(&config(), &Grant::from(grant));
+    assert_eq!(
+        request.body(),
+        b"grant_type=authorization_code&code=abc&redirect_uri=http%3A%2F%2Flocalhost%3A8085%2F\
+          &continuous_refresh=true&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    );
+}

@@ -39,9 +39,11 @@ pub use pinterest_oauth_core::{
     parse_token_response, token_request,
 };
 pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+#[cfg(feature = "login")]
+pub use pinterest_oauth_transport::login;
 pub use pinterest_oauth_transport::{
-    AsyncHttp, Authorization, Error, ErrorKind, FromSettings, RetryPolicy, Settings, SourceOptions,
-    TransportError, TransportErrorKind,
+    AsyncHttp, Authorization, Error, ErrorKind, FromSettings, Pkce, RetryPolicy, Settings,
+    SourceOptions, TransportError, TransportErrorKind,
 };
 pub use stack::{HttpClient, SecretBody, SecretChunk};
 

@@ -38,9 +38,11 @@ pub use pinterest_oauth_core::{
     parse_token_response, token_request,
 };
 pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+#[cfg(feature = "login")]
+pub use pinterest_oauth_transport::login;
 pub use pinterest_oauth_transport::{
-    Authorization, Error, ErrorKind, FromSettings, Http, RetryPolicy, Settings, SourceOptions,
-    TransportError, TransportErrorKind,
+    Authorization, Error, ErrorKind, FromSettings, Http, Pkce, RetryPolicy, Settings,
+    SourceOptions, TransportError, TransportErrorKind,
 };
 pub use stack::HttpClient;
 

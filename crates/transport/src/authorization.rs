@@ -1,26 +1,39 @@
 //! One consent round trip: the URL, its `state`, and the check of the callback.
 
 use pinterest_oauth_core::{
-    AuthorizationCodeGrant, CallbackError, ClientConfig, CsrfState, RedirectUri, Scope, Url,
-    authorization_url, parse_callback,
+    AuthorizationCodeGrant, CallbackError, ClientConfig, CsrfState, PkceVerifier, RedirectUri,
+    Scope, Url, authorization_url, parse_callback,
 };
 
 use crate::Error;
 
-/// A consent round trip in progress: the URL to send the user to, and the `state` (32 bytes
-/// from the OS) that the callback must bring back.
+/// Whether a consent round trip uses PKCE (RFC 7636, S256).
 ///
-/// `Debug` shows neither the URL nor the state (the URL carries the state).
+/// Pinterest does not document PKCE; apps that send it work, so it is offered, off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pkce {
+    /// No PKCE.
+    #[default]
+    Off,
+    /// A verifier from 32 bytes of OS entropy; its S256 challenge goes with the consent URL,
+    /// the verifier with the code exchange.
+    S256,
+}
+
+/// A consent round trip in progress: the URL to send the user to, the `state` (32 bytes from
+/// the OS) that the callback must bring back, and the PKCE verifier when one is used.
+///
+/// `Debug` shows neither the URL nor the secrets (the URL carries the state).
 ///
 /// # Examples
 ///
 /// ```
 /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RedirectUri, Scope};
-/// use pinterest_oauth_transport::Authorization;
+/// use pinterest_oauth_transport::{Authorization, Pkce};
 ///
 /// let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("secret"));
 /// let redirect = RedirectUri::new("http://localhost:8085/")?;
-/// let consent = Authorization::new(&config, &redirect, &[Scope::BoardsRead])?;
+/// let consent = Authorization::new(&config, &redirect, &[Scope::BoardsRead], Pkce::Off)?;
 /// assert!(consent.url().as_str().starts_with("https://www.pinterest.com/oauth/?client_id=1234567"));
 ///
 /// let callback = format!("/?code=abc&state={}", consent.state().secret());
@@ -33,6 +46,7 @@ pub struct Authorization {
     url: Url,
     state: CsrfState,
     redirect_uri: RedirectUri,
+    verifier: Option<PkceVerifier>,
 }
 
 impl std::fmt::Debug for Authorization {
@@ -49,14 +63,23 @@ impl Authorization {
         config: &ClientConfig,
         redirect_uri: &RedirectUri,
         scopes: &[Scope],
+        pkce: Pkce,
     ) -> Result<Authorization, Error> {
         let entropy = zeroize::Zeroizing::new(crate::entropy::bytes::<32>()?);
         let state = CsrfState::from_entropy(entropy.as_slice())?;
-        let url = authorization_url(config, redirect_uri, scopes, &state)?;
+        let verifier = match pkce {
+            Pkce::Off => None,
+            Pkce::S256 => {
+                let entropy = zeroize::Zeroizing::new(crate::entropy::bytes::<32>()?);
+                Some(PkceVerifier::from_entropy(entropy.as_slice())?)
+            }
+        };
+        let url = authorization_url(config, redirect_uri, scopes, &state, verifier.as_ref())?;
         Ok(Authorization {
             url,
             state,
             redirect_uri: redirect_uri.clone(),
+            verifier,
         })
     }
 
@@ -75,11 +98,24 @@ impl Authorization {
         &self.redirect_uri
     }
 
-    /// Checks a callback (a URL, a request target or a query) and gives the grant to exchange.
-    /// See [`parse_callback`] for what is refused; only a callback with the right `state` is
-    /// believed.
+    /// Whether this round trip uses PKCE.
+    pub fn pkce(&self) -> Pkce {
+        if self.verifier.is_some() {
+            Pkce::S256
+        } else {
+            Pkce::Off
+        }
+    }
+
+    /// Checks a callback (a URL, a request target or a query) and gives the grant to exchange
+    /// (with the PKCE verifier, when one is used). See [`parse_callback`] for what is refused;
+    /// only a callback with the right `state` is believed.
     pub fn callback(&self, callback: &str) -> Result<AuthorizationCodeGrant, CallbackError> {
         let code = parse_callback(callback, &self.state)?;
-        Ok(AuthorizationCodeGrant::new(code, self.redirect_uri.clone()))
+        let grant = AuthorizationCodeGrant::new(code, self.redirect_uri.clone());
+        Ok(match &self.verifier {
+            Some(verifier) => grant.with_pkce_verifier(verifier.clone()),
+            None => grant,
+        })
     }
 }

@@ -165,6 +165,10 @@ pub enum Error {
         /// The last failure, when there was one.
         cause: Option<Arc<Error>>,
     },
+    /// A login could not listen, or the browser did not come back in time.
+    #[cfg(feature = "login")]
+    #[error(transparent)]
+    Login(#[from] crate::login::LoginError),
     /// The operating system gave no random bytes for a `state` or a PKCE verifier (nothing
     /// weaker is ever used instead).
     #[error("the operating system gave no random bytes: {0}")]
@@ -211,6 +215,10 @@ impl Error {
             Error::Response(_) | Error::Stopped { .. } => ErrorKind::Api,
             Error::Transport(e) => ErrorKind::Transport(e.kind()),
             Error::Callback(_) | Error::ConsentNeeded { .. } => ErrorKind::ConsentNeeded,
+            #[cfg(feature = "login")]
+            Error::Login(crate::login::LoginError::TimedOut { .. }) => ErrorKind::ConsentNeeded,
+            #[cfg(feature = "login")]
+            Error::Login(_) => ErrorKind::Config,
             Error::Store(_) | Error::NotSaved { .. } => ErrorKind::Store,
             Error::Refresh(cause) => cause.kind(),
             Error::Waiting { cause, .. } => cause.as_deref().map_or(ErrorKind::Api, Error::kind),

@@ -21,13 +21,14 @@
 //! * Token sources ([`blocking::TokenSource`], [`asynchronous::TokenSource`]): single flight
 //!   ([`Flight`]) and the leader's work as a sans-IO [`Step`], driven by a loop of a few lines
 //!   in each flavour.
-//! * [`Authorization`]: a consent round trip's URL and `state`.
+//! * [`Authorization`]: a consent round trip's URL, `state` and PKCE verifier; with the
+//!   `login` feature, the loopback login every app can run (`login`).
 //!
 //! **Out of scope**: the protocol (the core), storage (the store crate), sockets and TLS (the
 //! transport crates).
 //!
 //! Features: `blocking` (the blocking client and source), `tokio` (the async ones, and
-//! [`asynchronous::Blocking`]).
+//! `asynchronous::Blocking`), `login` (the loopback login).
 
 #![forbid(unsafe_code)]
 
@@ -46,8 +47,10 @@ mod storage;
 pub mod asynchronous;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "login")]
+pub mod login;
 
-pub use authorization::Authorization;
+pub use authorization::{Authorization, Pkce};
 pub use call::{Call, Replay, RetryPolicy};
 pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
 pub use flight::{Flight, Next};

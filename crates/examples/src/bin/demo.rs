@@ -7,7 +7,7 @@
 use examples::{show_recorded, show_token};
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_ureq::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, RedirectUri, Revocation, Scope,
+    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, Pkce, RedirectUri, Revocation, Scope,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -36,7 +36,7 @@ fn main() -> Result<()> {
     println!("== 1. consent URL, with a state from 32 bytes of OS entropy");
     let blocking = pinterest_oauth_ureq::Client::new(config.clone())?;
     let scopes = [Scope::BoardsRead, Scope::PinsRead];
-    let consent = blocking.authorization_url(&redirect_uri, &scopes)?;
+    let consent = blocking.authorization_url(&redirect_uri, &scopes, Pkce::Off)?;
     let state = consent.state().secret();
     println!("  {}\n", consent.url().as_str().replace(state, "<state>"));
 

@@ -230,6 +230,12 @@ impl Call<'_> {
         if issued.expires <= Instant::now() || issued.redirect_uri != redirect_uri {
             return invalid_grant();
         }
+        if let Some((challenge, method)) = &issued.challenge
+            && !wire::pkce_matches(challenge, method, field(fields, "code_verifier"))
+        {
+            state.stats.pkce_refused += 1;
+            return invalid_grant();
+        }
         let tokens = state.issue(&issued.scopes, config.access_ttl, Some(config.refresh_ttl));
         let shape = state.shape.clone();
         drop(state);
@@ -422,6 +428,14 @@ impl Call<'_> {
         if scopes.is_empty() || scopes.iter().any(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return reply(&[("error", "invalid_scope")]);
         }
+        let challenge = match (param("code_challenge"), param("code_challenge_method")) {
+            (None, None) => None,
+            (Some(challenge), Some(method @ ("S256" | "plain"))) => {
+                Some((challenge.to_owned(), method.to_owned()))
+            }
+            (Some(challenge), None) => Some((challenge.to_owned(), "plain".to_owned())),
+            _ => return reply(&[("error", "invalid_request")]),
+        };
         if config.consent == ConsentMode::Deny {
             return reply(&[
                 ("error", "access_denied"),
@@ -440,6 +454,7 @@ impl Call<'_> {
                     redirect_uri: redirect_uri.to_owned(),
                     scopes,
                     expires: crate::state::after_instant(config.code_ttl),
+                    challenge,
                 },
             );
         reply(&[("code", &code)])

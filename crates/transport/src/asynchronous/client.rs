@@ -76,13 +76,16 @@ impl<H: AsyncHttp> Client<H> {
         &self.http
     }
 
-    /// The consent page URL with a fresh `state` (32 bytes from the OS).
+    /// The consent page URL with a fresh `state` (32 bytes from the OS) and, with
+    /// [`Pkce::S256`](crate::Pkce), a PKCE verifier: send the user there, keep the
+    /// [`Authorization`] to check the callback and exchange the code.
     pub fn authorization_url(
         &self,
         redirect_uri: &RedirectUri,
         scopes: &[Scope],
+        pkce: crate::Pkce,
     ) -> Result<Authorization, Error> {
-        Authorization::new(&self.config, redirect_uri, scopes)
+        Authorization::new(&self.config, redirect_uri, scopes, pkce)
     }
 
     /// Exchanges the code from the consent redirect (with `continuous_refresh=true`). Never
@@ -147,4 +150,60 @@ impl<H: AsyncHttp> Client<H> {
             }
         }
     }
+}
+
+#[cfg(feature = "login")]
+impl<H: AsyncHttp> Client<H> {
+    /// The loopback login, as the blocking [`login`](crate::blocking::Client::login) runs it;
+    /// the listener and the store run on tokio's blocking pool.
+    pub async fn login<S: pinterest_oauth_store::TokenStore + Clone>(
+        &self,
+        store: &S,
+        options: &crate::login::LoginOptions,
+        open: impl FnOnce(&pinterest_oauth_core::Url),
+    ) -> Result<Token, Error> {
+        let config = self.config.clone();
+        let (start_store, start_options) = (store.clone(), options.clone());
+        let (listener, consent) =
+            blocking(move || crate::login::start(&config, &start_store, &start_options)).await??;
+        open(consent.url());
+        let deadline = std::time::Instant::now() + options.timeout_value();
+        let waited = consent.clone();
+        let callback = blocking(move || listener.wait(&waited, deadline)).await??;
+        let exchanged = match callback.grant.clone() {
+            Err(refused) => Err(Error::Callback(refused)),
+            Ok(grant) => {
+                let reserve_store = store.clone();
+                match blocking(move || crate::login::reserve(&reserve_store)).await {
+                    Ok(Ok(())) => self.exchange(grant).await,
+                    Ok(Err(e)) | Err(e) => Err(e),
+                }
+            }
+        };
+        let result = match exchanged {
+            Ok(token) => {
+                let (save_store, saved) = (store.clone(), token.clone());
+                blocking(move || crate::login::save_login(&save_store, saved))
+                    .await
+                    .and_then(|r| r)
+                    .map(|_| token)
+            }
+            Err(e) => Err(e),
+        };
+        crate::login::answer(callback, &result);
+        result
+    }
+}
+
+/// Runs blocking work on tokio's blocking pool.
+#[cfg(feature = "login")]
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        Error::Store(pinterest_oauth_store::StoreError::Unavailable {
+            what: "the blocking pool".into(),
+            source: Box::new(e),
+        })
+    })
 }

@@ -90,14 +90,16 @@ impl<H: Http> Client<H> {
         &self.http
     }
 
-    /// The consent page URL with a fresh `state` (32 bytes from the OS): send the user there,
-    /// keep the [`Authorization`] to check the callback.
+    /// The consent page URL with a fresh `state` (32 bytes from the OS) and, with
+    /// [`Pkce::S256`](crate::Pkce), a PKCE verifier: send the user there, keep the
+    /// [`Authorization`] to check the callback and exchange the code.
     pub fn authorization_url(
         &self,
         redirect_uri: &RedirectUri,
         scopes: &[Scope],
+        pkce: crate::Pkce,
     ) -> Result<Authorization, Error> {
-        Authorization::new(&self.config, redirect_uri, scopes)
+        Authorization::new(&self.config, redirect_uri, scopes, pkce)
     }
 
     /// Exchanges the code from the consent redirect (with `continuous_refresh=true`). Never
@@ -155,5 +157,42 @@ impl<H: Http> Client<H> {
                 None => return outcome,
             }
         }
+    }
+}
+
+#[cfg(feature = "login")]
+impl<H: Http> Client<H> {
+    /// Runs the loopback login (see [`crate::login`]): binds the registered redirect URI,
+    /// proves `store` will take the set, hands the consent URL to `open` (open the browser, or
+    /// print it), waits for the callback with the right `state`, exchanges the code, saves the
+    /// set, and tells the browser. Returns the new set.
+    ///
+    /// Errors: [`Error::Login`] when the URI cannot be listened on or the browser does not
+    /// come back in time; [`Error::Callback`] when the user (or Pinterest) refused;
+    /// [`Error::Store`] when the store cannot take the set (checked before the code is
+    /// spent); and the exchange's own errors.
+    pub fn login<S: pinterest_oauth_store::TokenStore + ?Sized>(
+        &self,
+        store: &S,
+        options: &crate::login::LoginOptions,
+        open: impl FnOnce(&pinterest_oauth_core::Url),
+    ) -> Result<Token, Error> {
+        let (listener, consent) = crate::login::start(&self.config, store, options)?;
+        open(consent.url());
+        let deadline = std::time::Instant::now() + options.timeout_value();
+        let callback = listener.wait(&consent, deadline)?;
+        drop(listener);
+        let result = callback
+            .grant
+            .clone()
+            .map_err(Error::Callback)
+            .and_then(|grant| {
+                crate::login::reserve(store)?;
+                let token = self.exchange(grant)?;
+                crate::login::save_login(store, token.clone())?;
+                Ok(token)
+            });
+        crate::login::answer(callback, &result);
+        result
     }
 }

@@ -1,0 +1,429 @@
+//! The loopback listener the consent page redirects to.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use pinterest_oauth_core::{AuthorizationCodeGrant, CallbackError, RedirectUri, Url};
+use zeroize::Zeroizing;
+
+use super::LoginError;
+use crate::Authorization;
+
+/// The largest request head read from a browser (the callback is a short GET).
+const MAX_HEAD: usize = 16 * 1024;
+/// The longest any one connection is served, whatever it sends.
+const PER_CONNECTION: Duration = Duration::from_secs(5);
+/// The most connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 32;
+/// How often the listener looks for new connections.
+const POLL: Duration = Duration::from_millis(10);
+
+/// The loopback listener for a registered redirect URI, bound before the consent page opens.
+///
+/// Pinterest matches the registered redirect URI byte for byte, port included, so the listener
+/// binds exactly the URI's host and port and serves exactly its path:
+///
+/// * `localhost`: both `127.0.0.1` and `[::1]`, because a browser may resolve the name to
+///   either; failing to bind either is fatal (another process would receive the code), unless
+///   the machine has no such address family at all.
+/// * `127.0.0.1` (any `127/8` address) or `[::1]`: that address only.
+///
+/// Only `http` to a loopback host can be served here; for any other registered URI use the
+/// out-of-band login (print the consent URL, paste the redirected URL back).
+///
+/// # Examples
+///
+/// ```no_run
+/// use pinterest_oauth_core::RedirectUri;
+/// use pinterest_oauth_transport::login::Listener;
+///
+/// let listener = Listener::bind(&RedirectUri::new("http://127.0.0.1:8085/pinterest/callback")?)?;
+/// assert_eq!(listener.redirect_uri().as_str(), "http://127.0.0.1:8085/pinterest/callback");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Listener {
+    sockets: Vec<TcpListener>,
+    redirect_uri: RedirectUri,
+    path: String,
+}
+
+/// A callback that carried the login's `state`: its outcome, and the browser's connection to
+/// answer once the code is exchanged.
+#[derive(Debug)]
+pub struct Callback {
+    /// The grant to exchange, or why the consent page refused (denied, no code).
+    pub grant: Result<AuthorizationCodeGrant, CallbackError>,
+    browser: TcpStream,
+}
+
+impl Callback {
+    /// Answers the browser with a small page (its write errors are ignored: the browser may
+    /// have gone).
+    pub fn respond(mut self, success: bool, message: &str) {
+        let (status, title) = if success {
+            (200, "Logged in")
+        } else {
+            (400, "Login failed")
+        };
+        respond(&mut self.browser, status, title, message);
+    }
+}
+
+impl Listener {
+    /// Binds the redirect URI's host and port (see the type's docs). Port 0 (for tests) picks a
+    /// free port, the same on both address families, and the redirect URI is rewritten with it.
+    pub fn bind(redirect_uri: &RedirectUri) -> Result<Listener, LoginError> {
+        let url = Url::parse(redirect_uri.as_str()).map_err(|_| LoginError::NotLoopback {
+            uri: redirect_uri.to_string(),
+        })?;
+        let hosts = loopback_hosts(&url).ok_or_else(|| LoginError::NotLoopback {
+            uri: redirect_uri.to_string(),
+        })?;
+        let port = url.port().unwrap_or(80);
+        let path = url.path().to_owned();
+        let sockets = if port == 0 {
+            bind_any_port(&hosts)?
+        } else {
+            bind_all(&hosts, port)?
+        };
+        let redirect_uri = if port == 0 {
+            let bound = sockets
+                .first()
+                .and_then(|s| s.local_addr().ok())
+                .map_or(0, |a| a.port());
+            let mut url = url;
+            let _ = url.set_port(Some(bound));
+            RedirectUri::new(url.as_str()).map_err(|_| LoginError::NotLoopback {
+                uri: redirect_uri.to_string(),
+            })?
+        } else {
+            redirect_uri.clone()
+        };
+        for socket in &sockets {
+            socket
+                .set_nonblocking(true)
+                .map_err(|source| LoginError::Bind {
+                    addr: socket
+                        .local_addr()
+                        .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+                    source,
+                })?;
+        }
+        Ok(Listener {
+            sockets,
+            redirect_uri,
+            path,
+        })
+    }
+
+    /// The redirect URI to send to the consent page (with the bound port).
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
+    }
+
+    /// The addresses listened on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves connections until a callback carrying `consent`'s state arrives, or `deadline`
+    /// passes. Connections are served concurrently, each for at most five seconds whatever it
+    /// sends, so no client can hold the login open or delay the real callback; anything that is
+    /// not the login's callback (another path, another method, a wrong or missing `state`,
+    /// even with `error=`) gets a 400 or 404 page and the listener keeps waiting.
+    pub fn wait(
+        &self,
+        consent: &Arc<Authorization>,
+        deadline: Instant,
+    ) -> Result<Callback, LoginError> {
+        let (found, callbacks) = mpsc::channel();
+        let live = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        loop {
+            for socket in &self.sockets {
+                loop {
+                    match socket.accept() {
+                        Ok((stream, peer)) => {
+                            self.serve(stream, peer, consent, &found, &live, deadline)
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "accept failed");
+                            break;
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(LoginError::TimedOut {
+                    after: now.duration_since(started),
+                });
+            }
+            // `found` is held here, so the channel never disconnects: only a callback or the
+            // poll interval ends the wait.
+            if let Ok(callback) = callbacks.recv_timeout(POLL.min(deadline - now)) {
+                return Ok(callback);
+            }
+        }
+    }
+
+    /// Hands a connection to a thread of its own, or closes it when too many are served.
+    fn serve(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        consent: &Arc<Authorization>,
+        found: &mpsc::Sender<Callback>,
+        live: &Arc<AtomicUsize>,
+        deadline: Instant,
+    ) {
+        if !peer.ip().is_loopback() || live.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            return;
+        }
+        live.fetch_add(1, Ordering::SeqCst);
+        let until = (Instant::now() + PER_CONNECTION).min(deadline);
+        let (consent, found, live, path) = (
+            consent.clone(),
+            found.clone(),
+            live.clone(),
+            self.path.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("pinterest-oauth-login".into())
+            .spawn(move || {
+                handle(stream, &path, &consent, &found, until);
+                live.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            tracing::debug!("could not start a thread for a connection; it was closed");
+        }
+    }
+}
+
+/// Reads one request, and either passes the login's callback on or answers it.
+fn handle(
+    mut stream: TcpStream,
+    path: &str,
+    consent: &Authorization,
+    found: &mpsc::Sender<Callback>,
+    until: Instant,
+) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let Some(head) = read_head(&mut stream, until) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&head);
+    let mut request_line = text.lines().next().unwrap_or("").split(' ');
+    let (method, target) = (request_line.next(), request_line.next());
+    let Some(target) = target else {
+        return respond(&mut stream, 400, "Bad request", "This is a login listener.");
+    };
+    if method != Some("GET") {
+        return respond(
+            &mut stream,
+            405,
+            "Method not allowed",
+            "Only GET is served here.",
+        );
+    }
+    let target_path = target.split(['?', '#']).next().unwrap_or("");
+    if target_path != path {
+        return respond(
+            &mut stream,
+            404,
+            "Not found",
+            "This is the pinterest-oauth login listener.",
+        );
+    }
+    match consent.callback(target) {
+        Ok(grant) => hand_over(stream, Ok(grant), found),
+        Err(e) if e.state_matched() => hand_over(stream, Err(e), found),
+        Err(e) => {
+            tracing::debug!(reason = %e, "a request that is not this login's callback was refused");
+            respond(
+                &mut stream,
+                400,
+                "Not this login",
+                "This request does not belong to the login in progress; it was ignored.",
+            );
+        }
+    }
+}
+
+fn hand_over(
+    stream: TcpStream,
+    grant: Result<AuthorizationCodeGrant, CallbackError>,
+    found: &mpsc::Sender<Callback>,
+) {
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    if let Err(mpsc::SendError(mut late)) = found.send(Callback {
+        grant,
+        browser: stream,
+    }) {
+        respond(
+            &mut late.browser,
+            400,
+            "Login over",
+            "This login is already over.",
+        );
+    }
+}
+
+/// The request head (up to the blank line), read before `until` whatever the client does;
+/// `None` when it is too long, too slow, or the client went away. Wiped when dropped: the
+/// request line holds the code.
+fn read_head(stream: &mut TcpStream, until: Instant) -> Option<Zeroizing<Vec<u8>>> {
+    let mut head = Zeroizing::new(Vec::with_capacity(MAX_HEAD + 1024));
+    let mut buf = Zeroizing::new([0u8; 1024]);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let left = until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())?;
+        let _ = stream.set_read_timeout(Some(left));
+        match stream.read(buf.as_mut_slice()) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+        if head.len() > MAX_HEAD {
+            respond(
+                stream,
+                431,
+                "Request too large",
+                "Request header fields too large.",
+            );
+            return None;
+        }
+    }
+    Some(head)
+}
+
+/// A small HTML page; failures to write are ignored (the browser went away).
+fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Internal Server Error",
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} · pinterest-oauth</title></head>\
+         <body style=\"font-family:sans-serif;margin:4em\"><h1>{title}</h1><p>{}</p></body></html>",
+        html_escape(message)
+    );
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/html; charset=utf-8\r\n\
+         content-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The addresses to bind for a loopback `http` URL, or `None` when it is not one.
+fn loopback_hosts(url: &Url) -> Option<Vec<IpAddr>> {
+    if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    match url.host()? {
+        url::Host::Domain(name) if name.eq_ignore_ascii_case("localhost") => Some(vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]),
+        url::Host::Ipv4(ip) if ip.is_loopback() => Some(vec![IpAddr::V4(ip)]),
+        url::Host::Ipv6(ip) if ip.is_loopback() => Some(vec![IpAddr::V6(ip)]),
+        _ => None,
+    }
+}
+
+/// `true` when binding failed because the machine has no such address (family), which is not
+/// a reason to refuse: nobody else can listen there either.
+fn family_unavailable(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::AddrNotAvailable | ErrorKind::Unsupported
+    ) || matches!(error.raw_os_error(), Some(97) /* EAFNOSUPPORT */)
+}
+
+fn bind_all(hosts: &[IpAddr], port: u16) -> Result<Vec<TcpListener>, LoginError> {
+    let mut sockets = Vec::new();
+    for &ip in hosts {
+        let addr = SocketAddr::new(ip, port);
+        match TcpListener::bind(addr) {
+            Ok(socket) => sockets.push(socket),
+            Err(e) if hosts.len() > 1 && family_unavailable(&e) => {
+                tracing::debug!(%addr, "no such address family here; not listened on");
+            }
+            Err(source) => return Err(LoginError::Bind { addr, source }),
+        }
+    }
+    if sockets.is_empty() {
+        return Err(LoginError::Bind {
+            addr: SocketAddr::new(
+                hosts
+                    .first()
+                    .copied()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                port,
+            ),
+            source: io::Error::from(ErrorKind::AddrNotAvailable),
+        });
+    }
+    Ok(sockets)
+}
+
+/// Port 0: a free port that every host can bind.
+fn bind_any_port(hosts: &[IpAddr]) -> Result<Vec<TcpListener>, LoginError> {
+    let first = hosts
+        .first()
+        .copied()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut last = None;
+    for _ in 0..16 {
+        let addr = SocketAddr::new(first, 0);
+        let socket = TcpListener::bind(addr).map_err(|source| LoginError::Bind { addr, source })?;
+        let port = socket
+            .local_addr()
+            .map_err(|source| LoginError::Bind { addr, source })?
+            .port();
+        if hosts.len() == 1 {
+            return Ok(vec![socket]);
+        }
+        match bind_all(hosts.get(1..).unwrap_or_default(), port) {
+            Ok(mut rest) => {
+                rest.insert(0, socket);
+                return Ok(rest);
+            }
+            Err(LoginError::Bind { source, .. })
+                if hosts.len() > 1 && family_unavailable(&source) =>
+            {
+                return Ok(vec![socket]);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(LoginError::Bind {
+        addr: SocketAddr::new(first, 0),
+        source: io::Error::from(ErrorKind::AddrInUse),
+    }))
+}

@@ -1,0 +1,200 @@
+//! The loopback login, for any app: build the consent URL, listen on the registered redirect
+//! URI, open the browser (or hand the URL to a callback), check the callback, exchange the
+//! code, save the tokens through a [`TokenStore`].
+//!
+//! What it guarantees, whoever else talks to the listener:
+//!
+//! * only a callback whose `state` matches (compared in constant time) ends the login;
+//!   anything else (a wrong or missing `state`, `error=` without the right `state`, another
+//!   path) gets a 400 or 404 page and the listener keeps waiting;
+//! * connections are served concurrently, each for at most five seconds, under a hard
+//!   overall deadline no client can extend; request heads are capped at 16 KiB; only
+//!   loopback peers are served;
+//! * for `localhost`, both `127.0.0.1` and `[::1]` are bound, so the name can never resolve
+//!   to someone else's socket;
+//! * the store is proved writable before the code is exchanged, the code is never sent twice,
+//!   and the new set is saved before the browser is told the login worked.
+//!
+//! [`blocking::Client::login`](crate::blocking::Client::login) and
+//! [`asynchronous::Client::login`](crate::asynchronous::Client::login) run the whole flow; the
+//! pieces ([`Listener`], [`Authorization`](crate::Authorization), [`save_login`]) are public for
+//! flows of your own.
+
+mod listener;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use pinterest_oauth_core::{ConfigError, RedirectUri, Scope, Token, TokenDocument};
+use pinterest_oauth_store::TokenStore;
+
+pub use listener::{Callback, Listener};
+
+use crate::{Error, Pkce};
+
+/// The redirect URI Pinterest's quickstart tells apps to register.
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8085/";
+
+/// The longest login wait accepted: one day.
+pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(86_400);
+
+/// How a login runs.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{RedirectUri, Scope};
+/// use pinterest_oauth_transport::Pkce;
+/// use pinterest_oauth_transport::login::LoginOptions;
+/// use std::time::Duration;
+///
+/// let options = LoginOptions::new(vec![Scope::BoardsRead])
+///     .redirect_uri(RedirectUri::new("http://127.0.0.1:8085/pinterest/callback")?)
+///     .timeout(Duration::from_secs(120))
+///     .pkce(Pkce::S256);
+/// assert_eq!(options.timeout_value(), Duration::from_secs(120));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoginOptions {
+    scopes: Vec<Scope>,
+    redirect_uri: Option<RedirectUri>,
+    timeout: Duration,
+    pkce: Pkce,
+}
+
+impl LoginOptions {
+    /// A login asking for `scopes`, redirecting to [`DEFAULT_REDIRECT_URI`], waiting five
+    /// minutes, without PKCE.
+    pub fn new(scopes: Vec<Scope>) -> LoginOptions {
+        LoginOptions {
+            scopes,
+            redirect_uri: None,
+            timeout: Duration::from_secs(300),
+            pkce: Pkce::Off,
+        }
+    }
+
+    /// The registered redirect URI to listen on (a loopback `http` URI, any path and port).
+    pub fn redirect_uri(mut self, redirect_uri: RedirectUri) -> LoginOptions {
+        self.redirect_uri = Some(redirect_uri);
+        self
+    }
+
+    /// How long to wait for the browser (at most [`MAX_LOGIN_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> LoginOptions {
+        self.timeout = timeout.min(MAX_LOGIN_TIMEOUT);
+        self
+    }
+
+    /// Whether to use PKCE.
+    pub fn pkce(mut self, pkce: Pkce) -> LoginOptions {
+        self.pkce = pkce;
+        self
+    }
+
+    /// The scopes.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+
+    /// The redirect URI to listen on.
+    pub fn redirect_uri_value(&self) -> Result<RedirectUri, ConfigError> {
+        match &self.redirect_uri {
+            Some(uri) => Ok(uri.clone()),
+            None => RedirectUri::new(DEFAULT_REDIRECT_URI),
+        }
+    }
+
+    /// The timeout.
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The PKCE choice.
+    pub fn pkce_value(&self) -> Pkce {
+        self.pkce
+    }
+}
+
+/// Why a login could not complete (besides the errors of the exchange and the store).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// The redirect URI is not a loopback `http` URI this process could listen on.
+    #[error(
+        "cannot listen on {uri}: only an http redirect uri on localhost, 127.0.0.1 or [::1] can be served here; for another registered uri use the out-of-band login (print the consent url, paste the redirected url back)"
+    )]
+    NotLoopback {
+        /// The URI.
+        uri: String,
+    },
+    /// An address of the redirect URI could not be bound (another process holds it: it would
+    /// receive the code).
+    #[error(
+        "cannot listen on {addr}: {source}; another process may hold it (choose another registered redirect uri or port)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No callback with the login's state arrived in time.
+    #[error("no answer from the browser within {}s", after.as_secs())]
+    TimedOut {
+        /// How long it waited.
+        after: Duration,
+    },
+}
+
+/// Saves a new token set from a login (or client credentials) as the next revision of what
+/// the store holds, under its lock; returns the document saved.
+pub fn save_login<S: TokenStore + ?Sized>(store: &S, token: Token) -> Result<TokenDocument, Error> {
+    let lock = store.lock()?;
+    let previous = store.load()?;
+    let document = TokenDocument::new(token).succeeding(previous.as_ref());
+    store.save(&lock, &document)?;
+    Ok(document)
+}
+
+/// Proves, before a code is spent, that the store will take the set: locks it, checks what it
+/// holds can be replaced, and reserves room.
+pub fn reserve<S: TokenStore + ?Sized>(store: &S) -> Result<(), Error> {
+    let lock = store.lock()?;
+    store.reserve(&lock)?;
+    Ok(())
+}
+
+/// What the browser is told once the login is over.
+pub(crate) fn answer(callback: Callback, result: &Result<Token, Error>) {
+    match result {
+        Ok(_) => callback.respond(
+            true,
+            "You are logged in to Pinterest. You can close this tab.",
+        ),
+        Err(Error::Callback(_)) => callback.respond(false, "Access was not granted."),
+        Err(_) => callback.respond(
+            false,
+            "The login could not be completed; see the application.",
+        ),
+    }
+}
+
+/// Binds the listener, proves the store will take the set, and prepares the consent round
+/// trip: everything before the browser is sent to the consent page.
+pub(crate) fn start<S: TokenStore + ?Sized>(
+    config: &pinterest_oauth_core::ClientConfig,
+    store: &S,
+    options: &LoginOptions,
+) -> Result<(Listener, std::sync::Arc<crate::Authorization>), Error> {
+    let listener = Listener::bind(&options.redirect_uri_value()?)?;
+    reserve(store)?;
+    let consent = crate::Authorization::new(
+        config,
+        listener.redirect_uri(),
+        options.scopes(),
+        options.pkce_value(),
+    )?;
+    Ok((listener, std::sync::Arc::new(consent)))
+}

@@ -1,0 +1,145 @@
+//! The library's loopback login, through the blocking and the async client.
+
+use std::time::Duration;
+
+use fake_pinterest::{ConsentMode, FakeConfig, FakePinterest};
+use pinterest_oauth_core::{CallbackError, RedirectUri, Scope};
+use pinterest_oauth_store::{FileStore, TokenStore};
+use pinterest_oauth_tests::transports::{Kind, client_for, config_for, settings_for};
+use pinterest_oauth_transport::login::{Listener, LoginError, LoginOptions};
+use pinterest_oauth_transport::{Error, Pkce};
+
+/// A stand-in browser: follows the consent page to the listener, on a thread of its own.
+fn browser(url: &pinterest_oauth_core::Url) {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        if let Ok(consent) = fake_pinterest::visit(&url, None)
+            && let Some(callback) = consent.location
+        {
+            let _ = fake_pinterest::visit(&callback, None);
+        }
+    });
+}
+
+fn options() -> LoginOptions {
+    LoginOptions::new(vec![Scope::BoardsRead])
+        .redirect_uri(RedirectUri::new("http://localhost:0/cb").unwrap())
+        .timeout(Duration::from_secs(20))
+}
+
+#[test]
+fn the_blocking_login_saves_the_set_before_answering_the_browser() {
+    for kind in Kind::ALL {
+        let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("token.json"));
+        let client = client_for(kind, &fake);
+        let token = client
+            .login(&store, &options().pkce(Pkce::S256), browser)
+            .unwrap();
+        let saved = store.load().unwrap().unwrap();
+        assert_eq!(saved.token(), &token, "{kind:?}");
+        assert_eq!(fake.stats().token.authorization_code, 1);
+        assert_eq!(fake.stats().pkce_refused, 0);
+        // A second login replaces the set as the next revision.
+        client.login(&store, &options(), browser).unwrap();
+        assert_eq!(
+            store.load().unwrap().unwrap().revision(),
+            saved.revision() + 1
+        );
+    }
+}
+
+#[test]
+fn the_async_login_works_on_tokio() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("token.json"));
+    let client =
+        pinterest_oauth_hyper::Client::with_settings(config_for(&fake), &settings_for(&fake))
+            .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = runtime
+        .block_on(client.login(&store, &options(), browser))
+        .unwrap();
+    assert_eq!(store.load().unwrap().unwrap().token(), &token);
+}
+
+#[test]
+fn a_refusal_and_a_timeout_are_typed_and_nothing_is_saved() {
+    let fake = FakePinterest::start(FakeConfig {
+        consent: ConsentMode::Deny,
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("token.json"));
+    let client = client_for(Kind::Ureq, &fake);
+    let err = client.login(&store, &options(), browser).unwrap_err();
+    assert!(
+        matches!(err, Error::Callback(CallbackError::Denied { .. })),
+        "{err}"
+    );
+    assert!(err.is_consent_needed());
+    let err = client
+        .login(
+            &store,
+            &options().timeout(Duration::from_millis(300)),
+            |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Login(LoginError::TimedOut { .. })),
+        "{err}"
+    );
+    assert!(store.load().unwrap().is_none());
+    assert_eq!(fake.stats().token.authorization_code, 0);
+}
+
+#[test]
+fn a_store_that_cannot_take_the_set_is_found_out_before_the_consent() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token.json");
+    std::fs::write(&path, b"{ corrupt").unwrap();
+    let client = client_for(Kind::Ureq, &fake);
+    let mut opened = false;
+    let err = client
+        .login(&FileStore::new(&path), &options(), |_| opened = true)
+        .unwrap_err();
+    assert!(matches!(err, Error::Store(_)), "{err}");
+    assert!(!opened, "the consent page was never opened");
+    assert_eq!(std::fs::read(&path).unwrap(), b"{ corrupt");
+}
+
+#[test]
+fn the_listener_binds_exactly_what_the_redirect_uri_names() {
+    let uri = |text: &str| RedirectUri::new(text).unwrap();
+    let localhost = Listener::bind(&uri("http://localhost:0/x")).unwrap();
+    let addrs = localhost.local_addrs();
+    let v6_available = std::net::TcpListener::bind("[::1]:0").is_ok();
+    assert_eq!(addrs.len(), if v6_available { 2 } else { 1 }, "{addrs:?}");
+    assert!(
+        addrs.iter().all(|a| a.port() == addrs[0].port()),
+        "one port for both"
+    );
+    assert!(localhost.redirect_uri().as_str().ends_with("/x"));
+    let v4 = Listener::bind(&uri("http://127.0.0.1:0/")).unwrap();
+    assert_eq!(v4.local_addrs().len(), 1);
+    for remote in [
+        "https://localhost/cb",
+        "http://10.0.0.1:8085/",
+        "http://example.com/",
+    ] {
+        assert!(
+            matches!(
+                Listener::bind(&uri(remote)),
+                Err(LoginError::NotLoopback { .. })
+            ),
+            "{remote}"
+        );
+    }
+}
