@@ -6,7 +6,7 @@ use std::time::Duration;
 use fake_pinterest::FakePinterest;
 use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl};
 use pinterest_oauth_transport::blocking::Client;
-use pinterest_oauth_transport::{FromSettings, Http, RetryPolicy, Settings};
+use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, RetryConfig};
 
 /// Which HTTP stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ impl Kind {
 }
 
 /// The HTTP stack of `kind` with `settings`.
-pub fn http(kind: Kind, settings: &Settings) -> Box<dyn Http> {
+pub fn http(kind: Kind, settings: &HttpConfig) -> Box<dyn Http> {
     match kind {
         Kind::Ureq => {
             Box::new(pinterest_oauth_ureq::HttpClient::from_settings(settings).expect("ureq"))
@@ -35,8 +35,8 @@ pub fn http(kind: Kind, settings: &Settings) -> Box<dyn Http> {
 }
 
 /// A blocking client over `kind`, without retries (tests of retries ask for them).
-pub fn client(kind: Kind, config: ClientConfig, settings: &Settings) -> Client<Box<dyn Http>> {
-    Client::with_http(config, http(kind, settings)).with_retry(RetryPolicy::none())
+pub fn client(kind: Kind, config: ClientConfig, settings: &HttpConfig) -> Client<Box<dyn Http>> {
+    Client::with_http(config, http(kind, settings)).with_retry(RetryConfig::none())
 }
 
 /// A client of `kind` for `fake`.
@@ -54,9 +54,9 @@ pub fn config_for(fake: &FakePinterest) -> ClientConfig {
     .with_consent_url(ConsentUrl::parse(&fake.consent_url()).expect("fake consent url"))
 }
 
-/// Settings that trust the fake's CA when it serves TLS, with short timeouts for tests.
-pub fn settings_for(fake: &FakePinterest) -> Settings {
-    let settings = Settings::default()
+/// HttpConfig that trust the fake's CA when it serves TLS, with short timeouts for tests.
+pub fn settings_for(fake: &FakePinterest) -> HttpConfig {
+    let settings = HttpConfig::default()
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(10));
     match fake.ca_certificate_pem() {

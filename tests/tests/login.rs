@@ -6,7 +6,7 @@ use fake_pinterest::{ConsentMode, FakeConfig, FakePinterest};
 use pinterest_oauth_core::{CallbackError, RedirectUri, Scope};
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_tests::transports::{Kind, client_for, config_for, settings_for};
-use pinterest_oauth_transport::login::{Listener, LoginError, LoginOptions};
+use pinterest_oauth_transport::login::{Listener, LoginConfig, LoginError};
 use pinterest_oauth_transport::{Error, Pkce};
 
 /// A stand-in browser: follows the consent page to the listener, on a thread of its own.
@@ -21,10 +21,10 @@ fn browser(url: &pinterest_oauth_core::Url) {
     });
 }
 
-fn options() -> LoginOptions {
-    LoginOptions::new(vec![Scope::BoardsRead])
-        .redirect_uri(RedirectUri::new("http://localhost:0/cb").unwrap())
-        .timeout(Duration::from_secs(20))
+fn options() -> LoginConfig {
+    LoginConfig::new(vec![Scope::BoardsRead])
+        .with_redirect_uri(RedirectUri::new("http://localhost:0/cb").unwrap())
+        .with_timeout(Duration::from_secs(20))
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn the_blocking_login_saves_the_set_before_answering_the_browser() {
         let store = FileStore::new(dir.path().join("token.json"));
         let client = client_for(kind, &fake);
         let token = client
-            .login(&store, &options().pkce(Pkce::S256), browser)
+            .login(&store, &options().with_pkce(Pkce::S256), browser)
             .unwrap();
         let saved = store.load().unwrap().unwrap();
         assert_eq!(saved.token(), &token, "{kind:?}");
@@ -87,7 +87,7 @@ fn a_refusal_and_a_timeout_are_typed_and_nothing_is_saved() {
     let err = client
         .login(
             &store,
-            &options().timeout(Duration::from_millis(300)),
+            &options().with_timeout(Duration::from_millis(300)),
             |_| {},
         )
         .unwrap_err();

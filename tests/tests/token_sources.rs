@@ -2,6 +2,7 @@
 //! valid, rotation persisted before use, consent needed; the blocking source over both HTTP
 //! stacks through one code path, the async one for what only it does.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use pinterest_oauth_tests::tokens::{ManualClock, user_token};
 use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
 use pinterest_oauth_transport::blocking::TokenSource;
 use pinterest_oauth_transport::{
-    Error, ErrorKind, Http, Settings, SourceOptions, TransportErrorKind,
+    Error, ErrorKind, Http, HttpConfig, SourceConfig, TransportErrorKind,
 };
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -28,7 +29,7 @@ fn fake() -> FakePinterest {
     FakePinterest::start(FakeConfig::default()).unwrap()
 }
 
-fn hyper_client(fake: &FakePinterest, settings: &Settings) -> pinterest_oauth_hyper::Client {
+fn hyper_client(fake: &FakePinterest, settings: &HttpConfig) -> pinterest_oauth_hyper::Client {
     pinterest_oauth_hyper::Client::with_settings(config_for(fake), settings).unwrap()
 }
 
@@ -62,10 +63,10 @@ impl Setup {
         }
     }
 
-    fn options(&self) -> SourceOptions {
-        SourceOptions::default()
-            .clock(self.clock.reader())
-            .recovery_dir(self.dir.path().join("recovered"))
+    fn options(&self) -> SourceConfig {
+        SourceConfig::default()
+            .with_clock(self.clock.reader())
+            .with_recovery_dir(self.dir.path().join("recovered"))
     }
 
     /// A blocking source over `kind` for the stored set.
@@ -173,15 +174,15 @@ fn sixty_four_threads_across_an_expiry_cause_one_refresh() {
 #[test]
 fn failures_keep_the_valid_token_then_surface_typed() {
     let cases = [
-        (Fault::unavailable(), Settings::default(), ErrorKind::Api),
+        (Fault::unavailable(), HttpConfig::default(), ErrorKind::Api),
         (
             Fault::bad_gateway_html(),
-            Settings::default(),
+            HttpConfig::default(),
             ErrorKind::Api,
         ),
         (
             Fault::NeverAnswer,
-            Settings::default().with_timeout(Duration::from_millis(300)),
+            HttpConfig::default().with_timeout(Duration::from_millis(300)),
             ErrorKind::Transport(TransportErrorKind::Timeout),
         ),
     ];
@@ -243,7 +244,7 @@ fn failures_keep_the_valid_token_then_surface_typed() {
 fn failures_keep_the_valid_token_async() {
     let s = Setup::new();
     let rt = runtime();
-    let settings = Settings::default().with_timeout(Duration::from_millis(300));
+    let settings = HttpConfig::default().with_timeout(Duration::from_millis(300));
     let source = pinterest_oauth_hyper::TokenSource::with_options(
         hyper_client(&s.fake, &settings),
         MemoryStore::with_token(s.token.clone()),
@@ -279,23 +280,50 @@ fn failures_keep_the_valid_token_async() {
     });
 }
 
-/// A file store whose saves of a new token set wait for the test's go-ahead (the record of an
-/// attempt, which keeps the stored set, passes at once).
-struct GatedStore {
+/// What runs before a save: it may refuse the save, or make it wait.
+type SaveHook = Box<dyn Fn(&FileStore, &TokenDocument) -> Result<(), StoreError> + Send + Sync>;
+
+/// A file store with a hook run before each save (it may refuse, or wait), that counts how
+/// its lock is asked for.
+struct HookStore {
     inner: FileStore,
-    entered: Mutex<mpsc::Sender<()>>,
-    release: Mutex<mpsc::Receiver<()>>,
+    before_save: SaveHook,
+    waits: AtomicUsize,
+    tries: AtomicUsize,
 }
 
-impl TokenStore for GatedStore {
+impl HookStore {
+    fn new(
+        inner: FileStore,
+        before_save: impl Fn(&FileStore, &TokenDocument) -> Result<(), StoreError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> HookStore {
+        HookStore {
+            inner,
+            before_save: Box::new(before_save),
+            waits: AtomicUsize::new(0),
+            tries: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl TokenStore for HookStore {
     fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.waits.fetch_add(1, Ordering::SeqCst);
         self.inner.lock()
     }
     fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.tries.fetch_add(1, Ordering::SeqCst);
         self.inner.try_lock()
     }
     fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         self.inner.load()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        (self.before_save)(&self.inner, document)?;
+        self.inner.save(lock, document)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)
@@ -303,36 +331,55 @@ impl TokenStore for GatedStore {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
-        let stored = self.inner.load()?;
-        if stored.is_some_and(|s| s.token() != document.token()) {
-            self.entered.lock().unwrap().send(()).unwrap();
-            self.release
+}
+
+/// `true` when `document` holds a set other than the stored one (not the record of an attempt).
+fn is_new_set(inner: &FileStore, document: &TokenDocument) -> bool {
+    inner
+        .load()
+        .ok()
+        .flatten()
+        .is_some_and(|stored| stored.token() != document.token())
+}
+
+/// A file store (holding `token`) whose saves of a new set wait for the test's go-ahead.
+fn gated(
+    path: &std::path::Path,
+    token: &Token,
+) -> (HookStore, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let inner = stored_file(path, token);
+    let (entered_tx, entered_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (entered, release) = (Mutex::new(entered_tx), Mutex::new(release_rx));
+    let store = HookStore::new(inner, move |inner, document| {
+        if is_new_set(inner, document) {
+            entered.lock().unwrap().send(()).unwrap();
+            release
                 .lock()
                 .unwrap()
                 .recv_timeout(Duration::from_secs(20))
                 .expect("the test releases the save");
         }
-        self.inner.save(lock, document)
-    }
+        Ok(())
+    });
+    (store, entered_rx, release_tx)
 }
 
-fn gated(
-    path: &std::path::Path,
-    token: &Token,
-) -> (GatedStore, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let inner = FileStore::new(path);
-    inner
-        .save(&inner.lock().unwrap(), &TokenDocument::new(token.clone()))
+/// A file store at `path` holding `token`.
+fn stored_file(path: &std::path::Path, token: &Token) -> FileStore {
+    let store = FileStore::new(path);
+    store
+        .save(&store.lock().unwrap(), &TokenDocument::new(token.clone()))
         .unwrap();
-    let (entered_tx, entered_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let store = GatedStore {
-        inner,
-        entered: Mutex::new(entered_tx),
-        release: Mutex::new(release_rx),
-    };
-    (store, entered_rx, release_tx)
+    store
+}
+
+fn disk_full(inner: &FileStore) -> StoreError {
+    StoreError::Io {
+        action: "write",
+        path: inner.path().to_path_buf(),
+        source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+    }
 }
 
 #[test]
@@ -401,59 +448,14 @@ fn the_rotated_set_is_on_disk_before_any_task_sees_it() {
     assert_eq!(on_disk.token().access_token(), Some(&handed_out));
 }
 
-/// A store that refuses saves as told: the record of an attempt, or only a new set.
-struct RefusingStore {
-    inner: FileStore,
-    refuse_records: bool,
-}
-
-impl TokenStore for RefusingStore {
-    fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.inner.lock()
-    }
-    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
-        self.inner.try_lock()
-    }
-    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.inner.load()
-    }
-    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.clear(lock)
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
-        let new_set = self
-            .inner
-            .load()?
-            .is_some_and(|s| s.token() != document.token());
-        if self.refuse_records || new_set {
-            return Err(StoreError::Io {
-                action: "write",
-                path: self.inner.path().to_path_buf(),
-                source: std::io::Error::from(std::io::ErrorKind::StorageFull),
-            });
-        }
-        self.inner.save(lock, document)
-    }
-}
-
 #[test]
 fn nothing_is_sent_when_the_store_cannot_take_a_document() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let inner = FileStore::new(&path);
-    inner
-        .save(&inner.lock().unwrap(), &TokenDocument::new(s.token.clone()))
-        .unwrap();
-    let source = s.source(
-        Kind::Ureq,
-        RefusingStore {
-            inner,
-            refuse_records: true,
-        },
-    );
+    let refusing = HookStore::new(stored_file(&path, &s.token), |inner, _| {
+        Err(disk_full(inner))
+    });
+    let source = s.source(Kind::Ureq, refusing);
     s.expire();
     let err = source.access_token().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Store, "{err}");
@@ -468,17 +470,13 @@ fn nothing_is_sent_when_the_store_cannot_take_a_document() {
 fn a_new_set_the_store_refuses_is_kept_and_restored_on_the_next_run() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let inner = FileStore::new(&path);
-    inner
-        .save(&inner.lock().unwrap(), &TokenDocument::new(s.token.clone()))
-        .unwrap();
-    let source = s.source(
-        Kind::Ureq,
-        RefusingStore {
-            inner,
-            refuse_records: false,
-        },
-    );
+    let refusing = HookStore::new(stored_file(&path, &s.token), |inner, document| {
+        if is_new_set(inner, document) {
+            return Err(disk_full(inner));
+        }
+        Ok(())
+    });
+    let source = s.source(Kind::Ureq, refusing);
     s.expire();
     let err = source.access_token().unwrap_err();
     assert_eq!(s.refreshes(), 1, "Pinterest rotated");
@@ -617,10 +615,7 @@ fn a_source_that_needs_consent_picks_up_a_later_login() {
 fn a_refusal_stops_every_source_sharing_the_grant_until_the_configuration_is_fixed() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let store = FileStore::new(&path);
-    store
-        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
-        .unwrap();
+    let store = stored_file(&path, &s.token);
     let wrong = ClientConfig::new(
         AppId::new(s.fake.app_id()).unwrap(),
         AppSecret::new("rotated-away"),
@@ -670,10 +665,7 @@ fn a_refusal_stops_every_source_sharing_the_grant_until_the_configuration_is_fix
 fn a_rate_limit_seen_by_one_source_holds_for_every_source_sharing_the_file() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let store = FileStore::new(&path);
-    store
-        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
-        .unwrap();
+    let store = stored_file(&path, &s.token);
     s.fake
         .push_fault(REFRESH, Fault::rate_limited(1800), Times::Once);
     let first = s.source(Kind::Ureq, store.clone());
@@ -720,7 +712,7 @@ fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     let source = TokenSource::with_options(
         client_for(Kind::Ureq, &fake),
         MemoryStore::new(),
-        SourceOptions::default().recovery_dir(dir.path()),
+        SourceConfig::default().with_recovery_dir(dir.path()),
     )
     .unwrap();
     let err = source.access_token().unwrap_err();
@@ -732,12 +724,12 @@ fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     let app = TokenSource::with_options(
         client_for(Kind::Hyper, &fake),
         MemoryStore::new(),
-        SourceOptions::default()
-            .client_credentials(
+        SourceConfig::default()
+            .with_client_credentials(
                 ClientCredentialsGrant::new(vec![pinterest_oauth_core::Scope::AdsRead]).unwrap(),
             )
-            .clock(clock.reader())
-            .recovery_dir(dir.path()),
+            .with_clock(clock.reader())
+            .with_recovery_dir(dir.path()),
     )
     .unwrap();
     let first = app.access_token().unwrap();
@@ -845,52 +837,15 @@ fn a_proactive_refresh_never_blocks_callers_holding_a_valid_token() {
     assert_eq!(s.refreshes(), 2);
 }
 
-/// A file store that counts how its lock is asked for.
-struct CountingStore {
-    inner: FileStore,
-    waits: std::sync::atomic::AtomicUsize,
-    tries: std::sync::atomic::AtomicUsize,
-}
-
-impl TokenStore for CountingStore {
-    fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.lock()
-    }
-    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
-        self.tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.try_lock()
-    }
-    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.inner.load()
-    }
-    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
-        self.inner.save(lock, document)
-    }
-    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.clear(lock)
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-}
-
 #[test]
 fn a_holder_of_a_valid_token_never_waits_for_another_process_lock() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let store = FileStore::new(&path);
-    store
-        .save(&store.lock().unwrap(), &TokenDocument::new(s.token.clone()))
-        .unwrap();
+    let store = stored_file(&path, &s.token);
     s.clock.set(s.token.expires_at() - Duration::from_secs(60));
     // Another process holds the lock (and may be refreshing).
     let held = store.lock().unwrap();
-    let counting = Arc::new(CountingStore {
-        inner: store.clone(),
-        waits: 0.into(),
-        tries: 0.into(),
-    });
+    let counting = Arc::new(HookStore::new(store.clone(), |_, _| Ok(())));
     let source = s.source(Kind::Ureq, counting.clone());
     assert_eq!(
         source.access_token().unwrap(),

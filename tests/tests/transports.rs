@@ -10,7 +10,7 @@ use pinterest_oauth_core::{
 };
 use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
 use pinterest_oauth_transport::{
-    AsyncHttp, Error, ErrorKind, FromSettings, Http, Pkce, Settings, TransportErrorKind,
+    AsyncHttp, Error, ErrorKind, FromSettings, Http, HttpConfig, Pkce, TransportErrorKind,
 };
 
 fn fake(tls: bool) -> FakePinterest {
@@ -44,6 +44,20 @@ fn transport_kind(err: &Error) -> TransportErrorKind {
         ErrorKind::Transport(kind) => kind,
         other => panic!("expected a transport error, got {other:?} ({err})"),
     }
+}
+
+/// A client-credentials call through `kind` against a fake that answers with `fault` once;
+/// the fake (for its counts) and the error. `settings` changes the test settings.
+fn fails_with(
+    kind: Kind,
+    fault: Fault,
+    settings: impl FnOnce(HttpConfig) -> HttpConfig,
+) -> (FakePinterest, Error) {
+    let fake = fake(false);
+    fake.push_fault(Route::Token, fault, Times::Once);
+    let client = client(kind, config_for(&fake), &settings(settings_for(&fake)));
+    let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+    (fake, err)
 }
 
 /// The whole flow: consent, callback, exchange, refresh with rotation, client credentials,
@@ -210,10 +224,7 @@ fn wrong_app_secret_is_a_client_authentication_error() {
 #[test]
 fn rate_limiting_keeps_retry_after() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(Route::Token, Fault::rate_limited(42), Times::Once);
-        let client = client_for(kind, &fake);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+        let (fake, err) = fails_with(kind, Fault::rate_limited(42), |s| s);
         let api = api_error(&err);
         assert_eq!(api.kind(), ApiErrorKind::RateLimited);
         assert_eq!(
@@ -222,17 +233,16 @@ fn rate_limiting_keeps_retry_after() {
         );
         assert!(err.response().unwrap().is_transient());
         // The fault was one-shot: the next call succeeds.
-        client.client_credentials(&[Scope::AdsRead]).unwrap();
+        client_for(kind, &fake)
+            .client_credentials(&[Scope::AdsRead])
+            .unwrap();
     }
 }
 
 #[test]
 fn an_html_502_page_is_a_malformed_transient_error() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(Route::Token, Fault::bad_gateway_html(), Times::Once);
-        let client = client_for(kind, &fake);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+        let (_fake, err) = fails_with(kind, Fault::bad_gateway_html(), |s| s);
         assert!(matches!(
             malformation(&err),
             Malformation::NotJson { line: 1, column: 1 }
@@ -283,11 +293,9 @@ fn a_redirect_is_not_followed() {
 #[test]
 fn a_server_that_never_answers_hits_the_timeout() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(Route::Token, Fault::NeverAnswer, Times::Once);
-        let settings = Settings::default().with_timeout(Duration::from_millis(300));
-        let client = client(kind, config_for(&fake), &settings);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+        let (_fake, err) = fails_with(kind, Fault::NeverAnswer, |s| {
+            s.with_timeout(Duration::from_millis(300))
+        });
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::Timeout,
@@ -299,15 +307,9 @@ fn a_server_that_never_answers_hits_the_timeout() {
 #[test]
 fn a_dripping_body_hits_the_timeout() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(
-            Route::Token,
-            Fault::Drip(Duration::from_millis(50)),
-            Times::Once,
-        );
-        let settings = Settings::default().with_timeout(Duration::from_millis(400));
-        let client = client(kind, config_for(&fake), &settings);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+        let (fake, err) = fails_with(kind, Fault::Drip(Duration::from_millis(50)), |s| {
+            s.with_timeout(Duration::from_millis(400))
+        });
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::Timeout,
@@ -343,7 +345,7 @@ fn connection_refused() {
     for kind in Kind::ALL {
         let config = ClientConfig::new(AppId::new("1").unwrap(), AppSecret::new("s"))
             .with_base_url(BaseUrl::parse(&format!("http://127.0.0.1:{port}/v5")).unwrap());
-        let client = client(kind, config, &Settings::default());
+        let client = client(kind, config, &HttpConfig::default());
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             transport_kind(&err),
@@ -377,14 +379,14 @@ fn a_non_loopback_http_base_url_is_refused_before_any_byte() {
     )
     .parse()
     .unwrap();
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&Settings::default()).unwrap();
+    let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
     let err = http.execute(request.clone()).unwrap_err();
     assert!(
         matches!(err, Error::Config(ConfigError::InvalidUrl { .. })),
         "{err}"
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let http = pinterest_oauth_hyper::HttpClient::from_settings(&Settings::default()).unwrap();
+    let http = pinterest_oauth_hyper::HttpClient::from_settings(&HttpConfig::default()).unwrap();
     let err = runtime.block_on(http.execute(request)).unwrap_err();
     assert!(
         matches!(err, Error::Config(ConfigError::InvalidUrl { .. })),
@@ -396,22 +398,18 @@ fn a_non_loopback_http_base_url_is_refused_before_any_byte() {
 #[test]
 fn an_oversized_declared_body_is_refused_unread() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(
-            Route::Token,
+        let (fake, err) = fails_with(
+            kind,
             Fault::Endless {
                 declared: Some(50 << 20),
             },
-            Times::Once,
+            |s| s,
         );
-        let client = client_for(kind, &fake);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::BodyTooLarge,
             "{kind:?}: {err}"
         );
-        drop(client);
         // Only what fitted in socket buffers left the server, far from 50 MiB.
         let sent = fake.stats().fault_body_bytes;
         assert!(sent < 16 << 20, "{kind:?}: {sent} bytes sent");
@@ -421,11 +419,9 @@ fn an_oversized_declared_body_is_refused_unread() {
 #[test]
 fn an_endless_chunked_body_is_cut_at_the_cap_while_streaming() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(Route::Token, Fault::Endless { declared: None }, Times::Once);
-        let settings = settings_for(&fake).with_max_body(100_000);
-        let client = client(kind, config_for(&fake), &settings);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
+        let (_fake, err) = fails_with(kind, Fault::Endless { declared: None }, |s| {
+            s.with_max_body(100_000)
+        });
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::BodyTooLarge,
@@ -438,18 +434,15 @@ fn an_endless_chunked_body_is_cut_at_the_cap_while_streaming() {
 #[test]
 fn a_connection_closed_mid_body_is_a_protocol_error() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(
-            Route::Token,
+        let (_fake, err) = fails_with(
+            kind,
             Fault::CloseMidBody {
                 status: pinterest_oauth_core::http::StatusCode::OK,
                 declared: 400,
                 sent: bytes::Bytes::from_static(br#"{"access_token":"pina_cut"#),
             },
-            Times::Once,
+            |s| s,
         );
-        let client = client_for(kind, &fake);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::Protocol,
@@ -462,14 +455,11 @@ fn a_connection_closed_mid_body_is_a_protocol_error() {
 #[test]
 fn garbage_instead_of_http_is_a_protocol_error() {
     for kind in Kind::ALL {
-        let fake = fake(false);
-        fake.push_fault(
-            Route::Token,
+        let (_fake, err) = fails_with(
+            kind,
             Fault::Garbage(bytes::Bytes::from_static(b"\x00\x01SSH-2.0-nope\r\n\r\n")),
-            Times::Once,
+            |s| s,
         );
-        let client = client_for(kind, &fake);
-        let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             transport_kind(&err),
             TransportErrorKind::Protocol,
@@ -482,7 +472,7 @@ fn garbage_instead_of_http_is_a_protocol_error() {
 fn tls_without_the_fakes_root_certificate_fails_verification() {
     for kind in Kind::ALL {
         let fake = fake(true);
-        let client = client(kind, config_for(&fake), &Settings::default());
+        let client = client(kind, config_for(&fake), &HttpConfig::default());
         let err = client.client_credentials(&[Scope::AdsRead]).unwrap_err();
         assert_eq!(
             transport_kind(&err),

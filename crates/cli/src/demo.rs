@@ -8,8 +8,8 @@ use pinterest_oauth_core::{
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
-use pinterest_oauth_transport::login::LoginOptions;
-use pinterest_oauth_transport::{FromSettings, Http, Settings};
+use pinterest_oauth_transport::login::LoginConfig;
+use pinterest_oauth_transport::{FromSettings, Http, HttpConfig};
 
 use crate::args::Transport;
 use crate::error::CliError;
@@ -32,11 +32,11 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     .with_consent_url(ConsentUrl::parse(&fake.consent_url())?);
     let http: Box<dyn Http> = match transport {
         Transport::Ureq => Box::new(pinterest_oauth_ureq::HttpClient::from_settings(
-            &Settings::default(),
+            &HttpConfig::default(),
         )?),
         #[cfg(feature = "hyper")]
         Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_settings(
-            &Settings::default(),
+            &HttpConfig::default(),
         )?),
         #[cfg(not(feature = "hyper"))]
         Transport::Hyper => return Err(CliError::HyperNotBuilt),
@@ -51,9 +51,9 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     let token = login(LoginRequest {
         client: &client,
         store: &store,
-        options: LoginOptions::new(vec![Scope::BoardsRead, Scope::PinsRead])
-            .redirect_uri(RedirectUri::new("http://localhost:0/")?)
-            .timeout(Duration::from_secs(30)),
+        options: LoginConfig::new(vec![Scope::BoardsRead, Scope::PinsRead])
+            .with_redirect_uri(RedirectUri::new("http://localhost:0/")?)
+            .with_timeout(Duration::from_secs(30)),
         opener: Opener::Call(Box::new(|url| {
             std::thread::spawn(move || browse(&url));
         })),
@@ -68,8 +68,8 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     let source = TokenSource::with_options(
         client.clone(),
         store.clone(),
-        pinterest_oauth_transport::SourceOptions::default()
-            .recovery_dir(dir.path().join("recovered")),
+        pinterest_oauth_transport::SourceConfig::default()
+            .with_recovery_dir(dir.path().join("recovered")),
     )?;
     let valid = source.access_token()?;
     println!(

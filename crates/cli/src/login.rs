@@ -5,7 +5,7 @@ use std::io::{BufRead, Read as _};
 use pinterest_oauth_core::{RedirectUri, Scope, Token, Url};
 use pinterest_oauth_store::FileStore;
 use pinterest_oauth_transport::Pkce;
-use pinterest_oauth_transport::login::{LoginError, LoginOptions, reserve, save_login};
+use pinterest_oauth_transport::login::{LoginConfig, LoginError, reserve, save_login};
 
 use crate::AnyClient;
 use crate::error::CliError;
@@ -41,7 +41,7 @@ impl Opener {
 pub(crate) struct LoginRequest<'a> {
     pub(crate) client: &'a AnyClient,
     pub(crate) store: &'a FileStore,
-    pub(crate) options: LoginOptions,
+    pub(crate) options: LoginConfig,
     pub(crate) opener: Opener,
 }
 

@@ -31,8 +31,8 @@ use pinterest_oauth_core::{
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
-use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginOptions};
-use pinterest_oauth_transport::{FromSettings, Http, Pkce, Settings};
+use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginConfig};
+use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, Pkce};
 
 use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
@@ -97,10 +97,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let token = if args.no_listen {
                 login::login_out_of_band(&client, &store, &redirect_uri, &scopes, pkce)?
             } else {
-                let options = LoginOptions::new(scopes)
-                    .redirect_uri(redirect_uri)
-                    .timeout(std::time::Duration::from_secs(args.timeout))
-                    .pkce(pkce);
+                let options = LoginConfig::new(scopes)
+                    .with_redirect_uri(redirect_uri)
+                    .with_timeout(std::time::Duration::from_secs(args.timeout))
+                    .with_pkce(pkce);
                 login::login(LoginRequest {
                     client: &client,
                     store: &store,
@@ -207,7 +207,7 @@ impl Context {
 
     /// The HTTP stack `--transport` names.
     fn http(&self) -> Result<Box<dyn Http>, CliError> {
-        let settings = Settings::default();
+        let settings = HttpConfig::default();
         Ok(match self.global.transport {
             Transport::Ureq => {
                 Box::new(pinterest_oauth_ureq::HttpClient::from_settings(&settings)?)

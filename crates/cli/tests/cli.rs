@@ -86,34 +86,11 @@ impl Env {
         finish(self.command(args).spawn().unwrap())
     }
 
-    /// `login --no-browser`, with the test as the browser. `tamper` may change the callback.
-    fn login(&self, extra: &[&str], tamper: impl FnOnce(String) -> String) -> (Output, Browsed) {
-        let mut args = vec!["login", "--no-browser", "--port", "0"];
-        args.extend_from_slice(extra);
-        let mut child = self.command(&args).spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (lines_tx, lines_rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let url = loop {
-            let line = lines_rx
-                .recv_timeout(LIMIT)
-                .expect("the CLI prints the consent URL");
-            if line.starts_with(&self.fake.consent_url()) {
-                break line;
-            }
-        };
-        let browsed = browse(&url, tamper);
-        let mut output = finish(child);
-        output.stderr = reader.join().unwrap().into_bytes();
-        (output, browsed)
+    /// `login --no-browser`, with the test as the browser.
+    fn login(&self, extra: &[&str]) -> (Output, Browsed) {
+        let pending = self.start_login(extra);
+        let browsed = browse(&pending.consent_url);
+        (pending.finish(), browsed)
     }
 }
 
@@ -126,11 +103,11 @@ struct Browsed {
     page: String,
 }
 
-/// GETs the consent page, then the redirect it gives (after `tamper`), as a browser would.
-fn browse(url: &str, tamper: impl FnOnce(String) -> String) -> Browsed {
+/// GETs the consent page, then the redirect it gives, as a browser would.
+fn browse(url: &str) -> Browsed {
     let consent = fake_pinterest::visit(url, None).unwrap();
     assert_eq!(consent.status, 302);
-    let callback = tamper(consent.location.unwrap());
+    let callback = consent.location.unwrap();
     let answer = fake_pinterest::visit(&callback, None).unwrap();
     Browsed {
         consent_url: url.to_owned(),
@@ -188,7 +165,7 @@ fn stored(path: &Path) -> Value {
 /// The whole workflow for one transport.
 fn workflow(transport: &'static str) {
     let env = Env::new(transport);
-    let (login, browsed) = env.login(&["--scopes", "boards:read,pins:read"], |c| c);
+    let (login, browsed) = env.login(&["--scopes", "boards:read,pins:read"]);
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
     assert_eq!(browsed.status, 200);
     assert!(browsed.page.contains("You can close this tab"));
@@ -330,7 +307,7 @@ fn expire_stored(path: &Path) {
 /// A logged-in environment.
 fn logged_in(config: FakeConfig) -> Env {
     let env = Env::with("ureq", config);
-    let (login, _) = env.login(&[], |c| c);
+    let (login, _) = env.login(&[]);
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
     env
 }
@@ -422,7 +399,7 @@ fn revoke_works_on_what_is_stored_under_the_lock() {
     let b = {
         let client = pinterest_oauth_ureq::Client::with_settings(
             pinterest_oauth_tests_config(&env.fake),
-            &pinterest_oauth_ureq::Settings::default(),
+            &pinterest_oauth_ureq::HttpConfig::default(),
         )
         .unwrap();
         let a = pinterest_oauth_store::TokenStore::load(&store)
@@ -493,7 +470,7 @@ fn tokens_that_expire_at_once_cost_one_request_not_a_storm() {
 #[test]
 fn a_directory_that_cannot_be_written_costs_no_refresh_token() {
     let env = Unprivileged::new();
-    let (login, _) = env.env.login(&[], |c| c);
+    let (login, _) = env.env.login(&[]);
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
     let first = stored(&env.env.token_file());
     // The directory becomes read-only (a full disk or a quota would do the same).
@@ -1144,7 +1121,7 @@ fn denied_consent_and_a_login_timeout_need_consent() {
             ..FakeConfig::default()
         },
     );
-    let (login, browsed) = env.login(&[], |c| c);
+    let (login, browsed) = env.login(&[]);
     assert_eq!(browsed.status, 400);
     assert_eq!(code(&login), 3);
     assert!(
@@ -1307,7 +1284,7 @@ fn very_verbose_output_never_shows_a_secret() {
     };
     for &transport in transports {
         let env = Env::new(transport);
-        let (login, browsed) = env.login(&["-vv"], |c| c);
+        let (login, browsed) = env.login(&["-vv"]);
         assert_eq!(code(&login), 0, "{}", text(&login.stderr));
         let callback = url::Url::parse(&browsed.callback).unwrap();
         let param = |name: &str| {

@@ -96,12 +96,14 @@ impl ClientConfig {
     }
 
     /// Uses another API base (sandbox, or a local fake).
+    #[must_use]
     pub fn with_base_url(mut self, base_url: BaseUrl) -> ClientConfig {
         self.base_url = base_url;
         self
     }
 
     /// Uses another consent page (for a local fake).
+    #[must_use]
     pub fn with_consent_url(mut self, consent_url: ConsentUrl) -> ClientConfig {
         self.consent_url = consent_url;
         self

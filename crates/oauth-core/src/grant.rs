@@ -118,6 +118,7 @@ impl AuthorizationCodeGrant {
     }
 
     /// Sends `code_verifier`: the verifier whose challenge went with the consent URL.
+    #[must_use]
     pub fn with_pkce_verifier(mut self, verifier: PkceVerifier) -> Self {
         self.pkce_verifier = Some(verifier);
         self
@@ -129,6 +130,7 @@ impl AuthorizationCodeGrant {
     }
 
     /// Leaves `continuous_refresh` out of the request.
+    #[must_use]
     pub fn without_continuous_refresh(mut self) -> Self {
         self.continuous_refresh = false;
         self
@@ -294,6 +296,7 @@ impl Revocation {
     }
 
     /// Leaves `token_type_hint` out.
+    #[must_use]
     pub fn without_hint(mut self) -> Revocation {
         self.send_hint = false;
         self

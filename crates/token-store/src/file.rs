@@ -65,6 +65,7 @@ impl FileStore {
 
     /// Waits at most this long for the lock (default 2 minutes), then fails with
     /// [`StoreError::LockTimeout`].
+    #[must_use]
     pub fn with_lock_timeout(mut self, timeout: Duration) -> FileStore {
         self.lock_timeout = timeout;
         self

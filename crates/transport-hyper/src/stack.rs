@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use pinterest_oauth_core::check_request_uri;
 use pinterest_oauth_core::http::{Request, Response, header};
 use pinterest_oauth_transport::{
-    AsyncHttp, Error, FromSettings, InvalidCertificate, SecretResponse, Settings, TransportError,
+    AsyncHttp, Error, FromSettings, HttpConfig, InvalidCertificate, SecretResponse, TransportError,
     TransportErrorKind,
 };
 use zeroize::{Zeroize, Zeroizing};
@@ -44,7 +44,7 @@ pub struct HttpClient {
 }
 
 impl FromSettings for HttpClient {
-    fn from_settings(settings: &Settings) -> Result<HttpClient, Error> {
+    fn from_settings(settings: &HttpConfig) -> Result<HttpClient, Error> {
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };

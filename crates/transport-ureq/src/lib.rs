@@ -30,20 +30,7 @@
 
 mod stack;
 
-pub use pinterest_oauth_core as core;
-pub use pinterest_oauth_core::{
-    AccessToken, AppId, AppSecret, AuthorizationCode, AuthorizationCodeGrant, BaseUrl,
-    ClientConfig, ClientCredentialsGrant, ConsentUrl, CsrfState, Grant, LifecycleConfig,
-    RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
-    parse_token_response, token_request,
-};
-pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
-#[cfg(feature = "login")]
-pub use pinterest_oauth_transport::login;
-pub use pinterest_oauth_transport::{
-    Authorization, Error, ErrorKind, FromSettings, Http, Pkce, RetryPolicy, Settings,
-    SourceOptions, TransportError, TransportErrorKind,
-};
+pub use pinterest_oauth_transport::prelude::*;
 pub use stack::HttpClient;
 
 /// The blocking client, over ureq.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use pinterest_oauth_core::check_request_uri;
 use pinterest_oauth_core::http::{Request, Response};
 use pinterest_oauth_transport::{
-    Error, FromSettings, Http, SecretResponse, Settings, TransportError, TransportErrorKind,
+    Error, FromSettings, Http, HttpConfig, SecretResponse, TransportError, TransportErrorKind,
 };
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use zeroize::Zeroizing;
@@ -25,12 +25,12 @@ use zeroize::Zeroizing;
 /// ```no_run
 /// use pinterest_oauth_ureq::{
 ///     parse_token_response, token_request, AppId, AppSecret, ClientConfig, FromSettings, Grant,
-///     Http, HttpClient, RefreshToken, Settings,
+///     Http, HttpClient, RefreshToken, HttpConfig,
 /// };
 /// use std::time::SystemTime;
 ///
 /// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("secret"));
-/// let http = HttpClient::from_settings(&Settings::default())?;
+/// let http = HttpClient::from_settings(&HttpConfig::default())?;
 /// let request = token_request(&config, &Grant::refresh_token(RefreshToken::new("pinr.x")));
 /// let response = http.execute(request)?;
 /// let token = parse_token_response(SystemTime::now(), &response)?;
@@ -43,7 +43,7 @@ pub struct HttpClient {
 }
 
 impl FromSettings for HttpClient {
-    fn from_settings(settings: &Settings) -> Result<HttpClient, Error> {
+    fn from_settings(settings: &HttpConfig) -> Result<HttpClient, Error> {
         let root_certs = if settings.extra_roots().is_empty() {
             RootCerts::WebPki
         } else {

@@ -26,16 +26,16 @@ use crate::{Error, SecretResponse, TransportErrorKind};
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_transport::RetryPolicy;
+/// use pinterest_oauth_transport::RetryConfig;
 /// use std::time::Duration;
 ///
-/// let none = RetryPolicy::none();
+/// let none = RetryConfig::none();
 /// assert_eq!(none.max_attempts(), 1);
-/// let patient = RetryPolicy::default().with_max_attempts(4).with_deadline(Duration::from_secs(60));
+/// let patient = RetryConfig::default().with_max_attempts(4).with_deadline(Duration::from_secs(60));
 /// assert_eq!(patient.max_attempts(), 4);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct RetryConfig {
     max_attempts: u32,
     deadline: Duration,
     base: Duration,
@@ -43,9 +43,9 @@ pub struct RetryPolicy {
     max_retry_after: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for RetryConfig {
     fn default() -> Self {
-        RetryPolicy {
+        RetryConfig {
             max_attempts: 3,
             deadline: Duration::from_secs(30),
             base: Duration::from_millis(500),
@@ -55,22 +55,24 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl RetryConfig {
     /// Never retry.
-    pub fn none() -> RetryPolicy {
-        RetryPolicy {
+    pub fn none() -> RetryConfig {
+        RetryConfig {
             max_attempts: 1,
-            ..RetryPolicy::default()
+            ..RetryConfig::default()
         }
     }
 
     /// At most this many requests per call (at least 1; at most 5, the lifecycle's burst).
+    #[must_use]
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.clamp(1, 5);
         self
     }
 
     /// No retry starts after this long from the first request.
+    #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -78,6 +80,7 @@ impl RetryPolicy {
 
     /// The first retry's backoff ceiling (doubling per attempt, capped at `max`; each delay is
     /// drawn between zero and the ceiling: "full jitter").
+    #[must_use]
     pub fn with_backoff(mut self, base: Duration, max: Duration) -> Self {
         self.base = base;
         self.max_delay = max.max(base);
@@ -85,6 +88,7 @@ impl RetryPolicy {
     }
 
     /// The longest `Retry-After` honoured; a longer one ends the call with the error.
+    #[must_use]
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -109,7 +113,7 @@ pub enum Replay {
 /// says how long to wait before sending again, or `None` to return the outcome.
 #[derive(Debug)]
 pub struct Call {
-    policy: RetryPolicy,
+    policy: RetryConfig,
     replay: Replay,
     started: Instant,
     attempts: u32,
@@ -117,7 +121,7 @@ pub struct Call {
 
 impl Call {
     /// A call about to send its first request.
-    pub fn new(policy: RetryPolicy, replay: Replay) -> Call {
+    pub fn new(policy: RetryConfig, replay: Replay) -> Call {
         Call {
             policy,
             replay,

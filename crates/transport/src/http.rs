@@ -5,7 +5,7 @@ use std::future::Future;
 use pinterest_oauth_core::http::{Request, Response};
 use zeroize::Zeroizing;
 
-use crate::{Error, Settings};
+use crate::{Error, HttpConfig};
 
 /// A response whose body is wiped from memory when dropped (token answers hold both tokens).
 pub type SecretResponse = Response<Zeroizing<Vec<u8>>>;
@@ -14,7 +14,7 @@ pub type SecretResponse = Response<Zeroizing<Vec<u8>>>;
 ///
 /// An implementation must: send the request as given (status codes are data: a 401's body is
 /// returned, not turned into an error); follow no redirect (a redirect would carry the
-/// credentials elsewhere); enforce the [`Settings`] timeouts and body cap (refusing a body
+/// credentials elsewhere); enforce the [`HttpConfig`] timeouts and body cap (refusing a body
 /// larger than the cap, before reading it when `Content-Length` says so); refuse, before
 /// sending a byte, a URI that is neither `https` nor plain `http` to a loopback host
 /// ([`check_request_uri`](pinterest_oauth_core::check_request_uri)); keep the status and
@@ -40,10 +40,10 @@ pub trait AsyncHttp: Send + Sync + 'static {
     ) -> impl Future<Output = Result<SecretResponse, Error>> + Send;
 }
 
-/// An HTTP stack that can be built from [`Settings`], so clients can make their own.
+/// An HTTP stack that can be built from [`HttpConfig`], so clients can make their own.
 pub trait FromSettings: Sized {
     /// A client configured with `settings`.
-    fn from_settings(settings: &Settings) -> Result<Self, Error>;
+    fn from_settings(settings: &HttpConfig) -> Result<Self, Error>;
 }
 
 impl<H: Http + ?Sized> Http for Box<H> {

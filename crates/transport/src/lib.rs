@@ -13,11 +13,11 @@
 //! every fix had to land in twice, with two error types whose variants differed.
 //!
 //! **In scope**
-//! * [`Settings`] (timeouts, body cap, extra roots) and the HTTP contract ([`Http`],
+//! * [`HttpConfig`] (timeouts, body cap, extra roots) and the HTTP contract ([`Http`],
 //!   [`AsyncHttp`]).
 //! * One error vocabulary: [`Error`], with [`TransportError`] kinds.
 //! * One-shot clients ([`blocking::Client`], [`asynchronous::Client`]) with bounded retries
-//!   ([`RetryPolicy`]) that never replay a code exchange.
+//!   ([`RetryConfig`]) that never replay a code exchange.
 //! * Token sources ([`blocking::TokenSource`], [`asynchronous::TokenSource`]): single flight
 //!   ([`Flight`]) and the leader's work as a sans-IO [`Step`], driven by a loop of a few lines
 //!   in each flavour.
@@ -34,12 +34,14 @@
 
 mod authorization;
 mod call;
+mod client;
 mod entropy;
 mod error;
 mod flight;
 mod http;
-mod options;
-mod settings;
+mod http_config;
+pub mod prelude;
+mod source_config;
 mod step;
 mod storage;
 
@@ -51,15 +53,15 @@ pub mod blocking;
 pub mod login;
 
 pub use authorization::{Authorization, Pkce};
-pub use call::{Call, Replay, RetryPolicy};
+pub use call::{Call, Replay, RetryConfig};
 pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
 pub use flight::{Flight, Next};
 pub use http::{AsyncHttp, FromSettings, Http, SecretResponse};
-pub use options::{Clock, SourceOptions};
-pub use settings::{
-    CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, InvalidCertificate,
-    Settings,
+pub use http_config::{
+    CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpConfig,
+    InvalidCertificate,
 };
+pub use source_config::{Clock, SourceConfig};
 pub use step::{Step, StepAction};
 pub use storage::Storage;
 

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use pinterest_oauth_ureq::{
-    AppId, AppSecret, BaseUrl, Client, ClientConfig, FileStore, SourceOptions, TokenSource,
+    AppId, AppSecret, BaseUrl, Client, ClientConfig, FileStore, SourceConfig, TokenSource,
 };
 
 fn main() -> ExitCode {
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         .with_base_url(BaseUrl::parse(base)?);
         let store = FileStore::new(file);
         let recovery = std::path::Path::new(file).with_extension("recovered");
-        let options = SourceOptions::default().recovery_dir(recovery);
+        let options = SourceConfig::default().with_recovery_dir(recovery);
         let source = TokenSource::with_options(Client::new(config)?, store, options)?;
         Ok(source.access_token()?.secret().to_owned())
     };

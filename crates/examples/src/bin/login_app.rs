@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fake_pinterest::{FakeConfig, FakePinterest};
-use pinterest_oauth_ureq::login::LoginOptions;
+use pinterest_oauth_ureq::login::LoginConfig;
 use pinterest_oauth_ureq::{
     AppId, AppSecret, BaseUrl, Client, ClientConfig, ConsentUrl, FileStore, Pkce, RedirectUri,
     Scope, TokenSource,
@@ -25,10 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = FileStore::new(dir.join("token.json"));
 
     // The registered redirect URI (port 0 here: any free port, for the example).
-    let options = LoginOptions::new(vec![Scope::BoardsRead, Scope::PinsRead])
-        .redirect_uri(RedirectUri::new("http://localhost:0/pinterest/callback")?)
-        .timeout(Duration::from_secs(30))
-        .pkce(Pkce::S256);
+    let options = LoginConfig::new(vec![Scope::BoardsRead, Scope::PinsRead])
+        .with_redirect_uri(RedirectUri::new("http://localhost:0/pinterest/callback")?)
+        .with_timeout(Duration::from_secs(30))
+        .with_pkce(Pkce::S256);
     let token = client.login(&store, &options, |url| {
         // A real app opens the browser here; the stand-in follows the consent page.
         let url = url.to_string();

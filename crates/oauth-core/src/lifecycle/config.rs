@@ -41,6 +41,7 @@ impl Default for LifecycleConfig {
 impl LifecycleConfig {
     /// Refresh this long before the access token expires (default 10 minutes; never more than
     /// half the token's lifetime, so a short-lived token is still used).
+    #[must_use]
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
@@ -49,6 +50,7 @@ impl LifecycleConfig {
     /// Refresh this long before the refresh token itself expires, so an idle app's continuous
     /// refresh token is rotated before it lapses (default 7 days; never more than half its
     /// lifetime).
+    #[must_use]
     pub fn with_rotation_margin(mut self, margin: Duration) -> Self {
         self.rotation_margin = margin;
         self
@@ -57,6 +59,7 @@ impl LifecycleConfig {
     /// The request budget: after a success, no automatic token request for this long
     /// (default 60 s), whatever the new token's lifetime. A server answering with tokens that
     /// expire at once then costs one request a minute, not a storm.
+    #[must_use]
     pub fn with_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
         self
@@ -66,24 +69,28 @@ impl LifecycleConfig {
     /// forced) in any window of `burst × min_refresh_interval` (default 5 in 5 minutes), so no
     /// mix of answers, failures and callers averages more than one request per interval.
     /// At least 1.
+    #[must_use]
     pub fn with_burst(mut self, burst: u32) -> Self {
         self.burst = burst.max(1);
         self
     }
 
     /// The first backoff after a failure (default 1 s); it doubles per failure, with jitter.
+    #[must_use]
     pub fn with_backoff_base(mut self, base: Duration) -> Self {
         self.backoff_base = base;
         self
     }
 
     /// The longest backoff (default 5 minutes).
+    #[must_use]
     pub fn with_backoff_max(mut self, max: Duration) -> Self {
         self.backoff_max = max;
         self
     }
 
     /// The longest `Retry-After` honoured (default 1 hour).
+    #[must_use]
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self

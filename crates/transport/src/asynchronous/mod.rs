@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use pinterest_oauth_core::http::Request;
 
-use crate::{AsyncHttp, Error, FromSettings, Http, SecretResponse, Settings};
+use crate::{AsyncHttp, Error, FromSettings, Http, HttpConfig, SecretResponse};
 
 /// An [`AsyncHttp`] stack driven from blocking code on a runtime of its own (one
 /// current-thread tokio runtime), so the blocking client and token source can use it: a
@@ -22,9 +22,9 @@ use crate::{AsyncHttp, Error, FromSettings, Http, SecretResponse, Settings};
 /// ```no_run
 /// # fn run<H: pinterest_oauth_transport::AsyncHttp + pinterest_oauth_transport::FromSettings>() -> Result<(), pinterest_oauth_transport::Error> {
 /// use pinterest_oauth_transport::asynchronous::Blocking;
-/// use pinterest_oauth_transport::{FromSettings, Settings};
+/// use pinterest_oauth_transport::{FromSettings, HttpConfig};
 ///
-/// let http = Blocking::new(H::from_settings(&Settings::default())?)?;
+/// let http = Blocking::new(H::from_settings(&HttpConfig::default())?)?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl<H: AsyncHttp> Blocking<H> {
 }
 
 impl<H: AsyncHttp + FromSettings> FromSettings for Blocking<H> {
-    fn from_settings(settings: &Settings) -> Result<Self, Error> {
+    fn from_settings(settings: &HttpConfig) -> Result<Self, Error> {
         Blocking::new(H::from_settings(settings)?)
     }
 }

@@ -1,19 +1,14 @@
 //! The blocking one-shot client.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use pinterest_oauth_core::{
-    AuthorizationCode, AuthorizationCodeGrant, ClientConfig, Grant, RedirectUri, RefreshToken,
-    Revocation, Scope, Token, parse_revoke_response, parse_token_response, revoke_request,
-    token_request,
-};
+use pinterest_oauth_core::{ClientConfig, Grant, Token};
 
 use crate::call::{Call, Replay};
-use crate::{Authorization, Error, FromSettings, Http, RetryPolicy, SecretResponse, Settings};
+use crate::{Error, Http, RetryConfig, SecretResponse};
 
 /// A blocking Pinterest OAuth client: the core's requests sent over an [`Http`] stack, with
-/// the retries of a [`RetryPolicy`].
+/// the retries of a [`RetryConfig`].
 ///
 /// Cheap to clone; clones share the HTTP stack (and its connection pool). Use it from any
 /// number of threads.
@@ -35,114 +30,12 @@ use crate::{Authorization, Error, FromSettings, Http, RetryPolicy, SecretRespons
 pub struct Client<H> {
     config: Arc<ClientConfig>,
     http: Arc<H>,
-    retry: RetryPolicy,
+    retry: RetryConfig,
 }
 
-impl<H> Clone for Client<H> {
-    fn clone(&self) -> Self {
-        Client {
-            config: self.config.clone(),
-            http: self.http.clone(),
-            retry: self.retry,
-        }
-    }
-}
-
-impl<H: Http + FromSettings> Client<H> {
-    /// A client with default [`Settings`].
-    pub fn new(config: ClientConfig) -> Result<Client<H>, Error> {
-        Client::with_settings(config, &Settings::default())
-    }
-
-    /// A client with these settings.
-    pub fn with_settings(config: ClientConfig, settings: &Settings) -> Result<Client<H>, Error> {
-        Ok(Client::with_http(config, H::from_settings(settings)?))
-    }
-}
+crate::client::one_shot_client!(http = Http, await = []);
 
 impl<H: Http> Client<H> {
-    /// A client sending with `http` (which may be shared with other clients).
-    pub fn with_http(config: ClientConfig, http: impl Into<Arc<H>>) -> Client<H> {
-        Client {
-            config: Arc::new(config),
-            http: http.into(),
-            retry: RetryPolicy::default(),
-        }
-    }
-
-    /// Retries one-shot calls as `policy` says (default: [`RetryPolicy::default`]).
-    pub fn with_retry(mut self, policy: RetryPolicy) -> Client<H> {
-        self.retry = policy;
-        self
-    }
-
-    /// The app configuration.
-    pub fn config(&self) -> &ClientConfig {
-        &self.config
-    }
-
-    pub(crate) fn config_arc(&self) -> Arc<ClientConfig> {
-        self.config.clone()
-    }
-
-    /// The HTTP stack.
-    pub fn http(&self) -> &H {
-        &self.http
-    }
-
-    /// The consent page URL with a fresh `state` (32 bytes from the OS) and, with
-    /// [`Pkce::S256`](crate::Pkce), a PKCE verifier: send the user there, keep the
-    /// [`Authorization`] to check the callback and exchange the code.
-    pub fn authorization_url(
-        &self,
-        redirect_uri: &RedirectUri,
-        scopes: &[Scope],
-        pkce: crate::Pkce,
-    ) -> Result<Authorization, Error> {
-        Authorization::new(&self.config, redirect_uri, scopes, pkce)
-    }
-
-    /// Exchanges the code from the consent redirect (with `continuous_refresh=true`). Never
-    /// sent twice once a byte of it may have reached Pinterest.
-    pub fn exchange_code(
-        &self,
-        code: AuthorizationCode,
-        redirect_uri: &RedirectUri,
-    ) -> Result<Token, Error> {
-        self.exchange(AuthorizationCodeGrant::new(code, redirect_uri.clone()))
-    }
-
-    /// Exchanges a code with a grant you built (PKCE verifier, `continuous_refresh`).
-    pub fn exchange(&self, grant: AuthorizationCodeGrant) -> Result<Token, Error> {
-        self.request_token(&Grant::AuthorizationCode(grant))
-    }
-
-    /// Refreshes. Pinterest rotates the refresh token: persist the returned one.
-    pub fn refresh(&self, refresh_token: &RefreshToken) -> Result<Token, Error> {
-        self.request_token(&Grant::refresh_token(refresh_token.clone()))
-    }
-
-    /// A token for the app itself.
-    pub fn client_credentials(&self, scopes: &[Scope]) -> Result<Token, Error> {
-        self.request_token(&Grant::client_credentials(scopes.to_vec())?)
-    }
-
-    /// Revokes a token.
-    pub fn revoke(&self, revocation: &Revocation) -> Result<(), Error> {
-        let response = self.send(Replay::Allowed, || revoke_request(&self.config, revocation))?;
-        Ok(parse_revoke_response(&response)?)
-    }
-
-    /// Sends any grant and parses the token, timed at the moment the answer arrived.
-    pub fn request_token(&self, grant: &Grant) -> Result<Token, Error> {
-        let replay = match grant {
-            Grant::AuthorizationCode(_) => Replay::Never,
-            _ => Replay::Allowed,
-        };
-        let response = self.send(replay, || token_request(&self.config, grant))?;
-        Ok(parse_token_response(SystemTime::now(), &response)?)
-    }
-
     /// Sends a request built by `build`, again as the retry policy allows.
     fn send(
         &self,
@@ -174,12 +67,12 @@ impl<H: Http> Client<H> {
     pub fn login<S: pinterest_oauth_store::TokenStore + ?Sized>(
         &self,
         store: &S,
-        options: &crate::login::LoginOptions,
+        options: &crate::login::LoginConfig,
         open: impl FnOnce(&pinterest_oauth_core::Url),
     ) -> Result<Token, Error> {
         let (listener, consent) = crate::login::start(&self.config, store, options)?;
         open(consent.url());
-        let deadline = std::time::Instant::now() + options.timeout_value();
+        let deadline = std::time::Instant::now() + options.timeout();
         let callback = listener.wait(&consent, deadline)?;
         drop(listener);
         let result = callback

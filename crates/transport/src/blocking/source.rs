@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use pinterest_oauth_core::{AccessToken, Status, Token, TokenDocument};
+use pinterest_oauth_core::{AccessToken, Token};
 use pinterest_oauth_store::{MemoryStore, TokenStore};
 
 use crate::flight::{Flight, Next};
 use crate::step::{Step, StepAction};
 use crate::storage::Storage;
-use crate::{Clock, Error, Http, SourceOptions};
+use crate::{Clock, Error, Http, SourceConfig};
 
 use super::Client;
 
@@ -76,21 +76,21 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     /// A source for the user's tokens in `store`, with the default lifecycle and the system
     /// clock. Loads the stored set: a corrupt or unreadable store is an error.
     pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
-        TokenSource::with_options(client, store, SourceOptions::default())
+        TokenSource::with_options(client, store, SourceConfig::default())
     }
 
     /// A source set up by `options` (lifecycle tuning, clock, client credentials, recovery).
     pub fn with_options(
         client: Client<H>,
         store: S,
-        options: SourceOptions,
+        options: SourceConfig,
     ) -> Result<TokenSource<H, S>, Error> {
         let (flight, storage) = options.start(client.config_arc(), store)?;
         Ok(TokenSource {
             shared: Arc::new(Shared {
                 client,
                 storage,
-                clock: options.clock_fn().clone(),
+                clock: options.clock().clone(),
                 flight,
             }),
         })
@@ -163,23 +163,7 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
             .settled((self.shared.clock)(), before.as_ref())
     }
 
-    /// Makes a refresh due now within the request budget: call it when the API refused the
-    /// access token (401).
-    pub fn request_refresh(&self) {
-        self.shared.flight.request_refresh((self.shared.clock)());
-    }
-
-    /// Re-reads the store at the next call (to pick up a set saved elsewhere, such as a login
-    /// in another process).
-    pub fn reload(&self) {
-        self.shared.flight.reload((self.shared.clock)());
-    }
-
-    /// Adopts a document saved by this process (for example right after a login) unless it is
-    /// older than the current set; returns whether it was adopted.
-    pub fn adopt(&self, document: TokenDocument) -> bool {
-        self.shared.flight.adopt((self.shared.clock)(), document)
-    }
+    crate::client::source_accessors!();
 
     /// Blocks until no refresh or save is in flight.
     pub fn wait_idle(&self) {
@@ -191,37 +175,6 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
             }
             flight.wait_past(seen);
         }
-    }
-
-    /// The current (saved) token set.
-    pub fn token(&self) -> Option<Token> {
-        self.shared.flight.token()
-    }
-
-    /// Where the lifecycle stands now.
-    pub fn status(&self) -> Status {
-        self.shared.flight.status((self.shared.clock)())
-    }
-
-    /// When the user must log in again, if Pinterest no longer renews the refresh token and
-    /// it lapses within the rotation margin (7 days): warn the user.
-    pub fn login_needed_by(&self) -> Option<SystemTime> {
-        self.shared.flight.login_needed_by((self.shared.clock)())
-    }
-
-    /// The last failure (refresh or save), until a success clears it.
-    pub fn last_error(&self) -> Option<Arc<Error>> {
-        self.shared.flight.last_error()
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        self.shared.storage.store()
-    }
-
-    /// The client.
-    pub fn client(&self) -> &Client<H> {
-        &self.shared.client
     }
 }
 

@@ -45,29 +45,29 @@ pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// ```
 /// use pinterest_oauth_core::{RedirectUri, Scope};
 /// use pinterest_oauth_transport::Pkce;
-/// use pinterest_oauth_transport::login::LoginOptions;
+/// use pinterest_oauth_transport::login::LoginConfig;
 /// use std::time::Duration;
 ///
-/// let options = LoginOptions::new(vec![Scope::BoardsRead])
-///     .redirect_uri(RedirectUri::new("http://127.0.0.1:8085/pinterest/callback")?)
-///     .timeout(Duration::from_secs(120))
-///     .pkce(Pkce::S256);
-/// assert_eq!(options.timeout_value(), Duration::from_secs(120));
+/// let options = LoginConfig::new(vec![Scope::BoardsRead])
+///     .with_redirect_uri(RedirectUri::new("http://127.0.0.1:8085/pinterest/callback")?)
+///     .with_timeout(Duration::from_secs(120))
+///     .with_pkce(Pkce::S256);
+/// assert_eq!(options.timeout(), Duration::from_secs(120));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct LoginOptions {
+pub struct LoginConfig {
     scopes: Vec<Scope>,
     redirect_uri: Option<RedirectUri>,
     timeout: Duration,
     pkce: Pkce,
 }
 
-impl LoginOptions {
+impl LoginConfig {
     /// A login asking for `scopes`, redirecting to [`DEFAULT_REDIRECT_URI`], waiting five
     /// minutes, without PKCE.
-    pub fn new(scopes: Vec<Scope>) -> LoginOptions {
-        LoginOptions {
+    pub fn new(scopes: Vec<Scope>) -> LoginConfig {
+        LoginConfig {
             scopes,
             redirect_uri: None,
             timeout: Duration::from_secs(300),
@@ -76,19 +76,22 @@ impl LoginOptions {
     }
 
     /// The registered redirect URI to listen on (a loopback `http` URI, any path and port).
-    pub fn redirect_uri(mut self, redirect_uri: RedirectUri) -> LoginOptions {
+    #[must_use]
+    pub fn with_redirect_uri(mut self, redirect_uri: RedirectUri) -> LoginConfig {
         self.redirect_uri = Some(redirect_uri);
         self
     }
 
     /// How long to wait for the browser (at most [`MAX_LOGIN_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> LoginOptions {
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> LoginConfig {
         self.timeout = timeout.min(MAX_LOGIN_TIMEOUT);
         self
     }
 
     /// Whether to use PKCE.
-    pub fn pkce(mut self, pkce: Pkce) -> LoginOptions {
+    #[must_use]
+    pub fn with_pkce(mut self, pkce: Pkce) -> LoginConfig {
         self.pkce = pkce;
         self
     }
@@ -99,7 +102,7 @@ impl LoginOptions {
     }
 
     /// The redirect URI to listen on.
-    pub fn redirect_uri_value(&self) -> Result<RedirectUri, ConfigError> {
+    pub fn redirect_uri(&self) -> Result<RedirectUri, ConfigError> {
         match &self.redirect_uri {
             Some(uri) => Ok(uri.clone()),
             None => RedirectUri::new(DEFAULT_REDIRECT_URI),
@@ -107,12 +110,12 @@ impl LoginOptions {
     }
 
     /// The timeout.
-    pub fn timeout_value(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The PKCE choice.
-    pub fn pkce_value(&self) -> Pkce {
+    pub fn pkce(&self) -> Pkce {
         self.pkce
     }
 }
@@ -186,15 +189,15 @@ pub(crate) fn answer(callback: Callback, result: &Result<Token, Error>) {
 pub(crate) fn start<S: TokenStore + ?Sized>(
     config: &pinterest_oauth_core::ClientConfig,
     store: &S,
-    options: &LoginOptions,
+    options: &LoginConfig,
 ) -> Result<(Listener, std::sync::Arc<crate::Authorization>), Error> {
-    let listener = Listener::bind(&options.redirect_uri_value()?)?;
+    let listener = Listener::bind(&options.redirect_uri()?)?;
     reserve(store)?;
     let consent = crate::Authorization::new(
         config,
         listener.redirect_uri(),
         options.scopes(),
-        options.pkce_value(),
+        options.pkce(),
     )?;
     Ok((listener, std::sync::Arc::new(consent)))
 }

@@ -16,15 +16,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest response body read (token responses are well under 1 KiB).
 pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 
-/// Settings of a transport's HTTP client.
+/// HttpConfig of a transport's HTTP client.
 ///
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_transport::Settings;
+/// use pinterest_oauth_transport::HttpConfig;
 /// use std::time::Duration;
 ///
-/// let settings = Settings::default()
+/// let settings = HttpConfig::default()
 ///     .with_connect_timeout(Duration::from_secs(3))
 ///     .with_timeout(Duration::from_secs(10))
 ///     .with_max_body(16 * 1024);
@@ -32,16 +32,16 @@ pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 /// assert_eq!(settings.timeout(), Duration::from_secs(10));
 /// ```
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub struct HttpConfig {
     connect_timeout: Duration,
     timeout: Duration,
     max_body: u64,
     extra_roots: Vec<CertificateDer<'static>>,
 }
 
-impl Default for Settings {
+impl Default for HttpConfig {
     fn default() -> Self {
-        Settings {
+        HttpConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
@@ -50,14 +50,16 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl HttpConfig {
     /// Time to establish a connection (default 10 s).
+    #[must_use]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Time for a whole call, body included (default 30 s).
+    #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -65,12 +67,14 @@ impl Settings {
 
     /// Largest response body read (default 64 KiB); a longer one is refused while it is read,
     /// or at once when its `Content-Length` says so.
+    #[must_use]
     pub fn with_max_body(mut self, bytes: u64) -> Self {
         self.max_body = bytes;
         self
     }
 
     /// Trusts this root certificate (DER) in addition to the webpki roots.
+    #[must_use]
     pub fn with_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.extra_roots.push(CertificateDer::from(der.into()));
         self

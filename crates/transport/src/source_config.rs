@@ -19,27 +19,27 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 ///
 /// ```
 /// use pinterest_oauth_core::{ClientCredentialsGrant, LifecycleConfig, Scope};
-/// use pinterest_oauth_transport::SourceOptions;
+/// use pinterest_oauth_transport::SourceConfig;
 /// use std::time::{Duration, SystemTime};
 ///
-/// let options = SourceOptions::default()
-///     .lifecycle(LifecycleConfig::default().with_refresh_margin(Duration::from_secs(60)))
-///     .clock(|| SystemTime::UNIX_EPOCH)
-///     .client_credentials(ClientCredentialsGrant::new(vec![Scope::AdsRead])?)
-///     .recovery_dir("/var/lib/my-app/recovered");
+/// let config = SourceConfig::default()
+///     .with_lifecycle(LifecycleConfig::default().with_refresh_margin(Duration::from_secs(60)))
+///     .with_clock(|| SystemTime::UNIX_EPOCH)
+///     .with_client_credentials(ClientCredentialsGrant::new(vec![Scope::AdsRead])?)
+///     .with_recovery_dir("/var/lib/my-app/recovered");
 /// # Ok::<(), pinterest_oauth_core::ConfigError>(())
 /// ```
 #[derive(Clone)]
-pub struct SourceOptions {
+pub struct SourceConfig {
     config: LifecycleConfig,
     clock: Clock,
     client_credentials: Option<ClientCredentialsGrant>,
     recovery: Option<PathBuf>,
 }
 
-impl Default for SourceOptions {
+impl Default for SourceConfig {
     fn default() -> Self {
-        SourceOptions {
+        SourceConfig {
             config: LifecycleConfig::default(),
             clock: Arc::new(SystemTime::now),
             client_credentials: None,
@@ -48,9 +48,9 @@ impl Default for SourceOptions {
     }
 }
 
-impl std::fmt::Debug for SourceOptions {
+impl std::fmt::Debug for SourceConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceOptions")
+        f.debug_struct("SourceConfig")
             .field("config", &self.config)
             .field("client_credentials", &self.client_credentials)
             .field("recovery", &self.recovery)
@@ -58,35 +58,39 @@ impl std::fmt::Debug for SourceOptions {
     }
 }
 
-impl SourceOptions {
+impl SourceConfig {
     /// Tunes refresh margins, the request budget and backoff.
-    pub fn lifecycle(mut self, config: LifecycleConfig) -> Self {
+    #[must_use]
+    pub fn with_lifecycle(mut self, config: LifecycleConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Reads time from `clock` instead of the system clock (for tests).
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
     /// Serves app tokens from this client-credentials grant (asked for again before each
     /// expires) instead of a user's refreshed tokens.
-    pub fn client_credentials(mut self, grant: ClientCredentialsGrant) -> Self {
+    #[must_use]
+    pub fn with_client_credentials(mut self, grant: ClientCredentialsGrant) -> Self {
         self.client_credentials = Some(grant);
         self
     }
 
     /// Where a new token set the store refuses is kept (default: the user's state directory,
     /// `…/pinterest-oauth/recovered`).
-    pub fn recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+    #[must_use]
+    pub fn with_recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.recovery = Some(dir.into());
         self
     }
 
     /// The clock.
-    pub fn clock_fn(&self) -> &Clock {
+    pub fn clock(&self) -> &Clock {
         &self.clock
     }
 

@@ -1,0 +1,198 @@
+//! The one-shot client's constructors, accessors and calls, written once for the blocking and
+//! the async flavour (they differ only in `async` and `.await`).
+
+/// Implements a flavour's `Client<H>` over the HTTP trait `$http`. Each flavour writes the
+/// struct (with its docs) and `send`, the retry loop with its own way of sleeping.
+macro_rules! one_shot_client {
+    (http = $http:ident, $(async = $async:ident,)? await = [$($await:tt)*]) => {
+        impl<H> Clone for Client<H> {
+            fn clone(&self) -> Self {
+                Client {
+                    config: self.config.clone(),
+                    http: self.http.clone(),
+                    retry: self.retry,
+                }
+            }
+        }
+
+        impl<H: $http + crate::FromSettings> Client<H> {
+            /// A client with default [`HttpConfig`](crate::HttpConfig).
+            pub fn new(config: ClientConfig) -> Result<Client<H>, Error> {
+                Client::with_settings(config, &crate::HttpConfig::default())
+            }
+
+            /// A client with these settings.
+            pub fn with_settings(
+                config: ClientConfig,
+                settings: &crate::HttpConfig,
+            ) -> Result<Client<H>, Error> {
+                Ok(Client::with_http(config, H::from_settings(settings)?))
+            }
+        }
+
+        impl<H: $http> Client<H> {
+            /// A client sending with `http` (which may be shared with other clients).
+            pub fn with_http(config: ClientConfig, http: impl Into<Arc<H>>) -> Client<H> {
+                Client {
+                    config: Arc::new(config),
+                    http: http.into(),
+                    retry: crate::RetryConfig::default(),
+                }
+            }
+
+            /// Retries one-shot calls as `policy` says (default: [`RetryConfig::default`](crate::RetryConfig::default)).
+            pub fn with_retry(mut self, policy: crate::RetryConfig) -> Client<H> {
+                self.retry = policy;
+                self
+            }
+
+            /// The app configuration.
+            pub fn config(&self) -> &ClientConfig {
+                &self.config
+            }
+
+            pub(crate) fn config_arc(&self) -> Arc<ClientConfig> {
+                self.config.clone()
+            }
+
+            /// The HTTP stack.
+            pub fn http(&self) -> &H {
+                &self.http
+            }
+
+            /// The consent page URL with a fresh `state` (32 bytes from the OS) and, with
+            /// [`Pkce::S256`](crate::Pkce), a PKCE verifier: send the user there, keep the
+            /// [`Authorization`](crate::Authorization) to check the callback and exchange the
+            /// code.
+            pub fn authorization_url(
+                &self,
+                redirect_uri: &pinterest_oauth_core::RedirectUri,
+                scopes: &[pinterest_oauth_core::Scope],
+                pkce: crate::Pkce,
+            ) -> Result<crate::Authorization, Error> {
+                crate::Authorization::new(&self.config, redirect_uri, scopes, pkce)
+            }
+
+            /// Exchanges the code from the consent redirect (with `continuous_refresh=true`).
+            /// Never sent twice once a byte of it may have reached Pinterest.
+            pub $($async)? fn exchange_code(
+                &self,
+                code: pinterest_oauth_core::AuthorizationCode,
+                redirect_uri: &pinterest_oauth_core::RedirectUri,
+            ) -> Result<Token, Error> {
+                let grant = pinterest_oauth_core::AuthorizationCodeGrant::new(code, redirect_uri.clone());
+                self.exchange(grant) $($await)*
+            }
+
+            /// Exchanges a code with a grant you built (PKCE verifier, `continuous_refresh`),
+            /// such as [`Authorization::callback`](crate::Authorization::callback) gives.
+            pub $($async)? fn exchange(
+                &self,
+                grant: pinterest_oauth_core::AuthorizationCodeGrant,
+            ) -> Result<Token, Error> {
+                self.request_token(&Grant::AuthorizationCode(grant)) $($await)*
+            }
+
+            /// Refreshes. Pinterest rotates the refresh token: persist the returned one.
+            pub $($async)? fn refresh(
+                &self,
+                refresh_token: &pinterest_oauth_core::RefreshToken,
+            ) -> Result<Token, Error> {
+                self.request_token(&Grant::refresh_token(refresh_token.clone())) $($await)*
+            }
+
+            /// A token for the app itself.
+            pub $($async)? fn client_credentials(
+                &self,
+                scopes: &[pinterest_oauth_core::Scope],
+            ) -> Result<Token, Error> {
+                self.request_token(&Grant::client_credentials(scopes.to_vec())?) $($await)*
+            }
+
+            /// Revokes a token.
+            pub $($async)? fn revoke(
+                &self,
+                revocation: &pinterest_oauth_core::Revocation,
+            ) -> Result<(), Error> {
+                let build = || pinterest_oauth_core::revoke_request(&self.config, revocation);
+                let response = self.send(crate::Replay::Allowed, build) $($await)* ?;
+                Ok(pinterest_oauth_core::parse_revoke_response(&response)?)
+            }
+
+            /// Sends any grant and parses the token, timed at the moment the answer arrived.
+            /// An authorization-code exchange is never replayed; other grants are retried as
+            /// the [`RetryConfig`](crate::RetryConfig) allows.
+            pub $($async)? fn request_token(&self, grant: &Grant) -> Result<Token, Error> {
+                let replay = match grant {
+                    Grant::AuthorizationCode(_) => crate::Replay::Never,
+                    _ => crate::Replay::Allowed,
+                };
+                let build = || pinterest_oauth_core::token_request(&self.config, grant);
+                let response = self.send(replay, build) $($await)* ?;
+                Ok(pinterest_oauth_core::parse_token_response(
+                    std::time::SystemTime::now(),
+                    &response,
+                )?)
+            }
+        }
+    };
+}
+
+pub(crate) use one_shot_client;
+
+/// The token source's accessors, written once for both flavours (their `shared` holds the
+/// same fields).
+macro_rules! source_accessors {
+    () => {
+        /// Makes a refresh due now within the request budget: call it when the API refused
+        /// the access token (401).
+        pub fn request_refresh(&self) {
+            self.shared.flight.request_refresh((self.shared.clock)());
+        }
+
+        /// Re-reads the store at the next call (to pick up a set saved elsewhere, such as a
+        /// login in another process).
+        pub fn reload(&self) {
+            self.shared.flight.reload((self.shared.clock)());
+        }
+
+        /// Adopts a document saved by this process (for example right after a login) unless
+        /// it is older than the current set; returns whether it was adopted.
+        pub fn adopt(&self, document: pinterest_oauth_core::TokenDocument) -> bool {
+            self.shared.flight.adopt((self.shared.clock)(), document)
+        }
+
+        /// The current (saved) token set.
+        pub fn token(&self) -> Option<pinterest_oauth_core::Token> {
+            self.shared.flight.token()
+        }
+
+        /// Where the lifecycle stands now.
+        pub fn status(&self) -> pinterest_oauth_core::Status {
+            self.shared.flight.status((self.shared.clock)())
+        }
+
+        /// When the user must log in again, if Pinterest no longer renews the refresh token
+        /// and it lapses within the rotation margin (7 days): warn the user.
+        pub fn login_needed_by(&self) -> Option<std::time::SystemTime> {
+            self.shared.flight.login_needed_by((self.shared.clock)())
+        }
+
+        /// The last failure (refresh or save), until a success clears it.
+        pub fn last_error(&self) -> Option<std::sync::Arc<crate::Error>> {
+            self.shared.flight.last_error()
+        }
+
+        /// The store.
+        pub fn store(&self) -> &S {
+            self.shared.storage.store()
+        }
+
+        /// The client.
+        pub fn client(&self) -> &Client<H> {
+            &self.shared.client
+        }
+    };
+}
+
+pub(crate) use source_accessors;

@@ -1,0 +1,19 @@
+//! What an app needs for a whole flow, for a transport crate to re-export in one line
+//! (`pub use pinterest_oauth_transport::prelude::*;`): the core's configuration, grant, token
+//! and secret types, the store types, and this layer's own.
+
+pub use pinterest_oauth_core as core;
+pub use pinterest_oauth_core::{
+    AccessToken, AppId, AppSecret, AuthorizationCode, AuthorizationCodeGrant, BaseUrl,
+    ClientConfig, ClientCredentialsGrant, ConsentUrl, CsrfState, Grant, LifecycleConfig,
+    PkceVerifier, RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
+    parse_token_response, token_request,
+};
+pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+
+#[cfg(feature = "login")]
+pub use crate::login;
+pub use crate::{
+    AsyncHttp, Authorization, Error, ErrorKind, FromSettings, Http, HttpConfig, Pkce, RetryConfig,
+    SourceConfig, TransportError, TransportErrorKind,
+};
