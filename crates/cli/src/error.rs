@@ -61,6 +61,18 @@ pub(crate) enum CliError {
     )]
     NotLoopback(String),
     /// A library call failed.
+    /// Pinterest's answer carried an access token this client must not use (not a bearer
+    /// token, or not one RFC 6750 allows); whatever else it carried was saved.
+    #[error(
+        "Pinterest's answer has no usable access token ({problem}){}",
+        if *refresh_token_kept { "; the refresh token it carried is saved" } else { "" }
+    )]
+    UnusableAccessToken {
+        /// Why the access token cannot be used.
+        problem: pinterest_oauth_core::AccessTokenProblem,
+        /// Whether the answer's refresh token was kept.
+        refresh_token_kept: bool,
+    },
     #[error("{0}")]
     Oauth(#[from] Error),
     /// A configuration value was refused.
@@ -99,6 +111,7 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
+            CliError::UnusableAccessToken { .. } => exit::API,
             CliError::Store(_) => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,

@@ -115,7 +115,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             context.print_token(
                 &token,
                 &format!("logged in; tokens saved to {}", store.path().display()),
-            );
+            )?;
         }
         Command::Token => {
             let token = context.valid_token()?;
@@ -134,7 +134,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             ensure_stored(&store)?;
             let source = TokenSource::new(context.client()?, store)?;
             let token = source.refresh_now()?;
-            context.print_token(&token, "refreshed; the rotated tokens are saved");
+            context.print_token(&token, "refreshed; the rotated tokens are saved")?;
         }
         Command::ClientCredentials(args) => {
             let client = context.client()?;
@@ -149,7 +149,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 store.save(&lock, &document)?;
                 summary = format!("app token saved to {}", store.path().display());
             }
-            context.print_token(&token, &summary);
+            context.print_token(&token, &summary)?;
         }
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status => {
@@ -242,7 +242,9 @@ impl Context {
     }
 
     /// A token as `--json` asks, or a summary line without secrets.
-    fn print_token(&self, token: &Token, what: &str) {
+    /// Prints what a command received; fails (after printing, and after the set was saved)
+    /// when Pinterest's answer carried no access token this client may use.
+    fn print_token(&self, token: &Token, what: &str) -> Result<(), CliError> {
         let now = SystemTime::now();
         if self.global.json {
             self.print_json(&output::token_json(
@@ -252,6 +254,13 @@ impl Context {
             ));
         } else {
             println!("{what}: {}", output::token_summary(token, now));
+        }
+        match token.access_token_problem() {
+            Some(problem) => Err(CliError::UnusableAccessToken {
+                problem,
+                refresh_token_kept: token.refresh_token().is_some(),
+            }),
+            None => Ok(()),
         }
     }
 

@@ -1343,3 +1343,163 @@ fn very_verbose_output_never_shows_a_secret() {
         }
     }
 }
+
+// ---- A hostile local user and a hostile server (issue 12) ----
+
+/// Makes a FIFO (a named pipe) at `path`.
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_planted_lock_symlink_is_refused_and_its_target_never_created_or_locked() {
+    let env = logged_in(FakeConfig::default());
+    let lock = env.dir.path().join("token.json.lock");
+    let _ = std::fs::remove_file(&lock);
+    // A link to a file that does not exist yet: following it would create it.
+    let planted = env.dir.path().join("planted-by-another-user");
+    std::os::unix::fs::symlink(&planted, &lock).unwrap();
+    // Commands that take the lock refuse; the others (a valid token needs no lock) run.
+    for (args, refused) in [
+        (&["refresh"][..], true),
+        (&["revoke"], true),
+        (&["token"], false),
+        (&["status"], false),
+    ] {
+        let out = env.run(args);
+        let err = text(&out.stderr);
+        if refused {
+            assert_eq!(code(&out), 6, "{args:?}: {err}");
+            assert!(err.contains("is not a regular file"), "{args:?}: {err}");
+        } else {
+            assert_eq!(code(&out), 0, "{args:?}: {err}");
+        }
+        assert!(!planted.exists(), "{args:?} created the link's target");
+    }
+    // A link to an existing file: it is neither locked nor changed.
+    std::fs::write(&planted, b"someone else's file").unwrap();
+    let out = env.run(&["refresh"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&planted).unwrap(), b"someone else's file");
+    assert!(std::fs::File::open(&planted).unwrap().try_lock().is_ok());
+    assert_eq!(env.fake.stats().token.refresh_token, 0, "nothing was sent");
+}
+
+#[test]
+fn a_fifo_or_directory_at_the_token_path_is_refused_at_once() {
+    let env = Env::new("ureq");
+    mkfifo(&env.token_file());
+    for args in [&["token"][..], &["status"], &["refresh"], &["revoke"]] {
+        // `finish` fails the test if the CLI blocks on the pipe (bounded at 60 s).
+        let out = env.run(args);
+        assert_eq!(code(&out), 6, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("is not a regular file"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let login = env.run(&["login", "--no-browser"]);
+    assert_eq!(code(&login), 6, "{}", text(&login.stderr));
+    assert_eq!(
+        env.fake.stats().token,
+        Default::default(),
+        "nothing was sent"
+    );
+
+    let env = Env::new("ureq");
+    std::fs::create_dir(env.token_file()).unwrap();
+    let out = env.run(&["token"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is not a regular file"));
+}
+
+#[test]
+fn a_token_file_others_can_read_is_reported_by_default_and_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = logged_in(FakeConfig::default());
+    let file = env.token_file();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["token"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("readable by other users"), "{err}");
+    assert!(err.contains("now 0600"), "{err}");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the mode was fixed on load, before any save");
+    let again = env.run(&["token"]);
+    assert!(!text(&again.stderr).contains("readable"), "warned once");
+}
+
+#[test]
+fn a_token_file_of_another_user_others_can_read_is_reported_not_touched() {
+    use std::os::unix::fs::PermissionsExt;
+    if !running_as_root() {
+        return; // Needs a second user: the tests run as root in CI.
+    }
+    // The file belongs to root; the CLI runs as nobody in a directory nobody owns.
+    let env = Unprivileged::new();
+    let (login, _) = env.env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let file = env.env.token_file();
+    std::os::unix::fs::chown(&file, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.env.run(&["token"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("readable by other users"), "{err}");
+    assert!(err.contains("make it 0600"), "{err}");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "another user's file is not ours to change");
+}
+
+#[test]
+fn unusable_access_tokens_are_never_printed_but_their_refresh_token_is_kept() {
+    let odd = [
+        // RFC 6750 §2.1 b64token: no spaces, no CR/LF, no control characters.
+        (r#""sint consectetur""#, "bearer"),
+        (r#""pina_ok\r\nX-Injected: 1""#, "bearer"),
+        (r#""pina_\u0007bell""#, "bearer"),
+        // RFC 6749 §7.1: a token type the client does not understand is not used.
+        (r#""pina_fine""#, "veniam amet"),
+        (r#""pina_fine""#, "mac"),
+    ];
+    for (i, (access, token_type)) in odd.iter().enumerate() {
+        let env = logged_in(FakeConfig::default());
+        let rotated = format!("pinr_rotated_{i}");
+        let body = format!(
+            r#"{{"access_token":{access},"token_type":"{token_type}","expires_in":3600,"refresh_token":"{rotated}","refresh_token_expires_in":5184000,"scope":"boards:read"}}"#
+        );
+        env.fake.push_fault(
+            Route::Grant(fake_pinterest::Grant::RefreshToken),
+            Fault::respond(200, &[], &body),
+            Times::Once,
+        );
+        let refresh = env.run(&["refresh"]);
+        let secret = access.trim_matches('"');
+        for out in [&refresh.stdout, &refresh.stderr] {
+            assert!(
+                !text(out).contains("sint")
+                    && !text(out).contains("pina_fine")
+                    && !text(out).contains("pina_ok"),
+                "{access}: the value was quoted: {}",
+                text(out)
+            );
+        }
+        assert_ne!(
+            code(&refresh),
+            0,
+            "{access} / {token_type}: {}",
+            text(&refresh.stderr)
+        );
+        // The rotated refresh token is what the server now honours: it is on disk.
+        let file = stored(&env.token_file());
+        assert_eq!(file["refresh_token"], rotated.as_str(), "{access}");
+        assert!(file["access_token"].is_null(), "{access}: {file}");
+        let token = env.run(&["token"]);
+        assert_ne!(code(&token), 0, "{access}: {}", text(&token.stdout));
+        assert!(!text(&token.stdout).contains(secret.get(..8).unwrap_or(secret)));
+        let err = text(&token.stderr);
+        assert!(err.contains("access token"), "{err}");
+    }
+}

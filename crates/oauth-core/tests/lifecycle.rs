@@ -849,11 +849,16 @@ fn the_budget_caps_every_request_even_forced_ones() {
 }
 
 #[test]
-#[should_panic(expected = "handle_token without a send")]
-fn misuse_is_a_programming_error() {
+fn answers_and_confirmations_nobody_asked_for_change_nothing() {
     let mut s = Scenario::user();
+    let before = (s.lifecycle.document(), s.lifecycle.status(s.now));
     s.lifecycle
-        .handle_token(s.now, token(s.now, "pina.x", None, HOUR));
+        .handle_token(s.now, token(s.now, "pina.x", Some("pinr.x"), HOUR));
+    s.lifecycle.handle_failure(s.now, Failure::InvalidGrant, 0);
+    s.lifecycle.confirm_persisted(s.now);
+    s.lifecycle.persist_failed(s.now, 0);
+    assert_eq!((s.lifecycle.document(), s.lifecycle.status(s.now)), before);
+    assert!(s.lifecycle.unsaved().is_none());
 }
 
 proptest! {

@@ -535,9 +535,8 @@ impl TokenLifecycle {
     /// Feeds the token an [`Action::Send`] obtained, received at `now`. A refresh answer
     /// without a refresh token keeps the current one (RFC 6749 §6), one without `scope` keeps
     /// the current scopes; the new set is persisted before it is handed out, and no automatic
-    /// request follows for the budget's interval.
+    /// request follows for the budget's interval. Ignored when no send is outstanding.
     pub fn handle_token(&mut self, now: SystemTime, mut token: Token) {
-        debug_assert_eq!(self.machine, State::Sending, "handle_token without a send");
         if self.machine != State::Sending {
             return;
         }
@@ -590,13 +589,8 @@ impl TokenLifecycle {
     /// Feeds the failure of an [`Action::Send`] (classified with [`Failure::of`], or
     /// [`Failure::Transient`] for a network error). `entropy` (any random `u64`) spreads the
     /// backoff. The resulting deadline or stop is offered for persistence (best effort), so
-    /// other processes sharing the grant honour it.
+    /// other processes sharing the grant honour it. Ignored when no send is outstanding.
     pub fn handle_failure(&mut self, now: SystemTime, failure: Failure, entropy: u64) {
-        debug_assert_eq!(
-            self.machine,
-            State::Sending,
-            "handle_failure without a send"
-        );
         if self.machine != State::Sending {
             return;
         }
@@ -680,15 +674,8 @@ impl TokenLifecycle {
     }
 
     /// Confirms that the document from [`Action::Persist`] is durably stored: its set becomes
-    /// current.
+    /// current. Ignored when no persist is outstanding.
     pub fn confirm_persisted(&mut self, _now: SystemTime) {
-        debug_assert!(
-            matches!(
-                self.machine,
-                State::Persisting { announced: true } | State::Recording
-            ),
-            "confirm_persisted without a persist"
-        );
         if self.machine == State::Recording {
             // The attempt is on record; this process keeps its own (unprovisional) state.
             if let Some(Pending { document, .. }) = self.pending.take() {
@@ -712,14 +699,8 @@ impl TokenLifecycle {
     /// Reports that storing failed. A new token set is kept in memory (it cannot be asked for
     /// again: the old refresh token is already spent) and offered again after a backoff; a
     /// document that only recorded a failure is dropped (this process still honours it).
+    /// Ignored when no persist is outstanding.
     pub fn persist_failed(&mut self, now: SystemTime, entropy: u64) {
-        debug_assert!(
-            matches!(
-                self.machine,
-                State::Persisting { announced: true } | State::Recording
-            ),
-            "persist_failed without a persist"
-        );
         if self.machine == State::Recording {
             // The store cannot take a document: the refresh token is not spent.
             self.pending = None;
