@@ -168,8 +168,11 @@ impl TokenDocument {
             refresh_token_expires_at: token.refresh_token_expires_at.map(unix),
             lifecycle: StateOut::of(&self.state),
         };
-        // A flat struct of strings and numbers always serializes.
-        Zeroizing::new(serde_json::to_vec_pretty(&out).unwrap_or_default())
+        let secrets = out.access_token.map_or(0, str::len) + out.refresh_token.map_or(0, str::len);
+        let mut writer = WipingWriter(Zeroizing::new(Vec::with_capacity(1024 + 6 * secrets)));
+        // A flat struct of strings and numbers always serializes (into memory).
+        let _ = serde_json::to_writer_pretty(&mut writer, &out);
+        writer.0
     }
 
     /// Reads a document written by [`to_bytes`](Self::to_bytes), of this version or of
@@ -298,6 +301,27 @@ impl StateOut {
             }),
             requests: state.requests.iter().copied().map(unix).collect(),
         }
+    }
+}
+
+/// A buffer that never leaves an unwiped copy behind: it grows by moving into a larger
+/// buffer and wiping the old one (a `Vec` growing by itself frees its old buffer as is).
+struct WipingWriter(Zeroizing<Vec<u8>>);
+
+impl std::io::Write for WipingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let needed = self.0.len().saturating_add(bytes.len());
+        if needed > self.0.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(self.0.capacity() * 2)));
+            bigger.extend_from_slice(&self.0);
+            self.0 = bigger;
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

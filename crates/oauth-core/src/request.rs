@@ -2,7 +2,6 @@
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Method, Request, Uri};
-use serde::Serialize;
 
 use crate::config::ClientConfig;
 use crate::grant::{Grant, Revocation};
@@ -11,38 +10,6 @@ use crate::scope::Scope;
 
 /// `application/x-www-form-urlencoded`.
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
-
-/// The form of each grant, field names and order as in Pinterest's spec.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum TokenForm<'a> {
-    AuthorizationCode {
-        grant_type: &'static str,
-        code: &'a str,
-        redirect_uri: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        continuous_refresh: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        code_verifier: Option<&'a str>,
-    },
-    RefreshToken {
-        grant_type: &'static str,
-        refresh_token: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        scope: Option<String>,
-    },
-    ClientCredentials {
-        grant_type: &'static str,
-        scope: String,
-    },
-}
-
-#[derive(Serialize)]
-struct RevokeForm<'a> {
-    token: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_type_hint: Option<&'static str>,
-}
 
 /// Builds `POST {base}/oauth/token` for a grant.
 ///
@@ -65,25 +32,32 @@ struct RevokeForm<'a> {
 /// ```
 pub fn token_request(config: &ClientConfig, grant: &Grant) -> Request<Vec<u8>> {
     let grant_type = grant.grant_type();
-    let form = match grant {
-        Grant::AuthorizationCode(g) => TokenForm::AuthorizationCode {
-            grant_type,
-            code: g.code().secret(),
-            redirect_uri: g.redirect_uri().as_str(),
-            continuous_refresh: g.continuous_refresh().then_some(true),
-            code_verifier: g.pkce_verifier().map(PkceVerifier::secret),
-        },
-        Grant::RefreshToken(g) => TokenForm::RefreshToken {
-            grant_type,
-            refresh_token: g.refresh_token().secret(),
-            scope: g.scopes().map(Scope::join),
-        },
-        Grant::ClientCredentials(g) => TokenForm::ClientCredentials {
-            grant_type,
-            scope: Scope::join(g.scopes()),
-        },
+    // Field names and order as in Pinterest's spec.
+    let body = match grant {
+        Grant::AuthorizationCode(g) => form_body(&[
+            ("grant_type", Some(grant_type)),
+            ("code", Some(g.code().secret())),
+            ("redirect_uri", Some(g.redirect_uri().as_str())),
+            (
+                "continuous_refresh",
+                g.continuous_refresh().then_some("true"),
+            ),
+            ("code_verifier", g.pkce_verifier().map(PkceVerifier::secret)),
+        ]),
+        Grant::RefreshToken(g) => {
+            let scope = g.scopes().map(Scope::join);
+            form_body(&[
+                ("grant_type", Some(grant_type)),
+                ("refresh_token", Some(g.refresh_token().secret())),
+                ("scope", scope.as_deref()),
+            ])
+        }
+        Grant::ClientCredentials(g) => {
+            let scope = Scope::join(g.scopes());
+            form_body(&[("grant_type", Some(grant_type)), ("scope", Some(&scope))])
+        }
     };
-    form_post(config, config.base_url().token_endpoint(), &form)
+    form_post(config, config.base_url().token_endpoint(), body)
 }
 
 /// Builds `POST {base}/oauth/token/revoke` with `token` and, unless left out,
@@ -101,19 +75,31 @@ pub fn token_request(config: &ClientConfig, grant: &Grant) -> Request<Vec<u8>> {
 /// # Ok::<(), pinterest_oauth_core::Error>(())
 /// ```
 pub fn revoke_request(config: &ClientConfig, revocation: &Revocation) -> Request<Vec<u8>> {
-    let form = RevokeForm {
-        token: revocation.token_secret(),
-        token_type_hint: revocation.hint().map(|h| h.as_str()),
-    };
-    form_post(config, config.base_url().revoke_endpoint(), &form)
+    let body = form_body(&[
+        ("token", Some(revocation.token_secret())),
+        ("token_type_hint", revocation.hint().map(|h| h.as_str())),
+    ]);
+    form_post(config, config.base_url().revoke_endpoint(), body)
 }
 
-fn form_post<F: Serialize>(config: &ClientConfig, uri: &Uri, form: &F) -> Request<Vec<u8>> {
-    // Flat structs of strings and booleans always serialize; an empty body would be refused by
-    // the server rather than go unnoticed.
-    let body = serde_urlencoded::to_string(form)
-        .map(String::into_bytes)
-        .unwrap_or_default();
+/// The form of `fields` (absent ones left out), percent-encoded into one buffer sized for the
+/// worst case up front: it never reallocates, so no copy of a secret is left behind unwiped.
+/// The caller's transport wipes the buffer once sent.
+fn form_body(fields: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let worst: usize = fields
+        .iter()
+        .filter_map(|(name, value)| Some(name.len() + 3 * (*value)?.len() + 2))
+        .sum();
+    let mut form = form_urlencoded::Serializer::new(String::with_capacity(worst));
+    for (name, value) in fields {
+        if let Some(value) = value {
+            form.append_pair(name, value);
+        }
+    }
+    form.finish().into_bytes()
+}
+
+fn form_post(config: &ClientConfig, uri: &Uri, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut request = Request::new(Vec::new());
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri.clone();

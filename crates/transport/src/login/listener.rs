@@ -222,7 +222,11 @@ fn handle(
     let Some(head) = read_head(&mut stream, until) else {
         return;
     };
-    let text = String::from_utf8_lossy(&head);
+    // A browser's request head is ASCII; anything else is refused without a (lossy, unwiped)
+    // copy of the head, whose request line may hold the code.
+    let Ok(text) = std::str::from_utf8(&head) else {
+        return respond(&mut stream, 400, "Bad request", "This is a login listener.");
+    };
     let mut request_line = text.lines().next().unwrap_or("").split(' ');
     let (method, target) = (request_line.next(), request_line.next());
     let Some(target) = target else {
