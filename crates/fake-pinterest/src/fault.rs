@@ -69,7 +69,8 @@ pub enum Times {
 }
 
 /// What to do instead of answering properly. The request is still counted in the stats, but a
-/// fault never changes the fake's state (a refresh answered by a fault rotates nothing).
+/// fault never changes the fake's state (a refresh answered by a fault rotates nothing), except
+/// [`Fault::LoseAnswer`], which carries the request out and loses the answer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Fault {
@@ -114,6 +115,26 @@ pub enum Fault {
     Garbage(Bytes),
     /// Read the request and never answer (until the fake shuts down).
     NeverAnswer,
+    /// Carry the request out (a code is spent, a refresh token rotated), then close the
+    /// connection after sending only the first `sent` bytes of the answer: the answer is lost
+    /// on the way, as when a connection dies after the server acted. The one fault that
+    /// changes the fake's state.
+    LoseAnswer {
+        /// Bytes of the real answer (status line, headers, body) sent before closing.
+        sent: usize,
+    },
+}
+
+/// How a connection is cut before its request is read whole (see
+/// [`FakePinterest::cut_connections`](crate::FakePinterest::cut_connections)): the request never
+/// reaches the endpoints, but the client cannot know that any byte it sent was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cut {
+    /// Closed as soon as accepted: nothing is read.
+    OnAccept,
+    /// Closed after reading this many bytes of the request.
+    AfterBytes(usize),
 }
 
 impl Fault {

@@ -49,7 +49,7 @@ use tokio::sync::watch;
 
 pub use body::FakeBody;
 pub use browser::{Visit, visit};
-pub use fault::{Fault, Grant, Route, Times};
+pub use fault::{Cut, Fault, Grant, Route, Times};
 pub use state::{AnswerShape, GrantCounts, RecordedRequest, Stats};
 pub use wire::{KNOWN_SCOPES, REQUEST_ID};
 
@@ -287,9 +287,18 @@ impl FakePinterest {
         self.lock().scripts.push(Script { route, fault, left });
     }
 
-    /// Removes every scripted fault.
+    /// Cuts the next `times` connections as `cut` says, before any request on them is read
+    /// whole (counted in [`Stats::cut_connections`] and [`Stats::cut_bytes`]).
+    pub fn cut_connections(&self, cut: Cut, times: usize) {
+        let mut state = self.lock();
+        state.cuts.extend(std::iter::repeat_n(cut, times));
+    }
+
+    /// Removes every scripted fault and connection cut.
     pub fn clear_faults(&self) {
-        self.lock().scripts.clear();
+        let mut state = self.lock();
+        state.cuts.clear();
+        state.scripts.clear();
     }
 
     /// Shapes the proper token answers from now on (see [`AnswerShape`]).

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::FakeConfig;
+use crate::fault::Cut;
 use crate::state::{State, Stats};
 
 /// What every connection task shares.
@@ -84,13 +85,19 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, share
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        shared
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .stats
-            .connections += 1;
+        let cut = {
+            let mut state = shared
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.stats.connections += 1;
+            state.cuts.pop_front()
+        };
         let shared = shared.clone();
+        if let Some(cut) = cut {
+            tokio::spawn(async move { cut_connection(tcp, cut, &shared).await });
+            continue;
+        }
         let tls = tls.clone();
         tokio::spawn(async move {
             let mut shutdown = shared.shutdown.clone();
@@ -100,6 +107,31 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, share
             }
         });
     }
+}
+
+/// Reads what the cut allows (at most 5 s), then closes the connection.
+async fn cut_connection(mut tcp: tokio::net::TcpStream, cut: Cut, shared: &Shared) {
+    use tokio::io::AsyncReadExt;
+    let mut read = 0usize;
+    if let Cut::AfterBytes(limit) = cut {
+        let mut buf = vec![0u8; limit.min(64 * 1024)];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while read < buf.len() {
+            match tokio::time::timeout_at(deadline, tcp.read(&mut buf[read..])).await {
+                Ok(Ok(n)) if n > 0 => read += n,
+                _ => break,
+            }
+        }
+    }
+    {
+        let mut state = shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.stats.cut_connections += 1;
+        state.stats.cut_bytes += read as u64;
+    }
+    drop(tcp);
 }
 
 async fn connection(tcp: tokio::net::TcpStream, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {

@@ -74,6 +74,12 @@ pub struct Stats {
     pub requests: u64,
     /// Body bytes handed to connections by endless, dripping and cut-short faults.
     pub fault_body_bytes: u64,
+    /// Connections cut by a [`Cut`](crate::Cut) before a request was read whole.
+    pub cut_connections: u64,
+    /// Bytes read from those connections before they were cut.
+    pub cut_bytes: u64,
+    /// Requests carried out whose answer was then lost ([`Fault::LoseAnswer`](crate::Fault::LoseAnswer)).
+    pub lost_answers: u64,
 }
 
 /// Token requests by `grant_type`.
@@ -156,6 +162,8 @@ pub(crate) struct State {
     pub(crate) refresh: HashMap<String, RefreshGrant>,
     pub(crate) stats: Stats,
     pub(crate) scripts: Vec<Script>,
+    /// Connection cuts still to carry out, in order.
+    pub(crate) cuts: VecDeque<crate::fault::Cut>,
     pub(crate) recorded: VecDeque<RecordedRequest>,
     pub(crate) shape: AnswerShape,
 }

@@ -685,3 +685,70 @@ fn a_pkce_challenge_needs_its_verifier() {
     assert_eq!(env.fake.stats().pkce_refused, 2);
     assert_eq!(exchange(&code(&env), Some(verifier)).status, 200);
 }
+
+#[test]
+fn connections_can_be_cut_before_the_request_is_read_whole() {
+    use std::io::{Read, Write};
+    let env = Env::new(FakeConfig::default());
+    env.fake.cut_connections(fake_pinterest::Cut::OnAccept, 1);
+    env.fake
+        .cut_connections(fake_pinterest::Cut::AfterBytes(10), 1);
+    let request = b"POST /v5/oauth/token HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n";
+    for _ in 0..2 {
+        let mut tcp = std::net::TcpStream::connect(env.fake.addr()).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = tcp.write_all(request);
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer);
+        assert!(answer.is_empty(), "a cut connection answers nothing");
+    }
+    let stats = env.fake.stats();
+    assert_eq!(
+        (stats.connections, stats.cut_connections, stats.cut_bytes),
+        (2, 2, 10)
+    );
+    assert_eq!(
+        stats.token.invalid + stats.token.client_credentials,
+        0,
+        "no request reached an endpoint"
+    );
+    // The next connection is served.
+    let cc = "grant_type=client_credentials&scope=ads:read";
+    assert_eq!(env.token(cc).status, 200);
+}
+
+#[test]
+fn a_lost_answer_spends_the_code_and_sends_only_its_first_bytes() {
+    use std::io::{Read, Write};
+    let env = Env::new(FakeConfig::default());
+    let redirect = "http://localhost/cb";
+    let code = env.code_for(redirect);
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", redirect),
+    ]);
+    env.fake.push_fault(
+        Route::Grant(Grant::AuthorizationCode),
+        Fault::LoseAnswer { sent: 12 },
+        Times::Once,
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        env.fake.app_id(),
+        env.fake.app_secret()
+    ));
+    let request = format!(
+        "POST /v5/oauth/token HTTP/1.1\r\nHost: x\r\nauthorization: Basic {basic}\r\ncontent-type: {FORM}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut tcp = std::net::TcpStream::connect(env.fake.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    assert_eq!(answer, b"HTTP/1.1 200");
+    assert_eq!(env.fake.stats().lost_answers, 1);
+    // The code was spent: presenting it again is refused.
+    assert_error(&env.token(&body), 401, 283);
+}

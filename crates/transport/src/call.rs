@@ -1,11 +1,13 @@
 //! One-shot calls (`refresh`, `client_credentials`, `revoke`, `exchange_code`): when to send
 //! again after a failure, without IO.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use pinterest_oauth_core::RetryAfter;
+use pinterest_oauth_core::{LifecycleConfig, RetryAfter};
 
-use crate::{Error, SecretResponse, TransportErrorKind};
+use crate::{Error, SecretResponse};
 
 /// How a one-shot call retries.
 ///
@@ -19,9 +21,11 @@ use crate::{Error, SecretResponse, TransportErrorKind};
 /// server (a failed connect): Pinterest may revoke the tokens issued for a code presented
 /// twice.
 ///
-/// The defaults keep within the token lifecycle's request budget (at most 5 requests in 5
-/// minutes): 3 attempts in 30 s. A token source's own refreshes are not retried here: its
-/// lifecycle schedules them.
+/// Retries also draw on the client's [`RequestBudget`], the token lifecycle's ceiling (at
+/// most 5 requests in any 5 minutes by default), shared by every call of a client and its
+/// clones and by the refreshes of token sources built on it: no sequence of failures makes a
+/// client send more automatic requests than that. The defaults: 3 attempts within 30 s. A
+/// token source's own refreshes are not retried here: its lifecycle schedules them.
 ///
 /// # Examples
 ///
@@ -109,29 +113,122 @@ pub enum Replay {
     Allowed,
 }
 
+/// The request budget a client's calls share: the token lifecycle's ceiling, at most `burst`
+/// requests in any `window` (default: [`LifecycleConfig::default`], 5 in 5 minutes).
+///
+/// A first attempt always goes (the caller asked for it) and is counted; a retry goes only
+/// while fewer than `burst` requests went out in the last `window`. Clones of a client share
+/// one budget; [`Client::with_budget`](crate::blocking::Client::with_budget) shares one across
+/// clients.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_transport::RequestBudget;
+/// use std::time::{Duration, Instant};
+///
+/// let budget = RequestBudget::new(2, Duration::from_secs(60));
+/// let now = Instant::now();
+/// budget.record(now);
+/// assert!(budget.try_spend(now), "a second request fits");
+/// assert!(!budget.try_spend(now), "a third does not, within the minute");
+/// assert!(budget.try_spend(now + Duration::from_secs(60)));
+/// ```
+#[derive(Debug)]
+pub struct RequestBudget {
+    burst: usize,
+    window: Duration,
+    sent: Mutex<VecDeque<Instant>>,
+}
+
+impl Default for RequestBudget {
+    fn default() -> Self {
+        RequestBudget::from_lifecycle(&LifecycleConfig::default())
+    }
+}
+
+impl RequestBudget {
+    /// At most `burst` (at least 1) requests in any `window`.
+    pub fn new(burst: u32, window: Duration) -> RequestBudget {
+        let burst = burst.max(1) as usize;
+        RequestBudget {
+            burst,
+            window,
+            sent: Mutex::new(VecDeque::with_capacity(burst + 1)),
+        }
+    }
+
+    /// The ceiling of a token lifecycle with `config`.
+    pub fn from_lifecycle(config: &LifecycleConfig) -> RequestBudget {
+        RequestBudget::new(config.burst(), config.budget_window())
+    }
+
+    /// Counts a request the caller asked for (it goes whatever the budget says).
+    pub fn record(&self, now: Instant) {
+        let mut sent = self.sent(now);
+        sent.push_back(now);
+        while sent.len() > self.burst {
+            sent.pop_front();
+        }
+    }
+
+    /// Counts an automatic request if the budget has room; `false` (nothing counted) if not.
+    pub fn try_spend(&self, now: Instant) -> bool {
+        let mut sent = self.sent(now);
+        if sent.len() >= self.burst {
+            return false;
+        }
+        sent.push_back(now);
+        true
+    }
+
+    /// Requests counted in the window ending at `now`.
+    pub fn in_window(&self, now: Instant) -> usize {
+        self.sent(now).len()
+    }
+
+    /// The record, without requests older than the window.
+    fn sent(&self, now: Instant) -> std::sync::MutexGuard<'_, VecDeque<Instant>> {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        while sent
+            .front()
+            .is_some_and(|at| now.saturating_duration_since(*at) >= self.window)
+        {
+            sent.pop_front();
+        }
+        sent
+    }
+}
+
 /// The retry state of one call: feed each outcome to [`retry_delay`](Self::retry_delay); it
 /// says how long to wait before sending again, or `None` to return the outcome.
 #[derive(Debug)]
 pub struct Call {
     policy: RetryConfig,
     replay: Replay,
+    budget: Arc<RequestBudget>,
     started: Instant,
     attempts: u32,
 }
 
 impl Call {
-    /// A call about to send its first request.
-    pub fn new(policy: RetryConfig, replay: Replay) -> Call {
+    /// A call about to send its first request (counted in `budget`).
+    pub fn new(policy: RetryConfig, replay: Replay, budget: Arc<RequestBudget>) -> Call {
+        let started = Instant::now();
+        budget.record(started);
         Call {
             policy,
             replay,
-            started: Instant::now(),
+            budget,
+            started,
             attempts: 0,
         }
     }
 
     /// After an attempt: how long to wait before the next one, or `None` to stop (success,
-    /// a failure not worth retrying, or the budget spent). `entropy` draws the jitter.
+    /// a failure not worth retrying, a request that may have reached the server and must not
+    /// be replayed, or the attempts, deadline or budget spent). `entropy` draws the jitter. A
+    /// retry it allows is counted in the budget at once.
     pub fn retry_delay(
         &mut self,
         outcome: &Result<SecretResponse, Error>,
@@ -151,7 +248,7 @@ impl Call {
                     .map(|r| r.delay_from(std::time::SystemTime::now())),
                 _ => return None,
             },
-            Err(Error::Transport(e)) if e.kind() == TransportErrorKind::Connect => None,
+            Err(Error::Transport(e)) if !e.may_have_reached_server() => None,
             Err(_) => return None,
         };
         if asked.is_some_and(|asked| asked > self.policy.max_retry_after) {
@@ -165,6 +262,12 @@ impl Call {
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         let jitter = Duration::from_nanos(entropy % nanos.saturating_add(1));
         let delay = asked.map_or(jitter, |asked| asked.max(jitter));
-        (self.started.elapsed().saturating_add(delay) < self.policy.deadline).then_some(delay)
+        let elapsed = self.started.elapsed();
+        if elapsed.saturating_add(delay) >= self.policy.deadline {
+            return None;
+        }
+        self.budget
+            .try_spend(Instant::now() + delay)
+            .then_some(delay)
     }
 }

@@ -11,6 +11,7 @@ macro_rules! one_shot_client {
                     config: self.config.clone(),
                     http: self.http.clone(),
                     retry: self.retry,
+                    budget: self.budget.clone(),
                 }
             }
         }
@@ -37,6 +38,7 @@ macro_rules! one_shot_client {
                     config: Arc::new(config),
                     http: http.into(),
                     retry: crate::RetryConfig::default(),
+                    budget: Arc::new(crate::RequestBudget::default()),
                 }
             }
 
@@ -44,6 +46,19 @@ macro_rules! one_shot_client {
             pub fn with_retry(mut self, policy: crate::RetryConfig) -> Client<H> {
                 self.retry = policy;
                 self
+            }
+
+            /// Counts this client's requests in `budget` (shared with other clients of the
+            /// same app, say) instead of its own [`RequestBudget`](crate::RequestBudget).
+            pub fn with_budget(mut self, budget: Arc<crate::RequestBudget>) -> Client<H> {
+                self.budget = budget;
+                self
+            }
+
+            /// The request budget this client's calls, its clones and the token sources built
+            /// on it share.
+            pub fn budget(&self) -> &Arc<crate::RequestBudget> {
+                &self.budget
             }
 
             /// The app configuration.

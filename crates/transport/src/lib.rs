@@ -53,7 +53,7 @@ pub mod blocking;
 pub mod login;
 
 pub use authorization::{Authorization, Pkce};
-pub use call::{Call, Replay, RetryConfig};
+pub use call::{Call, Replay, RequestBudget, RetryConfig};
 pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
 pub use flight::{Flight, Next};
 pub use http::{AsyncHttp, FromSettings, Http, SecretResponse};

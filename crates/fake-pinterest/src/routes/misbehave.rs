@@ -112,6 +112,38 @@ impl Call<'_> {
                 *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
                 response
             }
+            Fault::LoseAnswer { sent } => {
+                let answer = self.answer();
+                let mut raw = format!(
+                    "HTTP/1.1 {} {}\r\n",
+                    answer.status().as_u16(),
+                    answer.status().canonical_reason().unwrap_or("")
+                )
+                .into_bytes();
+                let (parts, body) = answer.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                for (name, value) in &parts.headers {
+                    raw.extend_from_slice(name.as_str().as_bytes());
+                    raw.extend_from_slice(b": ");
+                    raw.extend_from_slice(value.as_bytes());
+                    raw.extend_from_slice(b"\r\n");
+                }
+                raw.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+                raw.extend_from_slice(&body);
+                raw.truncate(sent);
+                self.shared
+                    .state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .stats
+                    .lost_answers += 1;
+                self.connection.hijack(Bytes::from(raw));
+                Response::new(FakeBody::empty())
+            }
             Fault::Delay(_) | Fault::DelayThen(..) => self.answer(),
         }
     }

@@ -186,6 +186,8 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
                     step.handle_load(self.now(), loaded);
                 }
                 StepAction::Send(request) => {
+                    // Counted in the client's budget, which one-shot retries honour.
+                    self.client.budget().record(std::time::Instant::now());
                     let answer = self.client.http().execute(request).await;
                     step.handle_response(self.now(), answer);
                 }

@@ -31,6 +31,7 @@ pub struct Client<H> {
     config: Arc<ClientConfig>,
     http: Arc<H>,
     retry: RetryConfig,
+    budget: Arc<crate::RequestBudget>,
 }
 
 crate::client::one_shot_client!(http = Http, await = []);
@@ -42,7 +43,7 @@ impl<H: Http> Client<H> {
         replay: Replay,
         build: impl Fn() -> pinterest_oauth_core::http::Request<Vec<u8>>,
     ) -> Result<SecretResponse, Error> {
-        let mut call = Call::new(self.retry, replay);
+        let mut call = Call::new(self.retry, replay, self.budget.clone());
         loop {
             let outcome = self.http.execute(build());
             match call.retry_delay(&outcome, crate::entropy::seed()) {

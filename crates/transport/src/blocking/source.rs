@@ -192,6 +192,8 @@ impl<H: Http, S: TokenStore> Shared<H, S> {
                 StepAction::Lock { wait } => step.handle_lock(self.now(), self.storage.lock(wait)),
                 StepAction::Load => step.handle_load(self.now(), self.storage.load()),
                 StepAction::Send(request) => {
+                    // Counted in the client's budget, which one-shot retries honour.
+                    self.client.budget().record(std::time::Instant::now());
                     let answer = self.client.http().execute(request);
                     step.handle_response(self.now(), answer);
                 }
