@@ -20,18 +20,20 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// Another holder kept the lock longer than the timeout.
-    #[error("{} stayed locked for {waited:?}; another process may be stuck", path.display())]
+    #[error("{location} stayed locked for {waited:?}; another process may be stuck")]
     LockTimeout {
-        /// The lock file.
-        path: PathBuf,
+        /// The lock (a file, a key).
+        location: String,
         /// How long it was waited for.
         waited: Duration,
     },
     /// The stored document cannot be read; it was left untouched.
-    #[error("{} holds no valid token set ({problem}); it was left untouched: move it away, then log in again", path.display())]
+    #[error(
+        "{location} holds no valid token set ({problem}); it was left untouched: move it away, then log in again"
+    )]
     Corrupt {
-        /// The file.
-        path: PathBuf,
+        /// The store (a file, a key).
+        location: String,
         /// What is wrong with it.
         problem: DocumentError,
     },
@@ -65,6 +67,14 @@ pub enum StoreError {
     /// A save or clear was attempted without holding the store's lock (a bug in the caller).
     #[error("the token store's lock is not held")]
     NotLocked,
+    /// The store's location cannot be used (a malformed URL); nothing was tried.
+    #[error("invalid token store {location}: {problem}")]
+    InvalidLocation {
+        /// The location, without credentials.
+        location: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The store's backend is unreachable (a database down); `what` says which.
     #[error("{what} is unavailable: {source}")]
     Unavailable {

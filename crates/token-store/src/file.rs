@@ -163,7 +163,7 @@ impl FileStore {
         }
         if meta.len() > MAX_FILE {
             return Err(StoreError::Corrupt {
-                path: path.to_path_buf(),
+                location: path.display().to_string(),
                 problem: DocumentError::TooLarge,
             });
         }
@@ -176,7 +176,7 @@ impl FileStore {
 
     fn parse(&self, path: &Path, bytes: &[u8]) -> Result<TokenDocument, StoreError> {
         TokenDocument::from_bytes(bytes).map_err(|problem| StoreError::Corrupt {
-            path: path.to_path_buf(),
+            location: path.display().to_string(),
             problem,
         })
     }
@@ -281,7 +281,7 @@ impl TokenStore for FileStore {
                 }
                 Err(fs::TryLockError::WouldBlock) => {
                     return Err(StoreError::LockTimeout {
-                        path: self.lock_path.clone(),
+                        location: self.lock_path.display().to_string(),
                         waited: self.lock_timeout,
                     });
                 }

@@ -154,7 +154,10 @@ impl Flight {
                     None
                 };
             }
-            let step = Step::new(self.clone(), valid.is_some());
+            // A forced refresh waits for another holder's lock (the user asked for a new set);
+            // otherwise a holder of a valid token never waits for someone else's refresh.
+            let forced = inner.lifecycle.refresh_forced();
+            let step = Step::new(self.clone(), valid.is_some() && !forced);
             return match valid {
                 Some(token) => Next::UseAndLead(token, step),
                 None => Next::Lead(step),
@@ -166,7 +169,12 @@ impl Flight {
         if inner.working {
             return Next::Wait(inner.generation);
         }
-        Next::Fail(failure(&inner.lifecycle, status, inner.last_error.clone()))
+        Next::Fail(failure(
+            &inner.lifecycle,
+            now,
+            status,
+            inner.last_error.clone(),
+        ))
     }
 
     /// Runs `f` on the lifecycle, then republishes the snapshot.
@@ -306,7 +314,12 @@ impl Flight {
                 })
             }
             (_, Some(cause)) => Err(Error::Refresh(cause.clone())),
-            _ => Err(failure(&inner.lifecycle, inner.lifecycle.status(now), None)),
+            _ => Err(failure(
+                &inner.lifecycle,
+                now,
+                inner.lifecycle.status(now),
+                None,
+            )),
         }
     }
 }
@@ -329,7 +342,12 @@ impl FlightState<'_> {
 }
 
 /// Why there is no token now, as an error callers can act on.
-fn failure(lifecycle: &TokenLifecycle, status: Status, cause: Option<Arc<Error>>) -> Error {
+fn failure(
+    lifecycle: &TokenLifecycle,
+    now: SystemTime,
+    status: Status,
+    cause: Option<Arc<Error>>,
+) -> Error {
     match status {
         Status::ConsentNeeded => Error::ConsentNeeded { cause },
         Status::Stopped { .. } => match lifecycle.state().stop() {
@@ -339,7 +357,8 @@ fn failure(lifecycle: &TokenLifecycle, status: Status, cause: Option<Arc<Error>>
         Status::Waiting { until, why } => Error::Waiting { until, why, cause },
         _ => match (lifecycle.poll_timeout(), cause) {
             (Some(until), cause) => Error::Waiting {
-                until,
+                // Due already (the step could not run): not before now.
+                until: until.max(now),
                 why: lifecycle.state().wait(),
                 cause,
             },

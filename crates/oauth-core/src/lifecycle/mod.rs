@@ -810,6 +810,11 @@ impl TokenLifecycle {
         self.force = self.force.max(Force::Requested);
     }
 
+    /// Whether a refresh the user forced ([`force_refresh`](Self::force_refresh)) is pending.
+    pub fn refresh_forced(&self) -> bool {
+        self.force == Force::User
+    }
+
     /// Makes a refresh due now because the user asked: past the request budget, backoff and a
     /// permanent stop (the user may have fixed the cause), but never past Pinterest's own rate
     /// limit or an invalid grant.

@@ -1,0 +1,472 @@
+//! Many processes share one grant through a real Redis and behave as one token source.
+//!
+//! The processes are `fleet_worker` (see its docs); the fake Pinterest runs here. Redis is the
+//! server of `REDIS_URL` (CI starts one), or one these tests start.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fake_pinterest::{FakeConfig, FakePinterest};
+use pinterest_oauth_core::{AppId, AuthorizationCode, RedirectUri, TokenDocument};
+use pinterest_oauth_redis::{RedisOptions, RedisStore};
+use pinterest_oauth_store::{StoreError, TokenStore};
+use pinterest_oauth_tests::redis::{RedisServer, in_ci, redis, unique_grant};
+use pinterest_oauth_tests::transports::{Kind, client_for};
+
+const REDIRECT: &str = "http://localhost:8085/";
+
+/// A lease short enough that a killed holder is replaced quickly.
+const LEASE: Duration = Duration::from_millis(1500);
+
+fn store(url: &str, fake: &FakePinterest, grant: &str) -> RedisStore {
+    let options = RedisOptions::default()
+        .with_lease(LEASE)
+        .with_lock_timeout(Duration::from_secs(30));
+    RedisStore::with_options(url, &AppId::new(fake.app_id()).unwrap(), grant, options).unwrap()
+}
+
+/// Logs in (a code exchanged with the fake) and stores the first set.
+fn log_in(fake: &FakePinterest, store: &RedisStore) -> TokenDocument {
+    let client = client_for(Kind::Ureq, fake);
+    let code = fake.issue_code(REDIRECT, &["boards:read"]);
+    let token = client
+        .exchange_code(
+            AuthorizationCode::new(code),
+            &RedirectUri::new(REDIRECT).unwrap(),
+        )
+        .unwrap();
+    let document = TokenDocument::new(token);
+    let lock = store.lock().unwrap();
+    store.save(&lock, &document).unwrap();
+    document
+}
+
+/// A `fleet_worker` process for this fake, Redis and grant.
+fn worker(fake: &FakePinterest, url: &str, grant: &str, mode: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet_worker"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MODE", mode)
+        .env("REDIS_URL", url)
+        .env("GRANT", grant)
+        .env("APP_ID", fake.app_id())
+        .env("APP_SECRET", fake.app_secret())
+        .env("API_BASE", fake.api_base_url())
+        .env("LEASE_MS", LEASE.as_millis().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// The lines a child prints, read on a thread of their own.
+fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receive
+}
+
+/// Waits (bounded) for a line starting with `prefix`; every line read is passed to `seen`.
+fn wait_for(
+    lines: &mpsc::Receiver<String>,
+    prefix: &str,
+    limit: Duration,
+    mut seen: impl FnMut(&str),
+) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen(&line);
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+            Err(_) => panic!("no `{prefix}` line within {limit:?}"),
+        }
+    }
+}
+
+/// The `ok` or `error …` line a `once` worker ends with.
+fn wait_for_result(lines: &mpsc::Receiver<String>, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line == "ok" || line.starts_with("error") => return line,
+            Ok(_) => {}
+            Err(_) => panic!("no result within {limit:?}"),
+        }
+    }
+}
+
+/// A child killed when dropped (a failing test leaves no worker behind).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a token source wrapped: the store error behind a refresh failure.
+fn store_error(error: &pinterest_oauth_transport::Error) -> &StoreError {
+    use pinterest_oauth_transport::Error;
+    match error {
+        Error::Store(e) | Error::NotSaved { source: e, .. } => e,
+        Error::Refresh(inner) => store_error(inner),
+        other => panic!("not a store error: {other}"),
+    }
+}
+
+fn finish(child: &mut Child, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a worker ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn eight_processes_of_200_tasks_across_an_expiry_cause_one_refresh() {
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let grant = unique_grant("eight");
+    let store = store(redis.url(), &fake, &grant);
+    log_in(&fake, &store);
+    // The stored access token has expired when the processes ask: every task needs the refresh.
+    std::thread::sleep(Duration::from_millis(2100));
+    let start_at =
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_millis(1500);
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let mut child = Killed(
+                worker(&fake, redis.url(), &grant, "tasks")
+                    .env("TASKS", "200")
+                    .env("START_AT_MS", start_at.as_millis().to_string())
+                    .spawn()
+                    .unwrap(),
+            );
+            let out = lines(child.0.stdout.take().unwrap());
+            (child, out)
+        })
+        .collect();
+    let mut received = 0;
+    for (mut child, out) in workers {
+        let ok = wait_for(&out, "ok ", Duration::from_secs(60), |_| {});
+        let failed = wait_for(&out, "failed ", Duration::from_secs(5), |_| {});
+        received += ok[3..].parse::<u32>().unwrap();
+        assert_eq!(failed, "failed 0");
+        finish(&mut child.0, Duration::from_secs(10));
+    }
+    assert_eq!(received, 8 * 200, "every task got a token");
+    assert_eq!(
+        fake.stats().token.refresh_token,
+        1,
+        "one refresh for the fleet"
+    );
+    assert_eq!(fake.stats().rotated_reuse, 0);
+}
+
+/// A holder paused for good at `hook`, killed there; then another process asks.
+/// Returns what the other process printed and how long it took.
+fn kill_holder_at(
+    url: &str,
+    hook: &str,
+    rotation_grace: Duration,
+) -> (String, Duration, FakePinterest, RedisStore) {
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        rotation_grace,
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let grant = unique_grant(hook);
+    let store = store(url, &fake, &grant);
+    log_in(&fake, &store);
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let mut holder = Killed(
+        worker(&fake, url, &grant, "once")
+            .env("HOOK", format!("{hook}:1"))
+            .spawn()
+            .unwrap(),
+    );
+    let out = lines(holder.0.stdout.take().unwrap());
+    wait_for(&out, "PAUSED", Duration::from_secs(30), |_| {});
+    drop(holder);
+
+    let started = Instant::now();
+    let mut other = Killed(worker(&fake, url, &grant, "once").spawn().unwrap());
+    let out = lines(other.0.stdout.take().unwrap());
+    let line = wait_for_result(&out, Duration::from_secs(30));
+    let took = started.elapsed();
+    finish(&mut other.0, Duration::from_secs(10));
+    (line, took, fake, store)
+}
+
+#[test]
+fn a_holder_killed_before_sending_or_after_storing_is_replaced_within_the_lease() {
+    let Some(redis) = redis() else { return };
+    for hook in ["before-send", "after-save"] {
+        let (line, took, fake, store) = kill_holder_at(redis.url(), hook, Duration::ZERO);
+        assert_eq!(line, "ok", "{hook}");
+        eprintln!("killed at {hook}: another process had a token after {took:?} (lease {LEASE:?})");
+        assert!(took < LEASE * 10, "{hook}: {took:?}");
+        let stats = fake.stats();
+        assert_eq!(
+            stats.rotated_reuse, 0,
+            "{hook}: a rotated-away refresh token was used"
+        );
+        assert_eq!(stats.token.refresh_token, 1, "{hook}: one refresh in all");
+        let stored = store.load().unwrap().unwrap();
+        let refresh = stored.token().refresh_token().unwrap();
+        assert!(
+            fake.refresh_token_valid(refresh.secret()),
+            "{hook}: the grant is alive"
+        );
+    }
+}
+
+#[test]
+fn a_holder_killed_inside_the_window_is_counted_and_reported() {
+    let Some(redis) = redis() else { return };
+    // Pinterest rotates at once: the new set died with the holder, so the grant is lost.
+    let (line, _, fake, store) = kill_holder_at(redis.url(), "in-window", Duration::ZERO);
+    assert!(line.starts_with("error"), "{line}");
+    let stats = fake.stats();
+    assert_eq!(
+        stats.token.refresh_token, 2,
+        "the holder's refresh, then the other's"
+    );
+    let stored = store.load().unwrap().unwrap();
+    assert!(
+        stored.state().stop().is_some(),
+        "the dead grant is recorded: the fleet stops asking"
+    );
+    eprintln!("killed inside the window with no rotation grace: grant lost ({line})");
+
+    // With a grace period the old refresh token still works once: the fleet recovers.
+    let (line, _, fake, store) = kill_holder_at(redis.url(), "in-window", Duration::from_secs(30));
+    assert_eq!(line, "ok");
+    assert_eq!(fake.stats().rotated_reuse, 1);
+    let stored = store.load().unwrap().unwrap();
+    assert!(fake.refresh_token_valid(stored.token().refresh_token().unwrap().secret()));
+    eprintln!("killed inside the window with a 30 s rotation grace: grant kept");
+}
+
+#[test]
+fn a_thousand_rotations_with_workers_killed_outside_the_window_never_lose_the_grant() {
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let grant = unique_grant("thousand");
+    let store = store(redis.url(), &fake, &grant);
+    log_in(&fake, &store);
+    let target = 1000;
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |bound: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % bound
+    };
+    let (mut kills, mut windows) = (0, Vec::new());
+    let started = Instant::now();
+    while fake.stats().token.refresh_token < target {
+        assert!(started.elapsed() < Duration::from_secs(300), "too slow");
+        // Three workers at once; each is killed as soon as it pauses, at a random safe point
+        // after a few rotations (a paused worker may hold the lease: the others wait for it).
+        let mut crew: Vec<_> = (0..3)
+            .map(|_| {
+                let hook = ["before-send", "after-save"][next(2) as usize];
+                let visits = 1 + next(40);
+                let mut child = worker(&fake, redis.url(), &grant, "rotate")
+                    .env("HOOK", format!("{hook}:{visits}"))
+                    .spawn()
+                    .unwrap();
+                let out = lines(child.stdout.take().unwrap());
+                (Killed(child), out)
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !crew.is_empty() {
+            assert!(Instant::now() < deadline, "a worker never paused");
+            crew.retain_mut(|(child, out)| {
+                while let Ok(line) = out.try_recv() {
+                    if let Some(us) = line.strip_prefix("window_us ") {
+                        windows.push(us.parse::<u64>().unwrap());
+                    }
+                    assert!(!line.starts_with("error"), "{line}");
+                    if line.starts_with("PAUSED") {
+                        child.0.kill().unwrap();
+                        child.0.wait().unwrap();
+                        kills += 1;
+                        return false;
+                    }
+                }
+                true
+            });
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let stats = fake.stats();
+    assert_eq!(
+        stats.rotated_reuse, 0,
+        "a rotated-away refresh token was used"
+    );
+    let stored = store.load().unwrap().unwrap();
+    let refresh = stored.token().refresh_token().unwrap();
+    assert!(
+        fake.refresh_token_valid(refresh.secret()),
+        "the grant is alive after {} rotations",
+        stats.token.refresh_token
+    );
+    windows.sort_unstable();
+    let at = |q: f64| windows[((windows.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "{} rotations, {kills} workers killed, {:?}; window from answer to stored: median {} µs, p99 {} µs, max {} µs",
+        stats.token.refresh_token,
+        started.elapsed(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+/// The ureq stack, calling `on_answer` once an answer has arrived (before it is stored).
+struct OnAnswer {
+    inner: pinterest_oauth_ureq::HttpClient,
+    on_answer: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl pinterest_oauth_transport::Http for OnAnswer {
+    fn execute(
+        &self,
+        request: pinterest_oauth_core::http::Request<Vec<u8>>,
+    ) -> Result<pinterest_oauth_transport::SecretResponse, pinterest_oauth_transport::Error> {
+        let answer = self.inner.execute(request);
+        if let Some(hook) = self.on_answer.lock().unwrap().take() {
+            hook();
+        }
+        answer
+    }
+}
+
+#[test]
+fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
+    use pinterest_oauth_tests::transports::{config_for, settings_for};
+    use pinterest_oauth_transport::{FromSettings, SourceConfig};
+    use std::sync::{Arc, Mutex};
+
+    let server = match RedisServer::start() {
+        Ok(server) => Arc::new(Mutex::new(server)),
+        Err(e) if in_ci() => panic!("CI=true: redis-server could not start: {e}"),
+        Err(e) => return eprintln!("skipped: no redis-server ({e})"),
+    };
+    let url = server.lock().unwrap().url();
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let options = RedisOptions::default()
+        .with_lease(LEASE)
+        .with_io_timeout(Duration::from_millis(300))
+        .with_lock_timeout(Duration::from_secs(2));
+    let app = AppId::new(fake.app_id()).unwrap();
+    let store = RedisStore::with_options(&url, &app, &unique_grant("restart"), options).unwrap();
+    log_in(&fake, &store);
+    let recovered = tempfile::tempdir().unwrap();
+    let http = OnAnswer {
+        inner: pinterest_oauth_ureq::HttpClient::from_settings(&settings_for(&fake)).unwrap(),
+        on_answer: Mutex::new(None),
+    };
+    let client = pinterest_oauth_transport::blocking::Client::with_http(config_for(&fake), http);
+    let lifecycle = pinterest_oauth_core::LifecycleConfig::default()
+        .with_min_refresh_interval(Duration::from_millis(1))
+        .with_backoff_base(Duration::from_millis(50))
+        .with_backoff_max(Duration::from_millis(200))
+        .with_burst(1000);
+    let source = pinterest_oauth_transport::blocking::TokenSource::with_options(
+        client,
+        store.clone(),
+        SourceConfig::default()
+            .with_lifecycle(lifecycle)
+            .with_recovery_dir(recovered.path()),
+    )
+    .unwrap();
+    source.refresh_now().unwrap();
+    let before = source.token().unwrap();
+
+    // Down between two refreshes: the valid token is still served; a refresh is a typed store
+    // error and sends nothing.
+    server.lock().unwrap().kill();
+    let served = source.access_token().unwrap();
+    assert_eq!(Some(&served), before.access_token());
+    let sent = fake.stats().token.refresh_token;
+    let err = source.refresh_now().unwrap_err();
+    assert!(
+        matches!(store_error(&err), StoreError::Unavailable { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        fake.stats().token.refresh_token,
+        sent,
+        "nothing sent while Redis is down"
+    );
+    assert!(matches!(store.load(), Err(StoreError::Unavailable { .. })));
+    server.lock().unwrap().restart().unwrap();
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(
+        stored.token().refresh_token(),
+        before.refresh_token(),
+        "the last set survived"
+    );
+
+    // Down inside the window: Pinterest rotated, then Redis died before the set was stored.
+    // The set is kept (in memory and in the recovery directory) and stored once Redis is back.
+    let killer = server.clone();
+    *source.client().http().on_answer.lock().unwrap() =
+        Some(Box::new(move || killer.lock().unwrap().kill()));
+    let err = source.refresh_now().unwrap_err();
+    assert!(
+        matches!(store_error(&err), StoreError::Unavailable { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("kept in"), "{err}");
+    assert!(
+        !fake.refresh_token_valid(before.refresh_token().unwrap().secret()),
+        "Pinterest rotated: only the unsaved set holds the grant"
+    );
+    assert!(
+        std::fs::read_dir(recovered.path()).unwrap().count() > 0,
+        "the unsaved set is kept on disk too"
+    );
+    server.lock().unwrap().restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let _ = source.access_token();
+        let stored = store.load().ok().flatten();
+        if let Some(refresh) = stored.as_ref().and_then(|d| d.token().refresh_token())
+            && fake.refresh_token_valid(refresh.secret())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the kept set was never stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(fake.stats().rotated_reuse, 0);
+}
