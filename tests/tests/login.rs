@@ -143,3 +143,117 @@ fn the_listener_binds_exactly_what_the_redirect_uri_names() {
         );
     }
 }
+
+#[test]
+fn forty_stalled_connections_never_keep_the_callback_out() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let store = pinterest_oauth_store::MemoryStore::new();
+    let client = client_for(Kind::Ureq, &fake);
+    let options = LoginConfig::new(vec![Scope::BoardsRead])
+        .with_redirect_uri(RedirectUri::new("http://127.0.0.1:0/cb").unwrap())
+        .with_timeout(Duration::from_secs(20));
+    let token = client.login(&store, &options, |url| {
+        let redirect = url
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let target = pinterest_oauth_core::Url::parse(&redirect).unwrap();
+        let addr = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // Forty connections that send one byte and stall, held open meanwhile.
+            let stalled: Vec<_> = (0..40)
+                .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+                .map(|mut s| {
+                    let _ = s.write_all(b"G");
+                    s
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(100));
+            if let Ok(consent) = fake_pinterest::visit(&url, None)
+                && let Some(callback) = consent.location
+            {
+                let _ = fake_pinterest::visit(&callback, None);
+            }
+            drop(stalled);
+        });
+    });
+    assert!(token.is_ok(), "{token:?}");
+    assert!(store.load().unwrap().is_some());
+}
+
+/// A store that takes the lock and the reservation, then refuses the set (a disk that filled
+/// up between the two).
+struct RefusesSaves(pinterest_oauth_store::MemoryStore);
+
+impl TokenStore for RefusesSaves {
+    fn lock(&self) -> Result<pinterest_oauth_store::StoreLock, pinterest_oauth_store::StoreError> {
+        self.0.lock()
+    }
+    fn try_lock(
+        &self,
+    ) -> Result<Option<pinterest_oauth_store::StoreLock>, pinterest_oauth_store::StoreError> {
+        self.0.try_lock()
+    }
+    fn load(
+        &self,
+    ) -> Result<Option<pinterest_oauth_core::TokenDocument>, pinterest_oauth_store::StoreError>
+    {
+        self.0.load()
+    }
+    fn save(
+        &self,
+        _: &pinterest_oauth_store::StoreLock,
+        _: &pinterest_oauth_core::TokenDocument,
+    ) -> Result<(), pinterest_oauth_store::StoreError> {
+        Err(pinterest_oauth_store::StoreError::Unavailable {
+            what: "the test store".into(),
+            source: "no space left".into(),
+        })
+    }
+    fn clear(
+        &self,
+        lock: &pinterest_oauth_store::StoreLock,
+    ) -> Result<(), pinterest_oauth_store::StoreError> {
+        self.0.clear(lock)
+    }
+    fn location(&self) -> String {
+        "refuses-saves".into()
+    }
+}
+
+#[test]
+fn a_login_whose_save_fails_keeps_the_set_where_it_can_be_restored() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = RefusesSaves(pinterest_oauth_store::MemoryStore::new());
+    let client = client_for(Kind::Ureq, &fake);
+    let err = client
+        .login(&store, &options().with_recovery_dir(dir.path()), browser)
+        .unwrap_err();
+    let Error::NotSaved {
+        kept_in: Some(path),
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert!(path.starts_with(dir.path()), "{err}");
+    let kept = pinterest_oauth_store::recovery::find(dir.path(), "refuses-saves");
+    assert_eq!(kept.len(), 1);
+    let refresh = kept[0].1.token().refresh_token().unwrap();
+    assert!(
+        fake.refresh_token_valid(refresh.secret()),
+        "the kept set is the live grant"
+    );
+    // Restored into a store that takes it.
+    let good = pinterest_oauth_store::MemoryStore::new();
+    let settled =
+        pinterest_oauth_store::recovery::settle(&good, &good.lock().unwrap(), Some(dir.path()));
+    assert!(
+        settled.unwrap().is_none(),
+        "kept for another store location: not this one"
+    );
+}

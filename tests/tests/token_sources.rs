@@ -543,7 +543,7 @@ fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
     });
     for err in &errors {
         assert!(
-            matches!(err, Error::ConsentNeeded { cause: Some(_) }),
+            matches!(err, Error::ConsentNeeded { cause: Some(_), .. }),
             "{err}"
         );
         assert!(err.is_consent_needed());
@@ -700,7 +700,8 @@ fn a_rate_limit_seen_by_one_source_holds_for_every_source_sharing_the_file() {
         }
     }
     assert_eq!(s.refreshes(), 1);
-    s.clock.advance(Duration::from_secs(1800));
+    // Stored deadlines are whole seconds rounded up: never a moment early.
+    s.clock.advance(Duration::from_secs(1801));
     assert!(s.source(Kind::Ureq, store).access_token().is_ok());
     assert_eq!(s.refreshes(), 2);
 }
@@ -716,7 +717,7 @@ fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     )
     .unwrap();
     let err = source.access_token().unwrap_err();
-    assert!(matches!(err, Error::ConsentNeeded { cause: None }));
+    assert!(matches!(err, Error::ConsentNeeded { cause: None, .. }));
     assert!(err.to_string().contains("no token is stored"), "{err}");
     assert_eq!(fake.stats().requests, 0);
 

@@ -50,12 +50,12 @@ pub(crate) struct Global {
         env = "PINTEREST_APP_SECRET",
         hide_env_values = true,
         global = true,
-        value_parser = secret,
-        conflicts_with = "app_secret_file"
+        value_parser = secret
     )]
     pub(crate) app_secret: Option<Secret>,
 
-    /// Read the app secret from this file (its first line).
+    /// Read the app secret from this file (its first line, at most 64 KiB); it takes precedence
+    /// over PINTEREST_APP_SECRET and --app-secret.
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) app_secret_file: Option<PathBuf>,
 
@@ -75,6 +75,23 @@ pub(crate) struct Global {
     /// The token file (default: pinterest-oauth/token.json in the user config directory).
     #[arg(long, env = "PINTEREST_TOKEN_FILE", global = true)]
     pub(crate) token_file: Option<PathBuf>,
+
+    /// Keep the tokens elsewhere than the token file: `redis://[:PASSWORD@]HOST:PORT/DB` shares
+    /// one grant between processes on many machines (exactly one refreshes at a time). Takes
+    /// precedence over --token-file.
+    #[arg(long, env = "PINTEREST_TOKEN_STORE", global = true, value_name = "URL")]
+    pub(crate) store: Option<String>,
+
+    /// The grant's name in a shared store (with --store): one per Pinterest user the app acts
+    /// for.
+    #[arg(
+        long,
+        env = "PINTEREST_GRANT",
+        default_value = "default",
+        global = true,
+        value_name = "NAME"
+    )]
+    pub(crate) grant: String,
 
     /// The HTTP transport (hyper needs a build with the `hyper` feature).
     #[arg(long, value_enum, default_value_t = Transport::Ureq, global = true)]
@@ -161,7 +178,8 @@ pub(crate) struct ClientCredentials {
     /// Scopes, comma-separated.
     #[arg(long, value_delimiter = ',', required = true)]
     pub(crate) scopes: Vec<String>,
-    /// Save the app token to the token file (replacing what is there).
+    /// Save the app token to the token store (never over a user's grant), within the request
+    /// budget and any wait Pinterest asked for.
     #[arg(long)]
     pub(crate) save: bool,
 }

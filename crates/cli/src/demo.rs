@@ -14,7 +14,8 @@ use pinterest_oauth_transport::{FromSettings, Http, HttpConfig};
 use crate::args::Transport;
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener, login};
-use crate::output::{status_text, token_summary};
+use crate::output::{Stored, token_summary};
+use crate::store::CliStore;
 
 /// Runs the demo; prints each step, never a secret.
 pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
@@ -48,9 +49,10 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     );
 
     println!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)");
+    let cli_store = CliStore::File(store.clone());
     let token = login(LoginRequest {
         client: &client,
-        store: &store,
+        store: &cli_store,
         options: LoginConfig::new(vec![Scope::BoardsRead, Scope::PinsRead])
             .with_redirect_uri(RedirectUri::new("http://localhost:0/")?)
             .with_timeout(Duration::from_secs(30)),
@@ -62,7 +64,14 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     println!("logged in: {}", token_summary(&token, now));
 
     println!("\n$ pinterest-oauth status");
-    print!("{}", status_text(store.path(), store.load()?.as_ref(), now));
+    let stored = store.load()?;
+    let status = Stored {
+        location: store.location(),
+        document: stored.as_ref(),
+        kept: None,
+        now,
+    };
+    print!("{}", status.text());
 
     println!("\n$ pinterest-oauth token");
     let source = TokenSource::with_options(

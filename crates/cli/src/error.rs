@@ -1,7 +1,5 @@
 //! The CLI's error, and the exit code each failure maps to.
 
-use std::path::PathBuf;
-
 use pinterest_oauth_transport::{Error, ErrorKind};
 
 /// Exit codes scripts can rely on.
@@ -44,11 +42,20 @@ pub(crate) enum CliError {
     #[error("no user config directory: pass --token-file or set PINTEREST_TOKEN_FILE")]
     NoConfigDir,
     /// Nothing is stored yet.
-    #[error("no token stored in {}: run `pinterest-oauth login` first", .0.display())]
-    NoToken(PathBuf),
+    #[error("no token stored in {0}: run `pinterest-oauth login` first")]
+    NoToken(String),
     /// The stored set has no refresh token to revoke.
-    #[error("no refresh token is stored in {}; nothing was revoked", .0.display())]
-    NoRefreshToken(PathBuf),
+    #[error("no refresh token is stored in {0}; nothing was revoked")]
+    NoRefreshToken(String),
+    /// `client-credentials --save` would overwrite a user's grant.
+    #[error(
+        "{0} holds a user's grant (a refresh token); an app token saved there would discard it: use another --token-file or --grant, or revoke it first"
+    )]
+    WouldReplaceGrant(String),
+    /// `--store redis://…` in a build without the `redis` feature.
+    #[error("this build has no redis store: install with `--features redis`")]
+    #[cfg_attr(feature = "redis", allow(dead_code))]
+    RedisNotBuilt,
     /// `--transport hyper` in a build without the `hyper` feature.
     #[error(
         "this build has no hyper transport: install with `--features hyper`, or use --transport ureq"
@@ -106,6 +113,8 @@ impl CliError {
             | CliError::NoConfigDir
             | CliError::Config(_)
             | CliError::NoRefreshToken(_)
+            | CliError::WouldReplaceGrant(_)
+            | CliError::RedisNotBuilt
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,
             #[cfg(feature = "demo")]

@@ -3,12 +3,12 @@
 use std::io::{BufRead, Read as _};
 
 use pinterest_oauth_core::{RedirectUri, Scope, Token, Url};
-use pinterest_oauth_store::FileStore;
 use pinterest_oauth_transport::Pkce;
 use pinterest_oauth_transport::login::{LoginConfig, LoginError, reserve, save_login};
 
 use crate::AnyClient;
 use crate::error::CliError;
+use crate::store::{CliStore, recovery_dir};
 
 /// How the consent URL reaches a browser.
 pub(crate) enum Opener {
@@ -40,7 +40,7 @@ impl Opener {
 /// What `login` needs.
 pub(crate) struct LoginRequest<'a> {
     pub(crate) client: &'a AnyClient,
-    pub(crate) store: &'a FileStore,
+    pub(crate) store: &'a CliStore,
     pub(crate) options: LoginConfig,
     pub(crate) opener: Opener,
 }
@@ -64,7 +64,7 @@ pub(crate) fn login(request: LoginRequest<'_>) -> Result<Token, CliError> {
 /// Any registered redirect URI works (https, another host), nothing listens.
 pub(crate) fn login_out_of_band(
     client: &AnyClient,
-    store: &FileStore,
+    store: &CliStore,
     redirect_uri: &RedirectUri,
     scopes: &[Scope],
     pkce: Pkce,
@@ -90,6 +90,6 @@ pub(crate) fn login_out_of_band(
         .map_err(pinterest_oauth_transport::Error::from)?;
     reserve(store)?;
     let token = client.exchange(grant)?;
-    save_login(store, token.clone())?;
+    save_login(store, token.clone(), recovery_dir().as_deref())?;
     Ok(token)
 }

@@ -18,6 +18,7 @@ mod demo;
 mod error;
 mod login;
 mod output;
+mod store;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -26,17 +27,18 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use pinterest_oauth_core::{
-    AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl, RedirectUri, Revocation, Scope, Status,
-    Token, TokenDocument,
+    AppId, AppSecret, BaseUrl, ClientConfig, ClientCredentialsGrant, ConsentUrl, RedirectUri,
+    Revocation, Scope, Status, Token, TokenDocument,
 };
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
 use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginConfig};
-use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, Pkce};
+use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, Pkce, SourceConfig};
 
 use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener};
+use crate::store::{CliStore, settled};
 
 /// The client every command uses, whichever HTTP stack sends.
 pub(crate) type AnyClient = Client<Box<dyn Http>>;
@@ -97,10 +99,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let token = if args.no_listen {
                 login::login_out_of_band(&client, &store, &redirect_uri, &scopes, pkce)?
             } else {
-                let options = LoginConfig::new(scopes)
+                let mut options = LoginConfig::new(scopes)
                     .with_redirect_uri(redirect_uri)
                     .with_timeout(std::time::Duration::from_secs(args.timeout))
                     .with_pkce(pkce);
+                if let Some(dir) = store::recovery_dir() {
+                    options = options.with_recovery_dir(dir);
+                }
                 login::login(LoginRequest {
                     client: &client,
                     store: &store,
@@ -114,7 +119,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             context.print_token(
                 &token,
-                &format!("logged in; tokens saved to {}", store.path().display()),
+                &format!("logged in; tokens saved to {}", store.location()),
             )?;
         }
         Command::Token => {
@@ -139,30 +144,47 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::ClientCredentials(args) => {
             let client = context.client()?;
             let scopes = parse_scopes(&args.scopes)?;
-            let token = client.client_credentials(&scopes)?;
-            let mut summary = String::from("app token received");
-            if args.save {
-                let store = context.store()?;
-                let lock = store.lock()?;
-                let previous = store.load()?;
-                let document = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
-                store.save(&lock, &document)?;
-                summary = format!("app token saved to {}", store.path().display());
+            if !args.save {
+                let token = client.client_credentials(&scopes)?;
+                return context.print_token(&token, "app token received");
             }
+            let store = context.store()?;
+            {
+                // Checked (and a kept set restored) before anything is sent.
+                let lock = store.lock()?;
+                if let Some(stored) = settled(&store, &lock)?
+                    && stored.token().refresh_token().is_some()
+                {
+                    return Err(CliError::WouldReplaceGrant(store.location()));
+                }
+            }
+            // Through a client-credentials token source: the stored request budget, backoff
+            // and rate-limit deadline hold, and the set is saved before it is printed.
+            let options = SourceConfig::default()
+                .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
+            let source = TokenSource::with_options(client, store, options)?;
+            let token = source.refresh_now()?;
+            let summary = format!("app token saved to {}", source.store().location());
             context.print_token(&token, &summary)?;
         }
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status => {
             let store = context.store()?;
             let document = store.load()?;
-            let now = SystemTime::now();
+            let kept = match store::recovery_dir() {
+                Some(dir) => pinterest_oauth_store::recovery::pending(&store, &dir)?,
+                None => None,
+            };
+            let status = output::Stored {
+                location: store.location(),
+                document: document.as_ref(),
+                kept: kept.as_deref(),
+                now: SystemTime::now(),
+            };
             if context.global.json {
-                context.print_json(&output::status_json(store.path(), document.as_ref(), now));
+                context.print_json(&status.json());
             } else {
-                print!(
-                    "{}",
-                    output::status_text(store.path(), document.as_ref(), now)
-                );
+                print!("{}", status.text());
             }
         }
         #[cfg(feature = "demo")]
@@ -178,10 +200,11 @@ struct Context {
 
 impl Context {
     fn app_secret(&self) -> Result<AppSecret, CliError> {
-        let value = match (&self.global.app_secret, &self.global.app_secret_file) {
-            (Some(secret), _) if secret.0 == "-" => read_first_line(None)?,
-            (Some(secret), _) => zeroize::Zeroizing::new(secret.0.clone()),
-            (None, Some(path)) => read_first_line(Some(path))?,
+        // A file named on the command line wins over the environment.
+        let value = match (&self.global.app_secret_file, &self.global.app_secret) {
+            (Some(path), _) => read_first_line(Some(path))?,
+            (None, Some(secret)) if secret.0 == "-" => read_first_line(None)?,
+            (None, Some(secret)) => zeroize::Zeroizing::new(secret.0.clone()),
             (None, None) => return Err(CliError::MissingAppSecret),
         };
         if value.is_empty() {
@@ -226,7 +249,37 @@ impl Context {
         Ok(Client::with_http(config, self.http()?))
     }
 
-    fn store(&self) -> Result<FileStore, CliError> {
+    /// The store `--store` names, else the token file.
+    fn store(&self) -> Result<CliStore, CliError> {
+        if let Some(url) = &self.global.store {
+            if let Some(path) = url.strip_prefix("file:") {
+                return Ok(CliStore::File(FileStore::new(path)));
+            }
+            if url.starts_with("redis") {
+                #[cfg(feature = "redis")]
+                {
+                    let app_id = self
+                        .global
+                        .app_id
+                        .as_deref()
+                        .filter(|id| !id.is_empty())
+                        .ok_or(CliError::MissingAppId)?;
+                    let store = pinterest_oauth_redis::RedisStore::open(
+                        url,
+                        &AppId::new(app_id)?,
+                        &self.global.grant,
+                    )?;
+                    return Ok(CliStore::Redis(store));
+                }
+                #[cfg(not(feature = "redis"))]
+                return Err(CliError::RedisNotBuilt);
+            }
+            return Err(pinterest_oauth_store::StoreError::InvalidLocation {
+                location: "--store".into(),
+                problem: "expected redis://HOST:PORT/DB or file:PATH".into(),
+            }
+            .into());
+        }
         let path = match &self.global.token_file {
             Some(path) => path.clone(),
             None => dirs::config_dir()
@@ -234,7 +287,7 @@ impl Context {
                 .join("pinterest-oauth")
                 .join("token.json"),
         };
-        Ok(FileStore::new(path))
+        Ok(CliStore::File(FileStore::new(path)))
     }
 
     fn print_json(&self, value: &serde_json::Value) {
@@ -311,7 +364,7 @@ impl Context {
         let token = source
             .token()
             .filter(|t| t.access_token() == Some(&access))
-            .ok_or_else(|| CliError::NoToken(source.store().path().to_path_buf()))?;
+            .ok_or_else(|| CliError::NoToken(source.store().location()))?;
         Ok(token)
     }
 
@@ -320,12 +373,12 @@ impl Context {
         let client = self.client()?;
         let store = self.store()?;
         let lock = store.lock()?;
-        let document = store
-            .load()?
-            .ok_or_else(|| CliError::NoToken(store.path().to_path_buf()))?;
+        // A set an earlier run could not save is what Pinterest honours: revoke that one.
+        let document =
+            settled(&store, &lock)?.ok_or_else(|| CliError::NoToken(store.location()))?;
         let token = document.token().clone();
         if only_refresh && token.refresh_token().is_none() {
-            return Err(CliError::NoRefreshToken(store.path().to_path_buf()));
+            return Err(CliError::NoRefreshToken(store.location()));
         }
         let mut revoked = Vec::new();
         if !only_refresh && let Some(access) = token.access_token() {
@@ -336,23 +389,32 @@ impl Context {
             client.revoke(&Revocation::refresh_token(refresh.clone()))?;
             revoked.push("refresh_token");
         }
-        let outcome = match (only_access, only_refresh) {
+        let (outcome, removed) = match (only_access, only_refresh) {
             (false, false) => {
                 store.clear(&lock)?;
-                "the token file was removed"
+                ("the stored tokens were removed", true)
             }
             (true, _) => {
                 store.save(&lock, &document.without_access_token())?;
-                "the stored access token is forgotten; the next `token` refreshes"
+                (
+                    "the stored access token is forgotten; the next `token` refreshes",
+                    false,
+                )
             }
             (_, true) => match document.without_refresh_token() {
                 Some(rest) => {
                     store.save(&lock, &rest)?;
-                    "the access token is used until it expires; then log in again"
+                    (
+                        "the access token is used until it expires; then log in again",
+                        false,
+                    )
                 }
                 None => {
                     store.clear(&lock)?;
-                    "nothing usable was left: the token file was removed"
+                    (
+                        "nothing usable was left: the stored tokens were removed",
+                        true,
+                    )
                 }
             },
         };
@@ -362,7 +424,7 @@ impl Context {
                 "{}",
                 serde_json::json!({
                     "revoked": revoked,
-                    "token_file_removed": !store.path().exists(),
+                    "token_file_removed": removed,
                 })
             );
         } else if revoked.is_empty() {
@@ -374,28 +436,36 @@ impl Context {
     }
 }
 
-/// Reads the first line of a file, or of stdin (`None`), wiping what it read.
+/// Reads the first line (at most 64 KiB) of a file, or of stdin (`None`), wiping what it read.
 fn read_first_line(path: Option<&PathBuf>) -> Result<zeroize::Zeroizing<String>, CliError> {
-    let mut line = zeroize::Zeroizing::new(String::new());
+    use std::io::Read as _;
+    const MAX_LINE: u64 = 64 * 1024;
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(256));
     let result = match path {
         Some(path) => std::fs::File::open(path)
-            .and_then(|file| std::io::BufReader::new(file).read_line(&mut line)),
-        None => std::io::stdin().lock().read_line(&mut line),
+            .and_then(|file| std::io::BufReader::new(file.take(MAX_LINE)).read_line(&mut line)),
+        None => std::io::stdin().lock().take(MAX_LINE).read_line(&mut line),
     };
     result.map_err(|source| CliError::AppSecret {
         what: path.map_or_else(|| "stdin".to_owned(), |p| p.display().to_string()),
         source,
     })?;
+    if line.len() as u64 >= MAX_LINE && !line.ends_with('\n') {
+        return Err(CliError::AppSecret {
+            what: path.map_or_else(|| "stdin".to_owned(), |p| p.display().to_string()),
+            source: std::io::Error::other("its first line is longer than 64 KiB"),
+        });
+    }
     let trimmed = line.trim_end_matches(['\r', '\n']).len();
     line.truncate(trimmed);
     Ok(line)
 }
 
 /// The stored document, or a clear error when there is none.
-fn ensure_stored(store: &FileStore) -> Result<TokenDocument, CliError> {
+fn ensure_stored(store: &CliStore) -> Result<TokenDocument, CliError> {
     store
         .load()?
-        .ok_or_else(|| CliError::NoToken(PathBuf::from(store.path())))
+        .ok_or_else(|| CliError::NoToken(store.location()))
 }
 
 /// Parses scope names; unknown ones are passed through with a warning.

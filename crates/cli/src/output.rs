@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use pinterest_oauth_core::{Token, TokenDocument};
+use pinterest_oauth_core::{
+    LifecycleConfig, Status as LifecycleStatus, Token, TokenDocument, TokenLifecycle, Wait,
+};
 use pinterest_oauth_transport::fmt_time;
 use serde_json::{Value, json};
 
@@ -68,87 +70,127 @@ pub(crate) fn token_summary(token: &Token, now: SystemTime) -> String {
     format!("{access}, scopes {}, {refresh}", scopes(token).join(","))
 }
 
-/// `status`, as JSON.
-pub(crate) fn status_json(path: &Path, document: Option<&TokenDocument>, now: SystemTime) -> Value {
-    let Some(document) = document else {
-        return json!({ "token_file": path, "stored": false });
-    };
-    let token = document.token();
-    let state = document.state();
-    json!({
-        "token_file": path,
-        "stored": true,
-        "token_type": token.token_type().as_str(),
-        "expires_at": fmt_time(token.expires_at()),
-        "expired": token.is_expired(now),
-        "access_token_problem": token.access_token_problem().map(|p| p.to_string()),
-        "scopes": scopes(token),
-        "has_refresh_token": token.refresh_token().is_some(),
-        "refresh_token_expires_at": token.refresh_token_expires_at().map(fmt_time),
-        "received_at": fmt_time(token.received_at()),
-        "next_request_not_before": state.not_before().filter(|at| *at > now).map(fmt_time),
-        "waiting_for": state.not_before().filter(|at| *at > now).map(|_| state.wait().as_str()),
-        "stopped": state.stop().map(|stop| json!({
-            "reason": stop.reason().as_str(),
-            "since": fmt_time(stop.at()),
-            "status": stop.status(),
-            "code": stop.code(),
-        })),
-        "revision": document.revision(),
-    })
+/// What `status` shows: where the tokens are, what is stored, a set kept aside (an earlier
+/// run could not save it; the next command puts it in place), and when the next token request
+/// may go. Never a secret.
+pub(crate) struct Stored<'a> {
+    /// The store (a path, or a Redis URL and key).
+    pub(crate) location: String,
+    /// The stored document.
+    pub(crate) document: Option<&'a TokenDocument>,
+    /// A kept set that will replace it.
+    pub(crate) kept: Option<&'a Path>,
+    /// Now.
+    pub(crate) now: SystemTime,
 }
 
-/// `status`, for people.
-pub(crate) fn status_text(
-    path: &Path,
-    document: Option<&TokenDocument>,
-    now: SystemTime,
-) -> String {
-    let mut out = format!("token file: {}\n", path.display());
-    let Some(document) = document else {
-        out.push_str("no token stored: run `pinterest-oauth login`\n");
-        return out;
-    };
-    let token = document.token();
-    match token.access_token_problem() {
-        Some(problem) => out.push_str(&format!("access token: none usable ({problem})\n")),
-        None => {
-            let state = if token.is_expired(now) {
-                "expired"
-            } else {
-                "valid"
-            };
-            out.push_str(&format!(
-                "access token: {state}, expires {} ({})\n",
-                fmt_time(token.expires_at()),
-                left(token.expires_at(), now)
-            ));
+impl Stored<'_> {
+    /// When no automatic token request may go, and why (the budget's interval or ceiling,
+    /// backoff, Pinterest's rate limit), as the lifecycle sees the stored state.
+    fn wait(&self) -> Option<(SystemTime, Wait)> {
+        let document = self.document?;
+        let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
+        match lifecycle.status(self.now) {
+            LifecycleStatus::Waiting { until, why } => Some((until, why)),
+            _ => document
+                .state()
+                .not_before()
+                .filter(|at| *at > self.now)
+                .map(|at| (at, document.state().wait())),
         }
     }
-    match (token.refresh_token(), token.refresh_token_expires_at()) {
-        (Some(_), Some(at)) => out.push_str(&format!(
-            "refresh token: present, expires {} ({})\n",
-            fmt_time(at),
-            left(at, now)
-        )),
-        (Some(_), None) => out.push_str("refresh token: present\n"),
-        (None, _) => out.push_str("refresh token: none\n"),
+
+    /// As JSON.
+    pub(crate) fn json(&self) -> Value {
+        let kept = self.kept.map(|p| p.display().to_string());
+        let Some(document) = self.document else {
+            return json!({
+                "token_file": self.location,
+                "stored": false,
+                "kept_set": kept,
+            });
+        };
+        let token = document.token();
+        let state = document.state();
+        let wait = self.wait();
+        json!({
+            "token_file": self.location,
+            "stored": true,
+            "token_type": token.token_type().as_str(),
+            "expires_at": fmt_time(token.expires_at()),
+            "expired": token.is_expired(self.now),
+            "access_token_problem": token.access_token_problem().map(|p| p.to_string()),
+            "scopes": scopes(token),
+            "has_refresh_token": token.refresh_token().is_some(),
+            "refresh_token_expires_at": token.refresh_token_expires_at().map(fmt_time),
+            "received_at": fmt_time(token.received_at()),
+            "next_request_not_before": wait.map(|(at, _)| fmt_time(at)),
+            "waiting_for": wait.map(|(_, why)| why.as_str()),
+            "stopped": state.stop().map(|stop| json!({
+                "reason": stop.reason().as_str(),
+                "since": fmt_time(stop.at()),
+                "status": stop.status(),
+                "code": stop.code(),
+            })),
+            "revision": document.revision(),
+            "kept_set": kept,
+        })
     }
-    out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
-    out.push_str(&format!("token type: {}\n", token.token_type()));
-    out.push_str(&format!("received: {}\n", fmt_time(token.received_at())));
-    let state = document.state();
-    if let Some(stop) = state.stop() {
-        out.push_str(&format!(
-            "automatic refresh: stopped since {}: {stop}\n",
-            fmt_time(stop.at())
-        ));
-    } else if let Some(at) = state.not_before().filter(|at| *at > now) {
-        out.push_str(&format!(
-            "next token request: not before {} ({})\n",
-            fmt_time(at),
-            state.wait()
-        ));
+
+    /// For people.
+    pub(crate) fn text(&self) -> String {
+        let now = self.now;
+        let mut out = format!("token store: {}\n", self.location);
+        if let Some(kept) = self.kept {
+            out.push_str(&format!(
+                "kept set: {} (an earlier run could not save it; the next command puts it in place)\n",
+                kept.display()
+            ));
+        }
+        let Some(document) = self.document else {
+            out.push_str("no token stored: run `pinterest-oauth login`\n");
+            return out;
+        };
+        let token = document.token();
+        match token.access_token_problem() {
+            Some(problem) => out.push_str(&format!("access token: none usable ({problem})\n")),
+            None => {
+                let state = if token.is_expired(now) {
+                    "expired"
+                } else {
+                    "valid"
+                };
+                out.push_str(&format!(
+                    "access token: {state}, expires {} ({})\n",
+                    fmt_time(token.expires_at()),
+                    left(token.expires_at(), now)
+                ));
+            }
+        }
+        match (token.refresh_token(), token.refresh_token_expires_at()) {
+            (Some(_), Some(at)) => out.push_str(&format!(
+                "refresh token: present, expires {} ({})\n",
+                fmt_time(at),
+                left(at, now)
+            )),
+            (Some(_), None) => out.push_str("refresh token: present\n"),
+            (None, _) => out.push_str("refresh token: none\n"),
+        }
+        out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
+        out.push_str(&format!("token type: {}\n", token.token_type()));
+        out.push_str(&format!("received: {}\n", fmt_time(token.received_at())));
+        let state = document.state();
+        if let Some(stop) = state.stop() {
+            out.push_str(&format!(
+                "automatic refresh: stopped since {}: {stop}\n",
+                fmt_time(stop.at())
+            ));
+        } else if let Some((at, why)) = self.wait() {
+            out.push_str(&format!(
+                "next token request: not before {} ({why})\n",
+                fmt_time(at)
+            ));
+        }
+        out
     }
-    out
 }

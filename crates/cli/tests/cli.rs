@@ -1503,3 +1503,148 @@ fn unusable_access_tokens_are_never_printed_but_their_refresh_token_is_kept() {
         assert!(err.contains("access token"), "{err}");
     }
 }
+
+// ---- Found by attacking the CLI (issues 8-10) ----
+
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/v5")
+}
+
+#[test]
+fn a_network_failure_on_an_expired_token_exits_5_with_its_cause() {
+    let env = logged_in(FakeConfig::default());
+    expire_stored(&env.token_file());
+    let base = closed_port_url();
+    for args in [&["token"][..], &["refresh"]] {
+        let out = env.run(&[&["--api-base", base.as_str()][..], args].concat());
+        let err = text(&out.stderr);
+        assert_eq!(code(&out), 5, "{args:?}: {err}");
+        assert!(err.contains("could not connect"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_forced_refresh_waits_for_another_process_lock_then_refreshes() {
+    let env = logged_in(FakeConfig::default());
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.token_dir.join("token.json.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let child = env.command(&["refresh"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    held.unlock().unwrap();
+    let out = finish(child);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("1970"));
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+}
+
+#[test]
+fn client_credentials_never_replace_a_users_grant_and_keep_the_budget() {
+    let env = logged_in(FakeConfig::default());
+    let before = std::fs::read(env.token_file()).unwrap();
+    let out = env.run(&["client-credentials", "--scopes", "ads:read", "--save"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("holds a user's grant"));
+    assert_eq!(std::fs::read(env.token_file()).unwrap(), before);
+    assert_eq!(env.fake.stats().token.client_credentials, 0, "nothing sent");
+
+    // An app token file of its own: every run honours the stored request budget.
+    let app = env.dir.path().join("app-token.json");
+    let app = app.to_str().unwrap();
+    let mut saved = 0;
+    for _ in 0..8 {
+        let out = env.run(&[
+            "--token-file",
+            app,
+            "client-credentials",
+            "--scopes",
+            "ads:read",
+            "--save",
+        ]);
+        if code(&out) == 0 {
+            saved += 1;
+        } else {
+            assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+        }
+    }
+    assert_eq!(saved, 5);
+    assert_eq!(
+        env.fake.stats().token.client_credentials,
+        5,
+        "the budget's ceiling"
+    );
+    // A corrupt app token file is found out before anything is sent.
+    std::fs::write(app, b"{ corrupt").unwrap();
+    let out = env.run(&[
+        "--token-file",
+        app,
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+        "--save",
+    ]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert_eq!(env.fake.stats().token.client_credentials, 5);
+}
+
+#[test]
+fn app_credentials_are_checked_and_a_secret_file_is_read_bounded() {
+    let env = logged_in(FakeConfig::default());
+    let mut command = env.command(&["refresh"]);
+    command.env("PINTEREST_APP_ID", "12\n34");
+    let out = finish(command.spawn().unwrap());
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("app id is not"));
+
+    let out = env.run(&["--app-secret-file", "/dev/zero", "refresh"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("longer than 64 KiB"));
+
+    // A file named on the command line wins over the environment.
+    let file = env.dir.path().join("secret");
+    std::fs::write(&file, format!("{}\n", env.fake.app_secret())).unwrap();
+    let mut command = env.command(&["--app-secret-file", file.to_str().unwrap(), "refresh"]);
+    command.env("PINTEREST_APP_SECRET", "not-the-secret");
+    let out = finish(command.spawn().unwrap());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_dead_grant_is_named_as_such_in_later_runs() {
+    let env = logged_in(FakeConfig::default());
+    env.fake.push_fault(
+        Route::Grant(fake_pinterest::Grant::RefreshToken),
+        Fault::status(
+            401,
+            r#"{"code":283,"message":"The authorization grant is invalid"}"#,
+        ),
+        Times::Once,
+    );
+    expire_stored(&env.token_file());
+    let first = env.run(&["token"]);
+    assert_eq!(code(&first), 3, "{}", text(&first.stderr));
+    let later = env.run(&["token"]);
+    assert_eq!(code(&later), 3, "{}", text(&later.stderr));
+    let err = text(&later.stderr);
+    assert!(err.contains("the grant was refused"), "{err}");
+    assert!(!err.contains("no token is stored"), "{err}");
+}
+
+#[test]
+fn status_shows_every_wait_including_the_budgets_ceiling() {
+    let env = logged_in(FakeConfig::default());
+    for _ in 0..5 {
+        let out = env.run(&["refresh"]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    }
+    let status = json(&env.run(&["--json", "status"]));
+    assert_eq!(status["waiting_for"], "budget", "{status}");
+    assert!(status["next_request_not_before"].is_string(), "{status}");
+}

@@ -22,16 +22,23 @@ pub const DEFAULT_USER_AGENT: &str = concat!("pinterest-oauth/", env!("CARGO_PKG
 ///
 /// assert_eq!(AppId::new("1234567").unwrap().as_str(), "1234567");
 /// assert!(AppId::new("").is_err());
+/// assert!(AppId::new("123\n4567").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AppId(String);
 
 impl AppId {
-    /// Wraps an app id; it must not be empty.
+    /// Wraps an app id: 1 to 128 printable ASCII characters without spaces (Pinterest's are
+    /// digits).
+    ///
+    /// Errors: [`ConfigError::EmptyAppId`], [`ConfigError::InvalidAppId`].
     pub fn new(id: impl Into<String>) -> Result<AppId, ConfigError> {
         let id = id.into();
         if id.is_empty() {
             return Err(ConfigError::EmptyAppId);
+        }
+        if id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::InvalidAppId);
         }
         Ok(AppId(id))
     }
@@ -212,11 +219,11 @@ mod tests {
 
     #[test]
     fn basic_header_encodes_per_rfc6749() {
-        let config = ClientConfig::new(AppId::new("a b:c").unwrap(), AppSecret::new("s/+%&="));
-        // "a+b%3Ac:s%2F%2B%25%26%3D"
+        let config = ClientConfig::new(AppId::new("a:b%c").unwrap(), AppSecret::new("s/+%&="));
+        // "a%3Ab%25c:s%2F%2B%25%26%3D"
         assert_eq!(
             config.authorization().to_str().unwrap(),
-            "Basic YStiJTNBYzpzJTJGJTJCJTI1JTI2JTNE"
+            "Basic YSUzQWIlMjVjOnMlMkYlMkIlMjUlMjYlM0Q="
         );
         assert!(config.authorization().is_sensitive());
         assert!(

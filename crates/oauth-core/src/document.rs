@@ -87,6 +87,27 @@ pub struct TokenDocument {
     pub(crate) token: Token,
     pub(crate) state: RefreshState,
     pub(crate) revision: u64,
+    /// The fingerprint of the refresh token of the set this document was made to replace.
+    pub(crate) replaces: Option<u64>,
+}
+
+/// The highest revision a document read back may carry (2^52): far beyond any number of
+/// saves, leaving room for every later save to count up, and exact in every store (a Redis
+/// script compares revisions as doubles, exact up to 2^53).
+pub const MAX_REVISION: u64 = 1 << 52;
+
+/// A short, one-way fingerprint of a refresh token (the first 64 bits of its SHA-256): it
+/// tells which set a document replaces without storing the spent token.
+pub(crate) fn fingerprint(token: &RefreshToken) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"pinterest-oauth refresh token\0")
+        .chain_update(token.secret().as_bytes())
+        .finalize();
+    digest
+        .iter()
+        .take(8)
+        .fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte))
 }
 
 impl TokenDocument {
@@ -96,6 +117,7 @@ impl TokenDocument {
             token,
             state: RefreshState::default(),
             revision: 0,
+            replaces: None,
         }
     }
 
@@ -119,9 +141,33 @@ impl TokenDocument {
         self.revision
     }
 
-    /// The document to save in place of `previous`: this one, with the next revision.
+    /// The document to save in place of `previous`: this one, with the next revision, and
+    /// marked as replacing `previous`'s set (see [`supersedes`](Self::supersedes)).
     pub fn succeeding(mut self, previous: Option<&TokenDocument>) -> TokenDocument {
-        self.revision = previous.map_or(0, |p| p.revision.saturating_add(1));
+        self.revision = previous.map_or(0, |p| next(p.revision));
+        self.replaces = previous.and_then(|p| p.token.refresh_token.as_ref().map(fingerprint));
+        self
+    }
+
+    /// Whether this document, kept aside because a store refused it, should now replace
+    /// `stored`: it was made to replace exactly the set `stored` holds (the same refresh
+    /// token, whatever was recorded with it since), or it is a first set and nothing is
+    /// stored. Anything else (a newer login, a set another process saved, a revoked and
+    /// removed grant) is not what it was meant to replace, and it must not overwrite it.
+    pub fn supersedes(&self, stored: Option<&TokenDocument>) -> bool {
+        match stored {
+            None => self.replaces.is_none(),
+            Some(stored) => {
+                stored.token.refresh_token != self.token.refresh_token
+                    && self.replaces.is_some()
+                    && self.replaces == stored.token.refresh_token.as_ref().map(fingerprint)
+            }
+        }
+    }
+
+    /// This document as the next revision after `stored` (to put a kept document in place).
+    pub fn after(mut self, stored: Option<&TokenDocument>) -> TokenDocument {
+        self.revision = stored.map_or(self.revision, |s| next(s.revision).max(self.revision));
         self
     }
 
@@ -130,7 +176,7 @@ impl TokenDocument {
     pub fn without_access_token(mut self) -> TokenDocument {
         self.token.access_token = None;
         self.token.access_problem = Some(AccessTokenProblem::Revoked);
-        self.revision = self.revision.saturating_add(1);
+        self.revision = next(self.revision);
         self
     }
 
@@ -142,7 +188,7 @@ impl TokenDocument {
         self.token.refresh_token = None;
         self.token.refresh_token_expires_in = None;
         self.token.refresh_token_expires_at = None;
-        self.revision = self.revision.saturating_add(1);
+        self.revision = next(self.revision);
         Some(self)
     }
 
@@ -152,6 +198,7 @@ impl TokenDocument {
         let out = Out {
             version: DOCUMENT_VERSION,
             revision: self.revision,
+            replaces: self.replaces.map(|f| format!("{f:016x}")),
             access_token: token.access_token.as_ref().map(AccessToken::secret),
             access_token_problem: token.access_problem.map(problem_name),
             token_type: token.token_type.as_str(),
@@ -194,6 +241,16 @@ impl TokenDocument {
         if doc.version > DOCUMENT_VERSION || doc.version == 0 {
             return Err(DocumentError::Version(doc.version));
         }
+        if doc.revision > MAX_REVISION {
+            return Err(DocumentError::RevisionOutOfRange);
+        }
+        let replaces = match doc.replaces.as_deref() {
+            None => None,
+            Some(hex) => Some(
+                u64::from_str_radix(hex, 16)
+                    .map_err(|_| DocumentError::Fields { line: 0, column: 0 })?,
+            ),
+        };
         let scopes = doc
             .scopes
             .map(|list| list.iter().map(|s| s.parse::<Scope>()).collect())
@@ -243,6 +300,7 @@ impl TokenDocument {
             token,
             state: doc.lifecycle.map(StateIn::into_state).unwrap_or_default(),
             revision: doc.revision,
+            replaces,
         })
     }
 }
@@ -251,6 +309,8 @@ impl TokenDocument {
 struct Out<'a> {
     version: u32,
     revision: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<String>,
     access_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token_problem: Option<&'static str>,
@@ -288,7 +348,7 @@ struct StopOut {
 impl StateOut {
     fn of(state: &RefreshState) -> StateOut {
         StateOut {
-            not_before: state.not_before.map(unix),
+            not_before: state.not_before.map(unix_ceil),
             wait: state.not_before.map(|_| state.wait.as_str()),
             failures: state.failures,
             renews: state.renews,
@@ -299,7 +359,7 @@ impl StateOut {
                 code: stop.code,
                 client: stop.client.map(|c| format!("{c:08x}")),
             }),
-            requests: state.requests.iter().copied().map(unix).collect(),
+            requests: state.requests.iter().copied().map(unix_ceil).collect(),
         }
     }
 }
@@ -330,6 +390,8 @@ struct In {
     version: u32,
     #[serde(default)]
     revision: u64,
+    #[serde(default)]
+    replaces: Option<String>,
     #[serde(default)]
     access_token: Option<Zeroizing<String>>,
     #[serde(default)]
@@ -438,6 +500,19 @@ fn unix(time: SystemTime) -> u64 {
         .min(MAX_UNIX)
 }
 
+/// Rounded up: a deadline or a request time stored in whole seconds is never earlier than it
+/// was (a process reading it waits at least as long as the one that wrote it).
+fn unix_ceil(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        .min(MAX_UNIX)
+}
+
+/// The next revision (counting up from at most [`MAX_REVISION`], it stays exact).
+pub(crate) fn next(revision: u64) -> u64 {
+    revision.saturating_add(1)
+}
+
 fn time(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs.min(MAX_UNIX))
 }
@@ -473,6 +548,48 @@ mod tests {
         let empty = br#"{"version":2,"access_token":null,"token_type":"bearer",
             "received_at":1,"expires_in":1,"expires_at":2,"scopes":null}"#;
         assert_eq!(problem(empty), DocumentError::NoCredential);
+    }
+
+    #[test]
+    fn revisions_beyond_any_number_of_saves_are_refused() {
+        let at = |revision: u64| {
+            format!(
+                r#"{{"version":2,"revision":{revision},"access_token":"pina_a","token_type":"bearer",
+                "received_at":1,"expires_in":1,"expires_at":2,"scopes":null,"refresh_token":"pinr_r"}}"#
+            )
+        };
+        assert!(TokenDocument::from_bytes(at(MAX_REVISION).as_bytes()).is_ok());
+        for revision in [MAX_REVISION + 1, u64::MAX - 1, u64::MAX] {
+            assert_eq!(
+                TokenDocument::from_bytes(at(revision).as_bytes()),
+                Err(DocumentError::RevisionOutOfRange)
+            );
+        }
+    }
+
+    #[test]
+    fn stored_deadlines_and_request_times_are_never_earlier_than_they_were() {
+        let token = Token {
+            access_token: Some(AccessToken::new("pina_a")),
+            access_problem: None,
+            token_type: TokenType::Bearer,
+            received_at: time(1_800_000_000),
+            expires_in: Duration::from_secs(60),
+            expires_at: time(1_800_000_060),
+            scopes: None,
+            response_type: None,
+            refresh_token: Some(RefreshToken::new("pinr_r")),
+            refresh_token_expires_in: None,
+            refresh_token_expires_at: None,
+            ignored: IgnoredFields::default(),
+        };
+        let deadline = time(1_800_000_059) + Duration::from_millis(431);
+        let mut document = TokenDocument::new(token);
+        document.state.not_before = Some(deadline);
+        document.state.requests = vec![deadline];
+        let read = TokenDocument::from_bytes(&document.to_bytes()).unwrap();
+        assert!(read.state.not_before.unwrap() >= deadline);
+        assert!(read.state.requests[0] >= deadline);
     }
 
     #[test]

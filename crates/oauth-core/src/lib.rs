@@ -114,7 +114,7 @@ mod token;
 
 pub use authorize::{MIN_STATE_ENTROPY, MIN_STATE_LEN, authorization_url, parse_callback};
 pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
-pub use document::{DOCUMENT_VERSION, TokenDocument};
+pub use document::{DOCUMENT_VERSION, MAX_REVISION, TokenDocument};
 pub use endpoint::{
     BaseUrl, ConsentUrl, PINTEREST_CONSENT_URL, PRODUCTION_BASE_URL, RedirectUri, SANDBOX_BASE_URL,
     check_request_uri,

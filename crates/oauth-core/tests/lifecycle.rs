@@ -132,7 +132,14 @@ impl Scenario {
         match self.poll() {
             Some(Action::Send(grant)) => return grant,
             Some(Action::Persist(attempt)) => {
-                assert!(attempt.state().requests().contains(&self.now));
+                // Counted at `now`, in whole seconds rounded up (as stored).
+                assert!(
+                    attempt
+                        .state()
+                        .requests()
+                        .iter()
+                        .any(|at| *at >= self.now && *at <= self.now + Duration::from_secs(1))
+                );
                 assert!(
                     attempt.state().not_before() > Some(self.now),
                     "a provisional backoff"
@@ -874,4 +881,41 @@ proptest! {
             .min(Duration::from_secs(300));
         prop_assert!(delay >= full / 2 && delay <= full, "{failures}: {delay:?}");
     }
+}
+
+#[test]
+fn times_written_by_a_clock_that_ran_ahead_never_block_for_long() {
+    let (mut s, _) = Scenario::user().refreshing();
+    let record = s.failed(
+        failure(429, &[("retry-after", "60")], r#"{"code":8,"message":"m"}"#),
+        0,
+    );
+    // The document as a process whose clock ran two years ahead wrote it.
+    let ahead = Duration::from_secs(2 * 365 * 86_400);
+    let mut text: serde_json::Value = serde_json::from_slice(&record.to_bytes()).unwrap();
+    let shift = |v: &mut serde_json::Value| *v = (v.as_u64().unwrap() + ahead.as_secs()).into();
+    shift(&mut text["lifecycle"]["not_before"]);
+    for at in text["lifecycle"]["requests"].as_array_mut().unwrap() {
+        shift(at);
+    }
+    let skewed = TokenDocument::from_bytes(text.to_string().as_bytes()).unwrap();
+    let mut running = TokenLifecycle::new(
+        LifecycleConfig::default(),
+        token(t0(), "pina.1", Some("pinr.1"), HOUR),
+    );
+    running.handle_loaded(s.now, skewed);
+    // At most the longest wait the lifecycle itself sets (an hour), not two years.
+    match running.status(s.now) {
+        // (A second of slack: stored times are whole seconds, rounded up.)
+        Status::Waiting { until, .. } => {
+            assert!(until <= s.now + HOUR + Duration::from_secs(1), "{until:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let later = s.now + HOUR + Duration::from_secs(2);
+    running.force_refresh(later);
+    assert!(
+        running.poll(later).is_some(),
+        "a refresh goes within the hour"
+    );
 }

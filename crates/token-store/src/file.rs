@@ -200,10 +200,11 @@ impl FileStore {
             .collect()
     }
 
-    /// Called with the lock held, when no writer can be active: a complete document newer than
-    /// the stored one, left in a temporary file by a writer that died or could not rename, is
-    /// put in place; any other temporary file is removed. Nothing happens while the stored file
-    /// cannot be read (it may be the only copy of something).
+    /// Called with the lock held, when no writer can be active: a complete document left in a
+    /// temporary file by a writer that died or could not rename is put in place when it was
+    /// made to replace exactly the set stored now (see [`TokenDocument::supersedes`]); any
+    /// other temporary file is removed. Nothing happens while the stored file cannot be read
+    /// (it may be the only copy of something).
     fn restore_temps(&self) -> Result<(), StoreError> {
         let temps = self.temps();
         if temps.is_empty() {
@@ -213,27 +214,65 @@ impl FileStore {
             Ok(stored) => stored,
             Err(_) => return Ok(()),
         };
+        let mut kept: Vec<(PathBuf, TokenDocument)> = Vec::new();
         for temp in temps {
-            let found = match self.read_path(&temp) {
-                Ok(Some(bytes)) => TokenDocument::from_bytes(&bytes).ok(),
-                _ => None,
-            };
-            match found {
-                Some(doc)
-                    if stored
-                        .as_ref()
-                        .is_none_or(|s| s.revision() < doc.revision()) =>
-                {
-                    fs::rename(&temp, &self.path).map_err(io_error("restore", &temp))?;
-                    sync_dir(self.dir())?;
-                    tracing::warn!(path = %self.path.display(), revision = doc.revision(), "restored a token set an earlier run could not put in place");
-                    stored = Some(doc);
-                }
+            match self.read_path(&temp) {
+                Ok(Some(bytes)) => match TokenDocument::from_bytes(&bytes) {
+                    Ok(doc) => kept.push((temp, doc)),
+                    Err(_) => {
+                        let _ = fs::remove_file(&temp);
+                    }
+                },
                 _ => {
                     let _ = fs::remove_file(&temp);
                 }
             }
         }
+        // A chain (a set kept, then its successor kept too) is restored in order.
+        while let Some(at) = kept
+            .iter()
+            .position(|(_, doc)| doc.supersedes(stored.as_ref()))
+        {
+            let (temp, doc) = kept.swap_remove(at);
+            let doc = doc.after(stored.as_ref());
+            self.write(&doc)?;
+            let _ = fs::remove_file(&temp);
+            tracing::warn!(path = %self.path.display(), revision = doc.revision(), "restored a token set an earlier run could not put in place");
+            stored = Some(doc);
+        }
+        for (temp, _) in kept {
+            tracing::debug!(temp = %temp.display(), "removed a temporary token file that replaces nothing stored");
+            let _ = fs::remove_file(temp);
+        }
+        Ok(())
+    }
+
+    /// Writes `document` atomically (temporary file, fsync, rename, fsync of the directory).
+    /// When the rename fails, the complete set stays in its temporary file (restored later).
+    fn write(&self, document: &TokenDocument) -> Result<(), StoreError> {
+        let dir = self.dir();
+        let prefix = self.temp_prefix();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        private(&mut builder);
+        let mut temp = builder
+            .tempfile_in(dir)
+            .map_err(io_error("create a temporary file in", dir))?;
+        temp.write_all(&document.to_bytes())
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(io_error("write", temp.path()))?;
+        if let Err(e) = temp.persist(&self.path) {
+            // The complete set is in the temporary file: keep it, it is restored later.
+            let kept = e.file.into_temp_path();
+            let kept_in = kept.to_path_buf();
+            let _ = kept.keep();
+            return Err(StoreError::Unsaved {
+                kept_in,
+                source: e.error,
+            });
+        }
+        sync_dir(dir)?;
+        tracing::debug!(path = %self.path.display(), revision = document.revision(), "token document saved");
         Ok(())
     }
 
@@ -326,30 +365,7 @@ impl TokenStore for FileStore {
                 attempted: document.revision(),
             });
         }
-        let dir = self.dir();
-        let prefix = self.temp_prefix();
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
-        private(&mut builder);
-        let mut temp = builder
-            .tempfile_in(dir)
-            .map_err(io_error("create a temporary file in", dir))?;
-        temp.write_all(&document.to_bytes())
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(io_error("write", temp.path()))?;
-        if let Err(e) = temp.persist(&self.path) {
-            // The complete set is in the temporary file: keep it, it is restored later.
-            let kept = e.file.into_temp_path();
-            let kept_in = kept.to_path_buf();
-            let _ = kept.keep();
-            return Err(StoreError::Unsaved {
-                kept_in,
-                source: e.error,
-            });
-        }
-        sync_dir(dir)?;
-        tracing::debug!(path = %self.path.display(), revision = document.revision(), "token document saved");
-        Ok(())
+        self.write(document)
     }
 
     fn reserve(&self, _lock: &StoreLock) -> Result<(), StoreError> {

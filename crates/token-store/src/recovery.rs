@@ -3,8 +3,10 @@
 //! Pinterest has already rotated the refresh token when its answer arrives: if the store then
 //! fails (a database gone, a disk that filled up between the record of the attempt and the
 //! answer), the set must not vanish with the process. [`keep`] writes it, mode 0600, to
-//! `<dir>/<store id>-<revision>.json`; [`find`] gives back what is kept for a store, and token
-//! sources adopt it the next time they lock the store. The default directory is
+//! `<dir>/<store id>-<revision>-<unique>.json`; [`find`] gives back what is kept for a store, and
+//! [`settle`] puts it in place the next time the store is locked, but only over the set it was
+//! made to replace ([`TokenDocument::supersedes`]): never over a newer login, another
+//! process's set, or a grant revoked and removed meanwhile. The default directory is
 //! `$XDG_STATE_HOME/pinterest-oauth/recovered` (`~/.local/state/…`; the local data directory
 //! where there is no state directory).
 
@@ -13,6 +15,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use pinterest_oauth_core::TokenDocument;
+
+use crate::{StoreError, StoreLock, TokenStore};
 
 /// The default recovery directory, if the platform has one.
 pub fn default_dir() -> Option<PathBuf> {
@@ -40,10 +44,15 @@ pub fn keep(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
+    // Two kept sets never share a name (revisions alone may repeat across grants).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let path = dir.join(format!(
-        "{}-{}.json",
+        "{}-{}-{nanos:x}{:x}.json",
         store_id(location),
-        document.revision()
+        document.revision(),
+        std::process::id()
     ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -78,4 +87,55 @@ pub fn forget(dir: &Path, location: &str) {
     for (path, _) in find(dir, location) {
         let _ = fs::remove_file(path);
     }
+}
+
+/// With the store's lock held: the stored document, after putting in place, in order, every
+/// document kept in `dir` for this store that supersedes what is stored (a set an earlier run
+/// could not save, then its successors); kept documents that replace nothing stored are
+/// removed. Without a `dir`, just the stored document.
+///
+/// Errors: the store's own, reading or saving; a kept document that could not be saved stays
+/// kept.
+pub fn settle<S: TokenStore + ?Sized>(
+    store: &S,
+    lock: &StoreLock,
+    dir: Option<&Path>,
+) -> Result<Option<TokenDocument>, StoreError> {
+    let mut stored = store.load()?;
+    let Some(dir) = dir else {
+        return Ok(stored);
+    };
+    let location = store.location();
+    let mut kept = find(dir, &location);
+    if kept.is_empty() {
+        return Ok(stored);
+    }
+    while let Some(at) = kept
+        .iter()
+        .position(|(_, doc)| doc.supersedes(stored.as_ref()))
+    {
+        let (path, doc) = kept.swap_remove(at);
+        let doc = doc.after(stored.as_ref());
+        store.save(lock, &doc)?;
+        let _ = fs::remove_file(&path);
+        tracing::warn!(from = %path.display(), "restored a token set an earlier run could not save");
+        stored = Some(doc);
+    }
+    for (path, _) in kept {
+        tracing::warn!(kept = %path.display(), "removed a kept token set that replaces nothing stored (a newer set, or a revoked grant, is in place)");
+        let _ = fs::remove_file(path);
+    }
+    Ok(stored)
+}
+
+/// Whether a kept document would be put in place over what is stored now (for a status).
+pub fn pending<S: TokenStore + ?Sized>(
+    store: &S,
+    dir: &Path,
+) -> Result<Option<PathBuf>, StoreError> {
+    let stored = store.load()?;
+    Ok(find(dir, &store.location())
+        .into_iter()
+        .find(|(_, doc)| doc.supersedes(stored.as_ref()))
+        .map(|(path, _)| path))
 }

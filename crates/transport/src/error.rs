@@ -137,14 +137,18 @@ pub enum Error {
         /// Why the store refused it.
         source: StoreError,
     },
-    /// The user must consent again: the grant is invalid (the cause), or no token is stored.
-    #[error("consent needed: {}; log in again", match cause {
-        Some(cause) => cause.to_string(),
-        None => "no token is stored".into(),
+    /// The user must consent again: the grant is invalid (the cause this process saw, or the
+    /// stop recorded by the process that did), or no token is stored.
+    #[error("consent needed: {}; log in again", match (cause, stop) {
+        (Some(cause), _) => cause.to_string(),
+        (None, Some(stop)) => format!("the grant was refused at {} ({stop})", crate::fmt_time(stop.at())),
+        (None, None) => "no token is stored".into(),
     })]
     ConsentNeeded {
-        /// The failure that said so (an invalid grant), if any.
+        /// The failure that said so (an invalid grant), if this process saw it.
         cause: Option<Arc<Error>>,
+        /// The refusal as recorded in the store, if any.
+        stop: Option<Stop>,
     },
     /// Pinterest refused in a way no retry can mend; no token request is sent automatically
     /// until the app's configuration changes or the user forces a refresh.
@@ -232,7 +236,7 @@ impl Error {
             Error::Refresh(cause) => cause.response(),
             Error::Stopped { cause, .. }
             | Error::Waiting { cause, .. }
-            | Error::ConsentNeeded { cause } => cause.as_deref().and_then(Error::response),
+            | Error::ConsentNeeded { cause, .. } => cause.as_deref().and_then(Error::response),
             _ => None,
         }
     }
@@ -244,7 +248,7 @@ impl Error {
             Error::Refresh(cause) => cause.transport(),
             Error::Stopped { cause, .. }
             | Error::Waiting { cause, .. }
-            | Error::ConsentNeeded { cause } => cause.as_deref().and_then(Error::transport),
+            | Error::ConsentNeeded { cause, .. } => cause.as_deref().and_then(Error::transport),
             _ => None,
         }
     }

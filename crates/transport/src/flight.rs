@@ -311,6 +311,7 @@ impl Flight {
             (_, Some(cause)) if inner.lifecycle.status(now) == Status::ConsentNeeded => {
                 Err(Error::ConsentNeeded {
                     cause: Some(cause.clone()),
+                    stop: inner.lifecycle.state().stop().copied(),
                 })
             }
             (_, Some(cause)) => Err(Error::Refresh(cause.clone())),
@@ -349,10 +350,13 @@ fn failure(
     cause: Option<Arc<Error>>,
 ) -> Error {
     match status {
-        Status::ConsentNeeded => Error::ConsentNeeded { cause },
+        Status::ConsentNeeded => Error::ConsentNeeded {
+            cause,
+            stop: lifecycle.state().stop().copied(),
+        },
         Status::Stopped { .. } => match lifecycle.state().stop() {
             Some(stop) => Error::Stopped { stop: *stop, cause },
-            None => Error::ConsentNeeded { cause },
+            None => Error::ConsentNeeded { cause, stop: None },
         },
         Status::Waiting { until, why } => Error::Waiting { until, why, cause },
         _ => match (lifecycle.poll_timeout(), cause) {
@@ -363,7 +367,10 @@ fn failure(
                 cause,
             },
             (None, Some(cause)) => Error::Refresh(cause),
-            (None, None) => Error::ConsentNeeded { cause: None },
+            (None, None) => Error::ConsentNeeded {
+                cause: None,
+                stop: None,
+            },
         },
     }
 }

@@ -183,8 +183,11 @@ impl Step {
         match result {
             Ok(Some(document)) => {
                 let adopted = self.flight.with(|lifecycle, state| {
+                    let before = lifecycle.token().cloned();
                     let changed = lifecycle.handle_loaded(now, document);
-                    if changed {
+                    // Another set (a login, another process's refresh) makes the last failure
+                    // moot; the same set with its recorded state does not.
+                    if changed && lifecycle.token() != before.as_ref() {
                         *state.last_error = None;
                     }
                     changed

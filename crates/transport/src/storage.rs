@@ -56,36 +56,15 @@ impl<S: TokenStore> Storage<S> {
         *self.held() = None;
     }
 
-    /// The stored document; a newer one kept in the recovery directory (a set an earlier run
-    /// could not save) wins, and is put back in the store while the lock is held.
+    /// The stored document, after putting in place what the recovery directory keeps for it
+    /// (a set an earlier run could not save, over exactly the set it replaces; see
+    /// [`recovery::settle`]). Called with the lock held.
     pub fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        let stored = self.store.load()?;
-        let Some(dir) = &self.recovery else {
-            return Ok(stored);
-        };
-        let location = self.store.location();
-        let Some((path, kept)) = recovery::find(dir, &location).into_iter().next() else {
-            return Ok(stored);
-        };
-        if stored
-            .as_ref()
-            .is_some_and(|s| s.revision() >= kept.revision())
-        {
-            recovery::forget(dir, &location);
-            return Ok(stored);
+        let held = self.held();
+        match held.as_ref() {
+            Some(lock) => recovery::settle(&self.store, lock, self.recovery.as_deref()),
+            None => self.store.load(),
         }
-        if let Some(lock) = self.held().as_ref() {
-            match self.store.save(lock, &kept) {
-                Ok(()) => {
-                    tracing::warn!(from = %path.display(), "restored a token set an earlier run could not save");
-                    recovery::forget(dir, &location);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, kept = %path.display(), "a kept token set still cannot be saved")
-                }
-            }
-        }
-        Ok(Some(kept))
     }
 
     /// Saves under the held lock. When a `critical` document (a new set) is refused, it is

@@ -108,6 +108,10 @@ pub enum ConfigError {
     /// The app id is empty.
     #[error("app id is empty")]
     EmptyAppId,
+    /// The app id is not 1 to 128 printable ASCII characters without spaces (Pinterest's are
+    /// digits); it is not quoted.
+    #[error("app id is not 1 to 128 printable ascii characters without spaces")]
+    InvalidAppId,
     /// The `User-Agent` is not a valid header value.
     #[error("user agent is not a valid header value")]
     InvalidUserAgent,
@@ -267,4 +271,7 @@ pub enum DocumentError {
     /// It is far larger than any token document (more than 1 MiB).
     #[error("invalid token document: far too large")]
     TooLarge,
+    /// Its revision is beyond any number of saves (more than 2^52).
+    #[error("invalid token document: its revision is out of range")]
+    RevisionOutOfRange,
 }

@@ -121,6 +121,11 @@ impl LifecycleConfig {
         self.min_refresh_interval.saturating_mul(self.burst)
     }
 
+    /// The longest backoff.
+    pub fn backoff_max(&self) -> Duration {
+        self.backoff_max
+    }
+
     /// The longest `Retry-After` honoured.
     pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after

@@ -221,6 +221,8 @@ pub struct TokenLifecycle {
     token: Option<Token>,
     state: RefreshState,
     revision: Option<u64>,
+    /// What the current set's document replaces (carried into the documents of this set).
+    replaces: Option<u64>,
     pending: Option<Pending>,
     prepared: Option<Grant>,
     machine: State,
@@ -256,9 +258,9 @@ impl TokenLifecycle {
         mode: Mode,
         stored: Option<TokenDocument>,
     ) -> TokenLifecycle {
-        let (token, state, revision) = match stored {
-            Some(doc) => (Some(doc.token), doc.state, Some(doc.revision)),
-            None => (None, RefreshState::default(), None),
+        let (token, state, revision, replaces) = match stored {
+            Some(doc) => (Some(doc.token), doc.state, Some(doc.revision), doc.replaces),
+            None => (None, RefreshState::default(), None, None),
         };
         TokenLifecycle {
             config,
@@ -267,6 +269,7 @@ impl TokenLifecycle {
             token,
             state,
             revision,
+            replaces,
             pending: None,
             prepared: None,
             machine: State::Idle,
@@ -300,6 +303,7 @@ impl TokenLifecycle {
             token: self.token.clone()?,
             state: self.state.clone(),
             revision: self.revision.unwrap_or(0),
+            replaces: self.replaces,
         })
     }
 
@@ -522,6 +526,7 @@ impl TokenLifecycle {
                 token,
                 state: provisional,
                 revision: self.next_revision(),
+                replaces: self.replaces,
             },
             critical: false,
         });
@@ -556,7 +561,12 @@ impl TokenLifecycle {
                         current.refresh_token_expires_at,
                         token.refresh_token_expires_at,
                     ) {
-                        (Some(before), Some(after)) => after > before,
+                        // Times have one-second resolution: a rotated token expiring in
+                        // the same second still counts as renewed.
+                        (Some(before), Some(after)) => {
+                            after > before
+                                || (after == before && token.refresh_token != current.refresh_token)
+                        }
                         _ => token.refresh_token != current.refresh_token,
                     },
                 );
@@ -564,6 +574,12 @@ impl TokenLifecycle {
         }
         // A success only ends a run of failures when it is of use past the budget's interval:
         // a server alternating errors with tokens that expire at once still backs off.
+        // The set this one replaces: what a kept copy of it may overwrite (and nothing else).
+        let replaces = self
+            .token
+            .as_ref()
+            .and_then(|t| t.refresh_token.as_ref())
+            .map(crate::document::fingerprint);
         let budget_end = now.checked_add(self.config.min_refresh_interval());
         let useful = budget_end.is_some_and(|end| token.valid_access_token(end).is_some());
         let state = RefreshState {
@@ -579,6 +595,7 @@ impl TokenLifecycle {
                 token,
                 state,
                 revision: self.next_revision(),
+                replaces,
             },
             critical: true,
         });
@@ -645,6 +662,7 @@ impl TokenLifecycle {
                     token,
                     state: self.state.clone(),
                     revision: self.next_revision(),
+                    replaces: self.replaces,
                 },
                 critical: false,
             });
@@ -670,7 +688,7 @@ impl TokenLifecycle {
     }
 
     fn next_revision(&self) -> u64 {
-        self.revision.map_or(0, |r| r.saturating_add(1))
+        self.revision.map_or(0, crate::document::next)
     }
 
     /// Confirms that the document from [`Action::Persist`] is durably stored: its set becomes
@@ -691,6 +709,7 @@ impl TokenLifecycle {
             self.token = Some(document.token);
             self.state = document.state;
             self.revision = Some(document.revision);
+            self.replaces = document.replaces;
         }
         self.persist_failures = 0;
         self.machine = State::Idle;
@@ -737,10 +756,12 @@ impl TokenLifecycle {
     }
 
     /// Adopts a document read from storage, while nothing is in flight. The same token set:
-    /// its stored state is merged in (another process's deadline or stop then holds here too).
+    /// its stored state is merged in (another process's deadline or stop then holds here too;
+    /// times beyond what this lifecycle could have set, from a clock that ran ahead, are
+    /// brought back to `now`).
     /// A different set that is not older (another process refreshed, or the user logged in
     /// again): it replaces the current one, with its state. Returns whether anything changed.
-    pub fn handle_loaded(&mut self, _now: SystemTime, document: TokenDocument) -> bool {
+    pub fn handle_loaded(&mut self, now: SystemTime, document: TokenDocument) -> bool {
         if self.machine != State::Idle {
             return false;
         }
@@ -748,7 +769,17 @@ impl TokenLifecycle {
             token,
             state,
             revision,
+            replaces,
         } = document;
+        // Times written under a clock that ran ahead must not block this process for years: no
+        // request lies in the future, and no deadline lies further ahead than any wait the
+        // lifecycle itself sets.
+        let longest = self
+            .config
+            .max_retry_after()
+            .max(self.config.backoff_max())
+            .max(self.config.min_refresh_interval());
+        let state = state.bounded(now, longest);
         match &self.token {
             Some(current)
                 if current.access_token == token.access_token
@@ -763,6 +794,7 @@ impl TokenLifecycle {
                     .saturating_sub(self.config.burst() as usize);
                 self.state.requests.drain(..excess);
                 self.revision = Some(revision);
+                self.replaces = replaces;
                 before != (self.state.clone(), self.revision)
             }
             Some(current) if current.received_at > token.received_at => false,
@@ -770,6 +802,7 @@ impl TokenLifecycle {
                 self.token = Some(token);
                 self.state = state;
                 self.revision = Some(revision);
+                self.replaces = replaces;
                 self.force = Force::None;
                 true
             }
@@ -790,6 +823,7 @@ impl TokenLifecycle {
             ..RefreshState::default()
         };
         self.revision = None;
+        self.replaces = None;
         self.force = Force::None;
     }
 

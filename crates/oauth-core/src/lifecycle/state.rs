@@ -59,10 +59,34 @@ impl RefreshState {
 
     /// Notes a request sent at `at`, keeping the latest `keep`.
     pub(crate) fn note_request(&mut self, at: SystemTime, keep: u32) {
+        // Whole seconds, rounded up, as the store keeps them: the same request read back is
+        // recognised as the same one.
+        let at = match at.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(since) if since.subsec_nanos() > 0 => {
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(since.as_secs() + 1)
+            }
+            _ => at,
+        };
         self.requests.push(at);
         self.requests.sort_unstable();
         let excess = self.requests.len().saturating_sub(keep as usize);
         self.requests.drain(..excess);
+    }
+
+    /// This state with no request after `now` and no deadline past `now + longest` (a second
+    /// more for both: stored times are rounded up to whole seconds).
+    pub(crate) fn bounded(mut self, now: SystemTime, longest: std::time::Duration) -> RefreshState {
+        let second = std::time::Duration::from_secs(1);
+        let latest_request = now.checked_add(second).unwrap_or(now);
+        let limit = latest_request.checked_add(longest).unwrap_or(now);
+        if let Some(at) = self.not_before.as_mut() {
+            *at = (*at).min(limit);
+        }
+        for at in &mut self.requests {
+            *at = (*at).min(latest_request);
+        }
+        self.requests.sort_unstable();
+        self
     }
 
     /// Merges a stored state into this one: the later deadline, the higher failure count, and

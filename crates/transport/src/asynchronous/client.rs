@@ -71,7 +71,8 @@ impl<H: AsyncHttp> Client<H> {
         let result = match exchanged {
             Ok(token) => {
                 let (save_store, saved) = (store.clone(), token.clone());
-                blocking(move || crate::login::save_login(&save_store, saved))
+                let recovery = options.recovery_dir().map(std::path::Path::to_path_buf);
+                blocking(move || crate::login::save_login(&save_store, saved, recovery.as_deref()))
                     .await
                     .and_then(|r| r)
                     .map(|_| token)

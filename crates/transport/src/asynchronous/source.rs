@@ -101,6 +101,7 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
                         drop(step);
                         return Err(Error::ConsentNeeded {
                             cause: shared.flight.last_error(),
+                            stop: None,
                         });
                     }
                     let seen = shared.flight.generation();

@@ -83,7 +83,7 @@ impl<H: Http> Client<H> {
             .and_then(|grant| {
                 crate::login::reserve(store)?;
                 let token = self.exchange(grant)?;
-                crate::login::save_login(store, token.clone())?;
+                crate::login::save_login(store, token.clone(), options.recovery_dir())?;
                 Ok(token)
             });
         crate::login::answer(callback, &result);

@@ -139,6 +139,7 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
                             Next::Fail(error) => Err(error),
                             _ => Err(Error::ConsentNeeded {
                                 cause: shared.flight.last_error(),
+                                stop: None,
                             }),
                         };
                     }

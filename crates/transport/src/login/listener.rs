@@ -1,10 +1,10 @@
 //! The loopback listener the consent page redirects to.
 
+use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use pinterest_oauth_core::{AuthorizationCodeGrant, CallbackError, RedirectUri, Url};
@@ -17,8 +17,11 @@ use crate::Authorization;
 const MAX_HEAD: usize = 16 * 1024;
 /// The longest any one connection is served, whatever it sends.
 const PER_CONNECTION: Duration = Duration::from_secs(5);
-/// The most connections served at once; more are closed at once.
+/// The most connections still sending their request at once: a new one closes the oldest of
+/// them (a browser sends its request at once; only a stalling client is ever that old).
 const MAX_CONNECTIONS: usize = 32;
+/// The most connection threads at once, whatever happens.
+const MAX_THREADS: usize = 2 * MAX_CONNECTIONS;
 /// How often the listener looks for new connections.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -145,7 +148,7 @@ impl Listener {
         deadline: Instant,
     ) -> Result<Callback, LoginError> {
         let (found, callbacks) = mpsc::channel();
-        let live = Arc::new(AtomicUsize::new(0));
+        let live = Arc::new(Live::default());
         let started = Instant::now();
         loop {
             for socket in &self.sockets {
@@ -176,20 +179,24 @@ impl Listener {
         }
     }
 
-    /// Hands a connection to a thread of its own, or closes it when too many are served.
+    /// Hands a connection to a thread of its own. When too many connections are still sending
+    /// their request, the oldest of them is closed to make room.
     fn serve(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
         consent: &Arc<Authorization>,
         found: &mpsc::Sender<Callback>,
-        live: &Arc<AtomicUsize>,
+        live: &Arc<Live>,
         deadline: Instant,
     ) {
-        if !peer.ip().is_loopback() || live.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+        if !peer.ip().is_loopback() || live.threads.load(Ordering::SeqCst) >= MAX_THREADS {
             return;
         }
-        live.fetch_add(1, Ordering::SeqCst);
+        let Some(id) = live.reading(&stream) else {
+            return;
+        };
+        live.threads.fetch_add(1, Ordering::SeqCst);
         let until = (Instant::now() + PER_CONNECTION).min(deadline);
         let (consent, found, live, path) = (
             consent.clone(),
@@ -200,12 +207,46 @@ impl Listener {
         let spawned = std::thread::Builder::new()
             .name("pinterest-oauth-login".into())
             .spawn(move || {
-                handle(stream, &path, &consent, &found, until);
-                live.fetch_sub(1, Ordering::SeqCst);
+                handle(stream, &path, &consent, &found, until, || live.read(id));
+                live.read(id);
+                live.threads.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
             tracing::debug!("could not start a thread for a connection; it was closed");
         }
+    }
+}
+
+/// The connections being served: how many threads, and which are still sending their request.
+#[derive(Debug, Default)]
+struct Live {
+    threads: AtomicUsize,
+    sending: Mutex<(u64, VecDeque<(u64, TcpStream)>)>,
+}
+
+impl Live {
+    /// Registers a connection still sending its request (closing the oldest such one when
+    /// there are too many); `None` if it cannot be registered.
+    fn reading(&self, stream: &TcpStream) -> Option<u64> {
+        let handle = stream.try_clone().ok()?;
+        let mut sending = self.sending.lock().unwrap_or_else(PoisonError::into_inner);
+        let (next, queue) = &mut *sending;
+        if queue.len() >= MAX_CONNECTIONS
+            && let Some((_, oldest)) = queue.pop_front()
+        {
+            tracing::debug!("too many connections still sending; the oldest was closed");
+            let _ = oldest.shutdown(std::net::Shutdown::Both);
+        }
+        *next += 1;
+        queue.push_back((*next, handle));
+        Some(*next)
+    }
+
+    /// The connection's request has been read (or it ended): it can no longer be closed to
+    /// make room.
+    fn read(&self, id: u64) {
+        let mut sending = self.sending.lock().unwrap_or_else(PoisonError::into_inner);
+        sending.1.retain(|(other, _)| *other != id);
     }
 }
 
@@ -216,10 +257,13 @@ fn handle(
     consent: &Authorization,
     found: &mpsc::Sender<Callback>,
     until: Instant,
+    read: impl FnOnce(),
 ) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let Some(head) = read_head(&mut stream, until) else {
+    let head = read_head(&mut stream, until);
+    read();
+    let Some(head) = head else {
         return;
     };
     // A browser's request head is ASCII; anything else is refused without a (lossy, unwiped)

@@ -61,6 +61,7 @@ pub struct LoginConfig {
     redirect_uri: Option<RedirectUri>,
     timeout: Duration,
     pkce: Pkce,
+    recovery: Option<std::path::PathBuf>,
 }
 
 impl LoginConfig {
@@ -72,7 +73,17 @@ impl LoginConfig {
             redirect_uri: None,
             timeout: Duration::from_secs(300),
             pkce: Pkce::Off,
+            recovery: pinterest_oauth_store::recovery::default_dir(),
         }
+    }
+
+    /// Where the new set is kept if the store refuses it after the code was spent (default
+    /// [`recovery::default_dir`](pinterest_oauth_store::recovery::default_dir)); token sources
+    /// given the same directory put it in place.
+    #[must_use]
+    pub fn with_recovery_dir(mut self, dir: impl Into<std::path::PathBuf>) -> LoginConfig {
+        self.recovery = Some(dir.into());
+        self
     }
 
     /// The registered redirect URI to listen on (a loopback `http` URI, any path and port).
@@ -118,6 +129,11 @@ impl LoginConfig {
     pub fn pkce(&self) -> Pkce {
         self.pkce
     }
+
+    /// The recovery directory.
+    pub fn recovery_dir(&self) -> Option<&std::path::Path> {
+        self.recovery.as_deref()
+    }
 }
 
 /// Why a login could not complete (besides the errors of the exchange and the store).
@@ -152,13 +168,31 @@ pub enum LoginError {
 }
 
 /// Saves a new token set from a login (or client credentials) as the next revision of what
-/// the store holds, under its lock; returns the document saved.
-pub fn save_login<S: TokenStore + ?Sized>(store: &S, token: Token) -> Result<TokenDocument, Error> {
+/// the store holds, under its lock; returns the document saved. When the store refuses it, the
+/// set is kept in `recovery` (the code is already spent) and the error says where.
+pub fn save_login<S: TokenStore + ?Sized>(
+    store: &S,
+    token: Token,
+    recovery: Option<&std::path::Path>,
+) -> Result<TokenDocument, Error> {
     let lock = store.lock()?;
     let previous = store.load()?;
     let document = TokenDocument::new(token).succeeding(previous.as_ref());
-    store.save(&lock, &document)?;
-    Ok(document)
+    match store.save(&lock, &document) {
+        Ok(()) => Ok(document),
+        // The code is spent: the set must not vanish with this process.
+        Err(source) => {
+            let kept_in = match source.kept_in() {
+                Some(path) => Some(path.to_path_buf()),
+                None => recovery.and_then(|dir| {
+                    pinterest_oauth_store::recovery::keep(dir, &store.location(), &document)
+                        .inspect_err(|e| tracing::error!(error = %e, "the new token set could not be kept in the recovery directory either"))
+                        .ok()
+                }),
+            };
+            Err(Error::NotSaved { kept_in, source })
+        }
+    }
 }
 
 /// Proves, before a code is spent, that the store will take the set: locks it, checks what it

@@ -1,0 +1,103 @@
+//! A set a store refused is put back only over the very set it was made to replace: revision
+//! numbers alone never decide (found by attacking the CLI: a kept set was deleted after a
+//! lifecycle-only write, and restored over a newer login).
+
+use std::time::SystemTime;
+
+use pinterest_oauth_core::{Token, TokenDocument, http, parse_token_response};
+use pinterest_oauth_store::{MemoryStore, TokenStore, recovery};
+
+fn token(name: &str) -> Token {
+    let body = format!(
+        r#"{{"access_token":"pina_{name}","token_type":"bearer","expires_in":2592000,
+            "scope":"boards:read","refresh_token":"pinr_{name}","refresh_token_expires_in":5184000}}"#
+    );
+    parse_token_response(SystemTime::now(), &http::Response::new(body)).unwrap()
+}
+
+fn refresh(doc: &Option<TokenDocument>) -> Option<&str> {
+    doc.as_ref()?.token().refresh_token().map(|t| t.secret())
+}
+
+fn save(store: &MemoryStore, document: &TokenDocument) {
+    let lock = store.lock().unwrap();
+    store.save(&lock, document).unwrap();
+}
+
+fn settle(store: &MemoryStore, dir: &std::path::Path) -> Option<TokenDocument> {
+    let lock = store.lock().unwrap();
+    recovery::settle(store, &lock, Some(dir)).unwrap()
+}
+
+fn kept(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_kept_set_is_restored_over_its_predecessor_whatever_was_recorded_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new();
+    let first = TokenDocument::new(token("a"));
+    save(&store, &first);
+    let rotated = TokenDocument::new(token("b")).succeeding(Some(&first));
+    recovery::keep(dir.path(), &store.location(), &rotated).unwrap();
+    // Since then: the old access token revoked (a lifecycle-only write, revision up).
+    let revoked = first.clone().without_access_token();
+    save(&store, &revoked);
+    assert!(revoked.revision() >= rotated.revision());
+    let now = settle(&store, dir.path());
+    assert_eq!(refresh(&now), Some("pinr_b"));
+    assert!(now.unwrap().revision() > revoked.revision());
+    assert_eq!(kept(dir.path()), 0);
+}
+
+#[test]
+fn a_kept_set_never_overwrites_a_newer_login_or_brings_back_a_removed_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new();
+    let first = TokenDocument::new(token("a"));
+    save(&store, &first);
+    let rotated = TokenDocument::new(token("b")).succeeding(Some(&first));
+    // A revision far above anything stored: it must not matter.
+    for _ in 0..5 {
+        let lock = store.lock().unwrap();
+        let stored = store.load().unwrap().unwrap();
+        store.save(&lock, &stored.without_access_token()).unwrap();
+    }
+    recovery::keep(dir.path(), &store.location(), &rotated).unwrap();
+    let login = TokenDocument::new(token("login")).succeeding(store.load().unwrap().as_ref());
+    save(&store, &login);
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login"));
+    assert_eq!(kept(dir.path()), 0, "the stale kept set is removed");
+
+    // Revoked and removed: nothing comes back.
+    let store = MemoryStore::new();
+    save(&store, &first);
+    recovery::keep(dir.path(), &store.location(), &rotated).unwrap();
+    store.clear(&store.lock().unwrap()).unwrap();
+    assert_eq!(settle(&store, dir.path()), None);
+    assert_eq!(kept(dir.path()), 0);
+}
+
+#[test]
+fn a_chain_of_kept_sets_is_restored_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new();
+    let first = TokenDocument::new(token("a"));
+    save(&store, &first);
+    let second = TokenDocument::new(token("b")).succeeding(Some(&first));
+    let third = TokenDocument::new(token("c")).succeeding(Some(&second));
+    recovery::keep(dir.path(), &store.location(), &third).unwrap();
+    recovery::keep(dir.path(), &store.location(), &second).unwrap();
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_c"));
+    assert_eq!(store.saves(), 3);
+}
+
+#[test]
+fn a_first_set_whose_save_failed_is_restored_into_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new();
+    let login = TokenDocument::new(token("login")).succeeding(None);
+    recovery::keep(dir.path(), &store.location(), &login).unwrap();
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login"));
+}
