@@ -470,3 +470,60 @@ fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
     }
     assert_eq!(fake.stats().rotated_reuse, 0);
 }
+
+#[test]
+fn a_rate_limit_or_a_dead_grant_seen_by_one_process_stops_the_whole_fleet() {
+    use fake_pinterest::{Fault, Grant, Route, Times};
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let grant = unique_grant("shared-state");
+    log_in(&fake, &store(redis.url(), &fake, &grant));
+    std::thread::sleep(Duration::from_millis(2100));
+    // Pinterest rate-limits the first process's refresh for half an hour.
+    fake.push_fault(
+        Route::Grant(Grant::RefreshToken),
+        Fault::rate_limited(1800),
+        Times::Once,
+    );
+    let mut first = Killed(worker(&fake, redis.url(), &grant, "once").spawn().unwrap());
+    let out = lines(first.0.stdout.take().unwrap());
+    let line = wait_for_result(&out, Duration::from_secs(30));
+    assert!(line.contains("rate"), "{line}");
+    // Every other process, on any machine, honours it: nothing more is sent.
+    for _ in 0..3 {
+        let mut other = Killed(worker(&fake, redis.url(), &grant, "once").spawn().unwrap());
+        let out = lines(other.0.stdout.take().unwrap());
+        let line = wait_for_result(&out, Duration::from_secs(30));
+        assert!(line.starts_with("error") && line.contains("rate"), "{line}");
+    }
+    assert_eq!(fake.stats().token.refresh_token, 1);
+
+    // A dead grant, seen once, stops the fleet too.
+    let grant = unique_grant("dead-grant");
+    log_in(&fake, &store(redis.url(), &fake, &grant));
+    std::thread::sleep(Duration::from_millis(2100));
+    fake.push_fault(
+        Route::Grant(Grant::RefreshToken),
+        Fault::status(
+            401,
+            r#"{"code":283,"message":"The authorization grant is invalid"}"#,
+        ),
+        Times::Once,
+    );
+    let before = fake.stats().token.refresh_token;
+    for _ in 0..4 {
+        let mut one = Killed(worker(&fake, redis.url(), &grant, "once").spawn().unwrap());
+        let out = lines(one.0.stdout.take().unwrap());
+        let line = wait_for_result(&out, Duration::from_secs(30));
+        assert!(line.starts_with("error consent needed"), "{line}");
+    }
+    assert_eq!(
+        fake.stats().token.refresh_token,
+        before + 1,
+        "asked once, by one process"
+    );
+}
