@@ -277,7 +277,8 @@ impl fmt::Debug for ConsentUrl {
 /// assert!(RedirectUri::new("/callback").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RedirectUri(String);
+// Shared: every code exchange carries it, and a clone costs no allocation.
+pub struct RedirectUri(std::sync::Arc<str>);
 
 impl RedirectUri {
     /// Checks that `uri` is an absolute URL without a fragment.
@@ -294,7 +295,7 @@ impl RedirectUri {
         if url.fragment().is_some() {
             return Err(invalid(UrlProblem::HasFragment));
         }
-        Ok(RedirectUri(uri))
+        Ok(RedirectUri(uri.into()))
     }
 
     /// The URI exactly as given.

@@ -228,20 +228,22 @@ impl<'de, T: Object<'de>> Deserialize<'de> for Document<T> {
 
 /// Reads the body as one JSON object, reporting anything else as a [`Malformation`].
 pub(crate) fn read_object<'a, T: Object<'a>>(body: &'a [u8]) -> Result<T, Malformation> {
-    let text = std::str::from_utf8(body).map_err(|e| Malformation::NotUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
-    if text.trim().is_empty() {
-        return Err(Malformation::EmptyBody);
-    }
-    match serde_json::from_str::<Document<T>>(text) {
+    // Parsed straight from the bytes (serde_json checks the UTF-8 of every string it reads, and
+    // anything outside strings must be ASCII JSON); only a failure is looked at more closely.
+    match serde_json::from_slice::<Document<T>>(body) {
         Ok(Document::Object(_, Some(name))) => Err(Malformation::DuplicateField(name)),
         Ok(Document::Object(object, None)) => Ok(object),
         Ok(Document::Other(found)) => Err(Malformation::NotAnObject { found }),
-        Err(e) if e.is_eof() => Err(Malformation::Truncated),
-        Err(e) => Err(Malformation::NotJson {
-            line: e.line(),
-            column: e.column(),
+        Err(e) => Err(match std::str::from_utf8(body) {
+            Err(bad) => Malformation::NotUtf8 {
+                valid_up_to: bad.valid_up_to(),
+            },
+            Ok(text) if text.trim().is_empty() => Malformation::EmptyBody,
+            Ok(_) if e.is_eof() => Malformation::Truncated,
+            Ok(_) => Malformation::NotJson {
+                line: e.line(),
+                column: e.column(),
+            },
         }),
     }
 }

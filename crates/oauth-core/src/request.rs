@@ -109,7 +109,22 @@ fn form_post(config: &ClientConfig, uri: &Uri, body: Vec<u8>) -> Request<Vec<u8>
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM_CONTENT_TYPE));
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(USER_AGENT, config.user_agent().clone());
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(CONTENT_LENGTH, content_length(body.len()));
     *request.body_mut() = body;
     request
+}
+
+/// `Content-Length` for a body of `len` bytes. Every token request body is short: their values
+/// are made once and shared (cloning one costs no allocation).
+fn content_length(len: usize) -> HeaderValue {
+    const SHARED: usize = 1024;
+    static VALUES: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    if len >= SHARED {
+        return HeaderValue::from(len);
+    }
+    let values = VALUES.get_or_init(|| (0..SHARED).map(HeaderValue::from).collect());
+    values
+        .get(len)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(len))
 }

@@ -96,21 +96,22 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     now: SystemTime,
     response: &Response<B>,
 ) -> Result<Token, ResponseError> {
-    let meta = Meta::of(response.status(), response.headers());
+    // What the headers say is read only for an error: a success needs none of it.
+    let meta = || Meta::of(response.status(), response.headers());
     if let Some(redirect) = redirect(response) {
-        return Err(meta.malformed(redirect));
+        return Err(meta().malformed(redirect));
     }
     let mut body: Body<'_> = match read_object(response.body().as_ref()) {
         Ok(body) => body,
-        Err(problem) => return Err(meta.malformed(problem)),
+        Err(problem) => return Err(meta().malformed(problem)),
     };
-    if !meta.status.is_success() {
-        return Err(meta.api_error(body));
+    if !response.status().is_success() {
+        return Err(meta().api_error(body));
     }
     if !carries_token(&body) && is_error_object(&body) {
-        return Err(meta.api_error(body));
+        return Err(meta().api_error(body));
     }
-    token_from_body(now, &mut body).map_err(|p| meta.malformed(p))
+    token_from_body(now, &mut body).map_err(|p| meta().malformed(p))
 }
 
 /// Parses a response from `POST {base}/oauth/token/revoke`.
@@ -131,21 +132,21 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
 /// assert_eq!(parse_revoke_response(&denied).unwrap_err().status(), 403);
 /// ```
 pub fn parse_revoke_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<(), ResponseError> {
-    let meta = Meta::of(response.status(), response.headers());
+    let meta = || Meta::of(response.status(), response.headers());
     let body = response.body().as_ref();
     if let Some(redirect) = redirect(response) {
-        return Err(meta.malformed(redirect));
+        return Err(meta().malformed(redirect));
     }
-    if meta.status.is_success() {
+    if response.status().is_success() {
         // Whatever a 2xx carries is ignored, unless it is an error object.
         return match read_object::<Body<'_>>(body) {
-            Ok(fields) if is_error_object(&fields) => Err(meta.api_error(fields)),
+            Ok(fields) if is_error_object(&fields) => Err(meta().api_error(fields)),
             _ => Ok(()),
         };
     }
     match read_object::<Body<'_>>(body) {
-        Ok(fields) => Err(meta.api_error(fields)),
-        Err(problem) => Err(meta.malformed(problem)),
+        Ok(fields) => Err(meta().api_error(fields)),
+        Err(problem) => Err(meta().malformed(problem)),
     }
 }
 

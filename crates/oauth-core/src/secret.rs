@@ -65,11 +65,79 @@ secret_type!(
     AppSecret,
     "0123456789abcdef"
 );
-secret_type!(
-    /// An OAuth access token (Pinterest's start with `pina`).
-    AccessToken,
-    "pina_example"
-);
+/// An OAuth access token (Pinterest's start with `pina`).
+///
+/// `Debug` prints only the type name, there is no `Display`, and `==` compares in constant time
+/// (for equal lengths). Clones share one buffer (handing a token out costs no copy of it), which
+/// is zeroized when the last clone is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::AccessToken;
+///
+/// let value = AccessToken::new("pina_example");
+/// assert_eq!(value.secret(), "pina_example");
+/// assert_eq!(format!("{value:?}"), "AccessToken(<redacted>)");
+/// assert_eq!(value.clone(), value);
+/// ```
+#[derive(Clone)]
+pub struct AccessToken(std::sync::Arc<Wiped>);
+
+/// A secret buffer zeroized when dropped (shared by the clones of an [`AccessToken`]).
+struct Wiped(String);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl AccessToken {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(std::sync::Arc::new(Wiped(value.into())))
+    }
+
+    /// The secret itself. Every read of a secret goes through this one accessor, so reviewers
+    /// can find them all.
+    pub fn secret(&self) -> &str {
+        &self.0.0
+    }
+}
+
+impl Zeroize for AccessToken {
+    /// Forgets the secret: this handle no longer holds it, and its buffer is zeroized once no
+    /// clone holds it either.
+    fn zeroize(&mut self) {
+        *self = AccessToken::new(String::new());
+    }
+}
+
+impl ZeroizeOnDrop for AccessToken {}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+impl PartialEq for AccessToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.secret()
+            .as_bytes()
+            .ct_eq(other.secret().as_bytes())
+            .into()
+    }
+}
+
+impl Eq for AccessToken {}
+
+impl From<String> for AccessToken {
+    fn from(value: String) -> Self {
+        AccessToken::new(value)
+    }
+}
 secret_type!(
     /// An OAuth refresh token (Pinterest's start with `pinr`).
     RefreshToken,

@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 /// A ureq agent configured for a token endpoint: the [`Http`] stack of this crate.
 ///
 /// Status codes are data (`http_status_as_error(false)`, so a 401 body reaches the parser), no
-/// redirect is followed, connect and whole-call timeouts apply, bodies are capped while read,
+/// redirect is followed, connect and whole-call timeouts apply (the call's is split evenly
+/// across sending, waiting for the answer and reading it), bodies are capped while read,
 /// TLS is rustls with the ring provider and the webpki roots (plus any extra roots), and
 /// connections are kept alive and reused across calls. The request body is lent to ureq and
 /// wiped afterwards; the response body is read into a buffer that is wiped when dropped.
@@ -61,11 +62,18 @@ impl FromSettings for HttpClient {
             .provider(TlsProvider::Rustls)
             .root_certs(root_certs)
             .build();
+        // The whole-call timeout, split evenly across the phases after connecting: no phase,
+        // and so no call, outlasts it. (A single global deadline would make ureq reset the
+        // socket timeouts on every read and write: about a third slower on loopback.)
+        let phase = Some(settings.timeout() / 4);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(settings.connect_timeout()))
-            .timeout_global(Some(settings.timeout()))
+            .timeout_send_request(phase)
+            .timeout_send_body(phase)
+            .timeout_recv_response(phase)
+            .timeout_recv_body(phase)
             .tls_config(tls)
             .build()
             .new_agent();

@@ -41,7 +41,7 @@ impl Default for SourceConfig {
     fn default() -> Self {
         SourceConfig {
             config: LifecycleConfig::default(),
-            clock: Arc::new(SystemTime::now),
+            clock: Arc::new(coarse_now),
             client_credentials: None,
             recovery: recovery::default_dir(),
         }
@@ -66,7 +66,10 @@ impl SourceConfig {
         self
     }
 
-    /// Reads time from `clock` instead of the system clock (for tests).
+    /// Reads time from `clock` instead of the system clock (for tests). The default reads the
+    /// wall clock at the kernel tick's resolution (a few milliseconds, on Linux without a
+    /// system call): expiry is counted in seconds, and a token source reads the clock on every
+    /// call.
     #[must_use]
     pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
@@ -113,4 +116,23 @@ impl SourceConfig {
             Storage::new(store, self.recovery.clone()),
         ))
     }
+}
+
+/// The wall clock at the resolution of the kernel's tick (`CLOCK_REALTIME_COARSE`).
+#[cfg(target_os = "linux")]
+pub(crate) fn coarse_now() -> SystemTime {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    match (u64::try_from(now.tv_sec), u64::try_from(now.tv_nsec)) {
+        (Ok(secs), Ok(nanos)) => std::time::Duration::from_secs(secs)
+            .checked_add(std::time::Duration::from_nanos(nanos))
+            .and_then(|since| SystemTime::UNIX_EPOCH.checked_add(since))
+            .unwrap_or_else(SystemTime::now),
+        _ => SystemTime::now(),
+    }
+}
+
+/// The wall clock.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn coarse_now() -> SystemTime {
+    SystemTime::now()
 }
