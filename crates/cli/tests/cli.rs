@@ -1653,12 +1653,14 @@ fn status_shows_every_wait_including_the_budgets_ceiling() {
 
 /// A Redis to test against: `REDIS_URL`, else a `redis-server` started here (killed on drop).
 /// Under `CI=true` a missing Redis fails the test.
+#[cfg(feature = "redis")]
 struct TestRedis {
     url: String,
     server: Option<Child>,
     _dir: Option<tempfile::TempDir>,
 }
 
+#[cfg(feature = "redis")]
 impl Drop for TestRedis {
     fn drop(&mut self) {
         if let Some(mut server) = self.server.take() {
@@ -1668,6 +1670,7 @@ impl Drop for TestRedis {
     }
 }
 
+#[cfg(feature = "redis")]
 fn test_redis() -> Option<TestRedis> {
     if let Ok(url) = std::env::var("REDIS_URL")
         && !url.is_empty()

@@ -1,4 +1,7 @@
-//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted.
+//! Helpers shared by the runnable examples: printing requests and tokens with secrets redacted,
+//! and two drivers of the core over transports of their own ([`drivers`]).
+
+pub mod drivers;
 
 use std::time::SystemTime;
 

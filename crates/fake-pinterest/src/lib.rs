@@ -16,7 +16,14 @@
 //!
 //! Any request can be scripted to misbehave with a [`Fault`]: a given status and body, a delay,
 //! `Retry-After`, closing mid-body, dripping bytes, an endless body, a redirect, garbage bytes,
-//! or no answer at all.
+//! no answer at all, or an answer lost after the request was carried out; connections can be
+//! cut before a request is read whole ([`Cut`]).
+//!
+//! **In scope**: what a token client sees of Pinterest's OAuth (the consent round trip, the
+//! token and revoke endpoints, one bearer-protected endpoint), every answer shape Pinterest
+//! allows, rotation with an optional grace period, bounded lifetimes, and faults. **Out of
+//! scope**: the rest of the API, real users and sessions, persistence (state lives in memory).
+//! For tests and demos only, never on a public interface.
 //!
 //! ```
 //! use fake_pinterest::{FakeConfig, FakePinterest, Fault, Route, Times};

@@ -78,6 +78,104 @@
 //! [`CsrfState`]) print as `<redacted>` in `Debug`, have no `Display`, are read only through
 //! `secret()`, compare in constant time and are zeroized on drop. The `Authorization` header is
 //! marked sensitive.
+//!
+//! # Driving the core yourself
+//!
+//! Any HTTP client can carry the core's requests; `crates/examples/src/drivers` in the
+//! repository has two complete drivers that CI runs for every grant and a revocation: one over
+//! `reqwest` and one over a bare `std::net::TcpStream` (no HTTP library at all).
+//!
+//! **What you get.** [`token_request`] and [`revoke_request`] give an `http::Request<Vec<u8>>`:
+//! `POST` to an absolute URI (`https`, or plain `http` to a loopback host for a local fake),
+//! with `Authorization: Basic …` (marked sensitive), `Content-Type:
+//! application/x-www-form-urlencoded`, `Accept: application/json`, `User-Agent` and
+//! `Content-Length`, and the form body. Send it as given; adding `Host` or connection headers
+//! is fine.
+//!
+//! **What the parsers read.** [`parse_token_response`] and [`parse_revoke_response`] take any
+//! `http::Response<B: AsRef<[u8]>>` and read: the status (any 2xx is success, 201 included; 3xx
+//! is reported as a redirect that was not followed; every other status is an error read from
+//! the body); the body as one JSON object (Pinterest's `{code, message}` and RFC 6749's
+//! `{error, error_description}` both); and, for errors only, the headers `Retry-After`,
+//! `X-RateLimit-Reset`, `X-Pinterest-Rid` (the request id) and `Content-Type`. Pass `now`, the
+//! time the answer arrived: expiry times count from it. [`Failure::of`] classifies an error
+//! for the [`TokenLifecycle`]; a network failure is [`Failure::Transient`].
+//!
+//! **What a transport must do.**
+//!
+//! - Return every status as data: a 401's body says whether the grant is dead (code 283) or the
+//!   app was refused (code 2).
+//! - Follow no redirect: it would carry the credentials to another host.
+//! - Bound the time (connect, and the whole call) and the body (Pinterest's answers are well
+//!   under 1 KiB: refuse a `Content-Length` past the cap before reading, and stop reading at it).
+//! - Keep the status and the headers.
+//! - Refuse a URI [`check_request_uri`] refuses, before sending a byte.
+//! - Wipe what it buffered: the request body holds the code or the refresh token, the answer
+//!   both tokens (`zeroize::Zeroizing<Vec<u8>>`).
+//!
+//! **What it must not do.**
+//!
+//! - Send an authorization-code exchange twice once a byte of it may have left (Pinterest may
+//!   revoke the tokens of a code presented twice); only a failed connect is safe to retry.
+//! - Retry a refresh whose answer was lost: the refresh token it spent is already dead.
+//! - Log bodies or the `Authorization` header.
+//!
+//! The shape of a driver, here over a stand-in that answers like Pinterest:
+//!
+//! ```
+//! use pinterest_oauth_core::{
+//!     check_request_uri, parse_token_response, token_request, http, AppId, AppSecret,
+//!     ClientConfig, Grant, RefreshToken,
+//! };
+//! use std::time::SystemTime;
+//!
+//! /// Your HTTP client goes here: send as given, no redirects, capped, any status as data.
+//! fn send(request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, Box<dyn std::error::Error>> {
+//!     check_request_uri(request.uri())?;
+//!     Ok(http::Response::builder().status(200).body(
+//!         br#"{"access_token":"pina.new","token_type":"bearer","expires_in":2592000,
+//!              "refresh_token":"pinr.rotated","scope":"boards:read"}"#.to_vec(),
+//!     )?)
+//! }
+//!
+//! let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("app-secret"));
+//! let request = token_request(&config, &Grant::refresh_token(RefreshToken::new("pinr.old")));
+//! let answer = send(request)?;
+//! let token = parse_token_response(SystemTime::now(), &answer)?;
+//! // Pinterest rotated the refresh token: store the new one before anything else.
+//! assert_eq!(token.refresh_token().map(|t| t.secret()), Some("pinr.rotated"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The reqwest driver's whole transport (`crates/examples/src/drivers/reqwest_driver.rs`):
+//!
+//! ```text
+//! let client = reqwest::Client::builder()
+//!     .redirect(reqwest::redirect::Policy::none())
+//!     .connect_timeout(Duration::from_secs(10))
+//!     .timeout(Duration::from_secs(30))
+//!     .build()?;
+//!
+//! async fn send(client: &reqwest::Client, request: http::Request<Vec<u8>>)
+//!     -> Result<http::Response<Vec<u8>>, Failure> {
+//!     pinterest_oauth_core::check_request_uri(request.uri())?;
+//!     let (parts, body) = request.into_parts();
+//!     let mut answer = client.request(parts.method, parts.uri.to_string())
+//!         .headers(parts.headers).body(body).send().await?;
+//!     let mut response = http::Response::builder().status(answer.status());
+//!     response.headers_mut().map(|h| h.extend(answer.headers().clone()));
+//!     let mut bytes = Vec::new();
+//!     while let Some(chunk) = answer.chunk().await? {
+//!         if bytes.len() + chunk.len() > MAX_BODY { return Err("too large".into()); }
+//!         bytes.extend_from_slice(&chunk);
+//!     }
+//!     Ok(response.body(bytes)?)
+//! }
+//! ```
+//!
+//! To get retries, single-flight token sources and stores on top of your client, implement
+//! `Http` (blocking) or `AsyncHttp` (async) from the `pinterest-oauth-transport` crate instead:
+//! the same duties, and the rest comes with it.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -16,6 +16,12 @@
 //! - waiters are woken by a message on `{…}:events` (published on release and on save), and poll
 //!   as a fallback.
 //!
+//! **In scope**: one grant's document, its lease and its waiters, over the blocking `redis`
+//! client (the async token source calls the store on tokio's blocking pool, as it does for the
+//! file store). **Out of scope**: Redis's own durability and replication (configure
+//! `appendonly`), TLS to Redis (`rediss://` is not built in), cluster slot routing beyond
+//! keeping a grant's keys in one slot.
+//!
 //! A token source only waits for the lock when it holds no valid token: while Redis is down,
 //! a valid cached token keeps being served, and the store's failures are typed
 //! ([`StoreError::Unavailable`]). `docs/fleet.md` in the repository walks through the design

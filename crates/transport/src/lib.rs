@@ -29,11 +29,44 @@
 //!
 //! Features: `blocking` (the blocking client and source), `tokio` (the async ones, and
 //! `asynchronous::Blocking`), `login` (the loopback login).
+//!
+//! # Plugging in an HTTP stack
+//!
+//! Implement [`Http`] (or [`AsyncHttp`]) for your client, and the one-shot client, the token
+//! sources, the retries and the login come with it. Here a stand-in answers like Pinterest:
+//!
+//! ```
+//! # #[cfg(feature = "blocking")] {
+//! use pinterest_oauth_core::http::{Request, Response};
+//! use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RefreshToken};
+//! use pinterest_oauth_transport::blocking::Client;
+//! use pinterest_oauth_transport::{Error, Http, SecretResponse};
+//! use zeroize::Zeroizing;
+//!
+//! /// Your HTTP stack: send as given, follow no redirect, cap the body, wipe the buffers.
+//! struct Canned;
+//!
+//! impl Http for Canned {
+//!     fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+//!         let _sent = Zeroizing::new(request.into_body());
+//!         let body = br#"{"access_token":"pina.new","token_type":"bearer","expires_in":60,"refresh_token":"pinr.next"}"#;
+//!         Ok(Response::new(Zeroizing::new(body.to_vec())))
+//!     }
+//! }
+//!
+//! let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("app-secret"));
+//! let client = Client::with_http(config, Canned);
+//! let token = client.refresh(&RefreshToken::new("pinr.old"))?;
+//! assert_eq!(token.refresh_token().map(|t| t.secret()), Some("pinr.next"));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
 mod authorization;
 mod call;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 mod client;
 mod entropy;
 mod error;
