@@ -527,3 +527,155 @@ fn a_rate_limit_or_a_dead_grant_seen_by_one_process_stops_the_whole_fleet() {
         "asked once, by one process"
     );
 }
+
+// ---- Found by attacking the fleet (issue 11) ----
+
+fn redis_cli(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
+
+#[test]
+fn a_login_into_an_unreadable_redis_document_is_refused_before_the_code_is_spent() {
+    use pinterest_oauth_transport::login::LoginConfig;
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let store = store(redis.url(), &fake, &unique_grant("garbage"));
+    let _: () = redis::cmd("HSET")
+        .arg(&store.keys().document)
+        .arg("revision")
+        .arg(3)
+        .arg("document")
+        .arg("garbage{")
+        .query(&mut redis_cli(redis.url()))
+        .unwrap();
+    let client = client_for(Kind::Ureq, &fake);
+    let options = LoginConfig::new(vec![pinterest_oauth_core::Scope::BoardsRead])
+        .with_redirect_uri(RedirectUri::new("http://127.0.0.1:0/cb").unwrap())
+        .with_timeout(Duration::from_secs(20));
+    let mut opened = false;
+    let err = client
+        .login(&store, &options, |_| opened = true)
+        .unwrap_err();
+    assert!(
+        matches!(store_error(&err), StoreError::Corrupt { .. }),
+        "{err}"
+    );
+    assert!(!opened, "the consent page never opened");
+    assert_eq!(fake.stats().token.authorization_code, 0);
+}
+
+#[test]
+fn a_lock_that_never_runs_out_is_one_typed_store_error_not_consent() {
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let grant = unique_grant("stuck-lock");
+    let options = RedisOptions::default()
+        .with_lease(LEASE)
+        .with_lock_timeout(Duration::from_millis(800));
+    let store = RedisStore::with_options(
+        redis.url(),
+        &AppId::new(fake.app_id()).unwrap(),
+        &grant,
+        options,
+    )
+    .unwrap();
+    log_in(&fake, &store);
+    std::thread::sleep(Duration::from_millis(2100));
+    // A lock left without a lifetime (by hand, or by a broken client).
+    let _: () = redis::cmd("SET")
+        .arg(&store.keys().lock)
+        .arg("someone-else")
+        .query(&mut redis_cli(redis.url()))
+        .unwrap();
+    let source =
+        pinterest_oauth_transport::blocking::TokenSource::new(client_for(Kind::Ureq, &fake), store)
+            .unwrap();
+    let started = Instant::now();
+    let err = source.access_token().unwrap_err();
+    assert!(
+        matches!(store_error(&err), StoreError::LockTimeout { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.kind(),
+        pinterest_oauth_transport::ErrorKind::Store,
+        "{err}"
+    );
+    // One wait for the lock, not one per retry.
+    assert!(
+        started.elapsed() < Duration::from_millis(800) * 3,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.stats().token.refresh_token, 0);
+}
+
+/// The Redis store, deleting its own lease right after recording an attempt (as if the process
+/// had been paused past its lease, and another had taken it).
+struct LosesLease(RedisStore, String);
+
+impl TokenStore for LosesLease {
+    fn lock(&self) -> Result<pinterest_oauth_store::StoreLock, StoreError> {
+        self.0.lock()
+    }
+    fn try_lock(&self) -> Result<Option<pinterest_oauth_store::StoreLock>, StoreError> {
+        self.0.try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        self.0.load()
+    }
+    fn save(
+        &self,
+        lock: &pinterest_oauth_store::StoreLock,
+        document: &TokenDocument,
+    ) -> Result<(), StoreError> {
+        self.0.save(lock, document)?;
+        let _: () = redis::cmd("SET")
+            .arg(&self.0.keys().lock)
+            .arg("another-process")
+            .query(&mut redis_cli(&self.1))
+            .unwrap();
+        Ok(())
+    }
+    fn confirm(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
+        self.0.confirm(lock)
+    }
+    fn clear(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
+        self.0.clear(lock)
+    }
+    fn location(&self) -> String {
+        self.0.location()
+    }
+}
+
+#[test]
+fn a_holder_that_lost_its_lease_sends_nothing() {
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let store = store(redis.url(), &fake, &unique_grant("fenced"));
+    log_in(&fake, &store);
+    std::thread::sleep(Duration::from_millis(2100));
+    let source = pinterest_oauth_transport::blocking::TokenSource::new(
+        client_for(Kind::Ureq, &fake),
+        LosesLease(store, redis.url().to_owned()),
+    )
+    .unwrap();
+    let err = source.access_token().unwrap_err();
+    assert!(
+        matches!(store_error(&err), StoreError::LockLost { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        fake.stats().token.refresh_token,
+        0,
+        "the refresh token was not spent"
+    );
+}

@@ -866,3 +866,106 @@ fn a_holder_of_a_valid_token_never_waits_for_another_process_lock() {
     assert_eq!(s.refreshes(), 0, "the other process is at it");
     drop(held);
 }
+
+// ---- Found by attacking the fleet (issue 11) ----
+
+#[test]
+fn a_process_that_saw_its_grant_refused_adopts_a_set_saved_elsewhere() {
+    let s = Setup::new();
+    let store = FileStore::new(s.dir.path().join("token.json"));
+    {
+        let lock = store.lock().unwrap();
+        store
+            .save(&lock, &TokenDocument::new(s.token.clone()))
+            .unwrap();
+    }
+    let source = s.source(Kind::Ureq, store.clone());
+    let first = source.access_token().unwrap();
+    // This process's refresh is refused (its refresh token was rotated away by another).
+    s.fake.push_fault(
+        REFRESH,
+        Fault::status(
+            401,
+            r#"{"code":283,"message":"The authorization grant is invalid"}"#,
+        ),
+        Times::Once,
+    );
+    assert!(source.refresh_now().is_err());
+    // Meanwhile another process stored a newer set (a login, or its own refresh).
+    let newer = user_token(&s.fake);
+    {
+        let lock = store.lock().unwrap();
+        let stored = store.load().unwrap();
+        store
+            .save(
+                &lock,
+                &TokenDocument::new(newer.clone()).succeeding(stored.as_ref()),
+            )
+            .unwrap();
+    }
+    // The refused process re-reads the store (at most a second later; the still-valid old
+    // token is handed out meanwhile) and hands the new set out.
+    s.clock.advance(Duration::from_secs(2));
+    let _ = source.access_token();
+    source.wait_idle();
+    let now = source.access_token().unwrap();
+    assert_ne!(now, first);
+    assert_eq!(Some(&now), newer.access_token());
+}
+
+#[test]
+fn a_set_kept_aside_is_put_back_by_the_next_source_even_with_a_valid_token() {
+    let s = Setup::new();
+    let store = FileStore::new(s.dir.path().join("token.json"));
+    let stored = TokenDocument::new(s.token.clone());
+    {
+        let lock = store.lock().unwrap();
+        store.save(&lock, &stored).unwrap();
+    }
+    // An earlier run refreshed, but its store refused the set: it was kept aside.
+    let rotated = TokenDocument::new(user_token(&s.fake)).rotating(&stored);
+    pinterest_oauth_store::recovery::keep(
+        &s.dir.path().join("recovered"),
+        &store.location(),
+        &rotated,
+    )
+    .unwrap();
+    let source = s.source(Kind::Ureq, store.clone());
+    assert_eq!(
+        store.load().unwrap().unwrap().token().refresh_token(),
+        rotated.token().refresh_token(),
+        "put back when the source started"
+    );
+    assert_eq!(
+        Some(&source.access_token().unwrap()),
+        rotated.token().access_token()
+    );
+}
+
+#[test]
+fn a_document_at_the_last_revision_spends_nothing_and_says_why() {
+    let s = Setup::new();
+    let store = FileStore::new(s.dir.path().join("token.json"));
+    let mut text: serde_json::Value =
+        serde_json::from_slice(&TokenDocument::new(s.token.clone()).to_bytes()).unwrap();
+    text["revision"] = pinterest_oauth_core::MAX_REVISION.into();
+    let last = TokenDocument::from_bytes(text.to_string().as_bytes()).unwrap();
+    store.save(&store.lock().unwrap(), &last).unwrap();
+    let source = s.source(Kind::Ureq, store.clone());
+    s.expire();
+    let err = source.access_token().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Store, "{err}");
+    assert!(
+        err.to_string().contains("revision is out of range"),
+        "{err}"
+    );
+    assert_eq!(
+        s.refreshes(),
+        0,
+        "nothing sent: the set could not have been stored"
+    );
+    // Never written past what can be read back.
+    let past = last.without_access_token();
+    assert!(store.save(&store.lock().unwrap(), &past).is_err());
+    assert!(store.load().is_ok());
+}

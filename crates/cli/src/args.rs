@@ -79,7 +79,13 @@ pub(crate) struct Global {
     /// Keep the tokens elsewhere than the token file: `redis://[:PASSWORD@]HOST:PORT/DB` shares
     /// one grant between processes on many machines (exactly one refreshes at a time). Takes
     /// precedence over --token-file.
-    #[arg(long, env = "PINTEREST_TOKEN_STORE", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "PINTEREST_TOKEN_STORE",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
     pub(crate) store: Option<String>,
 
     /// The grant's name in a shared store (with --store): one per Pinterest user the app acts

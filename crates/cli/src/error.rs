@@ -52,6 +52,16 @@ pub(crate) enum CliError {
         "{0} holds a user's grant (a refresh token); an app token saved there would discard it: use another --token-file or --grant, or revoke it first"
     )]
     WouldReplaceGrant(String),
+    /// Pinterest revoked the tokens, but the store could not record it.
+    #[error(
+        "Pinterest revoked {revoked}, but the token store could not record it ({source}): those tokens no longer work: once the store works, log in again"
+    )]
+    RevokedNotRecorded {
+        /// What was revoked.
+        revoked: String,
+        /// Why the store failed.
+        source: pinterest_oauth_store::StoreError,
+    },
     /// `--store redis://…` in a build without the `redis` feature.
     #[error("this build has no redis store: install with `--features redis`")]
     #[cfg_attr(feature = "redis", allow(dead_code))]
@@ -121,7 +131,7 @@ impl CliError {
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
             CliError::UnusableAccessToken { .. } => exit::API,
-            CliError::Store(_) => exit::TOKEN_FILE,
+            CliError::Store(_) | CliError::RevokedNotRecorded { .. } => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,
                 ErrorKind::Api => exit::API,

@@ -153,7 +153,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 // Checked (and a kept set restored) before anything is sent.
                 let lock = store.lock()?;
                 if let Some(stored) = settled(&store, &lock)?
-                    && stored.token().refresh_token().is_some()
+                    && holds_user_grant(stored.token())
                 {
                     return Err(CliError::WouldReplaceGrant(store.location()));
                 }
@@ -213,13 +213,17 @@ impl Context {
         Ok(AppSecret::new(value.as_str()))
     }
 
-    fn config(&self) -> Result<ClientConfig, CliError> {
-        let app_id = self
-            .global
+    /// The app id, given and not empty.
+    fn app_id(&self) -> Result<&str, CliError> {
+        self.global
             .app_id
             .as_deref()
             .filter(|id| !id.is_empty())
-            .ok_or(CliError::MissingAppId)?;
+            .ok_or(CliError::MissingAppId)
+    }
+
+    fn config(&self) -> Result<ClientConfig, CliError> {
+        let app_id = self.app_id()?;
         let app_secret = self.app_secret()?;
         let base = BaseUrl::parse(&self.global.api_base)?;
         let consent = ConsentUrl::parse(&self.global.consent_url)?;
@@ -258,15 +262,9 @@ impl Context {
             if url.starts_with("redis") {
                 #[cfg(feature = "redis")]
                 {
-                    let app_id = self
-                        .global
-                        .app_id
-                        .as_deref()
-                        .filter(|id| !id.is_empty())
-                        .ok_or(CliError::MissingAppId)?;
                     let store = pinterest_oauth_redis::RedisStore::open(
                         url,
-                        &AppId::new(app_id)?,
+                        &AppId::new(self.app_id()?)?,
                         &self.global.grant,
                     )?;
                     return Ok(CliStore::Redis(store));
@@ -389,13 +387,19 @@ impl Context {
             client.revoke(&Revocation::refresh_token(refresh.clone()))?;
             revoked.push("refresh_token");
         }
+        let recorded = |result: Result<(), pinterest_oauth_store::StoreError>| {
+            result.map_err(|source| CliError::RevokedNotRecorded {
+                revoked: revoked.join(", "),
+                source,
+            })
+        };
         let (outcome, removed) = match (only_access, only_refresh) {
             (false, false) => {
-                store.clear(&lock)?;
+                recorded(store.clear(&lock))?;
                 ("the stored tokens were removed", true)
             }
             (true, _) => {
-                store.save(&lock, &document.without_access_token())?;
+                recorded(store.save(&lock, &document.without_access_token()))?;
                 (
                     "the stored access token is forgotten; the next `token` refreshes",
                     false,
@@ -403,7 +407,7 @@ impl Context {
             }
             (_, true) => match document.without_refresh_token() {
                 Some(rest) => {
-                    store.save(&lock, &rest)?;
+                    recorded(store.save(&lock, &rest))?;
                     (
                         "the access token is used until it expires; then log in again",
                         false,
@@ -466,6 +470,15 @@ fn ensure_stored(store: &CliStore) -> Result<TokenDocument, CliError> {
     store
         .load()?
         .ok_or_else(|| CliError::NoToken(store.location()))
+}
+
+/// Whether a stored set is a user's (a refresh token, or a user's access token), not an app
+/// token from client credentials.
+fn holds_user_grant(token: &Token) -> bool {
+    token.refresh_token().is_some()
+        || (token.access_token().is_some()
+            && token.response_type()
+                != Some(&pinterest_oauth_core::ResponseType::ClientCredentials))
 }
 
 /// Parses scope names; unknown ones are passed through with a warning.

@@ -141,26 +141,44 @@ impl TokenDocument {
         self.revision
     }
 
-    /// The document to save in place of `previous`: this one, with the next revision, and
-    /// marked as replacing `previous`'s set (see [`supersedes`](Self::supersedes)).
+    /// The document of a new grant (a login, an app token) to save in place of `previous`:
+    /// this one, with the next revision. Kept aside, it replaces any older set (see
+    /// [`supersedes`](Self::supersedes)).
     pub fn succeeding(mut self, previous: Option<&TokenDocument>) -> TokenDocument {
         self.revision = previous.map_or(0, |p| next(p.revision));
-        self.replaces = previous.and_then(|p| p.token.refresh_token.as_ref().map(fingerprint));
+        self.replaces = None;
+        self
+    }
+
+    /// The document of a set obtained by spending `previous`'s refresh token: this one, with
+    /// the next revision, marked as replacing exactly that set (token sources make these).
+    pub fn rotating(mut self, previous: &TokenDocument) -> TokenDocument {
+        self.revision = next(previous.revision);
+        self.replaces = previous.token.refresh_token.as_ref().map(fingerprint);
         self
     }
 
     /// Whether this document, kept aside because a store refused it, should now replace
-    /// `stored`: it was made to replace exactly the set `stored` holds (the same refresh
-    /// token, whatever was recorded with it since), or it is a first set and nothing is
-    /// stored. Anything else (a newer login, a set another process saved, a revoked and
-    /// removed grant) is not what it was meant to replace, and it must not overwrite it.
+    /// `stored`.
+    ///
+    /// A rotated set replaces exactly the set whose refresh token was spent for it (whatever
+    /// was recorded with that set since), and nothing else: not a newer login, not a set
+    /// another process saved, not a grant revoked and removed meanwhile. A new grant (a login)
+    /// replaces an empty store or any set received before it.
     pub fn supersedes(&self, stored: Option<&TokenDocument>) -> bool {
-        match stored {
-            None => self.replaces.is_none(),
-            Some(stored) => {
-                stored.token.refresh_token != self.token.refresh_token
-                    && self.replaces.is_some()
-                    && self.replaces == stored.token.refresh_token.as_ref().map(fingerprint)
+        match (self.replaces, stored) {
+            (Some(_), None) => false,
+            (None, None) => true,
+            (replaces, Some(stored)) => {
+                let other = stored.token.refresh_token != self.token.refresh_token
+                    || stored.token.access_token != self.token.access_token;
+                other
+                    && match replaces {
+                        Some(spent) => {
+                            stored.token.refresh_token.as_ref().map(fingerprint) == Some(spent)
+                        }
+                        None => stored.token.received_at < self.token.received_at,
+                    }
             }
         }
     }

@@ -61,6 +61,8 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_POLL: Duration = Duration::from_millis(250);
 /// Connect and per-command timeout by default.
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest document read: a token document is well under 4 KiB.
+const MAX_DOCUMENT: u64 = 1024 * 1024;
 
 /// Stores a document if its revision is newer than the stored one (or it is the stored
 /// document again), then tells the waiters. Returns `{stored?, revision}`.
@@ -199,6 +201,8 @@ struct Inner {
     location: String,
     options: RedisOptions,
     connection: Mutex<Option<Connection>>,
+    /// The owner id of the lease this store holds now, if any.
+    owner: Mutex<Option<String>>,
     save: Script,
     renew: Script,
     release: Script,
@@ -249,6 +253,9 @@ impl RedisStore {
                     .into(),
             ));
         }
+        if app_id.as_str().contains(['{', '}']) {
+            return Err(invalid("the app id must not contain braces".into()));
+        }
         if url.starts_with("rediss://") {
             return Err(invalid("TLS (rediss://) is not built in".into()));
         }
@@ -257,9 +264,20 @@ impl RedisStore {
                 "expected redis://host:port/db or redis+unix:///path".into(),
             ));
         }
-        let client = redis::Client::open(url).map_err(|e| invalid(e.to_string()))?;
+        let client = redis::Client::open(url).map_err(|e| invalid(redact(&e.to_string(), url)))?;
         let keys = Keys::new(app_id, grant);
-        let location = format!("{shown} (key {})", keys.document);
+        // The same server however its URL is spelled: messages and kept sets use one name.
+        let info = client.get_connection_info();
+        let server = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => format!("redis://{host}:{port}"),
+            redis::ConnectionAddr::Unix(path) => format!("redis+unix://{}", path.display()),
+            other => format!("redis://{other}"),
+        };
+        let location = format!(
+            "{server}/{} (key {})",
+            info.redis_settings().db(),
+            keys.document
+        );
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 client,
@@ -267,6 +285,7 @@ impl RedisStore {
                 location,
                 options,
                 connection: Mutex::new(None),
+                owner: Mutex::new(None),
                 save: Script::new(SAVE),
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
@@ -304,22 +323,32 @@ impl Inner {
     }
 
     /// Runs `command` on the shared connection (made on first use, and again after a failure).
-    fn run<T>(
-        &self,
-        command: impl FnOnce(&mut Connection) -> RedisResult<T>,
-    ) -> Result<T, StoreError> {
+    /// Runs `command` on the shared connection (made on first use). A kept connection that
+    /// fails at the IO level (Redis restarted, the connection was killed) is replaced and the
+    /// command tried once more on a fresh one: every command here is safe to repeat.
+    fn run<T>(&self, command: impl Fn(&mut Connection) -> RedisResult<T>) -> Result<T, StoreError> {
         let mut slot = self.slot();
-        if slot.is_none() {
-            *slot = Some(self.connect().map_err(|e| self.unavailable(e))?);
+        let reused = slot.is_some();
+        if let Some(connection) = slot.as_mut() {
+            match command(connection) {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {}
+                Err(e) => {
+                    *slot = None;
+                    return Err(self.unavailable(e));
+                }
+            }
         }
-        let Some(connection) = slot.as_mut() else {
-            return Err(StoreError::NotLocked);
-        };
-        command(connection).map_err(|e| {
-            // The connection may be in any state after a failure: start afresh next time.
-            *slot = None;
-            self.unavailable(e)
-        })
+        if reused {
+            tracing::debug!("a kept Redis connection failed; trying a fresh one");
+        }
+        *slot = None;
+        let mut connection = self.connect().map_err(|e| self.unavailable(e))?;
+        let result = command(&mut connection).map_err(|e| self.unavailable(e));
+        if result.is_ok() {
+            *slot = Some(connection);
+        }
+        result
     }
 
     fn slot(&self) -> MutexGuard<'_, Option<Connection>> {
@@ -344,6 +373,7 @@ impl Inner {
             return Ok(None);
         }
         tracing::debug!(lock = %self.keys.lock, "lease taken");
+        *self.owner.lock().unwrap_or_else(PoisonError::into_inner) = Some(owner.clone());
         Ok(Some(StoreLock::new(Lease::start(self.clone(), owner))))
     }
 
@@ -437,6 +467,14 @@ impl Drop for Lease {
             let _ = renewer.join();
         }
         self.inner.release(&self.owner);
+        let mut current = self
+            .inner
+            .owner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if current.as_deref() == Some(self.owner.as_str()) {
+            *current = None;
+        }
     }
 }
 
@@ -500,6 +538,18 @@ impl TokenStore for RedisStore {
     /// untouched); [`StoreError::Unavailable`] when Redis cannot be reached.
     fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         let inner = &self.inner;
+        let size: u64 = inner.run(|c| {
+            redis::cmd("HSTRLEN")
+                .arg(&inner.keys.document)
+                .arg("document")
+                .query(c)
+        })?;
+        if size > MAX_DOCUMENT {
+            return Err(StoreError::Corrupt {
+                location: inner.location.clone(),
+                problem: pinterest_oauth_core::DocumentError::TooLarge,
+            });
+        }
         let bytes: Option<Vec<u8>> = inner.run(|c| {
             redis::cmd("HGET")
                 .arg(&inner.keys.document)
@@ -526,6 +576,13 @@ impl TokenStore for RedisStore {
     /// write.
     fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
         let inner = &self.inner;
+        // Never write what could not be read back.
+        if document.revision() > pinterest_oauth_core::MAX_REVISION {
+            return Err(StoreError::Corrupt {
+                location: inner.location.clone(),
+                problem: pinterest_oauth_core::DocumentError::RevisionOutOfRange,
+            });
+        }
         let bytes = document.to_bytes();
         let (stored, revision): (i64, u64) = inner.run(|c| {
             inner
@@ -547,11 +604,14 @@ impl TokenStore for RedisStore {
         }
     }
 
-    /// Proves the server takes writes now (a read-only replica, or a full one under
-    /// `noeviction`, does not): a short-lived probe key is written and removed.
+    /// Proves the stored document reads, and that the server takes writes now (a read-only
+    /// replica, or a full one under `noeviction`, does not): a short-lived probe key is
+    /// written and removed.
     ///
-    /// Errors: [`StoreError::Unavailable`].
+    /// Errors: [`StoreError::Corrupt`]; [`StoreError::Unavailable`].
     fn reserve(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        // What is stored must be readable (and so replaceable) before a code is spent.
+        self.load()?;
         let inner = &self.inner;
         inner.run(|c| {
             redis::cmd("SET")
@@ -562,6 +622,37 @@ impl TokenStore for RedisStore {
                 .query::<()>(c)?;
             redis::cmd("DEL").arg(&inner.keys.probe).query::<()>(c)
         })
+    }
+
+    /// Confirms the lease is still this store's (and extends it), just before a refresh token
+    /// is spent: a process paused past its lease must not refresh while another may.
+    ///
+    /// Errors: [`StoreError::LockLost`] when the lease ran out (or another process holds it);
+    /// [`StoreError::Unavailable`].
+    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let owner = inner
+            .owner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::NotLocked)?;
+        let lease_ms = millis(inner.options.lease);
+        let kept: i64 = inner.run(|c| {
+            inner
+                .renew
+                .key(&inner.keys.lock)
+                .arg(&owner)
+                .arg(lease_ms)
+                .invoke(c)
+        })?;
+        if kept == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::LockLost {
+                location: inner.keys.lock.clone(),
+            })
+        }
     }
 
     /// Forgets the document and wakes the waiters.
@@ -603,17 +694,47 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// The URL without its password (for messages).
+/// The URL without its password, in the user part or the query (for messages).
 fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
+            let query: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = matches!(k.as_ref(), "pass" | "password");
+                    (
+                        k.into_owned(),
+                        if secret { "***".into() } else { v.into_owned() },
+                    )
+                })
+                .collect();
+            if !query.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(query);
+            }
             parsed.to_string()
         }
         Err(_) => "an unparsable URL".to_owned(),
     }
+}
+
+/// `text` with any password `url` carries replaced (an error message may quote the URL).
+fn redact(text: &str, url: &str) -> String {
+    let mut text = text.to_owned();
+    if let Ok(parsed) = url::Url::parse(url) {
+        let secrets = parsed.password().map(str::to_owned).into_iter().chain(
+            parsed
+                .query_pairs()
+                .filter(|(k, _)| matches!(k.as_ref(), "pass" | "password"))
+                .map(|(_, v)| v.into_owned()),
+        );
+        for secret in secrets.filter(|s| !s.is_empty()) {
+            text = text.replace(&secret, "***");
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -638,13 +759,29 @@ mod tests {
             );
             assert!(!err.to_string().contains("hunter2"), "{err}");
         }
+        for url in [
+            "redis://:hunter2@127.0.0.1:1/3",
+            "redis://user:hunter2@127.0.0.1:1/3",
+            "redis+unix:///tmp/redis.sock?pass=hunter2",
+            "redis+unix:///tmp/redis.sock?db=2&password=hunter2",
+        ] {
+            let store = RedisStore::open(url, &app, "default").unwrap();
+            assert!(
+                !store.location().contains("hunter2"),
+                "{}",
+                store.location()
+            );
+            assert!(!format!("{store:?}").contains("hunter2"));
+        }
+        // One name for one server, however the URL is spelled (kept sets are found by it).
+        let a = RedisStore::open("redis://127.0.0.1:6379/0", &app, "default").unwrap();
+        let b = RedisStore::open("redis://127.0.0.1:6379", &app, "default").unwrap();
+        assert_eq!(a.location(), b.location());
+        assert!(matches!(
+            RedisStore::open("redis://127.0.0.1/0", &AppId::new("12}34").unwrap(), "g"),
+            Err(StoreError::InvalidLocation { .. })
+        ));
         let store = RedisStore::open("redis://:hunter2@127.0.0.1:1/3", &app, "default").unwrap();
-        assert!(
-            !store.location().contains("hunter2"),
-            "{}",
-            store.location()
-        );
-        assert!(!format!("{store:?}").contains("hunter2"));
         assert_eq!(
             store.keys().document,
             "{pinterest-oauth:1234567:default}:document"

@@ -64,6 +64,13 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The lock ran out before the refresh it guarded was sent (the process was paused past
+    /// its lease); another process may be refreshing. Nothing was sent.
+    #[error("the lock on {location} ran out before the refresh was sent; nothing was sent")]
+    LockLost {
+        /// The lock.
+        location: String,
+    },
     /// A save or clear was attempted without holding the store's lock (a bug in the caller).
     #[error("the token store's lock is not held")]
     NotLocked,

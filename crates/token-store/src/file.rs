@@ -352,6 +352,13 @@ impl TokenStore for FileStore {
     }
 
     fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        // Never write what could not be read back.
+        if document.revision() > pinterest_oauth_core::MAX_REVISION {
+            return Err(StoreError::Corrupt {
+                location: self.location(),
+                problem: DocumentError::RevisionOutOfRange,
+            });
+        }
         self.ensure_dir()?;
         // Never replace what we cannot read back (it may be the only copy of a token), nor a
         // newer revision (another writer's set).

@@ -86,6 +86,15 @@ pub trait TokenStore: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Confirms, just before a refresh token is spent, that the caller still holds the lock:
+    /// a lock that can run out (a lease in a shared database) may have been lost while the
+    /// process was paused, and another process may be refreshing. The default, for locks that
+    /// cannot be lost, does nothing.
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        let _ = lock;
+        Ok(())
+    }
+
     /// Forgets the stored document (after its tokens were revoked). The caller holds the lock.
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
 
@@ -134,6 +143,9 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
         (**self).reserve(lock)
+    }
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        (**self).confirm(lock)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         (**self).clear(lock)

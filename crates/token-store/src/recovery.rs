@@ -36,14 +36,35 @@ fn store_id(location: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Keeps `document` for the store at `location` in `dir` (created 0700), as a file only the
-/// user can read. Returns its path.
+/// Where a set is kept when `dir` cannot be written (no home directory, a read-only one):
+/// a private directory of this user's in the system's temporary directory.
+pub fn fallback_dir() -> PathBuf {
+    #[cfg(unix)]
+    let user = rustix::process::getuid().as_raw().to_string();
+    #[cfg(not(unix))]
+    let user = "user".to_owned();
+    std::env::temp_dir().join(format!("pinterest-oauth-recovered-{user}"))
+}
+
+/// Keeps `document` for the store at `location` in `dir` (created 0700), or, when `dir`
+/// cannot be written, in [`fallback_dir`], as a file only the user can read. Returns its path.
 pub fn keep(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<PathBuf> {
+    keep_in(dir, location, document).or_else(|first| {
+        let fallback = fallback_dir();
+        if fallback == dir {
+            return Err(first);
+        }
+        keep_in(&fallback, location, document).map_err(|_| first)
+    })
+}
+
+fn keep_in(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<PathBuf> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
+    private_dir(dir)?;
     // Two kept sets never share a name (revisions alone may repeat across grants).
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -64,15 +85,59 @@ pub fn keep(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<
     Ok(path)
 }
 
-/// The documents kept in `dir` for the store at `location`, newest revision first.
+/// Refuses a directory that is a link, or that another user owns or can write to (the
+/// fallback lives in a directory every user can write to).
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::symlink_metadata(dir)?;
+    let ours = meta.uid() == rustix::process::geteuid().as_raw();
+    if !meta.is_dir() || !ours || meta.permissions().mode() & 0o022 != 0 {
+        return Err(io::Error::other(format!(
+            "{} is not a private directory of this user's",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether `path` is a regular file of this user's.
+#[cfg(unix)]
+fn owned(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_file() && m.uid() == rustix::process::geteuid().as_raw())
+}
+
+#[cfg(not(unix))]
+fn owned(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The documents kept in `dir` (and in [`fallback_dir`]) for the store at `location`, newest
+/// revision first.
 pub fn find(dir: &Path, location: &str) -> Vec<(PathBuf, TokenDocument)> {
     let prefix = format!("{}-", store_id(location));
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
+    let fallback = fallback_dir();
+    let dirs: Vec<&Path> = if fallback == dir {
+        vec![dir]
+    } else {
+        vec![dir, &fallback]
     };
-    let mut found: Vec<(PathBuf, TokenDocument)> = entries
-        .flatten()
+    let mut found: Vec<(PathBuf, TokenDocument)> = dirs
+        .into_iter()
+        // Only from a private directory, only files of this user's: nobody else's set is
+        // ever put in a store.
+        .filter(|dir| private_dir(dir).is_ok())
+        .filter_map(|dir| fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.flatten())
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| owned(&e.path()))
         .filter_map(|e| {
             let bytes = zeroize::Zeroizing::new(fs::read(e.path()).ok()?);
             Some((e.path(), TokenDocument::from_bytes(&bytes).ok()?))

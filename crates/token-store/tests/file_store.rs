@@ -152,7 +152,7 @@ fn a_complete_newer_set_left_in_a_temporary_file_is_put_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
     let old = save(&store, &token("pina_old")).unwrap();
-    let newer = TokenDocument::new(token("pina_new")).succeeding(Some(&old));
+    let newer = TokenDocument::new(token("pina_new")).rotating(&old);
     std::fs::write(
         dir.path().join(".token.json.tmp-a1b2c3"),
         newer.to_bytes().as_slice(),

@@ -8,11 +8,15 @@ use pinterest_oauth_core::{Token, TokenDocument, http, parse_token_response};
 use pinterest_oauth_store::{MemoryStore, TokenStore, recovery};
 
 fn token(name: &str) -> Token {
+    token_at(name, SystemTime::now())
+}
+
+fn token_at(name: &str, at: SystemTime) -> Token {
     let body = format!(
         r#"{{"access_token":"pina_{name}","token_type":"bearer","expires_in":2592000,
             "scope":"boards:read","refresh_token":"pinr_{name}","refresh_token_expires_in":5184000}}"#
     );
-    parse_token_response(SystemTime::now(), &http::Response::new(body)).unwrap()
+    parse_token_response(at, &http::Response::new(body)).unwrap()
 }
 
 fn refresh(doc: &Option<TokenDocument>) -> Option<&str> {
@@ -39,7 +43,7 @@ fn a_kept_set_is_restored_over_its_predecessor_whatever_was_recorded_since() {
     let store = MemoryStore::new();
     let first = TokenDocument::new(token("a"));
     save(&store, &first);
-    let rotated = TokenDocument::new(token("b")).succeeding(Some(&first));
+    let rotated = TokenDocument::new(token("b")).rotating(&first);
     recovery::keep(dir.path(), &store.location(), &rotated).unwrap();
     // Since then: the old access token revoked (a lifecycle-only write, revision up).
     let revoked = first.clone().without_access_token();
@@ -57,7 +61,7 @@ fn a_kept_set_never_overwrites_a_newer_login_or_brings_back_a_removed_grant() {
     let store = MemoryStore::new();
     let first = TokenDocument::new(token("a"));
     save(&store, &first);
-    let rotated = TokenDocument::new(token("b")).succeeding(Some(&first));
+    let rotated = TokenDocument::new(token("b")).rotating(&first);
     // A revision far above anything stored: it must not matter.
     for _ in 0..5 {
         let lock = store.lock().unwrap();
@@ -85,8 +89,8 @@ fn a_chain_of_kept_sets_is_restored_in_order() {
     let store = MemoryStore::new();
     let first = TokenDocument::new(token("a"));
     save(&store, &first);
-    let second = TokenDocument::new(token("b")).succeeding(Some(&first));
-    let third = TokenDocument::new(token("c")).succeeding(Some(&second));
+    let second = TokenDocument::new(token("b")).rotating(&first);
+    let third = TokenDocument::new(token("c")).rotating(&second);
     recovery::keep(dir.path(), &store.location(), &third).unwrap();
     recovery::keep(dir.path(), &store.location(), &second).unwrap();
     assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_c"));
@@ -100,4 +104,27 @@ fn a_first_set_whose_save_failed_is_restored_into_an_empty_store() {
     let login = TokenDocument::new(token("login")).succeeding(None);
     recovery::keep(dir.path(), &store.location(), &login).unwrap();
     assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login"));
+}
+
+#[test]
+fn a_login_kept_aside_replaces_an_older_set_but_never_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = SystemTime::now();
+    let store = MemoryStore::new();
+    save(&store, &TokenDocument::new(token_at("old", t0)));
+    // The store could not take a new login (Redis was down): it is kept, and put back later.
+    let login = TokenDocument::new(token_at("login", t0 + std::time::Duration::from_secs(5)))
+        .succeeding(None);
+    recovery::keep(dir.path(), &store.location(), &login).unwrap();
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login"));
+
+    // A login kept aside, then a newer login saved: the newer one stays.
+    let stale = TokenDocument::new(token_at("stale", t0 + std::time::Duration::from_secs(6)))
+        .succeeding(None);
+    recovery::keep(dir.path(), &store.location(), &stale).unwrap();
+    let newer = TokenDocument::new(token_at("newer", t0 + std::time::Duration::from_secs(9)))
+        .succeeding(store.load().unwrap().as_ref());
+    save(&store, &newer);
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_newer"));
+    assert_eq!(kept(dir.path()), 0);
 }

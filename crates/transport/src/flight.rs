@@ -110,6 +110,13 @@ impl Flight {
     /// Republishes the hot path's snapshot: the token while it is usable and nothing is due.
     fn refresh_snapshot(&self, inner: &Inner) {
         let lifecycle = &inner.lifecycle;
+        // While a stop holds (this process may have seen its grant refused while another
+        // process stored a newer set), every call takes the slow path, which re-reads the store
+        // now and then.
+        if lifecycle.state().stop().is_some() {
+            self.fresh.store(None);
+            return;
+        }
         let snapshot = lifecycle.token().and_then(|token| {
             let access = token.access_token()?.clone();
             let mut until = token.expires_at();
@@ -245,6 +252,8 @@ impl Flight {
             *state.last_error = None;
         });
         self.lock().reload_at = None;
+        // The next caller takes the slow path (and leads the refresh).
+        self.fresh.store(None);
     }
 
     /// Makes the next caller re-read the store (to adopt a set saved elsewhere, such as a new
@@ -295,6 +304,12 @@ impl Flight {
     /// The last failure, until a success clears it.
     pub fn last_error(&self) -> Option<Arc<Error>> {
         self.lock().last_error.clone()
+    }
+
+    /// The last failure, if the store caused it (nothing was sent).
+    pub fn store_failure(&self) -> Option<Arc<Error>> {
+        self.last_error()
+            .filter(|e| matches!(**e, Error::Store(_) | Error::NotSaved { .. }))
     }
 
     /// `true` while a leader is working.

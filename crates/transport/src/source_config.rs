@@ -104,7 +104,16 @@ impl SourceConfig {
         client: Arc<ClientConfig>,
         store: S,
     ) -> Result<(Arc<Flight>, Storage<S>), StoreError> {
-        let stored = store.load()?;
+        // A set an earlier run kept aside (its store refused it) is put back first, if the store
+        // is free: it is what Pinterest honours now, whether or not this process holds a valid
+        // token and ever takes the lock.
+        let stored = match self.recovery.as_deref() {
+            Some(dir) if recovery::pending(&store, dir)?.is_some() => match store.try_lock()? {
+                Some(lock) => recovery::settle(&store, &lock, Some(dir))?,
+                None => store.load()?,
+            },
+            _ => store.load()?,
+        };
         let config = self.config.clone();
         let lifecycle = match &self.client_credentials {
             Some(grant) => TokenLifecycle::client_credentials(config, grant.clone(), stored),

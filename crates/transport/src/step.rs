@@ -23,7 +23,9 @@ pub enum StepAction {
     },
     /// Read the stored document, then [`Step::handle_load`].
     Load,
-    /// Send this request, then [`Step::handle_response`].
+    /// Confirm the lock is still held ([`Storage::confirm`](crate::Storage::confirm)), send
+    /// this request, then [`Step::handle_response`] (or [`Step::handle_unsent`] when the lock
+    /// was lost).
     Send(Request<Vec<u8>>),
     /// Save this document under the lock (`critical` when it holds a new token set that must
     /// be kept somewhere if the store refuses it), then [`Step::handle_save`].
@@ -66,7 +68,10 @@ enum Phase {
 ///     match step.poll(now()) {
 ///         StepAction::Lock { wait } => step.handle_lock(now(), storage.lock(wait)),
 ///         StepAction::Load => step.handle_load(now(), storage.load()),
-///         StepAction::Send(request) => step.handle_response(now(), http.execute(request)),
+///         StepAction::Send(request) => match storage.confirm() {
+///             Ok(()) => step.handle_response(now(), http.execute(request)),
+///             Err(lost) => step.handle_unsent(now(), lost),
+///         },
 ///         StepAction::Save { document, critical } => {
 ///             step.handle_save(now(), storage.save(&document, critical))
 ///         }
@@ -248,6 +253,22 @@ impl Step {
                 lifecycle.handle_failure(now, failure, entropy);
                 *state.last_error = Some(Arc::new(error));
             }
+        });
+        self.phase = Phase::Driving;
+    }
+
+    /// The request of [`StepAction::Send`] was not sent: the store's lock was lost just
+    /// before (see [`TokenStore::confirm`](pinterest_oauth_store::TokenStore::confirm)). Backs
+    /// off in this process; the refresh token is not spent.
+    pub fn handle_unsent(&mut self, now: SystemTime, error: StoreError) {
+        if self.phase != Phase::Sending {
+            return;
+        }
+        tracing::warn!(error = %error, "the refresh was not sent");
+        self.flight.with(|lifecycle, state| {
+            let entropy = state.entropy();
+            lifecycle.handle_failure(now, Failure::Store, entropy);
+            *state.last_error = Some(Arc::new(Error::Store(error)));
         });
         self.phase = Phase::Driving;
     }

@@ -75,6 +75,14 @@ impl<S: TokenStore> Storage<S> {
             debug_assert!(false, "save without the lock");
             return Err(Error::Store(StoreError::NotLocked));
         };
+        // A record of an attempt must leave room for the set it leads to: at the last readable
+        // revision nothing is sent (only a document tampered with gets there).
+        if !critical && document.revision() >= pinterest_oauth_core::MAX_REVISION {
+            return Err(Error::Store(StoreError::Corrupt {
+                location: self.store.location(),
+                problem: pinterest_oauth_core::DocumentError::RevisionOutOfRange,
+            }));
+        }
         match self.store.save(lock, document) {
             Ok(()) => {
                 if critical && let Some(dir) = &self.recovery {
@@ -94,6 +102,14 @@ impl<S: TokenStore> Storage<S> {
                 Err(Error::NotSaved { kept_in, source })
             }
             Err(source) => Err(Error::Store(source)),
+        }
+    }
+
+    /// Confirms the held lock is still ours, just before a refresh token is spent.
+    pub fn confirm(&self) -> Result<(), StoreError> {
+        match self.held().as_ref() {
+            Some(lock) => self.store.confirm(lock),
+            None => Err(StoreError::NotLocked),
         }
     }
 

@@ -99,14 +99,23 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
                     turns += 1;
                     if turns > MAX_TURNS {
                         drop(step);
-                        return Err(Error::ConsentNeeded {
-                            cause: shared.flight.last_error(),
-                            stop: None,
-                        });
+                        return Err(shared.flight.last_error().map_or(
+                            Error::ConsentNeeded {
+                                cause: None,
+                                stop: None,
+                            },
+                            Error::Refresh,
+                        ));
                     }
                     let seen = shared.flight.generation();
                     tokio::spawn(shared.clone().lead(step));
-                    seen
+                    shared.finished_past(seen).await;
+                    // The store failed (locked past its timeout, unreachable): say so now
+                    // rather than wait for it again.
+                    if let Some(failure) = shared.flight.store_failure() {
+                        return Err(Error::Refresh(failure));
+                    }
+                    continue;
                 }
                 Next::Wait(seen) => seen,
                 Next::Fail(error) => return Err(error),
@@ -187,10 +196,16 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
                     step.handle_load(self.now(), loaded);
                 }
                 StepAction::Send(request) => {
-                    // Counted in the client's budget, which one-shot retries honour.
-                    self.client.budget().record(std::time::Instant::now());
-                    let answer = self.client.http().execute(request).await;
-                    step.handle_response(self.now(), answer);
+                    let confirmed = self.blocking(|s| s.confirm()).await.and_then(|r| r);
+                    match confirmed {
+                        Ok(()) => {
+                            // Counted in the client's budget, which one-shot retries honour.
+                            self.client.budget().record(std::time::Instant::now());
+                            let answer = self.client.http().execute(request).await;
+                            step.handle_response(self.now(), answer);
+                        }
+                        Err(lost) => step.handle_unsent(self.now(), lost),
+                    }
                 }
                 StepAction::Save { document, critical } => {
                     let saved = self

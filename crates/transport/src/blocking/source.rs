@@ -133,14 +133,22 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
                 Next::Lead(step) => {
                     turns += 1;
                     shared.lead(step);
+                    // The store failed (locked past its timeout, unreachable): say so now
+                    // rather than wait for it again.
+                    if let Some(failure) = shared.flight.store_failure() {
+                        return Err(Error::Refresh(failure));
+                    }
                     if turns >= MAX_TURNS {
                         return match shared.flight.next((shared.clock)()) {
                             Next::Use(token) => Ok(token),
                             Next::Fail(error) => Err(error),
-                            _ => Err(Error::ConsentNeeded {
-                                cause: shared.flight.last_error(),
-                                stop: None,
-                            }),
+                            _ => Err(shared.flight.last_error().map_or(
+                                Error::ConsentNeeded {
+                                    cause: None,
+                                    stop: None,
+                                },
+                                Error::Refresh,
+                            )),
                         };
                     }
                 }
@@ -192,12 +200,15 @@ impl<H: Http, S: TokenStore> Shared<H, S> {
             match step.poll(self.now()) {
                 StepAction::Lock { wait } => step.handle_lock(self.now(), self.storage.lock(wait)),
                 StepAction::Load => step.handle_load(self.now(), self.storage.load()),
-                StepAction::Send(request) => {
-                    // Counted in the client's budget, which one-shot retries honour.
-                    self.client.budget().record(std::time::Instant::now());
-                    let answer = self.client.http().execute(request);
-                    step.handle_response(self.now(), answer);
-                }
+                StepAction::Send(request) => match self.storage.confirm() {
+                    Ok(()) => {
+                        // Counted in the client's budget, which one-shot retries honour.
+                        self.client.budget().record(std::time::Instant::now());
+                        let answer = self.client.http().execute(request);
+                        step.handle_response(self.now(), answer);
+                    }
+                    Err(lost) => step.handle_unsent(self.now(), lost),
+                },
                 StepAction::Save { document, critical } => {
                     step.handle_save(self.now(), self.storage.save(&document, critical));
                 }

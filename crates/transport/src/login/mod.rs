@@ -175,13 +175,18 @@ pub fn save_login<S: TokenStore + ?Sized>(
     token: Token,
     recovery: Option<&std::path::Path>,
 ) -> Result<TokenDocument, Error> {
-    let lock = store.lock()?;
-    let previous = store.load()?;
-    let document = TokenDocument::new(token).succeeding(previous.as_ref());
-    match store.save(&lock, &document) {
-        Ok(()) => Ok(document),
-        // The code is spent: the set must not vanish with this process.
+    let mut previous = None;
+    let saved = store.lock().and_then(|lock| {
+        previous = store.load()?;
+        let document = TokenDocument::new(token.clone()).succeeding(previous.as_ref());
+        store.save(&lock, &document).map(|()| document)
+    });
+    match saved {
+        Ok(document) => Ok(document),
+        // The code is spent: whatever failed (the lock, the read, the write), the set must not
+        // vanish with this process. Kept as a new grant, it replaces any older set later.
         Err(source) => {
+            let document = TokenDocument::new(token).succeeding(previous.as_ref());
             let kept_in = match source.kept_in() {
                 Some(path) => Some(path.to_path_buf()),
                 None => recovery.and_then(|dir| {
