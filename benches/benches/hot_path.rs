@@ -2,8 +2,10 @@
 //! once, for the blocking source (ureq) and the async one (hyper), against the two obvious ways
 //! to share a token: `Arc<RwLock<String>>` (read, clone) and `ArcSwap<String>` (load, clone).
 //!
-//! divan reports the time of one call on one thread; calls per second in all are
-//! `threads / time`. `cargo bench -p pinterest-oauth-benches --bench hot_path`
+//! `latency`: one call, on 1 thread. `throughput`: 64,000 calls shared by 1, 2, 8 or 64
+//! threads started together; calls per second in all are `64,000 / time` (a per-thread time
+//! would say nothing once 64 threads share 2 cores).
+//! `cargo bench -p pinterest-oauth-benches --bench hot_path`
 
 use std::future::Future;
 use std::pin::pin;
@@ -38,23 +40,36 @@ fn token_text() -> String {
         .to_owned()
 }
 
-#[divan::bench(threads = THREADS)]
-fn blocking_source_ureq(bencher: Bencher<'_, '_>) {
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&Default::default()).unwrap();
-    let client = pinterest_oauth_ureq::Client::with_http(config(), http);
-    let source = pinterest_oauth_ureq::TokenSource::new(client, store()).unwrap();
-    source.access_token().unwrap();
-    bencher.bench(|| black_box(source.access_token().unwrap()));
+/// The four ways to get a token, each as a closure callable from many threads.
+struct Contenders {
+    blocking: pinterest_oauth_ureq::TokenSource,
+    hyper: pinterest_oauth_hyper::TokenSource,
+    rwlock: Arc<RwLock<String>>,
+    arc_swap: ArcSwap<String>,
 }
 
-#[divan::bench(threads = THREADS)]
-fn async_source_hyper(bencher: Bencher<'_, '_>) {
-    let http = pinterest_oauth_hyper::HttpClient::from_settings(&Default::default()).unwrap();
-    let client = pinterest_oauth_hyper::Client::with_http(config(), http);
-    let source = pinterest_oauth_hyper::TokenSource::new(client, store()).unwrap();
-    // A fresh token is handed out without awaiting anything: one poll, no runtime.
-    let once = || {
-        let mut future = pin!(source.access_token());
+impl Contenders {
+    fn new() -> Contenders {
+        let http = pinterest_oauth_ureq::HttpClient::from_settings(&Default::default()).unwrap();
+        let client = pinterest_oauth_ureq::Client::with_http(config(), http);
+        let blocking = pinterest_oauth_ureq::TokenSource::new(client, store()).unwrap();
+        let http = pinterest_oauth_hyper::HttpClient::from_settings(&Default::default()).unwrap();
+        let client = pinterest_oauth_hyper::Client::with_http(config(), http);
+        let hyper = pinterest_oauth_hyper::TokenSource::new(client, store()).unwrap();
+        let contenders = Contenders {
+            blocking,
+            hyper,
+            rwlock: Arc::new(RwLock::new(token_text())),
+            arc_swap: ArcSwap::from_pointee(token_text()),
+        };
+        contenders.blocking.access_token().unwrap();
+        contenders.hyper_once();
+        contenders
+    }
+
+    /// A fresh token is handed out without awaiting anything: one poll, no runtime.
+    fn hyper_once(&self) -> pinterest_oauth_core::AccessToken {
+        let mut future = pin!(self.hyper.access_token());
         match future
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
@@ -62,21 +77,94 @@ fn async_source_hyper(bencher: Bencher<'_, '_>) {
             Poll::Ready(token) => token.unwrap(),
             Poll::Pending => panic!("a fresh token is ready at once"),
         }
-    };
-    once();
-    bencher.bench(|| black_box(once()));
+    }
 }
 
-#[divan::bench(threads = THREADS)]
-fn baseline_rwlock(bencher: Bencher<'_, '_>) {
-    let shared = Arc::new(RwLock::new(token_text()));
-    bencher.bench(|| black_box(shared.read().unwrap().clone()));
+fn contenders() -> &'static Contenders {
+    static CONTENDERS: std::sync::OnceLock<Contenders> = std::sync::OnceLock::new();
+    CONTENDERS.get_or_init(Contenders::new)
 }
 
-#[divan::bench(threads = THREADS)]
-fn baseline_arc_swap(bencher: Bencher<'_, '_>) {
-    let shared = ArcSwap::from_pointee(token_text());
-    bencher.bench(|| black_box(shared.load().as_ref().clone()));
+mod latency {
+    use super::*;
+
+    #[divan::bench]
+    fn blocking_source_ureq(bencher: Bencher<'_, '_>) {
+        let c = contenders();
+        bencher.bench(|| black_box(c.blocking.access_token().unwrap()));
+    }
+
+    #[divan::bench]
+    fn async_source_hyper(bencher: Bencher<'_, '_>) {
+        let c = contenders();
+        bencher.bench(|| black_box(c.hyper_once()));
+    }
+
+    #[divan::bench]
+    fn baseline_rwlock(bencher: Bencher<'_, '_>) {
+        let c = contenders();
+        bencher.bench(|| black_box(c.rwlock.read().unwrap().clone()));
+    }
+
+    #[divan::bench]
+    fn baseline_arc_swap(bencher: Bencher<'_, '_>) {
+        let c = contenders();
+        bencher.bench(|| black_box(c.arc_swap.load().as_ref().clone()));
+    }
+}
+
+/// 64,000 calls shared by `threads` threads.
+fn spread(threads: usize, call: impl Fn() + Sync) {
+    let each = 64_000 / threads;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..each {
+                    call();
+                }
+            });
+        }
+    });
+}
+
+mod throughput {
+    use super::*;
+
+    #[divan::bench(args = THREADS, sample_count = 30)]
+    fn blocking_source_ureq(bencher: Bencher<'_, '_>, threads: usize) {
+        let c = contenders();
+        bencher.bench(|| {
+            spread(threads, || {
+                drop(black_box(c.blocking.access_token().unwrap()))
+            })
+        });
+    }
+
+    #[divan::bench(args = THREADS, sample_count = 30)]
+    fn async_source_hyper(bencher: Bencher<'_, '_>, threads: usize) {
+        let c = contenders();
+        bencher.bench(|| spread(threads, || drop(black_box(c.hyper_once()))));
+    }
+
+    #[divan::bench(args = THREADS, sample_count = 30)]
+    fn baseline_rwlock(bencher: Bencher<'_, '_>, threads: usize) {
+        let c = contenders();
+        bencher.bench(|| {
+            spread(threads, || {
+                drop(black_box(c.rwlock.read().unwrap().clone()))
+            })
+        });
+    }
+
+    #[divan::bench(args = THREADS, sample_count = 30)]
+    fn baseline_arc_swap(bencher: Bencher<'_, '_>, threads: usize) {
+        let c = contenders();
+        bencher.bench(|| {
+            spread(threads, || {
+                drop(black_box(c.arc_swap.load().as_ref().clone()))
+            })
+        });
+    }
 }
 
 /// The clock read every call makes (what is left of the hot path's cost).

@@ -1,7 +1,7 @@
 //! The transports on loopback, against one local server answering Pinterest's canned token
 //! answer with keep-alive: each transport's HTTP stack sending a prebuilt refresh request, against
 //! the raw client it wraps sending the same request (a ureq agent; a hyper-util client), from 1
-//! caller and from 64 at once.
+//! caller, and from 64 at once (the time for all their calls: throughput).
 //!
 //! `cargo bench -p pinterest-oauth-benches --bench transports`
 
@@ -92,7 +92,49 @@ fn runtime() -> tokio::runtime::Runtime {
 mod ureq_stack {
     use super::*;
 
-    #[divan::bench(threads = [1, MANY])]
+    /// 64 callers at once, 8 calls each: the time for all 512 (throughput, not one thread's
+    /// latency under a 2-core scheduler).
+    #[divan::bench(sample_count = 20)]
+    fn pinterest_oauth_ureq_64_callers(bencher: Bencher<'_, '_>) {
+        let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+        let request = request();
+        bencher.bench(|| {
+            std::thread::scope(|scope| {
+                for _ in 0..MANY {
+                    scope.spawn(|| {
+                        for _ in 0..8 {
+                            black_box(http.execute(request.clone()).unwrap());
+                        }
+                    });
+                }
+            })
+        });
+    }
+
+    /// The raw agent, the same way.
+    #[divan::bench(sample_count = 20)]
+    fn raw_ureq_64_callers(bencher: Bencher<'_, '_>) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .new_agent();
+        let request = request();
+        bencher.bench(|| {
+            std::thread::scope(|scope| {
+                for _ in 0..MANY {
+                    scope.spawn(|| {
+                        for _ in 0..8 {
+                            let mut response = agent.run(request.clone()).unwrap();
+                            black_box(response.body_mut().read_to_vec().unwrap());
+                        }
+                    });
+                }
+            })
+        });
+    }
+
+    #[divan::bench]
     fn pinterest_oauth_ureq(bencher: Bencher<'_, '_>) {
         let (http, request) = (
             pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap(),
@@ -103,7 +145,7 @@ mod ureq_stack {
             .bench_values(|request| black_box(http.execute(request).unwrap()));
     }
 
-    #[divan::bench(threads = [1, MANY])]
+    #[divan::bench]
     fn raw_ureq(bencher: Bencher<'_, '_>) {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -217,49 +259,84 @@ mod ureq_timeouts {
 mod hyper_stack {
     use super::*;
 
-    #[divan::bench(args = [1, MANY])]
-    fn pinterest_oauth_hyper(bencher: Bencher<'_, '_>, callers: usize) {
+    /// One caller, one call at a time (latency).
+    #[divan::bench]
+    fn pinterest_oauth_hyper(bencher: Bencher<'_, '_>) {
         let runtime = runtime();
         let http =
             pinterest_oauth_hyper::HttpClient::from_settings(&HttpConfig::default()).unwrap();
         let request = request();
-        bencher
-            .with_inputs(|| vec![request.clone(); callers])
-            .bench_values(|requests| {
-                runtime.block_on(async {
-                    let calls = requests.into_iter().map(|request| {
-                        let http = http.clone();
-                        tokio::spawn(async move { http.execute(request).await.unwrap() })
-                    });
-                    for call in calls.collect::<Vec<_>>() {
-                        black_box(call.await.unwrap());
-                    }
-                })
-            });
+        bencher.bench(|| runtime.block_on(async { http.execute(request.clone()).await.unwrap() }));
     }
 
-    #[divan::bench(args = [1, MANY])]
-    fn raw_hyper_util(bencher: Bencher<'_, '_>, callers: usize) {
+    /// The raw pooled client, the same way.
+    #[divan::bench]
+    fn raw_hyper_util(bencher: Bencher<'_, '_>) {
         let runtime = runtime();
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<Full<Bytes>>();
+        let client = raw_client();
         let request = request().map(Bytes::from);
-        bencher
-            .with_inputs(|| vec![request.clone(); callers])
-            .bench_values(|requests| {
-                runtime.block_on(async {
-                    let calls = requests.into_iter().map(|request| {
-                        let client = client.clone();
-                        tokio::spawn(async move {
-                            let response = client.request(request.map(Full::new)).await.unwrap();
-                            response.into_body().collect().await.unwrap().to_bytes()
-                        })
-                    });
-                    for call in calls.collect::<Vec<_>>() {
-                        black_box(call.await.unwrap());
-                    }
-                })
-            });
+        bencher.bench(|| runtime.block_on(raw_call(&client, request.clone())));
+    }
+
+    /// 64 tasks at once, 8 calls each: the time for all 512 (throughput).
+    #[divan::bench(sample_count = 50)]
+    fn pinterest_oauth_hyper_64_callers(bencher: Bencher<'_, '_>) {
+        let runtime = runtime();
+        let http =
+            pinterest_oauth_hyper::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+        let request = request();
+        bencher.bench(|| {
+            runtime.block_on(async {
+                let tasks = (0..MANY).map(|_| {
+                    let (http, request) = (http.clone(), request.clone());
+                    tokio::spawn(async move {
+                        for _ in 0..8 {
+                            black_box(http.execute(request.clone()).await.unwrap());
+                        }
+                    })
+                });
+                for task in tasks.collect::<Vec<_>>() {
+                    task.await.unwrap();
+                }
+            })
+        });
+    }
+
+    /// The raw pooled client, the same way.
+    #[divan::bench(sample_count = 50)]
+    fn raw_hyper_util_64_callers(bencher: Bencher<'_, '_>) {
+        let runtime = runtime();
+        let client = raw_client();
+        let request = request().map(Bytes::from);
+        bencher.bench(|| {
+            runtime.block_on(async {
+                let tasks = (0..MANY).map(|_| {
+                    let (client, request) = (client.clone(), request.clone());
+                    tokio::spawn(async move {
+                        for _ in 0..8 {
+                            black_box(raw_call(&client, request.clone()).await);
+                        }
+                    })
+                });
+                for task in tasks.collect::<Vec<_>>() {
+                    task.await.unwrap();
+                }
+            })
+        });
+    }
+
+    type RawClient = hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >;
+
+    fn raw_client() -> RawClient {
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Full<Bytes>>()
+    }
+
+    async fn raw_call(client: &RawClient, request: http::Request<Bytes>) -> Bytes {
+        let response = client.request(request.map(Full::new)).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
     }
 }
