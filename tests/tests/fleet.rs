@@ -641,6 +641,9 @@ impl TokenStore for LosesLease {
             .unwrap();
         Ok(())
     }
+    fn reserve(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
+        self.0.reserve(lock)
+    }
     fn confirm(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
         self.0.confirm(lock)
     }
@@ -678,4 +681,38 @@ fn a_holder_that_lost_its_lease_sends_nothing() {
         0,
         "the refresh token was not spent"
     );
+}
+
+#[test]
+fn a_lock_is_confirmed_by_its_own_lease_not_the_latest_one_a_clone_took() {
+    use pinterest_oauth_store::TokenStore;
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let first = store(redis.url(), &fake, &unique_grant("clones"));
+    let second = first.clone();
+    let held = first.lock().unwrap();
+    first.confirm(&held).unwrap();
+    // The first lease runs out (a pause past its term, renewals cut off), and a clone in the
+    // same process takes the next one.
+    let _: () = redis::cmd("DEL")
+        .arg(&first.keys().lock)
+        .query(&mut redis_cli(redis.url()))
+        .unwrap();
+    let taken = second.try_lock().unwrap().expect("the lease is free");
+    let err = first.confirm(&held).unwrap_err();
+    assert!(matches!(err, StoreError::LockLost { .. }), "{err}");
+    second.confirm(&taken).unwrap();
+    // A lock no Redis store of this grant made proves nothing.
+    let other = store(redis.url(), &fake, &unique_grant("clones-other"));
+    let foreign = other.lock().unwrap();
+    assert!(matches!(
+        first.confirm(&foreign).unwrap_err(),
+        StoreError::NotLocked
+    ));
+    assert!(matches!(
+        first
+            .confirm(&pinterest_oauth_store::StoreLock::unlocked())
+            .unwrap_err(),
+        StoreError::NotLocked
+    ));
 }

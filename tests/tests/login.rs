@@ -213,6 +213,18 @@ impl TokenStore for RefusesSaves {
             source: "no space left".into(),
         })
     }
+    fn reserve(
+        &self,
+        lock: &pinterest_oauth_store::StoreLock,
+    ) -> Result<(), pinterest_oauth_store::StoreError> {
+        self.0.reserve(lock)
+    }
+    fn confirm(
+        &self,
+        lock: &pinterest_oauth_store::StoreLock,
+    ) -> Result<(), pinterest_oauth_store::StoreError> {
+        self.0.confirm(lock)
+    }
     fn clear(
         &self,
         lock: &pinterest_oauth_store::StoreLock,

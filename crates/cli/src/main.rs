@@ -414,7 +414,7 @@ impl Context {
                     )
                 }
                 None => {
-                    store.clear(&lock)?;
+                    recorded(store.clear(&lock))?;
                     (
                         "nothing usable was left: the stored tokens were removed",
                         true,

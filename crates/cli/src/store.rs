@@ -42,6 +42,9 @@ impl TokenStore for CliStore {
     fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner().reserve(lock)
     }
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner().confirm(lock)
+    }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner().clear(lock)
     }

@@ -98,6 +98,12 @@ pub const MAX_REVISION: u64 = 1 << 52;
 
 /// A short, one-way fingerprint of a refresh token (the first 64 bits of its SHA-256): it
 /// tells which set a document replaces without storing the spent token.
+/// What a set obtained by spending `spent`'s refresh token replaces (see
+/// [`TokenDocument::supersedes`]).
+pub(crate) fn replacing(spent: &Token) -> Option<u64> {
+    spent.refresh_token.as_ref().map(fingerprint)
+}
+
 pub(crate) fn fingerprint(token: &RefreshToken) -> u64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
@@ -151,10 +157,11 @@ impl TokenDocument {
     }
 
     /// The document of a set obtained by spending `previous`'s refresh token: this one, with
-    /// the next revision, marked as replacing exactly that set (token sources make these).
+    /// the next revision, marked as replacing exactly that set. The lifecycle makes these
+    /// itself; this is for stores' tests and drivers of their own.
     pub fn rotating(mut self, previous: &TokenDocument) -> TokenDocument {
         self.revision = next(previous.revision);
-        self.replaces = previous.token.refresh_token.as_ref().map(fingerprint);
+        self.replaces = replacing(&previous.token);
         self
     }
 

@@ -201,8 +201,6 @@ struct Inner {
     location: String,
     options: RedisOptions,
     connection: Mutex<Option<Connection>>,
-    /// The owner id of the lease this store holds now, if any.
-    owner: Mutex<Option<String>>,
     save: Script,
     renew: Script,
     release: Script,
@@ -285,7 +283,6 @@ impl RedisStore {
                 location,
                 options,
                 connection: Mutex::new(None),
-                owner: Mutex::new(None),
                 save: Script::new(SAVE),
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
@@ -370,10 +367,15 @@ impl Inner {
                 .query(c)
         })?;
         if taken.is_none() {
-            return Ok(None);
+            // `run` repeats a command whose reply was lost: a first SET that went through
+            // makes the second find the key, holding this very owner id.
+            let holder: Option<String> =
+                self.run(|c| redis::cmd("GET").arg(&self.keys.lock).query(c))?;
+            if holder.as_deref() != Some(owner.as_str()) {
+                return Ok(None);
+            }
         }
         tracing::debug!(lock = %self.keys.lock, "lease taken");
-        *self.owner.lock().unwrap_or_else(PoisonError::into_inner) = Some(owner.clone());
         Ok(Some(StoreLock::new(Lease::start(self.clone(), owner))))
     }
 
@@ -467,14 +469,6 @@ impl Drop for Lease {
             let _ = renewer.join();
         }
         self.inner.release(&self.owner);
-        let mut current = self
-            .inner
-            .owner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if current.as_deref() == Some(self.owner.as_str()) {
-            *current = None;
-        }
     }
 }
 
@@ -624,25 +618,26 @@ impl TokenStore for RedisStore {
         })
     }
 
-    /// Confirms the lease is still this store's (and extends it), just before a refresh token
-    /// is spent: a process paused past its lease must not refresh while another may.
+    /// Confirms the lease `lock` holds is still held (and extends it), just before a refresh
+    /// token is spent: a process paused past its lease must not refresh while another may.
+    /// The lease checked is the one `lock` carries, never another one this store (or a clone
+    /// of it) took since.
     ///
-    /// Errors: [`StoreError::LockLost`] when the lease ran out (or another process holds it);
+    /// Errors: [`StoreError::LockLost`] when the lease ran out (or another holder has it);
+    /// [`StoreError::NotLocked`] for a lock a Redis store of this grant did not make;
     /// [`StoreError::Unavailable`].
-    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
         let inner = &self.inner;
-        let owner = inner
-            .owner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let lease = lock
+            .guard::<Lease>()
+            .filter(|lease| lease.inner.location == inner.location)
             .ok_or(StoreError::NotLocked)?;
         let lease_ms = millis(inner.options.lease);
         let kept: i64 = inner.run(|c| {
             inner
                 .renew
                 .key(&inner.keys.lock)
-                .arg(&owner)
+                .arg(&lease.owner)
                 .arg(lease_ms)
                 .invoke(c)
         })?;

@@ -397,6 +397,11 @@ impl TokenStore for FileStore {
             .map_err(io_error("remove a temporary file in", dir))
     }
 
+    /// The lock is an advisory lock held on an open file: it cannot be lost while held.
+    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
         // Left-over temporary files go too: a revoked set must never be restored.
         for temp in self.temps() {

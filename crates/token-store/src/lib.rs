@@ -49,6 +49,7 @@ mod file;
 mod memory;
 pub mod recovery;
 
+use std::any::Any;
 use std::fmt;
 
 use pinterest_oauth_core::TokenDocument;
@@ -80,20 +81,20 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Proves, before a credential is spent (a code exchanged), that the store can take a
     /// document now: for a file, a private temporary file is created, written, synced and
-    /// removed in its directory. The caller holds the lock. The default does nothing.
-    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        let _ = lock;
-        Ok(())
-    }
+    /// removed in its directory. The caller holds the lock.
+    ///
+    /// There is no default: a store that wraps another must pass this on (a wrapper that
+    /// silently did nothing would let a credential be spent that cannot be stored).
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError>;
 
-    /// Confirms, just before a refresh token is spent, that the caller still holds the lock:
+    /// Confirms, just before a refresh token is spent, that the caller still holds `lock`:
     /// a lock that can run out (a lease in a shared database) may have been lost while the
-    /// process was paused, and another process may be refreshing. The default, for locks that
-    /// cannot be lost, does nothing.
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        let _ = lock;
-        Ok(())
-    }
+    /// process was paused, and another process may be refreshing. Stores whose locks cannot be
+    /// lost return `Ok(())`; a lock this store did not make is [`StoreError::NotLocked`] for
+    /// stores that can tell.
+    ///
+    /// There is no default, for the same reason as [`reserve`](Self::reserve).
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError>;
 
     /// Forgets the stored document (after its tokens were revoked). The caller holds the lock.
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
@@ -105,20 +106,26 @@ pub trait TokenStore: Send + Sync + 'static {
 
 /// Proof that the store's lock is held; dropping it releases the lock.
 pub struct StoreLock {
-    _guard: Option<Box<dyn Send>>,
+    guard: Option<Box<dyn Any + Send>>,
 }
 
 impl StoreLock {
     /// A lock for stores that need none (their saves are already serialized).
     pub fn unlocked() -> StoreLock {
-        StoreLock { _guard: None }
+        StoreLock { guard: None }
     }
 
     /// A lock released when `guard` is dropped (for stores of your own).
     pub fn new(guard: impl Send + 'static) -> StoreLock {
         StoreLock {
-            _guard: Some(Box::new(guard)),
+            guard: Some(Box::new(guard)),
         }
+    }
+
+    /// The guard this lock was made with, if it is a `T`: how a store finds which of its
+    /// locks (a lease and its owner id) a caller holds.
+    pub fn guard<T: Any>(&self) -> Option<&T> {
+        self.guard.as_deref()?.downcast_ref()
     }
 }
 

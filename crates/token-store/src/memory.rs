@@ -88,6 +88,16 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
+    /// Memory always takes a document: nothing to prove.
+    fn reserve(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The lock is a no-op (the token source serializes its own work): nothing to lose.
+    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {
         *self.slot() = None;
         Ok(())

@@ -6,7 +6,9 @@
 //! `<dir>/<store id>-<revision>-<unique>.json`; [`find`] gives back what is kept for a store, and
 //! [`settle`] puts it in place the next time the store is locked, but only over the set it was
 //! made to replace ([`TokenDocument::supersedes`]): never over a newer login, another
-//! process's set, or a grant revoked and removed meanwhile. The default directory is
+//! process's set, or into a store emptied meanwhile (a revoked grant, or a store that lost its
+//! data: the set stays kept, for the user to judge, until a new set is stored). Nothing but
+//! [`settle`] and the writer's own storage ever removes a kept set. The default directory is
 //! `$XDG_STATE_HOME/pinterest-oauth/recovered` (`~/.local/state/…`; the local data directory
 //! where there is no state directory).
 
@@ -147,17 +149,12 @@ pub fn find(dir: &Path, location: &str) -> Vec<(PathBuf, TokenDocument)> {
     found
 }
 
-/// Removes the documents kept for the store at `location` (once one was saved to the store).
-pub fn forget(dir: &Path, location: &str) {
-    for (path, _) in find(dir, location) {
-        let _ = fs::remove_file(path);
-    }
-}
-
 /// With the store's lock held: the stored document, after putting in place, in order, every
 /// document kept in `dir` for this store that supersedes what is stored (a set an earlier run
-/// could not save, then its successors); kept documents that replace nothing stored are
-/// removed. Without a `dir`, just the stored document.
+/// could not save, then its successors). Kept documents that replace nothing stored are
+/// removed when a set is stored (a newer set is in place); when the store is empty they stay
+/// (an empty store may mean the grant was revoked, or that the store lost its data: only the
+/// user can tell, see [`find`]). Without a `dir`, just the stored document.
 ///
 /// Errors: the store's own, reading or saving; a kept document that could not be saved stays
 /// kept.
@@ -187,7 +184,11 @@ pub fn settle<S: TokenStore + ?Sized>(
         stored = Some(doc);
     }
     for (path, _) in kept {
-        tracing::warn!(kept = %path.display(), "removed a kept token set that replaces nothing stored (a newer set, or a revoked grant, is in place)");
+        if stored.is_none() {
+            tracing::warn!(kept = %path.display(), "the store is empty and a rotated token set is kept aside: if the store lost its data (rather than the grant being revoked), that set is the live one");
+            continue;
+        }
+        tracing::warn!(kept = %path.display(), "removed a kept token set that replaces nothing stored (a newer set is in place)");
         let _ = fs::remove_file(path);
     }
     Ok(stored)
@@ -199,8 +200,14 @@ pub fn pending<S: TokenStore + ?Sized>(
     dir: &Path,
 ) -> Result<Option<PathBuf>, StoreError> {
     let stored = store.load()?;
-    Ok(find(dir, &store.location())
+    Ok(pending_over(stored.as_ref(), dir, &store.location()))
+}
+
+/// Whether a kept document would be put in place over `stored`, the document of the store at
+/// `location` (already read).
+pub fn pending_over(stored: Option<&TokenDocument>, dir: &Path, location: &str) -> Option<PathBuf> {
+    find(dir, location)
         .into_iter()
-        .find(|(_, doc)| doc.supersedes(stored.as_ref()))
-        .map(|(path, _)| path))
+        .find(|(_, doc)| doc.supersedes(stored))
+        .map(|(path, _)| path)
 }

@@ -111,17 +111,24 @@ impl Flight {
     fn refresh_snapshot(&self, inner: &Inner) {
         let lifecycle = &inner.lifecycle;
         // While a stop holds (this process may have seen its grant refused while another
-        // process stored a newer set), every call takes the slow path, which re-reads the store
-        // now and then.
-        if lifecycle.state().stop().is_some() {
-            self.fresh.store(None);
-            return;
-        }
+        // process stored a newer set), the slow path must run when the store is next to be
+        // re-read: the snapshot lasts until then (or not at all, before that time is set).
+        let reload = match (lifecycle.state().stop(), inner.reload_at) {
+            (None, _) => None,
+            (Some(_), Some(at)) => Some(at),
+            (Some(_), None) => {
+                self.fresh.store(None);
+                return;
+            }
+        };
         let snapshot = lifecycle.token().and_then(|token| {
             let access = token.access_token()?.clone();
             let mut until = token.expires_at();
             if let Some(due) = lifecycle.poll_timeout() {
                 until = until.min(due);
+            }
+            if let Some(at) = reload {
+                until = until.min(at);
             }
             Some(Arc::new(Fresh {
                 token: access,
@@ -304,12 +311,6 @@ impl Flight {
     /// The last failure, until a success clears it.
     pub fn last_error(&self) -> Option<Arc<Error>> {
         self.lock().last_error.clone()
-    }
-
-    /// The last failure, if the store caused it (nothing was sent).
-    pub fn store_failure(&self) -> Option<Arc<Error>> {
-        self.last_error()
-            .filter(|e| matches!(**e, Error::Store(_) | Error::NotSaved { .. }))
     }
 
     /// `true` while a leader is working.

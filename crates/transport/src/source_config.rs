@@ -107,13 +107,13 @@ impl SourceConfig {
         // A set an earlier run kept aside (its store refused it) is put back first, if the store
         // is free: it is what Pinterest honours now, whether or not this process holds a valid
         // token and ever takes the lock.
-        let stored = match self.recovery.as_deref() {
-            Some(dir) if recovery::pending(&store, dir)?.is_some() => match store.try_lock()? {
-                Some(lock) => recovery::settle(&store, &lock, Some(dir))?,
-                None => store.load()?,
-            },
-            _ => store.load()?,
-        };
+        let mut stored = store.load()?;
+        if let Some(dir) = self.recovery.as_deref()
+            && recovery::pending_over(stored.as_ref(), dir, &store.location()).is_some()
+            && let Some(lock) = store.try_lock()?
+        {
+            stored = recovery::settle(&store, &lock, Some(dir))?;
+        }
         let config = self.config.clone();
         let lifecycle = match &self.client_credentials {
             Some(grant) => TokenLifecycle::client_credentials(config, grant.clone(), stored),

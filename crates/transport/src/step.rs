@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use pinterest_oauth_core::http::Request;
-use pinterest_oauth_core::{Action, Failure, TokenDocument, parse_token_response, token_request};
+use pinterest_oauth_core::{
+    Action, Failure, Grant, TokenDocument, parse_token_response, token_request,
+};
 use pinterest_oauth_store::StoreError;
 
 use crate::flight::Flight;
@@ -23,9 +25,11 @@ pub enum StepAction {
     },
     /// Read the stored document, then [`Step::handle_load`].
     Load,
-    /// Confirm the lock is still held ([`Storage::confirm`](crate::Storage::confirm)), send
-    /// this request, then [`Step::handle_response`] (or [`Step::handle_unsent`] when the lock
-    /// was lost).
+    /// A credential is about to be spent: confirm the store's lock is still held
+    /// ([`Storage::confirm`](crate::Storage::confirm)), then [`Step::handle_confirm`]. No
+    /// [`Send`](Self::Send) comes before a confirmation.
+    Confirm,
+    /// Send this request, then [`Step::handle_response`].
     Send(Request<Vec<u8>>),
     /// Save this document under the lock (`critical` when it holds a new token set that must
     /// be kept somewhere if the store refuses it), then [`Step::handle_save`].
@@ -45,6 +49,8 @@ enum Phase {
     Locking,
     Loading,
     Driving,
+    Confirming,
+    Confirmed,
     Sending,
     Saving,
     Done,
@@ -54,9 +60,10 @@ enum Phase {
 /// [`StepAction`], carry the action out, feed the outcome back with the matching `handle_*`.
 ///
 /// ```text
-///   Lock ──▶ Load ──▶ ┬─▶ Save (the attempt) ─▶ Send ─▶ Save (the answer) ─┬─▶ Done
-///     │ busy, or       └─────────────── nothing due ───────────────────────┘
-///     └─ the store failed ─────────────────────────────────────────────────▶ Done
+///   Lock ──▶ Load ──▶ ┬─▶ Save (the attempt) ─▶ Confirm ─▶ Send ─▶ Save (the answer) ─┬─▶ Done
+///     │ busy, or       │                          └─ lock lost: nothing sent ─────────┤
+///     │                └──────────────────────── nothing due ─────────────────────────┘
+///     └─ the store failed ───────────────────────────────────────────────────────────▶ Done
 /// ```
 ///
 /// A step is made by [`Flight::next`](crate::Flight::next) for the one caller it elects;
@@ -68,10 +75,8 @@ enum Phase {
 ///     match step.poll(now()) {
 ///         StepAction::Lock { wait } => step.handle_lock(now(), storage.lock(wait)),
 ///         StepAction::Load => step.handle_load(now(), storage.load()),
-///         StepAction::Send(request) => match storage.confirm() {
-///             Ok(()) => step.handle_response(now(), http.execute(request)),
-///             Err(lost) => step.handle_unsent(now(), lost),
-///         },
+///         StepAction::Confirm => step.handle_confirm(now(), storage.confirm()),
+///         StepAction::Send(request) => step.handle_response(now(), http.execute(request)),
 ///         StepAction::Save { document, critical } => {
 ///             step.handle_save(now(), storage.save(&document, critical))
 ///         }
@@ -84,8 +89,11 @@ pub struct Step {
     flight: Arc<Flight>,
     phase: Phase,
     holding_valid: bool,
+    /// The grant to send once the lock is confirmed (built into a request only then).
+    pending: Option<Grant>,
     sent: Option<&'static str>,
     saving_critical: bool,
+    store_failure: Option<Arc<Error>>,
 }
 
 impl Step {
@@ -94,8 +102,10 @@ impl Step {
             flight,
             phase: Phase::Start,
             holding_valid,
+            pending: None,
             sent: None,
             saving_critical: false,
+            store_failure: None,
         }
     }
 
@@ -111,6 +121,19 @@ impl Step {
             }
             Phase::Loading => StepAction::Load,
             Phase::Driving => self.drive(now),
+            Phase::Confirming => StepAction::Confirm,
+            Phase::Confirmed => match self.pending.take() {
+                Some(grant) => {
+                    self.sent = Some(grant.grant_type());
+                    self.phase = Phase::Sending;
+                    tracing::debug!(grant = grant.grant_type(), "sending a token request");
+                    StepAction::Send(token_request(&self.flight.config, &grant))
+                }
+                None => {
+                    self.phase = Phase::Done;
+                    StepAction::Done
+                }
+            },
             Phase::Locking | Phase::Sending | Phase::Saving | Phase::Done => {
                 self.phase = Phase::Done;
                 StepAction::Done
@@ -120,7 +143,6 @@ impl Step {
 
     /// The lifecycle's next action, turned into a step action.
     fn drive(&mut self, now: SystemTime) -> StepAction {
-        let config = self.flight.config.clone();
         let action = self.flight.with(|lifecycle, _| {
             let action = lifecycle.poll(now);
             let critical = lifecycle.unsaved().is_some();
@@ -128,10 +150,9 @@ impl Step {
         });
         match action {
             (Some(Action::Send(grant)), _) => {
-                self.sent = Some(grant.grant_type());
-                self.phase = Phase::Sending;
-                tracing::debug!(grant = grant.grant_type(), "sending a token request");
-                StepAction::Send(token_request(&config, &grant))
+                self.pending = Some(grant);
+                self.phase = Phase::Confirming;
+                StepAction::Confirm
             }
             (Some(Action::Persist(document)), critical) => {
                 self.phase = Phase::Saving;
@@ -213,12 +234,41 @@ impl Step {
 
     fn store_failed(&mut self, now: SystemTime, error: StoreError) {
         tracing::warn!(error = %error, "the token store failed; nothing was sent");
+        let error = Arc::new(Error::Store(error));
+        self.store_failure = Some(error.clone());
         self.flight.with(|lifecycle, state| {
             let entropy = state.entropy();
             lifecycle.handle_store_failure(now, entropy);
-            *state.last_error = Some(Arc::new(Error::Store(error)));
+            *state.last_error = Some(error);
         });
         self.phase = Phase::Done;
+    }
+
+    /// The outcome of [`StepAction::Confirm`]: `Ok` while the lock is held, and the request
+    /// comes next; an error (the lock was lost, see
+    /// [`TokenStore::confirm`](pinterest_oauth_store::TokenStore::confirm)) sends nothing and
+    /// backs off in this process: the credential is not spent.
+    pub fn handle_confirm(&mut self, now: SystemTime, result: Result<(), StoreError>) {
+        if self.phase != Phase::Confirming {
+            return;
+        }
+        let error = match result {
+            Ok(()) => {
+                self.phase = Phase::Confirmed;
+                return;
+            }
+            Err(error) => error,
+        };
+        self.pending = None;
+        tracing::warn!(error = %error, "the token request was not sent");
+        let error = Arc::new(Error::Store(error));
+        self.store_failure = Some(error.clone());
+        self.flight.with(|lifecycle, state| {
+            let entropy = state.entropy();
+            lifecycle.handle_failure(now, Failure::Store, entropy);
+            *state.last_error = Some(error);
+        });
+        self.phase = Phase::Driving;
     }
 
     /// The outcome of [`StepAction::Send`], as the transport returned it.
@@ -257,30 +307,17 @@ impl Step {
         self.phase = Phase::Driving;
     }
 
-    /// The request of [`StepAction::Send`] was not sent: the store's lock was lost just
-    /// before (see [`TokenStore::confirm`](pinterest_oauth_store::TokenStore::confirm)). Backs
-    /// off in this process; the refresh token is not spent.
-    pub fn handle_unsent(&mut self, now: SystemTime, error: StoreError) {
-        if self.phase != Phase::Sending {
-            return;
-        }
-        tracing::warn!(error = %error, "the refresh was not sent");
-        self.flight.with(|lifecycle, state| {
-            let entropy = state.entropy();
-            lifecycle.handle_failure(now, Failure::Store, entropy);
-            *state.last_error = Some(Arc::new(Error::Store(error)));
-        });
-        self.phase = Phase::Driving;
-    }
-
     /// The outcome of [`StepAction::Save`].
     pub fn handle_save(&mut self, now: SystemTime, result: Result<(), Error>) {
         if self.phase != Phase::Saving {
             return;
         }
         let critical = self.saving_critical;
-        self.flight.with(|lifecycle, state| match result {
-            Ok(()) => lifecycle.confirm_persisted(now),
+        let failed = self.flight.with(|lifecycle, state| match result {
+            Ok(()) => {
+                lifecycle.confirm_persisted(now);
+                None
+            }
             Err(error) => {
                 if critical {
                     tracing::error!(error = %error, "the new token set could not be saved; it is kept in memory and saving is retried");
@@ -289,9 +326,14 @@ impl Step {
                 }
                 let entropy = state.entropy();
                 lifecycle.persist_failed(now, entropy);
-                *state.last_error = Some(Arc::new(error));
+                let error = Arc::new(error);
+                *state.last_error = Some(error.clone());
+                Some(error)
             }
         });
+        if failed.is_some() {
+            self.store_failure = failed;
+        }
         self.phase = Phase::Driving;
     }
 
@@ -299,10 +341,110 @@ impl Step {
     pub fn sent(&self) -> Option<&'static str> {
         self.sent
     }
+
+    /// What this step's store failed with, if it did (locking, loading, confirming, saving):
+    /// a caller that waited for this step gets it now rather than waiting for the store again.
+    /// An earlier step's failure is not reported here.
+    pub fn store_failure(&self) -> Option<Arc<Error>> {
+        self.store_failure.clone()
+    }
 }
 
 impl Drop for Step {
     fn drop(&mut self) {
         self.flight.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use pinterest_oauth_core::{
+        AppId, AppSecret, ClientConfig, LifecycleConfig, TokenLifecycle, http,
+    };
+
+    use super::*;
+    use crate::flight::Next;
+
+    /// A leader's step for a set whose access token expired an hour ago, driven up to the
+    /// confirmation (the lock taken, the set loaded, the attempt recorded).
+    fn step_at_confirm(now: SystemTime) -> (Arc<Flight>, Step) {
+        let received = now - Duration::from_secs(7200);
+        let token = parse_token_response(
+            received,
+            &http::Response::new(
+                r#"{"access_token":"pina_a","expires_in":3600,"scope":"boards:read",
+                    "refresh_token":"pinr_a","refresh_token_expires_in":5184000}"#,
+            ),
+        )
+        .unwrap();
+        let document = TokenDocument::new(token);
+        let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
+        let client = ClientConfig::new(AppId::new("1234567").unwrap(), AppSecret::new("s"));
+        let flight = Arc::new(Flight::new(lifecycle, Arc::new(client)));
+        let Next::Lead(mut step) = flight.next(now) else {
+            panic!("no step")
+        };
+        assert!(matches!(step.poll(now), StepAction::Lock { wait: true }));
+        step.handle_lock(now, Ok(true));
+        assert!(matches!(step.poll(now), StepAction::Load));
+        step.handle_load(now, Ok(Some(document)));
+        let StepAction::Save {
+            critical: false, ..
+        } = step.poll(now)
+        else {
+            panic!("the attempt is recorded first")
+        };
+        step.handle_save(now, Ok(()));
+        (flight, step)
+    }
+
+    #[test]
+    fn nothing_is_sent_before_the_lock_is_confirmed() {
+        let now = SystemTime::now();
+        let (_flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        // Out-of-order answers change nothing: the confirmation is still awaited.
+        step.handle_response(now, Err(Error::Store(StoreError::NotLocked)));
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        let StepAction::Send(request) = step.poll(now) else {
+            panic!("the request comes once the lock is confirmed")
+        };
+        assert!(String::from_utf8_lossy(request.body()).contains("grant_type=refresh_token"));
+        assert_eq!(step.sent(), Some("refresh_token"));
+        assert!(step.store_failure().is_none());
+    }
+
+    #[test]
+    fn a_lost_lock_sends_nothing_and_is_this_steps_failure() {
+        let now = SystemTime::now();
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(
+            now,
+            Err(StoreError::LockLost {
+                location: "lock".into(),
+            }),
+        );
+        loop {
+            match step.poll(now) {
+                StepAction::Done => break,
+                StepAction::Save { .. } => step.handle_save(now, Ok(())),
+                other => panic!("after a lost lock: {other:?}"),
+            }
+        }
+        assert_eq!(step.sent(), None);
+        assert!(matches!(
+            step.store_failure().as_deref(),
+            Some(Error::Store(StoreError::LockLost { .. }))
+        ));
+        drop(step);
+        // The process backs off.
+        assert!(matches!(
+            flight.with(|lifecycle, _| lifecycle.status(now)),
+            pinterest_oauth_core::Status::Waiting { .. }
+        ));
     }
 }

@@ -16,6 +16,10 @@ pub struct Storage<S> {
     store: S,
     recovery: Option<PathBuf>,
     held: Mutex<Option<StoreLock>>,
+    /// The sets this storage kept in the recovery directory itself: removed once a newer set
+    /// is saved to the store (nobody else's kept set is touched here; see
+    /// [`recovery::settle`]).
+    kept: Mutex<Vec<PathBuf>>,
 }
 
 impl<S: TokenStore> Storage<S> {
@@ -26,6 +30,7 @@ impl<S: TokenStore> Storage<S> {
             store,
             recovery,
             held: Mutex::new(None),
+            kept: Mutex::new(Vec::new()),
         }
     }
 
@@ -85,8 +90,13 @@ impl<S: TokenStore> Storage<S> {
         }
         match self.store.save(lock, document) {
             Ok(()) => {
-                if critical && let Some(dir) = &self.recovery {
-                    recovery::forget(dir, &self.store.location());
+                // What this storage kept earlier is older than what was just saved.
+                if critical {
+                    let kept =
+                        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner()));
+                    for path in kept {
+                        let _ = std::fs::remove_file(path);
+                    }
                 }
                 Ok(())
             }
@@ -94,9 +104,11 @@ impl<S: TokenStore> Storage<S> {
                 let kept_in = match source.kept_in() {
                     Some(path) => Some(path.to_path_buf()),
                     None => self.recovery.as_ref().and_then(|dir| {
-                        recovery::keep(dir, &self.store.location(), document)
+                        let path = recovery::keep(dir, &self.store.location(), document)
                             .inspect_err(|e| tracing::error!(error = %e, "the new token set could not be kept in the recovery directory either"))
-                            .ok()
+                            .ok()?;
+                        self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
+                        Some(path)
                     }),
                 };
                 Err(Error::NotSaved { kept_in, source })

@@ -134,6 +134,12 @@ impl TokenStore for HookedStore {
         }
         Ok(())
     }
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.reserve(lock)
+    }
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.confirm(lock)
+    }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)
     }

@@ -572,14 +572,10 @@ impl TokenLifecycle {
                 );
             }
         }
+        // The set this one replaces: what a kept copy of it may overwrite (and nothing else).
+        let replaces = self.token.as_ref().and_then(crate::document::replacing);
         // A success only ends a run of failures when it is of use past the budget's interval:
         // a server alternating errors with tokens that expire at once still backs off.
-        // The set this one replaces: what a kept copy of it may overwrite (and nothing else).
-        let replaces = self
-            .token
-            .as_ref()
-            .and_then(|t| t.refresh_token.as_ref())
-            .map(crate::document::fingerprint);
         let budget_end = now.checked_add(self.config.min_refresh_interval());
         let useful = budget_end.is_some_and(|end| token.valid_access_token(end).is_some());
         let state = RefreshState {

@@ -107,12 +107,11 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
                             Error::Refresh,
                         ));
                     }
-                    let seen = shared.flight.generation();
-                    tokio::spawn(shared.clone().lead(step));
-                    shared.finished_past(seen).await;
-                    // The store failed (locked past its timeout, unreachable): say so now
-                    // rather than wait for it again.
-                    if let Some(failure) = shared.flight.store_failure() {
+                    // In a task of its own: dropping this future never cuts a refresh short.
+                    let led = tokio::spawn(shared.clone().lead(step)).await;
+                    // This step's store failed (locked past its timeout, unreachable): say so
+                    // now rather than wait for it again.
+                    if let Ok(Some(failure)) = led {
                         return Err(Error::Refresh(failure));
                     }
                     continue;
@@ -182,8 +181,9 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
             })
     }
 
-    /// The leader's work: the step, driven to its end in a task of its own.
-    async fn lead(self: Arc<Self>, mut step: Step) {
+    /// The leader's work: the step, driven to its end in a task of its own. Returns what the
+    /// store failed with in this step, if it did.
+    async fn lead(self: Arc<Self>, mut step: Step) -> Option<Arc<Error>> {
         let _unlock = Unlock(self.storage.clone());
         loop {
             match step.poll(self.now()) {
@@ -195,17 +195,15 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
                     let loaded = self.blocking(|s| s.load()).await.and_then(|r| r);
                     step.handle_load(self.now(), loaded);
                 }
-                StepAction::Send(request) => {
+                StepAction::Confirm => {
                     let confirmed = self.blocking(|s| s.confirm()).await.and_then(|r| r);
-                    match confirmed {
-                        Ok(()) => {
-                            // Counted in the client's budget, which one-shot retries honour.
-                            self.client.budget().record(std::time::Instant::now());
-                            let answer = self.client.http().execute(request).await;
-                            step.handle_response(self.now(), answer);
-                        }
-                        Err(lost) => step.handle_unsent(self.now(), lost),
-                    }
+                    step.handle_confirm(self.now(), confirmed);
+                }
+                StepAction::Send(request) => {
+                    // Counted in the client's budget, which one-shot retries honour.
+                    self.client.budget().record(std::time::Instant::now());
+                    let answer = self.client.http().execute(request).await;
+                    step.handle_response(self.now(), answer);
                 }
                 StepAction::Save { document, critical } => {
                     let saved = self
@@ -215,7 +213,7 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
                         .and_then(|r| r);
                     step.handle_save(self.now(), saved);
                 }
-                StepAction::Done => return,
+                StepAction::Done => return step.store_failure(),
             }
         }
     }

@@ -119,23 +119,22 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
                             let step = step.take();
                             move || {
                                 if let Some(step) = step {
-                                    background.lead(step);
+                                    let _ = background.lead(step);
                                 }
                             }
                         });
                     if spawned.is_err()
                         && let Some(step) = step
                     {
-                        shared.lead(step);
+                        let _ = shared.lead(step);
                     }
                     return Ok(token);
                 }
                 Next::Lead(step) => {
                     turns += 1;
-                    shared.lead(step);
-                    // The store failed (locked past its timeout, unreachable): say so now
-                    // rather than wait for it again.
-                    if let Some(failure) = shared.flight.store_failure() {
+                    // This step's store failed (locked past its timeout, unreachable): say so
+                    // now rather than wait for it again.
+                    if let Some(failure) = shared.lead(step) {
                         return Err(Error::Refresh(failure));
                     }
                     if turns >= MAX_TURNS {
@@ -193,26 +192,24 @@ impl<H: Http, S: TokenStore> Shared<H, S> {
     }
 
     /// The leader's work: the step, driven to its end. The lock is released even if this
-    /// thread panics.
-    fn lead(&self, mut step: Step) {
+    /// thread panics. Returns what the store failed with in this step, if it did.
+    fn lead(&self, mut step: Step) -> Option<Arc<Error>> {
         let _unlock = Unlock(&self.storage);
         loop {
             match step.poll(self.now()) {
                 StepAction::Lock { wait } => step.handle_lock(self.now(), self.storage.lock(wait)),
                 StepAction::Load => step.handle_load(self.now(), self.storage.load()),
-                StepAction::Send(request) => match self.storage.confirm() {
-                    Ok(()) => {
-                        // Counted in the client's budget, which one-shot retries honour.
-                        self.client.budget().record(std::time::Instant::now());
-                        let answer = self.client.http().execute(request);
-                        step.handle_response(self.now(), answer);
-                    }
-                    Err(lost) => step.handle_unsent(self.now(), lost),
-                },
+                StepAction::Confirm => step.handle_confirm(self.now(), self.storage.confirm()),
+                StepAction::Send(request) => {
+                    // Counted in the client's budget, which one-shot retries honour.
+                    self.client.budget().record(std::time::Instant::now());
+                    let answer = self.client.http().execute(request);
+                    step.handle_response(self.now(), answer);
+                }
                 StepAction::Save { document, critical } => {
                     step.handle_save(self.now(), self.storage.save(&document, critical));
                 }
-                StepAction::Done => return,
+                StepAction::Done => return step.store_failure(),
             }
         }
     }
