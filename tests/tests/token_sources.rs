@@ -1044,3 +1044,193 @@ fn a_store_that_recovers_is_not_blamed_for_a_wait_it_did_not_cause() {
     assert!(matches!(err, Error::Waiting { .. }), "{err:?}");
     assert_eq!(s.refreshes(), 0);
 }
+
+/// A file store whose first lock confirmation panics (a bug in a wrapper, a store client that
+/// panics): when it does, nothing has been sent.
+struct PanicsOnConfirm {
+    inner: FileStore,
+    left: AtomicUsize,
+}
+
+impl TokenStore for PanicsOnConfirm {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.inner.lock()
+    }
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.inner.try_lock()
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        self.inner.load()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        self.inner.save(lock, document)
+    }
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.reserve(lock)
+    }
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        if self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("the store's confirmation panicked (on purpose, in a test)");
+        }
+        self.inner.confirm(lock)
+    }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.clear(lock)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+#[test]
+fn a_refresh_whose_leader_panicked_before_sending_is_retried_not_wedged() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = PanicsOnConfirm {
+        inner: stored_file(&path, &s.token),
+        left: AtomicUsize::new(1),
+    };
+    let source = s.source(Kind::Ureq, store);
+    s.expire();
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.access_token()));
+    assert!(first.is_err(), "the leader's thread panicked");
+    assert_eq!(s.refreshes(), 0, "nothing was sent");
+    // The refresh token is unspent: the source backs off, says why, and is not stuck waiting
+    // for an answer nobody will feed it (nor does it tell the user to log in again).
+    let err = source.access_token().unwrap_err();
+    assert!(
+        matches!(&err, Error::Waiting { cause: Some(cause), .. }
+            if matches!(**cause, Error::Interrupted { sent: false })),
+        "{err:?}"
+    );
+    assert!(!err.is_consent_needed(), "{err}");
+    s.clock.advance(Duration::from_secs(3600));
+    let access = source.access_token().unwrap();
+    assert_ne!(Some(&access), s.token.access_token());
+    assert_eq!(s.refreshes(), 1);
+}
+
+#[test]
+fn a_set_put_in_place_by_another_process_ends_this_ones_save_retries() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let refusals = Arc::new(AtomicUsize::new(1));
+    let left = refusals.clone();
+    let refusing = HookStore::new(stored_file(&path, &s.token), move |inner, document| {
+        if is_new_set(inner, document)
+            && left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(disk_full(inner));
+        }
+        Ok(())
+    });
+    let first = s.source(Kind::Ureq, refusing);
+    s.expire();
+    let err = first.access_token().unwrap_err();
+    assert!(
+        matches!(err, Error::NotSaved { .. } | Error::Refresh(_)),
+        "{err:?}"
+    );
+    assert_eq!(s.refreshes(), 1, "Pinterest rotated");
+    // Another process starts meanwhile and puts the kept set in place (at a revision the first
+    // process's own retry can never match).
+    let second = s.source(Kind::Ureq, FileStore::new(&path));
+    let rotated = second.token().unwrap();
+    assert_ne!(rotated.refresh_token(), s.token.refresh_token());
+    // The first process's retry finds its set stored: it uses it, saves nothing more, asks
+    // nothing.
+    s.clock.advance(Duration::from_secs(600));
+    let access = first.access_token().unwrap();
+    assert_eq!(Some(&access), rotated.access_token());
+    assert_ne!(first.status(), Status::Persisting);
+    first.wait_idle();
+    assert_eq!(s.refreshes(), 1);
+    let kept = std::fs::read_dir(s.dir.path().join("recovered"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert_eq!(kept, 0, "nothing is left kept aside");
+}
+
+/// A store whose lock is held elsewhere for good: each wait for it runs out (quickly here),
+/// and is counted.
+struct HeldElsewhere {
+    inner: FileStore,
+    waits: AtomicUsize,
+}
+
+impl TokenStore for HeldElsewhere {
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.waits.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(200));
+        Err(StoreError::LockTimeout {
+            location: self.inner.location(),
+            waited: Duration::from_millis(200),
+        })
+    }
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        Ok(None)
+    }
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        self.inner.load()
+    }
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        self.inner.save(lock, document)
+    }
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.reserve(lock)
+    }
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.confirm(lock)
+    }
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.inner.clear(lock)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+#[test]
+fn callers_that_waited_for_a_lock_that_ran_out_are_told_not_made_to_wait_again() {
+    let s = Setup::new();
+    let path = s.dir.path().join("token.json");
+    let store = Arc::new(HeldElsewhere {
+        inner: stored_file(&path, &s.token),
+        waits: AtomicUsize::new(0),
+    });
+    let source = s.source(Kind::Ureq, store.clone());
+    s.expire();
+    // The clock stands still: whenever a thread arrives, it is within the moment after the
+    // failure in which nobody waits for the store again.
+    let start = Arc::new(Barrier::new(8));
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let source = source.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                source.access_token().map(|_| ()).unwrap_err()
+            })
+        })
+        .collect();
+    for caller in callers {
+        let err = caller.join().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Store, "{err}");
+    }
+    assert_eq!(
+        store.waits.load(Ordering::SeqCst),
+        1,
+        "one wait for the lock, not one per caller"
+    );
+    assert_eq!(s.refreshes(), 0);
+    // A second later, a caller waits for the store once more (it may be free by then).
+    s.clock.advance(Duration::from_secs(1));
+    assert_eq!(source.access_token().unwrap_err().kind(), ErrorKind::Store);
+    assert_eq!(store.waits.load(Ordering::SeqCst), 2);
+}

@@ -190,6 +190,18 @@ impl TokenDocument {
         }
     }
 
+    /// Whether this (stored) document holds `unsaved`'s token set, or a set obtained later by
+    /// spending its refresh token: then `unsaved` is saved already, or spent. (A refresh
+    /// token Pinterest did not rotate appears in several sets: only a later one follows.)
+    pub(crate) fn holds_or_follows(&self, unsaved: &TokenDocument) -> bool {
+        let same = self.token.access_token == unsaved.token.access_token
+            && self.token.refresh_token == unsaved.token.refresh_token;
+        let follows = self.replaces.is_some()
+            && self.replaces == replacing(&unsaved.token)
+            && self.token.received_at > unsaved.token.received_at;
+        same || follows
+    }
+
     /// This document as the next revision after `stored` (to put a kept document in place).
     pub fn after(mut self, stored: Option<&TokenDocument>) -> TokenDocument {
         self.revision = stored.map_or(self.revision, |s| next(s.revision).max(self.revision));

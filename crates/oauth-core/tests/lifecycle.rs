@@ -229,6 +229,52 @@ fn a_failed_save_is_retried_after_a_backoff_without_asking_again() {
 }
 
 #[test]
+fn a_save_retry_ends_when_the_store_holds_the_set_or_one_refreshed_from_it() {
+    // The store already holds the unsaved set (a copy kept aside was put in place elsewhere, at
+    // a revision this process's retry could never match): adopted, nothing left to save.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let restored = unsaved.clone().after(Some(&unsaved));
+    assert!(restored.revision() > unsaved.revision());
+    assert!(s.lifecycle.handle_loaded(s.now, restored.clone()));
+    assert!(s.lifecycle.unsaved().is_none());
+    assert_eq!(s.status(), Status::Fresh);
+    assert_eq!(s.access().as_deref(), Some("pina.2"));
+    s.advance(HOUR / 2);
+    assert_eq!(s.poll(), None, "no save is retried");
+
+    // Another process put it in place and refreshed from it: that newer set is adopted.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let later = s.now + MIN;
+    let successor = TokenDocument::new(token(later, "pina.3", Some("pinr.3"), HOUR))
+        .rotating(&unsaved.clone().after(Some(&unsaved)));
+    assert!(s.lifecycle.handle_loaded(s.now, successor));
+    assert!(s.lifecycle.unsaved().is_none());
+    assert_eq!(s.access().as_deref(), Some("pina.3"));
+
+    // Anything else (the set it replaced, with a record of another process's failure; an
+    // unrelated set) leaves the unsaved set waiting for its save.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let old = TokenDocument::new(token(t0(), "pina.1", Some("pinr.1"), HOUR));
+    assert!(!s.lifecycle.handle_loaded(s.now, old.after(Some(&unsaved))));
+    let other = TokenDocument::new(token(s.now + MIN, "pina.9", Some("pinr.9"), HOUR));
+    assert!(!s.lifecycle.handle_loaded(s.now, other));
+    assert_eq!(s.status(), Status::Persisting);
+    assert_eq!(
+        s.lifecycle
+            .unsaved()
+            .unwrap()
+            .token()
+            .access_token()
+            .unwrap()
+            .secret(),
+        "pina.2"
+    );
+}
+
+#[test]
 fn failures_back_off_exponentially_while_the_valid_token_is_kept() {
     let (mut s, _) = Scenario::user().refreshing();
     let first_send = s.now;

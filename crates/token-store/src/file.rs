@@ -143,6 +143,37 @@ impl FileStore {
         Ok(file)
     }
 
+    /// A lock taken on `file`, as the [`StoreLock`] guard [`confirm`](TokenStore::confirm)
+    /// recognises.
+    fn held(&self, file: File) -> HeldLock {
+        HeldLock {
+            file,
+            path: self.lock_path.clone(),
+        }
+    }
+
+    /// Whether `file` is still the file at the lock path (not removed or replaced since it
+    /// was opened).
+    fn is_current_lock(&self, file: &File) -> Result<bool, StoreError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let open = file
+                .metadata()
+                .map_err(io_error("inspect lock file", &self.lock_path))?;
+            match fs::symlink_metadata(&self.lock_path) {
+                Ok(now) => Ok(now.dev() == open.dev() && now.ino() == open.ino()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(io_error("inspect lock file", &self.lock_path)(e)),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            Ok(true)
+        }
+    }
+
     /// The file's bytes (wiped when dropped), or `None` when there is no file. Refuses
     /// anything but a regular file without blocking on it.
     fn read_path(&self, path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
@@ -303,16 +334,26 @@ impl FileStore {
     fn check_private(&self) {}
 }
 
+/// What a [`FileStore`]'s [`StoreLock`] holds: the locked lock file, and its path.
+#[derive(Debug)]
+struct HeldLock {
+    file: File,
+    path: PathBuf,
+}
+
 impl TokenStore for FileStore {
     fn lock(&self) -> Result<StoreLock, StoreError> {
-        let file = self.open_lock()?;
         let deadline = Instant::now() + self.lock_timeout;
         let mut pause = Duration::from_millis(1);
+        let mut file = self.open_lock()?;
         loop {
             match file.try_lock() {
+                // Locked, but the lock file was replaced meanwhile (removed by a cleaner):
+                // a lock on the old one excludes nobody. Open the current one and lock that.
+                Ok(()) if !self.is_current_lock(&file)? => file = self.open_lock()?,
                 Ok(()) => {
                     self.restore_temps()?;
-                    return Ok(StoreLock::new(file));
+                    return Ok(StoreLock::new(self.held(file)));
                 }
                 Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(pause);
@@ -334,9 +375,11 @@ impl TokenStore for FileStore {
     fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
         let file = self.open_lock()?;
         match file.try_lock() {
+            // The lock file was replaced meanwhile: as if busy (the caller holds a valid token).
+            Ok(()) if !self.is_current_lock(&file)? => Ok(None),
             Ok(()) => {
                 self.restore_temps()?;
-                Ok(Some(StoreLock::new(file)))
+                Ok(Some(StoreLock::new(self.held(file))))
             }
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(io_error("lock", &self.lock_path)(e)),
@@ -397,9 +440,23 @@ impl TokenStore for FileStore {
             .map_err(io_error("remove a temporary file in", dir))
     }
 
-    /// The lock is an advisory lock held on an open file: it cannot be lost while held.
-    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
-        Ok(())
+    /// The lock is an advisory lock held on an open file, which cannot run out; it is lost
+    /// only if the lock file was removed or replaced while held (a careless cleaner), since a
+    /// second holder then locks another file: [`StoreError::LockLost`]. A lock this store did
+    /// not make is [`StoreError::NotLocked`].
+    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        match lock.guard::<HeldLock>() {
+            Some(held) if held.path == self.lock_path => {
+                if self.is_current_lock(&held.file)? {
+                    Ok(())
+                } else {
+                    Err(StoreError::LockLost {
+                        location: self.lock_path.display().to_string(),
+                    })
+                }
+            }
+            _ => Err(StoreError::NotLocked),
+        }
     }
 
     fn clear(&self, _lock: &StoreLock) -> Result<(), StoreError> {

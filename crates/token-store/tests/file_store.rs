@@ -135,6 +135,53 @@ fn the_lock_excludes_a_second_holder_until_released() {
 }
 
 #[test]
+fn a_lock_is_confirmed_only_while_its_file_is_the_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token.json");
+    let store = FileStore::new(&path);
+    let held = store.lock().unwrap();
+    store.confirm(&held).unwrap();
+    // Locks this store did not make are not confirmed.
+    assert!(matches!(
+        store.confirm(&pinterest_oauth_store::StoreLock::unlocked()),
+        Err(StoreError::NotLocked)
+    ));
+    let elsewhere = FileStore::new(dir.path().join("other.json"));
+    let foreign = elsewhere.lock().unwrap();
+    assert!(matches!(
+        store.confirm(&foreign),
+        Err(StoreError::NotLocked)
+    ));
+    drop(foreign);
+    // A cleaner removes the lock file while it is held: another holder can now lock a new
+    // file, so the first lock is lost, and says so before anything is spent.
+    std::fs::remove_file(store.lock_path()).unwrap();
+    assert!(matches!(
+        store.confirm(&held),
+        Err(StoreError::LockLost { .. })
+    ));
+    let second = FileStore::new(&path).lock().unwrap();
+    FileStore::new(&path).confirm(&second).unwrap();
+    assert!(matches!(
+        store.confirm(&held),
+        Err(StoreError::LockLost { .. })
+    ));
+    // Replaced by another file of the same name while held: lost too.
+    drop(second);
+    drop(held);
+    let held = store.lock().unwrap();
+    std::fs::remove_file(store.lock_path()).unwrap();
+    std::fs::write(store.lock_path(), b"").unwrap();
+    assert!(matches!(
+        store.confirm(&held),
+        Err(StoreError::LockLost { .. })
+    ));
+    drop(held);
+    let again = store.lock().unwrap();
+    store.confirm(&again).unwrap();
+}
+
+#[test]
 fn half_written_temporary_files_are_removed_by_the_next_lock() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));

@@ -181,6 +181,13 @@ pub enum Error {
     /// returns; every caller that waited for the same refresh gets the same cause).
     #[error("token refresh failed: {0}")]
     Refresh(Arc<Error>),
+    /// A refresh was interrupted before its outcome was known: the code driving it (a
+    /// [`Step`](crate::Step)) was dropped, cancelled or panicked. It is retried after a backoff.
+    #[error("a token refresh was interrupted before its outcome was known{}; it is retried after a backoff", if *sent { " (its request may have been sent)" } else { " (nothing was sent)" })]
+    Interrupted {
+        /// Whether its request may have reached Pinterest.
+        sent: bool,
+    },
 }
 
 /// What an [`Error`] is about, for exit codes and dispatch.
@@ -223,7 +230,10 @@ impl Error {
             Error::Login(crate::login::LoginError::TimedOut { .. }) => ErrorKind::ConsentNeeded,
             #[cfg(feature = "login")]
             Error::Login(_) => ErrorKind::Config,
-            Error::Store(_) | Error::NotSaved { .. } => ErrorKind::Store,
+            Error::Store(_) | Error::NotSaved { .. } | Error::Interrupted { sent: false } => {
+                ErrorKind::Store
+            }
+            Error::Interrupted { sent: true } => ErrorKind::Transport(TransportErrorKind::Other),
             Error::Refresh(cause) => cause.kind(),
             Error::Waiting { cause, .. } => cause.as_deref().map_or(ErrorKind::Api, Error::kind),
         }

@@ -171,7 +171,7 @@ impl Flight {
             // A forced refresh waits for another holder's lock (the user asked for a new set);
             // otherwise a holder of a valid token never waits for someone else's refresh.
             let forced = inner.lifecycle.refresh_forced();
-            let step = Step::new(self.clone(), valid.is_some() && !forced);
+            let step = Step::new(self.clone(), valid.is_some() && !forced, now);
             return match valid {
                 Some(token) => Next::UseAndLead(token, step),
                 None => Next::Lead(step),
@@ -216,10 +216,16 @@ impl Flight {
 
     /// Called by a leader's step when it ends (driven to the end, or dropped): the flag is
     /// cleared, the generation bumped and waiters woken.
-    pub(crate) fn finish(&self) {
+    /// After a store failure (a lock held past its timeout, an unreachable store), callers
+    /// without a token are told at once for a while, rather than each leading a new step that
+    /// waits for the store again.
+    pub(crate) fn finish(&self, now: SystemTime, store_failed: bool) {
         {
             let mut inner = self.lock();
             inner.working = false;
+            if store_failed {
+                inner.reload_at = now.checked_add(RELOAD_INTERVAL);
+            }
             inner.generation = inner.generation.wrapping_add(1);
             self.refresh_snapshot(&inner);
         }

@@ -94,10 +94,12 @@ pub struct Step {
     sent: Option<&'static str>,
     saving_critical: bool,
     store_failure: Option<Arc<Error>>,
+    /// The latest time the driver gave: what an interrupted step reports its end at.
+    now: SystemTime,
 }
 
 impl Step {
-    pub(crate) fn new(flight: Arc<Flight>, holding_valid: bool) -> Step {
+    pub(crate) fn new(flight: Arc<Flight>, holding_valid: bool, now: SystemTime) -> Step {
         Step {
             flight,
             phase: Phase::Start,
@@ -106,11 +108,18 @@ impl Step {
             sent: None,
             saving_critical: false,
             store_failure: None,
+            now,
         }
+    }
+
+    /// Remembers the driver's latest `now` (never going back).
+    fn at(&mut self, now: SystemTime) {
+        self.now = self.now.max(now);
     }
 
     /// The next thing to do at `now`.
     pub fn poll(&mut self, now: SystemTime) -> StepAction {
+        self.at(now);
         match self.phase {
             Phase::Start => {
                 self.phase = Phase::Locking;
@@ -185,6 +194,7 @@ impl Step {
         if self.phase != Phase::Locking {
             return;
         }
+        self.at(now);
         match result {
             Ok(true) => self.phase = Phase::Loading,
             Ok(false) => {
@@ -206,6 +216,7 @@ impl Step {
         if self.phase != Phase::Loading {
             return;
         }
+        self.at(now);
         match result {
             Ok(Some(document)) => {
                 let adopted = self.flight.with(|lifecycle, state| {
@@ -252,6 +263,7 @@ impl Step {
         if self.phase != Phase::Confirming {
             return;
         }
+        self.at(now);
         let error = match result {
             Ok(()) => {
                 self.phase = Phase::Confirmed;
@@ -276,6 +288,7 @@ impl Step {
         if self.phase != Phase::Sending {
             return;
         }
+        self.at(now);
         let grant = self.sent.unwrap_or("refresh_token");
         let outcome = result
             .and_then(|response| parse_token_response(now, &response).map_err(Error::Response));
@@ -312,6 +325,7 @@ impl Step {
         if self.phase != Phase::Saving {
             return;
         }
+        self.at(now);
         let critical = self.saving_critical;
         let failed = self.flight.with(|lifecycle, state| match result {
             Ok(()) => {
@@ -351,8 +365,35 @@ impl Step {
 }
 
 impl Drop for Step {
+    /// Ends the leader's turn. A step dropped before its end (its driver gave up, was
+    /// cancelled or panicked) first gives the lifecycle the outcome it awaits, so the source is
+    /// never left waiting for an answer nobody will feed: a request not yet sent fails as the
+    /// store's (nothing was spent), one that may have been sent as a transient failure (if its
+    /// refresh token was spent, the retry meets `invalid_grant` and stops), a save as failed
+    /// (a new set stays in memory and is offered again). Each backs off.
     fn drop(&mut self) {
-        self.flight.finish();
+        let now = self.now;
+        let interrupted = match self.phase {
+            Phase::Confirming | Phase::Confirmed => Some((Some(Failure::Store), false)),
+            Phase::Sending => Some((Some(Failure::Transient { retry_after: None }), true)),
+            Phase::Saving => Some((None, false)),
+            _ => None,
+        };
+        if let Some((failure, sent)) = interrupted {
+            tracing::warn!(
+                sent,
+                "a token refresh was interrupted before its outcome was known; it is retried after a backoff"
+            );
+            self.flight.with(|lifecycle, state| {
+                let entropy = state.entropy();
+                match failure {
+                    Some(failure) => lifecycle.handle_failure(now, failure, entropy),
+                    None => lifecycle.persist_failed(now, entropy),
+                }
+                *state.last_error = Some(Arc::new(Error::Interrupted { sent }));
+            });
+        }
+        self.flight.finish(now, self.store_failure.is_some());
     }
 }
 
@@ -446,5 +487,73 @@ mod tests {
             flight.with(|lifecycle, _| lifecycle.status(now)),
             pinterest_oauth_core::Status::Waiting { .. }
         ));
+    }
+
+    fn is_interrupted(flight: &Flight, expect_sent: bool) -> bool {
+        matches!(flight.last_error().as_deref(), Some(Error::Interrupted { sent }) if *sent == expect_sent)
+    }
+
+    #[test]
+    fn a_step_dropped_before_its_end_leaves_a_source_that_leads_again() {
+        let now = SystemTime::now();
+        let later = now + Duration::from_secs(3600);
+
+        // Dropped while the lock is confirmed: nothing was sent; the process backs off.
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        drop(step);
+        assert!(is_interrupted(&flight, false));
+        assert!(matches!(
+            flight.with(|lifecycle, _| lifecycle.status(now)),
+            pinterest_oauth_core::Status::Waiting { .. }
+        ));
+        assert!(
+            matches!(flight.next(later), Next::Lead(_)),
+            "a leader again"
+        );
+
+        // Dropped with the request handed out (it may have been sent).
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        drop(step);
+        assert!(is_interrupted(&flight, true));
+        assert!(
+            matches!(flight.next(later), Next::Lead(_)),
+            "a leader again"
+        );
+
+        // Dropped while the new set is saved: it stays in memory and is saved by the next leader.
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
+        step.handle_response(
+            now,
+            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
+        );
+        assert!(matches!(
+            step.poll(now),
+            StepAction::Save { critical: true, .. }
+        ));
+        drop(step);
+        assert!(is_interrupted(&flight, false));
+        let Next::Lead(mut step) = flight.next(later) else {
+            panic!("no leader after an interrupted save")
+        };
+        assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
+        step.handle_lock(later, Ok(true));
+        assert!(matches!(step.poll(later), StepAction::Load));
+        step.handle_load(later, Ok(None));
+        let StepAction::Save {
+            document,
+            critical: true,
+        } = step.poll(later)
+        else {
+            panic!("the kept set is saved")
+        };
+        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
     }
 }

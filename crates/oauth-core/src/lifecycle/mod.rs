@@ -756,8 +756,27 @@ impl TokenLifecycle {
     /// times beyond what this lifecycle could have set, from a clock that ran ahead, are
     /// brought back to `now`).
     /// A different set that is not older (another process refreshed, or the user logged in
-    /// again): it replaces the current one, with its state. Returns whether anything changed.
+    /// again): it replaces the current one, with its state. While a new set waits for its save
+    /// to be retried, a stored document holding that set, or a set refreshed from it, ends the
+    /// wait and is adopted (nothing is left to save). Returns whether anything changed.
     pub fn handle_loaded(&mut self, now: SystemTime, document: TokenDocument) -> bool {
+        // A new set waiting for its save to be retried that the store holds already (a copy
+        // kept aside was put in place, or a save reported failed had landed), or that another
+        // process has refreshed from since: nothing is left to save, and the stored document
+        // (at a revision this process's retry could never match) is adopted below.
+        if let (
+            State::PersistRetry { .. },
+            Some(Pending {
+                document: unsaved,
+                critical: true,
+            }),
+        ) = (&self.machine, &self.pending)
+            && document.holds_or_follows(unsaved)
+        {
+            self.pending = None;
+            self.persist_failures = 0;
+            self.machine = State::Idle;
+        }
         if self.machine != State::Idle {
             return false;
         }
