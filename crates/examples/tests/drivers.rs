@@ -2,7 +2,7 @@
 //! the core needs nothing from this project's transports.
 
 use examples::drivers::{self, reqwest_driver, tcp_driver};
-use fake_pinterest::{FakeConfig, FakePinterest};
+use fake_pinterest::{FakeConfig, FakePinterest, Fault, Grant as FakeGrant, Route, Times};
 use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig, RedirectUri};
 
 const REDIRECT: &str = "http://localhost:8085/";
@@ -68,5 +68,65 @@ fn the_bare_driver_refuses_what_it_cannot_do_safely() {
     assert!(
         tcp_driver::send(request).is_err(),
         "plain http off loopback"
+    );
+}
+
+/// What each driver makes of a server that misbehaves: an endless chunked body, a declared
+/// 10 MiB body, a redirect. Neither reads past the cap, neither follows the redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_drivers_cap_bodies_and_never_follow_a_redirect() {
+    use pinterest_oauth_core::{ClientCredentialsGrant, Grant, Scope, http};
+    let (fake, config, _) = setup();
+    let route = Route::Grant(FakeGrant::ClientCredentials);
+    let request = || {
+        let grant =
+            Grant::ClientCredentials(ClientCredentialsGrant::new(vec![Scope::AdsRead]).unwrap());
+        pinterest_oauth_core::token_request(&config, &grant)
+    };
+    let client = reqwest_driver::client().unwrap();
+    let over_tcp = |request| async move {
+        tokio::task::spawn_blocking(move || tcp_driver::send(request))
+            .await
+            .unwrap()
+    };
+    let faults = [
+        Fault::Endless { declared: None },
+        Fault::Endless {
+            declared: Some(10 << 20),
+        },
+    ];
+    for fault in faults {
+        fake.push_fault(route, fault.clone(), Times::Once);
+        let err = reqwest_driver::send(&client, request()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("body cap"),
+            "reqwest, {fault:?}: {err}"
+        );
+        fake.push_fault(route, fault.clone(), Times::Once);
+        let err = over_tcp(request()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("body cap") || err.to_string().contains("chunked"),
+            "tcp, {fault:?}: {err}"
+        );
+    }
+    let redirect = Fault::Redirect {
+        status: http::StatusCode::FOUND,
+        location: format!("{}/oauth/token", fake.api_base_url()),
+    };
+    fake.push_fault(route, redirect.clone(), Times::Once);
+    let answer = reqwest_driver::send(&client, request()).await.unwrap();
+    assert_eq!(answer.status(), http::StatusCode::FOUND, "returned as data");
+    fake.push_fault(route, redirect, Times::Once);
+    let answer = over_tcp(request()).await.unwrap();
+    assert_eq!(answer.status(), http::StatusCode::FOUND, "returned as data");
+    assert!(
+        pinterest_oauth_core::parse_token_response(std::time::SystemTime::now(), &answer).is_err()
+    );
+    // Six requests sent, six counted: a redirect followed would have been a seventh (answered
+    // normally, the fault being spent).
+    assert_eq!(
+        fake.stats().token.client_credentials,
+        6,
+        "nothing was followed"
     );
 }
