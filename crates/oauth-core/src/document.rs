@@ -190,16 +190,31 @@ impl TokenDocument {
         }
     }
 
-    /// Whether this (stored) document holds `unsaved`'s token set, or a set obtained later by
-    /// spending its refresh token: then `unsaved` is saved already, or spent. (A refresh
-    /// token Pinterest did not rotate appears in several sets: only a later one follows.)
-    pub(crate) fn holds_or_follows(&self, unsaved: &TokenDocument) -> bool {
-        let same = self.token.access_token == unsaved.token.access_token
-            && self.token.refresh_token == unsaved.token.refresh_token;
+    /// Whether this (stored) document ends the save retries of `unsaved`, a new set obtained
+    /// by spending `predecessor`'s refresh token: it holds `unsaved`'s set (saved already), or
+    /// a later one (a set refreshed from it, or further down the chain, or a new login). The
+    /// predecessor's set, with whatever was recorded on it since, is not later. (A refresh
+    /// token Pinterest did not rotate appears in several sets: a lineage match counts only for
+    /// a set received later.)
+    pub(crate) fn ends_save_retry(
+        &self,
+        unsaved: &TokenDocument,
+        predecessor: Option<&Token>,
+    ) -> bool {
+        let holds = |token: &Token| {
+            self.token.access_token == token.access_token
+                && self.token.refresh_token == token.refresh_token
+        };
+        if holds(&unsaved.token) {
+            return true;
+        }
+        if predecessor.is_some_and(holds) {
+            return false;
+        }
         let follows = self.replaces.is_some()
             && self.replaces == replacing(&unsaved.token)
             && self.token.received_at > unsaved.token.received_at;
-        same || follows
+        follows || self.revision > unsaved.revision
     }
 
     /// This document as the next revision after `stored` (to put a kept document in place).

@@ -229,7 +229,7 @@ fn a_failed_save_is_retried_after_a_backoff_without_asking_again() {
 }
 
 #[test]
-fn a_save_retry_ends_when_the_store_holds_the_set_or_one_refreshed_from_it() {
+fn a_save_retry_ends_when_the_store_holds_the_set_or_a_later_one() {
     // The store already holds the unsaved set (a copy kept aside was put in place elsewhere, at
     // a revision this process's retry could never match): adopted, nothing left to save.
     let (mut s, unsaved) = Scenario::persisting(Scenario::user());
@@ -253,8 +253,51 @@ fn a_save_retry_ends_when_the_store_holds_the_set_or_one_refreshed_from_it() {
     assert!(s.lifecycle.unsaved().is_none());
     assert_eq!(s.access().as_deref(), Some("pina.3"));
 
-    // Anything else (the set it replaced, with a record of another process's failure; an
-    // unrelated set) leaves the unsaved set waiting for its save.
+    // A set two refreshes later, or a new login, stored at a higher revision: adopted too.
+    for later in ["pina.4", "pina.login"] {
+        let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+        s.lifecycle.persist_failed(s.now, 0);
+        let at = s.now + 2 * MIN;
+        let stored = TokenDocument::new(token(at, later, Some("pinr.x"), HOUR))
+            .succeeding(Some(&unsaved.clone().after(Some(&unsaved))));
+        assert!(stored.revision() > unsaved.revision());
+        assert!(s.lifecycle.handle_loaded(s.now, stored));
+        assert!(s.lifecycle.unsaved().is_none());
+        assert_eq!(s.access().as_deref(), Some(later));
+    }
+
+    // Adopted whatever the clocks say: the current set was received "later" than the new one
+    // (a clock stepped back, another host's clock ahead).
+    let mut s = Scenario::with(TokenLifecycle::new(
+        LifecycleConfig::default(),
+        token(t0() + DAY, "pina.1", Some("pinr.1"), HOUR),
+    ));
+    s.lifecycle.request_refresh(s.now);
+    let _ = s.send();
+    s.lifecycle
+        .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR));
+    let Some(Action::Persist(unsaved)) = s.poll() else {
+        panic!("the new set is saved")
+    };
+    s.lifecycle.persist_failed(s.now, 0);
+    assert!(
+        s.lifecycle
+            .handle_loaded(s.now, unsaved.clone().after(Some(&unsaved)))
+    );
+    assert!(s.lifecycle.unsaved().is_none());
+    assert_eq!(
+        s.lifecycle
+            .token()
+            .unwrap()
+            .access_token()
+            .unwrap()
+            .secret(),
+        "pina.2"
+    );
+
+    // Anything else (the set it replaced, with a record of another process's failure; a set
+    // at a lower revision, written before the attempt) leaves the unsaved set waiting for its
+    // save.
     let (mut s, unsaved) = Scenario::persisting(Scenario::user());
     s.lifecycle.persist_failed(s.now, 0);
     let old = TokenDocument::new(token(t0(), "pina.1", Some("pinr.1"), HOUR));

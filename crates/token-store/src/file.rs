@@ -349,8 +349,20 @@ impl TokenStore for FileStore {
         loop {
             match file.try_lock() {
                 // Locked, but the lock file was replaced meanwhile (removed by a cleaner):
-                // a lock on the old one excludes nobody. Open the current one and lock that.
-                Ok(()) if !self.is_current_lock(&file)? => file = self.open_lock()?,
+                // a lock on the old one excludes nobody. Open the current one and lock that,
+                // within the same deadline.
+                Ok(()) if !self.is_current_lock(&file)? => {
+                    drop(file);
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::LockTimeout {
+                            location: self.lock_path.display().to_string(),
+                            waited: self.lock_timeout,
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                    file = self.open_lock()?;
+                }
                 Ok(()) => {
                     self.restore_temps()?;
                     return Ok(StoreLock::new(self.held(file)));

@@ -67,7 +67,10 @@ enum Phase {
 /// ```
 ///
 /// A step is made by [`Flight::next`](crate::Flight::next) for the one caller it elects;
-/// dropping it (driven to the end or not) ends the leader's turn and wakes the waiters. Both
+/// dropping it (driven to the end or not) ends the leader's turn and wakes the waiters. A
+/// step dropped, or polled again, before the outcome of the request or save it handed out was
+/// fed back gives the lifecycle a failure in its place (a set received stays in memory and is
+/// saved later), so the source never waits for an answer nobody will feed. Both
 /// token sources drive it in a loop of a few lines:
 ///
 /// ```text
@@ -143,7 +146,13 @@ impl Step {
                     StepAction::Done
                 }
             },
-            Phase::Locking | Phase::Sending | Phase::Saving | Phase::Done => {
+            // Polled again without the outcome of the request or the save it handed out (a
+            // driver that gave up on it): the lifecycle is given one, as when a step is dropped.
+            Phase::Sending | Phase::Saving => {
+                self.interrupt();
+                StepAction::Done
+            }
+            Phase::Locking | Phase::Done => {
                 self.phase = Phase::Done;
                 StepAction::Done
             }
@@ -364,36 +373,44 @@ impl Step {
     }
 }
 
+impl Step {
+    /// Ends a step whose outcome the lifecycle still awaits, giving it one: a request not yet
+    /// sent fails as the store's (nothing was spent), one that may have been sent as a
+    /// transient failure (if its refresh token was spent, the retry meets `invalid_grant` and
+    /// stops), a save as failed (a new set stays in memory and is offered again). Each backs
+    /// off. Nothing happens in any other phase.
+    fn interrupt(&mut self) {
+        let now = self.now;
+        let (failure, sent) = match self.phase {
+            Phase::Confirming | Phase::Confirmed => (Some(Failure::Store), false),
+            Phase::Sending => (Some(Failure::Transient { retry_after: None }), true),
+            Phase::Saving => (None, false),
+            _ => return,
+        };
+        self.phase = Phase::Done;
+        self.pending = None;
+        tracing::warn!(
+            sent,
+            "a token refresh was interrupted before its outcome was known; it is retried after a backoff"
+        );
+        self.flight.with(|lifecycle, state| {
+            let entropy = state.entropy();
+            match failure {
+                Some(failure) => lifecycle.handle_failure(now, failure, entropy),
+                None => lifecycle.persist_failed(now, entropy),
+            }
+            *state.last_error = Some(Arc::new(Error::Interrupted { sent }));
+        });
+    }
+}
+
 impl Drop for Step {
     /// Ends the leader's turn. A step dropped before its end (its driver gave up, was
-    /// cancelled or panicked) first gives the lifecycle the outcome it awaits, so the source is
-    /// never left waiting for an answer nobody will feed: a request not yet sent fails as the
-    /// store's (nothing was spent), one that may have been sent as a transient failure (if its
-    /// refresh token was spent, the retry meets `invalid_grant` and stops), a save as failed
-    /// (a new set stays in memory and is offered again). Each backs off.
+    /// cancelled or panicked) first gives the lifecycle the outcome it awaits (see
+    /// `interrupt`), so the source is never left waiting for an answer nobody will feed.
     fn drop(&mut self) {
-        let now = self.now;
-        let interrupted = match self.phase {
-            Phase::Confirming | Phase::Confirmed => Some((Some(Failure::Store), false)),
-            Phase::Sending => Some((Some(Failure::Transient { retry_after: None }), true)),
-            Phase::Saving => Some((None, false)),
-            _ => None,
-        };
-        if let Some((failure, sent)) = interrupted {
-            tracing::warn!(
-                sent,
-                "a token refresh was interrupted before its outcome was known; it is retried after a backoff"
-            );
-            self.flight.with(|lifecycle, state| {
-                let entropy = state.entropy();
-                match failure {
-                    Some(failure) => lifecycle.handle_failure(now, failure, entropy),
-                    None => lifecycle.persist_failed(now, entropy),
-                }
-                *state.last_error = Some(Arc::new(Error::Interrupted { sent }));
-            });
-        }
-        self.flight.finish(now, self.store_failure.is_some());
+        self.interrupt();
+        self.flight.finish(self.now, self.store_failure.is_some());
     }
 }
 
@@ -542,6 +559,58 @@ mod tests {
         assert!(is_interrupted(&flight, false));
         let Next::Lead(mut step) = flight.next(later) else {
             panic!("no leader after an interrupted save")
+        };
+        assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
+        step.handle_lock(later, Ok(true));
+        assert!(matches!(step.poll(later), StepAction::Load));
+        step.handle_load(later, Ok(None));
+        let StepAction::Save {
+            document,
+            critical: true,
+        } = step.poll(later)
+        else {
+            panic!("the kept set is saved")
+        };
+        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
+    }
+
+    #[test]
+    fn a_step_polled_again_without_an_outcome_gives_the_lifecycle_one() {
+        let now = SystemTime::now();
+        let later = now + Duration::from_secs(3600);
+
+        // The request handed out, then the step polled again (a driver's timeout arm that
+        // loops): the lifecycle hears of a transient failure, and a leader comes again.
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        assert!(matches!(step.poll(now), StepAction::Done));
+        assert!(is_interrupted(&flight, true));
+        drop(step);
+        assert!(
+            matches!(flight.next(later), Next::Lead(_)),
+            "a leader again"
+        );
+
+        // The new set's save handed out, then polled again: the set stays and is saved later.
+        let (flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
+        step.handle_response(
+            now,
+            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
+        );
+        assert!(matches!(
+            step.poll(now),
+            StepAction::Save { critical: true, .. }
+        ));
+        assert!(matches!(step.poll(now), StepAction::Done));
+        drop(step);
+        let Next::Lead(mut step) = flight.next(later) else {
+            panic!("no leader after an abandoned save")
         };
         assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
         step.handle_lock(later, Ok(true));

@@ -757,27 +757,29 @@ impl TokenLifecycle {
     /// brought back to `now`).
     /// A different set that is not older (another process refreshed, or the user logged in
     /// again): it replaces the current one, with its state. While a new set waits for its save
-    /// to be retried, a stored document holding that set, or a set refreshed from it, ends the
-    /// wait and is adopted (nothing is left to save). Returns whether anything changed.
+    /// to be retried, a stored document holding that set or a later one (refreshed from it, or
+    /// a new login: any set but the one it replaced, at a higher revision) ends the wait and is
+    /// adopted (nothing is left to save). Returns whether anything changed.
     pub fn handle_loaded(&mut self, now: SystemTime, document: TokenDocument) -> bool {
-        // A new set waiting for its save to be retried that the store holds already (a copy
-        // kept aside was put in place, or a save reported failed had landed), or that another
-        // process has refreshed from since: nothing is left to save, and the stored document
-        // (at a revision this process's retry could never match) is adopted below.
-        if let (
-            State::PersistRetry { .. },
-            Some(Pending {
-                document: unsaved,
-                critical: true,
-            }),
-        ) = (&self.machine, &self.pending)
-            && document.holds_or_follows(unsaved)
-        {
-            self.pending = None;
-            self.persist_failures = 0;
-            self.machine = State::Idle;
-        }
-        if self.machine != State::Idle {
+        // A new set waiting for its save to be retried, and the store holds it already (a copy
+        // kept aside was put in place, or a save reported failed had landed) or a later set
+        // (refreshed from it, further down the chain, or a new login): nothing is left to
+        // save, and the stored document, at a revision this process's retry could never match,
+        // is adopted whatever its times say. The set it replaced, with whatever was recorded
+        // on it since, is not later: the retry goes on (and recovery puts the set back).
+        let retry_ended = match (&self.machine, &self.pending) {
+            (
+                State::PersistRetry { .. },
+                Some(Pending {
+                    document: unsaved,
+                    critical: true,
+                }),
+            ) => document
+                .ends_save_retry(unsaved, self.token.as_ref())
+                .then(|| unsaved.state.clone()),
+            _ => None,
+        };
+        if self.machine != State::Idle && retry_ended.is_none() {
             return false;
         }
         let TokenDocument {
@@ -795,6 +797,19 @@ impl TokenLifecycle {
             .max(self.config.backoff_max())
             .max(self.config.min_refresh_interval());
         let state = state.bounded(now, longest);
+        if let Some(mut own) = retry_ended {
+            // This process's own memory of the attempt (its requests, its budget) still holds.
+            own.merge(state);
+            self.pending = None;
+            self.persist_failures = 0;
+            self.machine = State::Idle;
+            self.token = Some(token);
+            self.state = own;
+            self.revision = Some(revision);
+            self.replaces = replaces;
+            self.force = Force::None;
+            return true;
+        }
         match &self.token {
             Some(current)
                 if current.access_token == token.access_token

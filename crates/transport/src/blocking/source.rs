@@ -1,6 +1,6 @@
 //! The blocking token source: a valid access token whenever asked, one refresh at a time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use pinterest_oauth_core::{AccessToken, Token};
@@ -111,20 +111,22 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
             match shared.flight.next((shared.clock)()) {
                 Next::Use(token) => return Ok(token),
                 Next::UseAndLead(token, step) => {
-                    let background = shared.clone();
-                    let mut step = Some(step);
+                    // The step goes to a thread of its own; if none can be started, this
+                    // caller does the work (its token is valid meanwhile).
+                    let slot = Arc::new(Mutex::new(Some(step)));
                     let spawned = std::thread::Builder::new()
                         .name("pinterest-oauth-refresh".into())
                         .spawn({
-                            let step = step.take();
+                            let background = shared.clone();
+                            let slot = slot.clone();
                             move || {
-                                if let Some(step) = step {
+                                if let Some(step) = take(&slot) {
                                     let _ = background.lead(step);
                                 }
                             }
                         });
                     if spawned.is_err()
-                        && let Some(step) = step
+                        && let Some(step) = take(&slot)
                     {
                         let _ = shared.lead(step);
                     }
@@ -213,6 +215,11 @@ impl<H: Http, S: TokenStore> Shared<H, S> {
             }
         }
     }
+}
+
+/// Takes the step out of its slot (whoever comes first).
+fn take(slot: &Mutex<Option<Step>>) -> Option<Step> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 /// Releases the store's lock when the leader is done, however it ends.
