@@ -192,10 +192,12 @@ impl TokenDocument {
 
     /// Whether this (stored) document ends the save retries of `unsaved`, a new set obtained
     /// by spending `predecessor`'s refresh token: it holds `unsaved`'s set (saved already), or
-    /// a later one (a set refreshed from it, or further down the chain, or a new login). The
-    /// predecessor's set, with whatever was recorded on it since, is not later. (A refresh
-    /// token Pinterest did not rotate appears in several sets: a lineage match counts only for
-    /// a set received later.)
+    /// a later one: a set obtained by spending `unsaved`'s refresh token, a new grant (a
+    /// login, stored at `unsaved`'s revision or later), or a set of another lineage stored
+    /// later. Anything carrying the predecessor's refresh token (the predecessor itself,
+    /// with whatever was recorded on it since, or stripped of its revoked access token) is
+    /// not later. When Pinterest did not rotate (both sets carry one refresh token), a set
+    /// obtained with it counts only if received later.
     pub(crate) fn ends_save_retry(
         &self,
         unsaved: &TokenDocument,
@@ -208,13 +210,24 @@ impl TokenDocument {
         if holds(&unsaved.token) {
             return true;
         }
+        let spent = predecessor.and_then(|p| p.refresh_token.as_ref());
+        let rotated =
+            unsaved.token.refresh_token.is_some() && unsaved.token.refresh_token.as_ref() != spent;
+        if self.replaces.is_some() && self.replaces == replacing(&unsaved.token) {
+            return rotated || self.token.received_at > unsaved.token.received_at;
+        }
+        if spent.is_some() && self.token.refresh_token.as_ref() == spent {
+            return false;
+        }
         if predecessor.is_some_and(holds) {
             return false;
         }
-        let follows = self.replaces.is_some()
-            && self.replaces == replacing(&unsaved.token)
-            && self.token.received_at > unsaved.token.received_at;
-        follows || self.revision > unsaved.revision
+        // Only a set that can be refreshed replaces one that can (never an app token).
+        self.token.refresh_token.is_some()
+            && match self.replaces {
+                None => self.revision >= unsaved.revision,
+                Some(_) => self.revision > unsaved.revision,
+            }
     }
 
     /// This document as the next revision after `stored` (to put a kept document in place).

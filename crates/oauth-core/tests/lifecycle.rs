@@ -266,6 +266,39 @@ fn a_save_retry_ends_when_the_store_holds_the_set_or_a_later_one() {
         assert_eq!(s.access().as_deref(), Some(later));
     }
 
+    // A login saved right after the failed save lands at the new set's own revision (both
+    // follow the record of the attempt): adopted.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let record = s.lifecycle.document().unwrap();
+    let login = TokenDocument::new(token(s.now, "pina.login", Some("pinr.login"), HOUR))
+        .succeeding(Some(&record));
+    assert_eq!(login.revision(), unsaved.revision());
+    assert!(s.lifecycle.handle_loaded(s.now, login));
+    assert!(s.lifecycle.unsaved().is_none());
+    assert_eq!(s.access().as_deref(), Some("pina.login"));
+
+    // The set it replaced, stripped of its revoked access token and recorded on since (at a
+    // higher revision): its refresh token is spent, so the new set waits for its save.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let stripped = s.lifecycle.document().unwrap().without_access_token();
+    let recorded = stripped.clone().after(Some(&stripped));
+    for stored in [stripped, recorded] {
+        assert!(!s.lifecycle.handle_loaded(s.now, stored));
+        assert_eq!(
+            s.lifecycle
+                .unsaved()
+                .unwrap()
+                .token()
+                .refresh_token()
+                .unwrap()
+                .secret(),
+            "pinr.2"
+        );
+    }
+    assert!(unsaved.revision() > 0);
+
     // Adopted whatever the clocks say: the current set was received "later" than the new one
     // (a clock stepped back, another host's clock ahead).
     let mut s = Scenario::with(TokenLifecycle::new(

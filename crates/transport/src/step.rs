@@ -68,7 +68,7 @@ enum Phase {
 ///
 /// A step is made by [`Flight::next`](crate::Flight::next) for the one caller it elects;
 /// dropping it (driven to the end or not) ends the leader's turn and wakes the waiters. A
-/// step dropped, or polled again, before the outcome of the request or save it handed out was
+/// step dropped before the outcome of the request or save it handed out was
 /// fed back gives the lifecycle a failure in its place (a set received stays in memory and is
 /// saved later), so the source never waits for an answer nobody will feed. Both
 /// token sources drive it in a loop of a few lines:
@@ -146,12 +146,10 @@ impl Step {
                     StepAction::Done
                 }
             },
-            // Polled again without the outcome of the request or the save it handed out (a
-            // driver that gave up on it): the lifecycle is given one, as when a step is dropped.
-            Phase::Sending | Phase::Saving => {
-                self.interrupt();
-                StepAction::Done
-            }
+            // Polled again without the outcome of the request or the save it handed out: the
+            // driver may be done with the step. A late outcome is still taken; dropped without
+            // one, the step gives the lifecycle a failure in its place (see `interrupt`).
+            Phase::Sending | Phase::Saving => StepAction::Done,
             Phase::Locking | Phase::Done => {
                 self.phase = Phase::Done;
                 StepAction::Done
@@ -575,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn a_step_polled_again_without_an_outcome_gives_the_lifecycle_one() {
+    fn a_step_polled_again_takes_a_late_outcome_or_gives_one_when_dropped() {
         let now = SystemTime::now();
         let later = now + Duration::from_secs(3600);
 
@@ -586,12 +584,32 @@ mod tests {
         step.handle_confirm(now, Ok(()));
         assert!(matches!(step.poll(now), StepAction::Send(_)));
         assert!(matches!(step.poll(now), StepAction::Done));
-        assert!(is_interrupted(&flight, true));
         drop(step);
+        assert!(is_interrupted(&flight, true));
         assert!(
             matches!(flight.next(later), Next::Lead(_)),
             "a leader again"
         );
+
+        // Polled again, then the answer comes after all: it is taken, and the set is saved.
+        let (_flight, mut step) = step_at_confirm(now);
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        assert!(matches!(step.poll(now), StepAction::Done));
+        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
+        step.handle_response(
+            now,
+            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
+        );
+        let StepAction::Save {
+            document,
+            critical: true,
+        } = step.poll(now)
+        else {
+            panic!("the late answer's set is saved")
+        };
+        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
 
         // The new set's save handed out, then polled again: the set stays and is saved later.
         let (flight, mut step) = step_at_confirm(now);
