@@ -283,11 +283,16 @@ fn failures_keep_the_valid_token_async() {
 /// What runs before a save: it may refuse the save, or make it wait.
 type SaveHook = Box<dyn Fn(&FileStore, &TokenDocument) -> Result<(), StoreError> + Send + Sync>;
 
-/// A file store with a hook run before each save (it may refuse, or wait), that counts how
-/// its lock is asked for.
+/// What runs before a lock or a lock confirmation: it may refuse (or panic).
+type Hook = Box<dyn Fn() -> Result<(), StoreError> + Send + Sync>;
+
+/// A file store with hooks run before each save, each wait for the lock and each lock
+/// confirmation (they may refuse, or wait), that counts how its lock is asked for.
 struct HookStore {
     inner: FileStore,
     before_save: SaveHook,
+    before_lock: Hook,
+    before_confirm: Hook,
     waits: AtomicUsize,
     tries: AtomicUsize,
 }
@@ -303,15 +308,36 @@ impl HookStore {
         HookStore {
             inner,
             before_save: Box::new(before_save),
+            before_lock: Box::new(|| Ok(())),
+            before_confirm: Box::new(|| Ok(())),
             waits: AtomicUsize::new(0),
             tries: AtomicUsize::new(0),
         }
+    }
+
+    /// Runs `hook` before each wait for the lock.
+    fn before_lock(
+        mut self,
+        hook: impl Fn() -> Result<(), StoreError> + Send + Sync + 'static,
+    ) -> HookStore {
+        self.before_lock = Box::new(hook);
+        self
+    }
+
+    /// Runs `hook` before each lock confirmation.
+    fn before_confirm(
+        mut self,
+        hook: impl Fn() -> Result<(), StoreError> + Send + Sync + 'static,
+    ) -> HookStore {
+        self.before_confirm = Box::new(hook);
+        self
     }
 }
 
 impl TokenStore for HookStore {
     fn lock(&self) -> Result<StoreLock, StoreError> {
         self.waits.fetch_add(1, Ordering::SeqCst);
+        (self.before_lock)()?;
         self.inner.lock()
     }
     fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
@@ -329,6 +355,7 @@ impl TokenStore for HookStore {
         self.inner.reserve(lock)
     }
     fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        (self.before_confirm)()?;
         self.inner.confirm(lock)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
@@ -1045,55 +1072,23 @@ fn a_store_that_recovers_is_not_blamed_for_a_wait_it_did_not_cause() {
     assert_eq!(s.refreshes(), 0);
 }
 
-/// A file store whose first lock confirmation panics (a bug in a wrapper, a store client that
-/// panics): when it does, nothing has been sent.
-struct PanicsOnConfirm {
-    inner: FileStore,
-    left: AtomicUsize,
-}
-
-impl TokenStore for PanicsOnConfirm {
-    fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.inner.lock()
-    }
-    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
-        self.inner.try_lock()
-    }
-    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.inner.load()
-    }
-    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
-        self.inner.save(lock, document)
-    }
-    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.reserve(lock)
-    }
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        if self
-            .left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            panic!("the store's confirmation panicked (on purpose, in a test)");
-        }
-        self.inner.confirm(lock)
-    }
-    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.clear(lock)
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-}
-
 #[test]
 fn a_refresh_whose_leader_panicked_before_sending_is_retried_not_wedged() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let store = PanicsOnConfirm {
-        inner: stored_file(&path, &s.token),
-        left: AtomicUsize::new(1),
-    };
+    // The store's first lock confirmation panics (a bug in a wrapper, a store client that
+    // panics): when it does, nothing has been sent.
+    let left = AtomicUsize::new(1);
+    let store =
+        HookStore::new(stored_file(&path, &s.token), |_, _| Ok(())).before_confirm(move || {
+            if left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                panic!("the store's confirmation panicked (on purpose, in a test)");
+            }
+            Ok(())
+        });
     let source = s.source(Kind::Ureq, store);
     s.expire();
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.access_token()));
@@ -1157,53 +1152,20 @@ fn a_set_put_in_place_by_another_process_ends_this_ones_save_retries() {
     assert_eq!(kept, 0, "nothing is left kept aside");
 }
 
-/// A store whose lock is held elsewhere for good: each wait for it runs out (quickly here),
-/// and is counted.
-struct HeldElsewhere {
-    inner: FileStore,
-    waits: AtomicUsize,
-}
-
-impl TokenStore for HeldElsewhere {
-    fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.waits.fetch_add(1, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(200));
-        Err(StoreError::LockTimeout {
-            location: self.inner.location(),
-            waited: Duration::from_millis(200),
-        })
-    }
-    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
-        Ok(None)
-    }
-    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.inner.load()
-    }
-    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
-        self.inner.save(lock, document)
-    }
-    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.reserve(lock)
-    }
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.confirm(lock)
-    }
-    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner.clear(lock)
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-}
-
 #[test]
 fn callers_that_waited_for_a_lock_that_ran_out_are_told_not_made_to_wait_again() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let store = Arc::new(HeldElsewhere {
-        inner: stored_file(&path, &s.token),
-        waits: AtomicUsize::new(0),
-    });
+    // The lock is held elsewhere for good: each wait for it runs out (quickly here).
+    let inner = stored_file(&path, &s.token);
+    let location = inner.location();
+    let store = Arc::new(HookStore::new(inner, |_, _| Ok(())).before_lock(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        Err(StoreError::LockTimeout {
+            location: location.clone(),
+            waited: Duration::from_millis(200),
+        })
+    }));
     let source = s.source(Kind::Ureq, store.clone());
     s.expire();
     // The clock stands still: whenever a thread arrives, it is within the moment after the

@@ -508,6 +508,46 @@ mod tests {
         matches!(flight.last_error().as_deref(), Some(Error::Interrupted { sent }) if *sent == expect_sent)
     }
 
+    /// Drives a step at the confirmation up to the request handed out.
+    fn to_the_send(now: SystemTime, step: &mut Step) {
+        assert!(matches!(step.poll(now), StepAction::Confirm));
+        step.handle_confirm(now, Ok(()));
+        assert!(matches!(step.poll(now), StepAction::Send(_)));
+    }
+
+    /// Feeds Pinterest's answer (a rotated set `pinr_b`) to a step that sent its request.
+    fn answer(now: SystemTime, step: &mut Step) {
+        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
+        step.handle_response(
+            now,
+            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
+        );
+    }
+
+    /// The next action is the save of the rotated set.
+    fn saves_the_rotated_set(now: SystemTime, step: &mut Step) {
+        let StepAction::Save {
+            document,
+            critical: true,
+        } = step.poll(now)
+        else {
+            panic!("the rotated set is saved")
+        };
+        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
+    }
+
+    /// The next leader, at `later`, saves the rotated set the last one left in memory.
+    fn the_next_leader_saves_the_rotated_set(flight: &Arc<Flight>, later: SystemTime) {
+        let Next::Lead(mut step) = flight.next(later) else {
+            panic!("no leader")
+        };
+        assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
+        step.handle_lock(later, Ok(true));
+        assert!(matches!(step.poll(later), StepAction::Load));
+        step.handle_load(later, Ok(None));
+        saves_the_rotated_set(later, &mut step);
+    }
+
     #[test]
     fn a_step_dropped_before_its_end_leaves_a_source_that_leads_again() {
         let now = SystemTime::now();
@@ -529,9 +569,7 @@ mod tests {
 
         // Dropped with the request handed out (it may have been sent).
         let (flight, mut step) = step_at_confirm(now);
-        assert!(matches!(step.poll(now), StepAction::Confirm));
-        step.handle_confirm(now, Ok(()));
-        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        to_the_send(now, &mut step);
         drop(step);
         assert!(is_interrupted(&flight, true));
         assert!(
@@ -541,35 +579,15 @@ mod tests {
 
         // Dropped while the new set is saved: it stays in memory and is saved by the next leader.
         let (flight, mut step) = step_at_confirm(now);
-        assert!(matches!(step.poll(now), StepAction::Confirm));
-        step.handle_confirm(now, Ok(()));
-        assert!(matches!(step.poll(now), StepAction::Send(_)));
-        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
-        step.handle_response(
-            now,
-            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
-        );
+        to_the_send(now, &mut step);
+        answer(now, &mut step);
         assert!(matches!(
             step.poll(now),
             StepAction::Save { critical: true, .. }
         ));
         drop(step);
         assert!(is_interrupted(&flight, false));
-        let Next::Lead(mut step) = flight.next(later) else {
-            panic!("no leader after an interrupted save")
-        };
-        assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
-        step.handle_lock(later, Ok(true));
-        assert!(matches!(step.poll(later), StepAction::Load));
-        step.handle_load(later, Ok(None));
-        let StepAction::Save {
-            document,
-            critical: true,
-        } = step.poll(later)
-        else {
-            panic!("the kept set is saved")
-        };
-        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
+        the_next_leader_saves_the_rotated_set(&flight, later);
     }
 
     #[test]
@@ -578,11 +596,9 @@ mod tests {
         let later = now + Duration::from_secs(3600);
 
         // The request handed out, then the step polled again (a driver's timeout arm that
-        // loops): the lifecycle hears of a transient failure, and a leader comes again.
+        // loops) and dropped: the lifecycle hears of a transient failure; a leader comes again.
         let (flight, mut step) = step_at_confirm(now);
-        assert!(matches!(step.poll(now), StepAction::Confirm));
-        step.handle_confirm(now, Ok(()));
-        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        to_the_send(now, &mut step);
         assert!(matches!(step.poll(now), StepAction::Done));
         drop(step);
         assert!(is_interrupted(&flight, true));
@@ -593,54 +609,21 @@ mod tests {
 
         // Polled again, then the answer comes after all: it is taken, and the set is saved.
         let (_flight, mut step) = step_at_confirm(now);
-        assert!(matches!(step.poll(now), StepAction::Confirm));
-        step.handle_confirm(now, Ok(()));
-        assert!(matches!(step.poll(now), StepAction::Send(_)));
+        to_the_send(now, &mut step);
         assert!(matches!(step.poll(now), StepAction::Done));
-        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
-        step.handle_response(
-            now,
-            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
-        );
-        let StepAction::Save {
-            document,
-            critical: true,
-        } = step.poll(now)
-        else {
-            panic!("the late answer's set is saved")
-        };
-        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
+        answer(now, &mut step);
+        saves_the_rotated_set(now, &mut step);
 
         // The new set's save handed out, then polled again: the set stays and is saved later.
         let (flight, mut step) = step_at_confirm(now);
-        assert!(matches!(step.poll(now), StepAction::Confirm));
-        step.handle_confirm(now, Ok(()));
-        assert!(matches!(step.poll(now), StepAction::Send(_)));
-        let body = br#"{"access_token":"pina_b","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_b","refresh_token_expires_in":5184000}"#;
-        step.handle_response(
-            now,
-            Ok(http::Response::new(zeroize::Zeroizing::new(body.to_vec()))),
-        );
+        to_the_send(now, &mut step);
+        answer(now, &mut step);
         assert!(matches!(
             step.poll(now),
             StepAction::Save { critical: true, .. }
         ));
         assert!(matches!(step.poll(now), StepAction::Done));
         drop(step);
-        let Next::Lead(mut step) = flight.next(later) else {
-            panic!("no leader after an abandoned save")
-        };
-        assert!(matches!(step.poll(later), StepAction::Lock { wait: true }));
-        step.handle_lock(later, Ok(true));
-        assert!(matches!(step.poll(later), StepAction::Load));
-        step.handle_load(later, Ok(None));
-        let StepAction::Save {
-            document,
-            critical: true,
-        } = step.poll(later)
-        else {
-            panic!("the kept set is saved")
-        };
-        assert_eq!(document.token().refresh_token().unwrap().secret(), "pinr_b");
+        the_next_leader_saves_the_rotated_set(&flight, later);
     }
 }
