@@ -222,8 +222,8 @@ impl TokenDocument {
         if predecessor.is_some_and(holds) {
             return false;
         }
-        // Only a set that can be refreshed replaces one that can (never an app token).
-        self.token.refresh_token.is_some()
+        // A set that can be refreshed is replaced only by one that can (never an app token).
+        (self.token.refresh_token.is_some() || unsaved.token.refresh_token.is_none())
             && match self.replaces {
                 None => self.revision >= unsaved.revision,
                 Some(_) => self.revision > unsaved.revision,

@@ -821,6 +821,36 @@ fn client_credentials_asks_at_once_and_again_before_expiry() {
 }
 
 #[test]
+fn an_app_token_whose_save_is_retried_gives_way_to_one_stored_later() {
+    let grant = ClientCredentialsGrant::new(vec![Scope::AdsRead]).unwrap();
+    let mut s = Scenario::with(TokenLifecycle::client_credentials(
+        LifecycleConfig::default(),
+        grant,
+        None,
+    ));
+    let _ = s.send();
+    s.lifecycle
+        .handle_token(s.now, token(s.now, "pina.app1", None, HOUR));
+    let Some(Action::Persist(unsaved)) = s.poll() else {
+        panic!("the app token is saved")
+    };
+    s.lifecycle.persist_failed(s.now, 0);
+    // Another process stored an app token of its own meanwhile: adopted, no save retried.
+    let theirs =
+        TokenDocument::new(token(s.now, "pina.app2", None, HOUR)).succeeding(Some(&unsaved));
+    assert!(s.lifecycle.handle_loaded(s.now, theirs));
+    assert!(s.lifecycle.unsaved().is_none());
+    assert_eq!(s.access().as_deref(), Some("pina.app2"));
+    // A user's set never gives way to an app token, whatever its revision.
+    let (mut s, unsaved) = Scenario::persisting(Scenario::user());
+    s.lifecycle.persist_failed(s.now, 0);
+    let app = TokenDocument::new(token(s.now, "pina.app", None, HOUR))
+        .succeeding(Some(&unsaved.clone().after(Some(&unsaved))));
+    assert!(!s.lifecycle.handle_loaded(s.now, app));
+    assert!(s.lifecycle.unsaved().is_some());
+}
+
+#[test]
 fn margins_never_exceed_half_a_lifetime() {
     // A 60 s token with the default 10-minute margin is due after 30 s, not at once.
     let l = TokenLifecycle::new(
