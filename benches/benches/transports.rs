@@ -89,6 +89,22 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A raw ureq agent as the transport sets one up (statuses as data, no redirects), with
+/// `configure` applied on top.
+fn raw_agent(
+    configure: impl FnOnce(
+        ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+) -> ureq::Agent {
+    configure(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0),
+    )
+    .build()
+    .new_agent()
+}
+
 mod ureq_stack {
     use super::*;
 
@@ -114,11 +130,7 @@ mod ureq_stack {
     /// The raw agent, the same way.
     #[divan::bench(sample_count = 20)]
     fn raw_ureq_64_callers(bencher: Bencher<'_, '_>) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .new_agent();
+        let agent = raw_agent(|config| config);
         let request = request();
         bencher.bench(|| {
             std::thread::scope(|scope| {
@@ -147,11 +159,7 @@ mod ureq_stack {
 
     #[divan::bench]
     fn raw_ureq(bencher: Bencher<'_, '_>) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .new_agent();
+        let agent = raw_agent(|config| config);
         let request = request();
         bencher
             .with_inputs(|| request.clone())
@@ -173,13 +181,7 @@ mod ureq_timeouts {
         ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
         bencher: Bencher<'_, '_>,
     ) {
-        let agent = configure(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0),
-        )
-        .build()
-        .new_agent();
+        let agent = raw_agent(configure);
         let request = request();
         bencher
             .with_inputs(|| request.clone())
@@ -228,11 +230,7 @@ mod ureq_timeouts {
     #[divan::bench]
     fn raw_borrowed_body_and_reader(bencher: Bencher<'_, '_>) {
         use std::io::Read;
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .new_agent();
+        let agent = raw_agent(|config| config);
         let request = request();
         bencher
             .with_inputs(|| request.clone())

@@ -415,6 +415,15 @@ fn disk_full(inner: &FileStore) -> StoreError {
     }
 }
 
+/// `true` the first time it is called, `false` after: a fault that strikes once.
+fn once() -> impl Fn() -> bool + Send + Sync + 'static {
+    let left = AtomicUsize::new(1);
+    move || {
+        left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
 #[test]
 fn the_rotated_set_is_on_disk_before_any_caller_sees_it() {
     for kind in Kind::ALL {
@@ -1051,12 +1060,12 @@ fn a_saved_set_removes_only_the_sets_its_own_storage_kept_aside() {
 fn a_store_that_recovers_is_not_blamed_for_a_wait_it_did_not_cause() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let refusals = Arc::new(AtomicUsize::new(1));
-    let left = refusals.clone();
+    let first = once();
     let store = HookStore::new(stored_file(&path, &s.token), move |inner, _| {
-        match left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
-            Ok(_) => Err(disk_full(inner)),
-            Err(_) => Ok(()),
+        if first() {
+            Err(disk_full(inner))
+        } else {
+            Ok(())
         }
     });
     let source = s.source(Kind::Ureq, store);
@@ -1078,13 +1087,10 @@ fn a_refresh_whose_leader_panicked_before_sending_is_retried_not_wedged() {
     let path = s.dir.path().join("token.json");
     // The store's first lock confirmation panics (a bug in a wrapper, a store client that
     // panics): when it does, nothing has been sent.
-    let left = AtomicUsize::new(1);
+    let first = once();
     let store =
         HookStore::new(stored_file(&path, &s.token), |_, _| Ok(())).before_confirm(move || {
-            if left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-            {
+            if first() {
                 panic!("the store's confirmation panicked (on purpose, in a test)");
             }
             Ok(())
@@ -1113,14 +1119,9 @@ fn a_refresh_whose_leader_panicked_before_sending_is_retried_not_wedged() {
 fn a_set_put_in_place_by_another_process_ends_this_ones_save_retries() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");
-    let refusals = Arc::new(AtomicUsize::new(1));
-    let left = refusals.clone();
+    let first = once();
     let refusing = HookStore::new(stored_file(&path, &s.token), move |inner, document| {
-        if is_new_set(inner, document)
-            && left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        {
+        if is_new_set(inner, document) && first() {
             return Err(disk_full(inner));
         }
         Ok(())

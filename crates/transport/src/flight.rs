@@ -216,6 +216,7 @@ impl Flight {
 
     /// Called by a leader's step when it ends (driven to the end, or dropped): the flag is
     /// cleared, the generation bumped and waiters woken.
+    ///
     /// After a store failure (a lock held past its timeout, an unreachable store), callers
     /// without a token are told at once for a while, rather than each leading a new step that
     /// waits for the store again.
