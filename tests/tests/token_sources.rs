@@ -1013,50 +1013,6 @@ fn a_document_at_the_last_revision_spends_nothing_and_says_why() {
 }
 
 #[test]
-fn a_saved_set_removes_only_the_sets_its_own_storage_kept_aside() {
-    use pinterest_oauth_store::recovery;
-    let s = Setup::new();
-    let path = s.dir.path().join("token.json");
-    let kept_dir = tempfile::tempdir().unwrap();
-    let refusals = Arc::new(AtomicUsize::new(1));
-    let left = refusals.clone();
-    let store = HookStore::new(stored_file(&path, &s.token), move |inner, _| {
-        match left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
-            Ok(_) => Err(disk_full(inner)),
-            Err(_) => Ok(()),
-        }
-    });
-    let storage = pinterest_oauth_transport::Storage::new(store, Some(kept_dir.path().into()));
-    let location = storage.store().location();
-    assert!(storage.lock(true).unwrap());
-    let first = storage.load().unwrap().unwrap();
-    let rotated = TokenDocument::new(user_token(&s.fake)).rotating(&first);
-    let err = storage.save(&rotated, true).unwrap_err();
-    let ours = match err {
-        Error::NotSaved {
-            kept_in: Some(path),
-            ..
-        } => path,
-        other => panic!("{other}"),
-    };
-    // Meanwhile another process of this user's kept a login its own store refused.
-    let login = TokenDocument::new(user_token(&s.fake)).succeeding(None);
-    let theirs = recovery::keep(kept_dir.path(), &location, &login).unwrap();
-    storage.save(&rotated, true).unwrap();
-    assert_eq!(refusals.load(Ordering::SeqCst), 0);
-    assert!(!ours.exists(), "what this storage kept is saved now");
-    let kept: Vec<_> = recovery::find(kept_dir.path(), &location)
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect();
-    assert_eq!(
-        kept,
-        vec![theirs],
-        "the other process's login is still kept"
-    );
-}
-
-#[test]
 fn a_store_that_recovers_is_not_blamed_for_a_wait_it_did_not_cause() {
     let s = Setup::new();
     let path = s.dir.path().join("token.json");

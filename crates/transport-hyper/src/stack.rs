@@ -39,6 +39,9 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     client: PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
+    /// The same stack keeping no idle connection: each request on a connection of its own
+    /// (see [`AsyncHttp::execute_isolated`]).
+    isolated: PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
     timeout: Duration,
     max_body: u64,
 }
@@ -77,9 +80,14 @@ impl FromSettings for HttpClient {
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // Queue the body buffer instead of copying it into hyper's own (unwiped) one.
             .http1_writev(true)
+            .build(connector.clone());
+        let isolated = PooledClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .http1_writev(true)
             .build(connector);
         Ok(HttpClient {
             client,
+            isolated,
             timeout: settings.timeout(),
             max_body: settings.max_body(),
         })
@@ -91,11 +99,27 @@ impl AsyncHttp for HttpClient {
     /// Refuses, before sending a byte, any URI that is not `https` or plain `http` to a
     /// loopback host. Any status is returned as data. The future is `Send`.
     async fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+        self.send(&self.client, request).await
+    }
+
+    /// As [`execute`](Self::execute), on a new connection made in the runtime polling the
+    /// future, and not kept afterwards: nothing of it depends on another runtime.
+    async fn execute_isolated(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+        self.send(&self.isolated, request).await
+    }
+}
+
+impl HttpClient {
+    async fn send(
+        &self,
+        client: &PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
+        request: Request<Vec<u8>>,
+    ) -> Result<SecretResponse, Error> {
         check_request_uri(request.uri())?;
         let started = Instant::now();
         let (method, uri) = (request.method().clone(), request.uri().clone());
         let request = request.map(|body| SecretBody(Some(Zeroizing::new(body))));
-        let response = tokio::time::timeout(self.timeout, self.call(request))
+        let response = tokio::time::timeout(self.timeout, self.call(client, request))
             .await
             .map_err(|elapsed| transport(TransportErrorKind::Timeout, elapsed))??;
         tracing::debug!(
@@ -109,11 +133,13 @@ impl AsyncHttp for HttpClient {
         );
         Ok(response)
     }
-}
 
-impl HttpClient {
-    async fn call(&self, request: Request<SecretBody>) -> Result<SecretResponse, Error> {
-        let response = self.client.request(request).await.map_err(classify)?;
+    async fn call(
+        &self,
+        client: &PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
+        request: Request<SecretBody>,
+    ) -> Result<SecretResponse, Error> {
+        let response = client.request(request).await.map_err(classify)?;
         let declared = response
             .headers()
             .get(header::CONTENT_LENGTH)

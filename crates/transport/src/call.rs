@@ -106,7 +106,7 @@ impl RetryConfig {
 
 /// Whether a request may be sent twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replay {
+pub(crate) enum Replay {
     /// Only if no byte can have reached the server (an authorization-code exchange).
     Never,
     /// After any retryable failure (refresh, client credentials, revoke).
@@ -203,7 +203,7 @@ impl RequestBudget {
 /// The retry state of one call: feed each outcome to [`retry_delay`](Self::retry_delay); it
 /// says how long to wait before sending again, or `None` to return the outcome.
 #[derive(Debug)]
-pub struct Call {
+pub(crate) struct Call {
     policy: RetryConfig,
     replay: Replay,
     budget: Arc<RequestBudget>,
@@ -213,7 +213,7 @@ pub struct Call {
 
 impl Call {
     /// A call about to send its first request (counted in `budget`).
-    pub fn new(policy: RetryConfig, replay: Replay, budget: Arc<RequestBudget>) -> Call {
+    pub(crate) fn new(policy: RetryConfig, replay: Replay, budget: Arc<RequestBudget>) -> Call {
         let started = Instant::now();
         budget.record(started);
         Call {
@@ -229,7 +229,7 @@ impl Call {
     /// a failure not worth retrying, a request that may have reached the server and must not
     /// be replayed, or the attempts, deadline or budget spent). `entropy` draws the jitter. A
     /// retry it allows is counted in the budget at once.
-    pub fn retry_delay(
+    pub(crate) fn retry_delay(
         &mut self,
         outcome: &Result<SecretResponse, Error>,
         entropy: u64,

@@ -130,7 +130,7 @@ macro_rules! one_shot_client {
                 revocation: &pinterest_oauth_core::Revocation,
             ) -> Result<(), Error> {
                 let build = || pinterest_oauth_core::revoke_request(&self.config, revocation);
-                let response = self.send(crate::Replay::Allowed, build) $($await)* ?;
+                let response = self.send(crate::call::Replay::Allowed, build) $($await)* ?;
                 Ok(pinterest_oauth_core::parse_revoke_response(&response)?)
             }
 
@@ -139,8 +139,8 @@ macro_rules! one_shot_client {
             /// the [`RetryConfig`](crate::RetryConfig) allows.
             pub $($async)? fn request_token(&self, grant: &Grant) -> Result<Token, Error> {
                 let replay = match grant {
-                    Grant::AuthorizationCode(_) => crate::Replay::Never,
-                    _ => crate::Replay::Allowed,
+                    Grant::AuthorizationCode(_) => crate::call::Replay::Never,
+                    _ => crate::call::Replay::Allowed,
                 };
                 let build = || pinterest_oauth_core::token_request(&self.config, grant);
                 let response = self.send(replay, build) $($await)* ?;
@@ -162,50 +162,56 @@ macro_rules! source_accessors {
         /// Makes a refresh due now within the request budget: call it when the API refused
         /// the access token (401).
         pub fn request_refresh(&self) {
-            self.shared.flight.request_refresh((self.shared.clock)());
+            self.shared()
+                .flight
+                .request_refresh((self.shared().clock)());
         }
 
         /// Re-reads the store at the next call (to pick up a set saved elsewhere, such as a
         /// login in another process).
         pub fn reload(&self) {
-            self.shared.flight.reload((self.shared.clock)());
+            self.shared().flight.reload((self.shared().clock)());
         }
 
         /// Adopts a document saved by this process (for example right after a login) unless
         /// it is older than the current set; returns whether it was adopted.
         pub fn adopt(&self, document: pinterest_oauth_core::TokenDocument) -> bool {
-            self.shared.flight.adopt((self.shared.clock)(), document)
+            self.shared()
+                .flight
+                .adopt((self.shared().clock)(), document)
         }
 
         /// The current (saved) token set.
         pub fn token(&self) -> Option<pinterest_oauth_core::Token> {
-            self.shared.flight.token()
+            self.shared().flight.token()
         }
 
         /// Where the lifecycle stands now.
         pub fn status(&self) -> pinterest_oauth_core::Status {
-            self.shared.flight.status((self.shared.clock)())
+            self.shared().flight.status((self.shared().clock)())
         }
 
         /// When the user must log in again, if Pinterest no longer renews the refresh token
         /// and it lapses within the rotation margin (7 days): warn the user.
         pub fn login_needed_by(&self) -> Option<std::time::SystemTime> {
-            self.shared.flight.login_needed_by((self.shared.clock)())
+            self.shared()
+                .flight
+                .login_needed_by((self.shared().clock)())
         }
 
         /// The last failure (refresh or save), until a success clears it.
         pub fn last_error(&self) -> Option<std::sync::Arc<crate::Error>> {
-            self.shared.flight.last_error()
+            self.shared().flight.last_error()
         }
 
         /// The store.
         pub fn store(&self) -> &S {
-            self.shared.storage.store()
+            self.shared().storage.store()
         }
 
         /// The client.
         pub fn client(&self) -> &Client<H> {
-            &self.shared.client
+            &self.shared().client
         }
     };
 }

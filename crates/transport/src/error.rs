@@ -159,13 +159,16 @@ pub enum Error {
         /// The answer that caused it, when this process saw it.
         cause: Option<Arc<Error>>,
     },
-    /// There is no valid token, and no token request is allowed before `until`.
-    #[error("no valid access token; the next token request is allowed at {} ({why}){}", crate::fmt_time(*until), cause.as_ref().map(|c| format!("; last failure: {c}")).unwrap_or_default())]
+    /// No token request is allowed before `until`: there is no valid token (or, for a refresh
+    /// the user forced, the stored one is still valid until `valid_until`).
+    #[error("{}", waiting_text(*until, *why, *valid_until, cause.as_deref()))]
     Waiting {
         /// When the next request may be sent.
         until: SystemTime,
         /// Why it waits (the request budget, backoff, or Pinterest's rate limit).
         why: Wait,
+        /// Until when the stored access token is still valid, if it is.
+        valid_until: Option<SystemTime>,
         /// The last failure, when there was one.
         cause: Option<Arc<Error>>,
     },
@@ -181,13 +184,35 @@ pub enum Error {
     /// returns; every caller that waited for the same refresh gets the same cause).
     #[error("token refresh failed: {0}")]
     Refresh(Arc<Error>),
-    /// A refresh was interrupted before its outcome was known: the code driving it (a
-    /// [`Step`](crate::Step)) was dropped, cancelled or panicked. It is retried after a backoff.
+    /// A refresh was interrupted before its outcome was known: the code driving it was
+    /// dropped, cancelled or panicked. It is retried after a backoff.
     #[error("a token refresh was interrupted before its outcome was known{}; it is retried after a backoff", if *sent { " (its request may have been sent)" } else { " (nothing was sent)" })]
     Interrupted {
         /// Whether its request may have reached Pinterest.
         sent: bool,
     },
+}
+
+fn waiting_text(
+    until: SystemTime,
+    why: Wait,
+    valid_until: Option<SystemTime>,
+    cause: Option<&Error>,
+) -> String {
+    let until = crate::fmt_time(until);
+    let mut text = match valid_until {
+        Some(valid) => format!(
+            "no token request is allowed before {until} ({why}); the stored access token is valid until {}",
+            crate::fmt_time(valid)
+        ),
+        None => {
+            format!("no valid access token; the next token request is allowed at {until} ({why})")
+        }
+    };
+    if let Some(cause) = cause {
+        text.push_str(&format!("; last failure: {cause}"));
+    }
+    text
 }
 
 /// What an [`Error`] is about, for exit codes and dispatch.

@@ -38,6 +38,21 @@ pub trait AsyncHttp: Send + Sync + 'static {
         &self,
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<SecretResponse, Error>> + Send;
+
+    /// Sends `request` as [`execute`](Self::execute) does, over a connection of its own made
+    /// in the runtime that polls the future, never one from a pool that another runtime
+    /// drives. A token source sends its refreshes this way, from a runtime of the refresh's
+    /// own, so that the program's runtime shutting down cannot cut a refresh short after its
+    /// request left (the rotated refresh token would be lost).
+    ///
+    /// The default calls [`execute`](Self::execute): right for stacks whose connections are
+    /// not shared across runtimes.
+    fn execute_isolated(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<SecretResponse, Error>> + Send {
+        self.execute(request)
+    }
 }
 
 /// An HTTP stack that can be built from [`HttpConfig`], so clients can make their own.

@@ -18,9 +18,10 @@
 //! * One error vocabulary: [`Error`], with [`TransportError`] kinds.
 //! * One-shot clients ([`blocking::Client`], [`asynchronous::Client`]) with bounded retries
 //!   ([`RetryConfig`]) that never replay a code exchange.
-//! * Token sources ([`blocking::TokenSource`], [`asynchronous::TokenSource`]): single flight
-//!   ([`Flight`]) and the leader's work as a sans-IO [`Step`], driven by a loop of a few lines
-//!   in each flavour.
+//! * Token sources ([`blocking::TokenSource`], [`asynchronous::TokenSource`]): single flight,
+//!   with the leader's work as a sans-IO state machine (crate-private: nothing outside drives
+//!   it) carried out by one loop for both flavours; a refresh that has started always ends
+//!   with its answer stored, however the program ends.
 //! * [`Authorization`]: a consent round trip's URL, `state` and PKCE verifier; with the
 //!   `login` feature, the loopback login every app can run (`login`).
 //!
@@ -70,12 +71,11 @@ mod call;
 mod client;
 mod entropy;
 mod error;
-mod flight;
 mod http;
 mod http_config;
 pub mod prelude;
+mod single_flight;
 mod source_config;
-mod step;
 mod storage;
 
 #[cfg(feature = "tokio")]
@@ -86,17 +86,14 @@ pub mod blocking;
 pub mod login;
 
 pub use authorization::{Authorization, Pkce};
-pub use call::{Call, Replay, RequestBudget, RetryConfig};
+pub use call::{RequestBudget, RetryConfig};
 pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
-pub use flight::{Flight, Next};
 pub use http::{AsyncHttp, FromSettings, Http, SecretResponse};
 pub use http_config::{
     CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpConfig,
     InvalidCertificate,
 };
 pub use source_config::{Clock, SourceConfig};
-pub use step::{Step, StepAction};
-pub use storage::Storage;
 
 /// A wall-clock time as RFC 3339 (UTC, seconds); never panics (times past year 9999 are shown
 /// as such).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use pinterest_oauth_core::{ClientConfig, ClientCredentialsGrant, LifecycleConfig, TokenLifecycle};
 use pinterest_oauth_store::{StoreError, TokenStore, recovery};
 
-use crate::flight::Flight;
+use crate::single_flight::Flight;
 use crate::storage::Storage;
 
 /// The wall clock a token source reads; replaceable for tests.
@@ -99,7 +99,7 @@ impl SourceConfig {
 
     /// Loads the stored document (a corrupt or unreadable store is an error) and starts the
     /// flight the options describe, for `client`.
-    pub fn start<S: TokenStore>(
+    pub(crate) fn start<S: TokenStore>(
         &self,
         client: Arc<ClientConfig>,
         store: S,

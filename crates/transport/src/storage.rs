@@ -12,7 +12,7 @@ use crate::Error;
 /// A [`TokenStore`], the lock a leader holds on it, and the directory where a new set the
 /// store refused is kept (see [`pinterest_oauth_store::recovery`]).
 #[derive(Debug)]
-pub struct Storage<S> {
+pub(crate) struct Storage<S> {
     store: S,
     recovery: Option<PathBuf>,
     held: Mutex<Option<StoreLock>>,
@@ -25,7 +25,7 @@ pub struct Storage<S> {
 impl<S: TokenStore> Storage<S> {
     /// Wraps `store`; `recovery` is where refused sets are kept (`None`: nowhere but the
     /// store's own place, such as the file store's temporary file).
-    pub fn new(store: S, recovery: Option<PathBuf>) -> Storage<S> {
+    pub(crate) fn new(store: S, recovery: Option<PathBuf>) -> Storage<S> {
         Storage {
             store,
             recovery,
@@ -35,7 +35,7 @@ impl<S: TokenStore> Storage<S> {
     }
 
     /// The store.
-    pub fn store(&self) -> &S {
+    pub(crate) fn store(&self) -> &S {
         &self.store
     }
 
@@ -45,7 +45,7 @@ impl<S: TokenStore> Storage<S> {
 
     /// Takes the store's lock (waiting, or only if free) and holds it until
     /// [`unlock`](Self::unlock); `Ok(false)` when another holder has it.
-    pub fn lock(&self, wait: bool) -> Result<bool, StoreError> {
+    pub(crate) fn lock(&self, wait: bool) -> Result<bool, StoreError> {
         let lock = if wait {
             Some(self.store.lock()?)
         } else {
@@ -57,14 +57,14 @@ impl<S: TokenStore> Storage<S> {
     }
 
     /// Releases the lock.
-    pub fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         *self.held() = None;
     }
 
     /// The stored document, after putting in place what the recovery directory keeps for it
     /// (a set an earlier run could not save, over exactly the set it replaces; see
     /// [`recovery::settle`]). Called with the lock held.
-    pub fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+    pub(crate) fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         let held = self.held();
         match held.as_ref() {
             Some(lock) => recovery::settle(&self.store, lock, self.recovery.as_deref()),
@@ -74,7 +74,7 @@ impl<S: TokenStore> Storage<S> {
 
     /// Saves under the held lock. When a `critical` document (a new set) is refused, it is
     /// kept where it can be found again, and the error says where.
-    pub fn save(&self, document: &TokenDocument, critical: bool) -> Result<(), Error> {
+    pub(crate) fn save(&self, document: &TokenDocument, critical: bool) -> Result<(), Error> {
         let held = self.held();
         let Some(lock) = held.as_ref() else {
             debug_assert!(false, "save without the lock");
@@ -118,16 +118,112 @@ impl<S: TokenStore> Storage<S> {
     }
 
     /// Confirms the held lock is still ours, just before a refresh token is spent.
-    pub fn confirm(&self) -> Result<(), StoreError> {
+    pub(crate) fn confirm(&self) -> Result<(), StoreError> {
         match self.held().as_ref() {
             Some(lock) => self.store.confirm(lock),
             None => Err(StoreError::NotLocked),
         }
     }
+}
 
-    /// Forgets the stored document under a lock of its own (after a revocation).
-    pub fn clear(&self) -> Result<(), StoreError> {
-        let lock = self.store.lock()?;
-        self.store.clear(&lock)
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use pinterest_oauth_core::{TokenDocument, http, parse_token_response};
+    use pinterest_oauth_store::{FileStore, StoreLock};
+
+    use super::*;
+
+    /// A file store whose first `refusals` saves fail as a full disk would.
+    struct Refusing {
+        inner: FileStore,
+        refusals: AtomicUsize,
+    }
+
+    impl TokenStore for Refusing {
+        fn lock(&self) -> Result<StoreLock, StoreError> {
+            self.inner.lock()
+        }
+        fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+            self.inner.try_lock()
+        }
+        fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+            self.inner.load()
+        }
+        fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+            let refused = self
+                .refusals
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if refused {
+                return Err(StoreError::Io {
+                    action: "write",
+                    path: self.inner.path().to_path_buf(),
+                    source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+                });
+            }
+            self.inner.save(lock, document)
+        }
+        fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+            self.inner.reserve(lock)
+        }
+        fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+            self.inner.confirm(lock)
+        }
+        fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+            self.inner.clear(lock)
+        }
+        fn location(&self) -> String {
+            self.inner.location()
+        }
+    }
+
+    fn document(access: &str, refresh: &str) -> TokenDocument {
+        let body = format!(
+            r#"{{"access_token":"{access}","expires_in":3600,"scope":"boards:read","refresh_token":"{refresh}"}}"#
+        );
+        TokenDocument::new(
+            parse_token_response(std::time::SystemTime::now(), &http::Response::new(body)).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_saved_set_removes_only_the_sets_its_own_storage_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept_dir = tempfile::tempdir().unwrap();
+        let file = FileStore::new(dir.path().join("token.json"));
+        let first = document("pina_1", "pinr_1");
+        file.save(&file.lock().unwrap(), &first).unwrap();
+        let store = Refusing {
+            inner: file,
+            refusals: AtomicUsize::new(1),
+        };
+        let storage = Storage::new(store, Some(kept_dir.path().into()));
+        let location = storage.store().location();
+        assert!(storage.lock(true).unwrap());
+        let first = storage.load().unwrap().unwrap();
+        let rotated = document("pina_2", "pinr_2").rotating(&first);
+        let ours = match storage.save(&rotated, true).unwrap_err() {
+            Error::NotSaved {
+                kept_in: Some(path),
+                ..
+            } => path,
+            other => panic!("{other}"),
+        };
+        // Meanwhile another process of this user's kept a login its own store refused.
+        let login = document("pina_3", "pinr_3").succeeding(None);
+        let theirs = recovery::keep(kept_dir.path(), &location, &login).unwrap();
+        storage.save(&rotated, true).unwrap();
+        assert!(!ours.exists(), "what this storage kept is saved now");
+        let kept: Vec<_> = recovery::find(kept_dir.path(), &location)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            kept,
+            vec![theirs],
+            "the other process's login is still kept"
+        );
     }
 }

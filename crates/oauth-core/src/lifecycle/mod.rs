@@ -742,6 +742,15 @@ impl TokenLifecycle {
         }
     }
 
+    /// Brings a new set's save retry forward to `now` (the program is about to let go of the
+    /// set: it gets one more try before it goes). Nothing happens unless a save is to be
+    /// retried.
+    pub fn retry_save_now(&mut self, now: SystemTime) {
+        if let State::PersistRetry { at } = &mut self.machine {
+            *at = (*at).min(now);
+        }
+    }
+
     /// The new token set received but not yet persisted, if any: it must not be lost (its
     /// refresh token may be the only valid one).
     pub fn unsaved(&self) -> Option<&TokenDocument> {

@@ -1,56 +1,62 @@
 //! The async token source: a valid access token whenever asked, one refresh at a time.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use pinterest_oauth_core::{AccessToken, Token};
-use pinterest_oauth_store::{MemoryStore, StoreError, TokenStore};
+use pinterest_oauth_store::{MemoryStore, TokenStore};
 use tokio::sync::Notify;
 
-use crate::flight::{Flight, Next};
-use crate::step::{Step, StepAction};
+use crate::single_flight::drive::{self, access_token_loop};
+use crate::single_flight::{Flight, Leader};
 use crate::storage::Storage;
-use crate::{AsyncHttp, Clock, Error, SourceConfig};
+use crate::{AsyncHttp, Clock, Error, SourceConfig, TransportError, TransportErrorKind};
 
 use super::Client;
-
-/// How many leader turns one call may take before it reports the failure at hand.
-const MAX_TURNS: u32 = 8;
 
 /// An async source of valid access tokens, backed by a [`TokenStore`]: the blocking
 /// [`TokenSource`](crate::blocking::TokenSource)'s behaviour on tokio.
 ///
-/// When a refresh is due, exactly one task is spawned to do it, however many tasks ask at
+/// When a refresh is due, exactly one turn of work is started, however many tasks ask at
 /// once: while the old token is still valid nobody waits for it; once it has expired, every
-/// caller waits for that one refresh and shares its result, success or error. The refresh runs
-/// in its own task, so a caller that gives up (drops its future) never strands the others.
-/// Store calls run on tokio's blocking pool. Needs a tokio runtime (either flavour).
+/// caller waits for that one refresh and shares its result, success or error.
+///
+/// **A refresh that has started always ends with its answer stored.** The work runs on tokio's
+/// blocking pool (store calls block), and its request on a runtime of its own over a
+/// connection of its own ([`AsyncHttp::execute_isolated`]): a caller that gives up (drops its
+/// future) never cuts it short, and a runtime that shuts down (`#[tokio::main]` returning,
+/// either flavour) waits for it. When the last handle is dropped, a new set still waiting
+/// for its save gets one more try. Needs a tokio runtime (either flavour).
 ///
 /// Cheap to clone; clones share everything.
-pub struct TokenSource<H, S: TokenStore = MemoryStore> {
+pub struct TokenSource<H: AsyncHttp, S: TokenStore = MemoryStore> {
+    handle: Arc<Handle<H, S>>,
+}
+
+/// The handles callers hold; work in flight holds only the [`Shared`] part.
+struct Handle<H: AsyncHttp, S: TokenStore> {
     shared: Arc<Shared<H, S>>,
 }
 
 struct Shared<H, S> {
     client: Client<H>,
-    storage: Arc<Storage<S>>,
+    storage: Storage<S>,
     clock: Clock,
     flight: Arc<Flight>,
     finished: Arc<Notify>,
 }
 
-impl<H, S: TokenStore> Clone for TokenSource<H, S> {
+impl<H: AsyncHttp, S: TokenStore> Clone for TokenSource<H, S> {
     fn clone(&self) -> Self {
         TokenSource {
-            shared: self.shared.clone(),
+            handle: self.handle.clone(),
         }
     }
 }
 
-impl<H, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
+impl<H: AsyncHttp, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSource")
-            .field("flight", &self.shared.flight)
+            .field("flight", &self.handle.shared.flight)
             .finish_non_exhaustive()
     }
 }
@@ -73,88 +79,62 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
         let wake = finished.clone();
         flight.on_finish(move || wake.notify_waiters());
         Ok(TokenSource {
-            shared: Arc::new(Shared {
-                client,
-                storage: Arc::new(storage),
-                clock: options.clock().clone(),
-                flight,
-                finished,
+            handle: Arc::new(Handle {
+                shared: Arc::new(Shared {
+                    client,
+                    storage,
+                    clock: options.clock().clone(),
+                    flight,
+                    finished,
+                }),
             }),
         })
+    }
+
+    fn shared(&self) -> &Arc<Shared<H, S>> {
+        &self.handle.shared
     }
 
     /// A valid access token, refreshing (and saving) first when due. The same errors as the
     /// blocking [`access_token`](crate::blocking::TokenSource::access_token).
     pub async fn access_token(&self) -> Result<AccessToken, Error> {
-        let shared = &self.shared;
-        let mut turns = 0;
-        loop {
-            let seen = match shared.flight.next((shared.clock)()) {
-                Next::Use(token) => return Ok(token),
-                Next::UseAndLead(token, step) => {
-                    tokio::spawn(shared.clone().lead(step));
-                    return Ok(token);
-                }
-                Next::Lead(step) => {
-                    turns += 1;
-                    if turns > MAX_TURNS {
-                        drop(step);
-                        return Err(shared.flight.last_error().map_or(
-                            Error::ConsentNeeded {
-                                cause: None,
-                                stop: None,
-                            },
-                            Error::Refresh,
-                        ));
-                    }
-                    // In a task of its own: dropping this future never cuts a refresh short.
-                    let led = tokio::spawn(shared.clone().lead(step)).await;
-                    // This step's store failed (locked past its timeout, unreachable): say so
-                    // now rather than wait for it again.
-                    if let Ok(Some(failure)) = led {
-                        return Err(Error::Refresh(failure));
-                    }
-                    continue;
-                }
-                Next::Wait(seen) => seen,
-                Next::Fail(error) => return Err(error),
-            };
-            shared.finished_past(seen).await;
-        }
+        let shared = self.shared();
+        access_token_loop!(
+            shared,
+            lead = |leader| shared.clone().lead(leader).await,
+            background = |leader| drop(shared.clone().start(leader)),
+            wait = |seen| shared.finished_past(seen).await,
+        )
     }
 
     /// Refreshes now, whatever the expiry or the budget's interval, and returns the new set
     /// (once saved). Pinterest's own rate limit, an invalid grant and the budget's ceiling
     /// still hold.
     pub async fn refresh_now(&self) -> Result<Token, Error> {
-        let before = self.token();
-        self.shared.flight.force_refresh((self.shared.clock)());
+        let shared = self.shared();
+        let before = shared.flight.force_refresh((shared.clock)());
         let _ = self.access_token().await;
         self.wait_idle().await;
-        self.shared
-            .flight
-            .settled((self.shared.clock)(), before.as_ref())
+        shared.flight.settled((shared.clock)(), before)
     }
 
     crate::client::source_accessors!();
 
-    /// Waits until no refresh or save is in flight.
+    /// Waits until no refresh or save is in flight. Never needed to keep a grant (see the
+    /// type's docs).
     pub async fn wait_idle(&self) {
+        let shared = self.shared();
         loop {
-            let seen = self.shared.flight.generation();
-            if !self.shared.flight.is_working() {
+            let seen = shared.flight.generation();
+            if !shared.flight.is_working() {
                 return;
             }
-            self.shared.finished_past(seen).await;
+            shared.finished_past(seen).await;
         }
     }
 }
 
 impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
-    fn now(&self) -> SystemTime {
-        (self.clock)()
-    }
-
     /// Waits until the flight's generation is past `seen` (registered before looking, so a
     /// leader finishing in between is not missed).
     async fn finished_past(&self, seen: u64) {
@@ -167,63 +147,68 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
         finished.await;
     }
 
-    /// Runs a store call on the blocking pool.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        call: impl FnOnce(&Storage<S>) -> T + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || call(&storage))
-            .await
-            .map_err(|e| StoreError::Unavailable {
-                what: "the blocking pool running the token store".into(),
-                source: Box::new(e),
-            })
+    /// Starts the leader's work on tokio's blocking pool, where nothing cancels it and a
+    /// runtime shutting down waits for it.
+    fn start(self: Arc<Self>, leader: Leader) -> tokio::task::JoinHandle<Option<Arc<Error>>> {
+        tokio::task::spawn_blocking(move || self.lead_blocking(leader))
     }
 
-    /// The leader's work: the step, driven to its end in a task of its own. Returns what the
-    /// store failed with in this step, if it did.
-    async fn lead(self: Arc<Self>, mut step: Step) -> Option<Arc<Error>> {
-        let _unlock = Unlock(self.storage.clone());
-        loop {
-            match step.poll(self.now()) {
-                StepAction::Lock { wait } => {
-                    let taken = self.blocking(move |s| s.lock(wait)).await.and_then(|r| r);
-                    step.handle_lock(self.now(), taken);
-                }
-                StepAction::Load => {
-                    let loaded = self.blocking(|s| s.load()).await.and_then(|r| r);
-                    step.handle_load(self.now(), loaded);
-                }
-                StepAction::Confirm => {
-                    let confirmed = self.blocking(|s| s.confirm()).await.and_then(|r| r);
-                    step.handle_confirm(self.now(), confirmed);
-                }
-                StepAction::Send(request) => {
-                    // Counted in the client's budget, which one-shot retries honour.
-                    self.client.budget().record(std::time::Instant::now());
-                    let answer = self.client.http().execute(request).await;
-                    step.handle_response(self.now(), answer);
-                }
-                StepAction::Save { document, critical } => {
-                    let saved = self
-                        .blocking(move |s| s.save(&document, critical))
-                        .await
-                        .map_err(Error::Store)
-                        .and_then(|r| r);
-                    step.handle_save(self.now(), saved);
-                }
-                StepAction::Done => return step.store_failure(),
-            }
+    /// The leader's work, waited for. Returns what the store failed with in this turn.
+    async fn lead(self: Arc<Self>, leader: Leader) -> Option<Arc<Error>> {
+        match self.start(leader).await {
+            Ok(failure) => failure,
+            // The pool refused the work (the runtime is shutting down) or it panicked: the
+            // leader was dropped, so the flight has its outcome.
+            Err(e) => Some(Arc::new(Error::Transport(TransportError::new(
+                TransportErrorKind::Other,
+                e,
+            )))),
         }
+    }
+
+    /// The leader's work on this (blocking pool) thread; its request is driven on a runtime of
+    /// the turn's own, made when a request is to be sent.
+    fn lead_blocking(&self, leader: Leader) -> Option<Arc<Error>> {
+        let mut runtime = None;
+        drive::lead(
+            leader,
+            &self.storage,
+            &self.clock,
+            self.client.budget(),
+            |request| {
+                let runtime = match &mut runtime {
+                    Some(runtime) => runtime,
+                    None => runtime.insert(
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| {
+                                Error::Transport(TransportError::new(TransportErrorKind::Other, e))
+                            })?,
+                    ),
+                };
+                runtime.block_on(self.client.http().execute_isolated(request))
+            },
+        )
     }
 }
 
-/// Releases the store's lock when the leader is done, however it ends.
-struct Unlock<S: TokenStore>(Arc<Storage<S>>);
-
-impl<S: TokenStore> Drop for Unlock<S> {
+impl<H: AsyncHttp, S: TokenStore> Drop for Handle<H, S> {
+    /// The program lets go of the source: a new set still waiting for its save gets one more
+    /// try at once, on the blocking pool (which a runtime shutting down waits for), or on this
+    /// thread outside a runtime. Work already in flight runs on the pool and ends by itself.
     fn drop(&mut self) {
-        self.0.unlock();
+        let shared = &self.shared;
+        if !shared.flight.holds_unsaved() || shared.flight.is_working() {
+            return;
+        }
+        let Some(leader) = shared.flight.flush((shared.clock)()) else {
+            return;
+        };
+        let shared = shared.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || shared.lead_blocking(leader))),
+            Err(_) => drop(shared.lead_blocking(leader)),
+        }
     }
 }

@@ -1,21 +1,16 @@
 //! The blocking token source: a valid access token whenever asked, one refresh at a time.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use pinterest_oauth_core::{AccessToken, Token};
 use pinterest_oauth_store::{MemoryStore, TokenStore};
 
-use crate::flight::{Flight, Next};
-use crate::step::{Step, StepAction};
+use crate::single_flight::drive::{self, access_token_loop};
+use crate::single_flight::{Flight, Leader};
 use crate::storage::Storage;
 use crate::{Clock, Error, Http, SourceConfig};
 
 use super::Client;
-
-/// How many leader turns one call may take before it reports the failure at hand (a bound on
-/// work per call; in practice one or two).
-const MAX_TURNS: u32 = 8;
 
 /// A blocking source of valid access tokens, backed by a [`TokenStore`].
 ///
@@ -29,6 +24,11 @@ const MAX_TURNS: u32 = 8;
 /// re-reads it, and refreshes only if no other process already did; a process holding a
 /// valid token never waits for another's lock. The core's request budget and backoff hold
 /// across every process sharing the store.
+///
+/// **A refresh that has started always ends with its answer stored.** When the last handle
+/// on a source is dropped (a program returning from `main` drops it), it waits for a refresh
+/// in flight to end, and gives a new set that waits in memory for its save one more try:
+/// nothing to call, nothing to remember.
 ///
 /// Cheap to clone; clones share everything.
 ///
@@ -45,7 +45,13 @@ const MAX_TURNS: u32 = 8;
 /// let token = tokens.access_token()?; // refreshed (and saved) first when due
 /// # Ok(()) }
 /// ```
-pub struct TokenSource<H, S: TokenStore = MemoryStore> {
+pub struct TokenSource<H: Http, S: TokenStore = MemoryStore> {
+    handle: Arc<Handle<H, S>>,
+}
+
+/// The handles callers hold; a background refresh holds only the [`Shared`] part, so the
+/// last handle's drop is the program letting go of the source.
+struct Handle<H: Http, S: TokenStore> {
     shared: Arc<Shared<H, S>>,
 }
 
@@ -56,18 +62,18 @@ struct Shared<H, S> {
     flight: Arc<Flight>,
 }
 
-impl<H, S: TokenStore> Clone for TokenSource<H, S> {
+impl<H: Http, S: TokenStore> Clone for TokenSource<H, S> {
     fn clone(&self) -> Self {
         TokenSource {
-            shared: self.shared.clone(),
+            handle: self.handle.clone(),
         }
     }
 }
 
-impl<H, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
+impl<H: Http, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSource")
-            .field("flight", &self.shared.flight)
+            .field("flight", &self.handle.shared.flight)
             .finish_non_exhaustive()
     }
 }
@@ -87,13 +93,19 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     ) -> Result<TokenSource<H, S>, Error> {
         let (flight, storage) = options.start(client.config_arc(), store)?;
         Ok(TokenSource {
-            shared: Arc::new(Shared {
-                client,
-                storage,
-                clock: options.clock().clone(),
-                flight,
+            handle: Arc::new(Handle {
+                shared: Arc::new(Shared {
+                    client,
+                    storage,
+                    clock: options.clock().clone(),
+                    flight,
+                }),
             }),
         })
+    }
+
+    fn shared(&self) -> &Arc<Shared<H, S>> {
+        &self.handle.shared
     }
 
     /// A valid access token, refreshing (and saving) first when due.
@@ -101,83 +113,77 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     /// Errors: [`Error::ConsentNeeded`] when the grant is invalid or there is no token (the
     /// user must log in again); [`Error::Stopped`] after a refusal no retry can mend;
     /// [`Error::Waiting`] when the token has expired and no request is allowed yet (the last
-    /// failure, if any, is its cause: every caller that waited for that refresh gets it).
+    /// failure, if any, is its cause: every caller that waited for that refresh gets it);
+    /// [`Error::Refresh`] when the store failed in this call's own turn.
     /// While a token is still valid, failures are not errors: they are retried within the
     /// request budget and reported by [`last_error`](Self::last_error).
     pub fn access_token(&self) -> Result<AccessToken, Error> {
-        let shared = &self.shared;
-        let mut turns = 0;
-        loop {
-            match shared.flight.next((shared.clock)()) {
-                Next::Use(token) => return Ok(token),
-                Next::UseAndLead(token, step) => {
-                    // The step goes to a thread of its own; if none can be started, this
-                    // caller does the work (its token is valid meanwhile).
-                    let slot = Arc::new(Mutex::new(Some(step)));
-                    let spawned = std::thread::Builder::new()
-                        .name("pinterest-oauth-refresh".into())
-                        .spawn({
-                            let background = shared.clone();
-                            let slot = slot.clone();
-                            move || {
-                                if let Some(step) = take(&slot) {
-                                    let _ = background.lead(step);
-                                }
-                            }
-                        });
-                    if spawned.is_err()
-                        && let Some(step) = take(&slot)
-                    {
-                        let _ = shared.lead(step);
-                    }
-                    return Ok(token);
-                }
-                Next::Lead(step) => {
-                    turns += 1;
-                    // This step's store failed (locked past its timeout, unreachable): say so
-                    // now rather than wait for it again.
-                    if let Some(failure) = shared.lead(step) {
-                        return Err(Error::Refresh(failure));
-                    }
-                    if turns >= MAX_TURNS {
-                        return match shared.flight.next((shared.clock)()) {
-                            Next::Use(token) => Ok(token),
-                            Next::Fail(error) => Err(error),
-                            _ => Err(shared.flight.last_error().map_or(
-                                Error::ConsentNeeded {
-                                    cause: None,
-                                    stop: None,
-                                },
-                                Error::Refresh,
-                            )),
-                        };
-                    }
-                }
-                Next::Wait(seen) => shared.flight.wait_past(seen),
-                Next::Fail(error) => return Err(error),
-            }
-        }
+        let shared = self.shared();
+        access_token_loop!(
+            shared,
+            lead = |leader| shared.lead(leader),
+            background = |leader| shared.lead_in_background(leader),
+            wait = |seen| shared.flight.wait_past(seen),
+        )
     }
 
     /// Refreshes now, whatever the expiry or the budget's interval, and returns the new set
     /// (once saved). Pinterest's own rate limit, an invalid grant and the budget's ceiling
     /// still hold.
     pub fn refresh_now(&self) -> Result<Token, Error> {
-        let before = self.token();
-        self.shared.flight.force_refresh((self.shared.clock)());
+        let shared = self.shared();
+        let before = shared.flight.force_refresh((shared.clock)());
         // A valid old token is handed out while the refresh runs: wait for it to land.
         let _ = self.access_token();
         self.wait_idle();
-        self.shared
-            .flight
-            .settled((self.shared.clock)(), before.as_ref())
+        shared.flight.settled((shared.clock)(), before)
     }
 
     crate::client::source_accessors!();
 
-    /// Blocks until no refresh or save is in flight.
+    /// Blocks until no refresh or save is in flight. Never needed to keep a grant: the last
+    /// handle's drop does this.
     pub fn wait_idle(&self) {
-        let flight = &self.shared.flight;
+        self.shared().wait_idle();
+    }
+}
+
+impl<H: Http, S: TokenStore> Shared<H, S> {
+    /// The leader's work, on this thread. Returns what the store failed with in this turn.
+    fn lead(&self, leader: Leader) -> Option<Arc<Error>> {
+        drive::lead(
+            leader,
+            &self.storage,
+            &self.clock,
+            self.client.budget(),
+            |request| self.client.http().execute(request),
+        )
+    }
+
+    /// The leader's work on a thread of its own; if none can be started, on this one (the
+    /// caller's token is valid meanwhile).
+    fn lead_in_background(self: &Arc<Self>, leader: Leader) {
+        let slot = Arc::new(Mutex::new(Some(leader)));
+        let spawned = std::thread::Builder::new()
+            .name("pinterest-oauth-refresh".into())
+            .spawn({
+                let background = self.clone();
+                let slot = slot.clone();
+                move || {
+                    if let Some(leader) = take(&slot) {
+                        let _ = background.lead(leader);
+                    }
+                }
+            });
+        if spawned.is_err()
+            && let Some(leader) = take(&slot)
+        {
+            let _ = self.lead(leader);
+        }
+    }
+
+    fn wait_idle(&self) {
+        let flight = &self.flight;
         loop {
             let seen = flight.generation();
             if !flight.is_working() {
@@ -188,45 +194,24 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     }
 }
 
-impl<H: Http, S: TokenStore> Shared<H, S> {
-    fn now(&self) -> SystemTime {
-        (self.clock)()
-    }
-
-    /// The leader's work: the step, driven to its end. The lock is released even if this
-    /// thread panics. Returns what the store failed with in this step, if it did.
-    fn lead(&self, mut step: Step) -> Option<Arc<Error>> {
-        let _unlock = Unlock(&self.storage);
-        loop {
-            match step.poll(self.now()) {
-                StepAction::Lock { wait } => step.handle_lock(self.now(), self.storage.lock(wait)),
-                StepAction::Load => step.handle_load(self.now(), self.storage.load()),
-                StepAction::Confirm => step.handle_confirm(self.now(), self.storage.confirm()),
-                StepAction::Send(request) => {
-                    // Counted in the client's budget, which one-shot retries honour.
-                    self.client.budget().record(std::time::Instant::now());
-                    let answer = self.client.http().execute(request);
-                    step.handle_response(self.now(), answer);
-                }
-                StepAction::Save { document, critical } => {
-                    step.handle_save(self.now(), self.storage.save(&document, critical));
-                }
-                StepAction::Done => return step.store_failure(),
-            }
+impl<H: Http, S: TokenStore> Drop for Handle<H, S> {
+    /// The program lets go of the source: a refresh in flight is waited for, and a new set
+    /// still waiting for its save gets one more try now (see [`drive::must_settle`]).
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        if !drive::must_settle(&shared.flight) {
+            return;
+        }
+        shared.wait_idle();
+        if shared.flight.holds_unsaved()
+            && let Some(leader) = shared.flight.flush((shared.clock)())
+        {
+            let _ = shared.lead(leader);
         }
     }
 }
 
-/// Takes the step out of its slot (whoever comes first).
-fn take(slot: &Mutex<Option<Step>>) -> Option<Step> {
+/// Takes the leader out of its slot (whoever comes first).
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
     slot.lock().unwrap_or_else(|p| p.into_inner()).take()
-}
-
-/// Releases the store's lock when the leader is done, however it ends.
-struct Unlock<'a, S: TokenStore>(&'a Storage<S>);
-
-impl<S: TokenStore> Drop for Unlock<'_, S> {
-    fn drop(&mut self) {
-        self.0.unlock();
-    }
 }
