@@ -650,6 +650,9 @@ impl TokenStore for LosesLease {
     fn clear(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
         self.0.clear(lock)
     }
+    fn identity(&self) -> String {
+        self.0.identity()
+    }
     fn location(&self) -> String {
         self.0.location()
     }

@@ -231,6 +231,9 @@ impl TokenStore for RefusesSaves {
     ) -> Result<(), pinterest_oauth_store::StoreError> {
         self.0.clear(lock)
     }
+    fn identity(&self) -> String {
+        self.location()
+    }
     fn location(&self) -> String {
         "refuses-saves".into()
     }

@@ -361,6 +361,9 @@ impl TokenStore for HookStore {
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)
     }
+    fn identity(&self) -> String {
+        self.inner.identity()
+    }
     fn location(&self) -> String {
         self.inner.location()
     }
@@ -968,7 +971,7 @@ fn a_set_kept_aside_is_put_back_by_the_next_source_even_with_a_valid_token() {
     let rotated = TokenDocument::new(user_token(&s.fake)).rotating(&stored);
     pinterest_oauth_store::recovery::keep(
         &s.dir.path().join("recovered"),
-        &store.location(),
+        &store.identity(),
         &rotated,
     )
     .unwrap();

@@ -1808,3 +1808,143 @@ fn scripts_on_many_machines_share_one_grant_through_redis() {
     let out = finish(command.spawn().unwrap());
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_kept_set_is_found_however_the_token_file_is_named() {
+    let env = Unprivileged::new();
+    let state = env.env.dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    if env.env.user.is_some() {
+        std::os::unix::fs::chown(&state, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let link = env.env.dir.path().join("link");
+    std::os::unix::fs::symlink(&env.dir, &link).unwrap();
+    let (login, _) = env.env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let first = stored(&env.env.token_file());
+
+    // The answer comes late; meanwhile the directory stops taking files (a full disk would do
+    // the same): the rotated set is kept aside, filed under the token file as named here.
+    env.env.fake.push_fault(
+        Route::Grant(fake_pinterest::Grant::RefreshToken),
+        Fault::Delay(Duration::from_millis(800)),
+        Times::Once,
+    );
+    let mut refresh = env.env.command(&["refresh"]);
+    refresh.env("XDG_STATE_HOME", &state);
+    let child = refresh.spawn().unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while env.env.fake.stats().token.refresh_token == 0 {
+        assert!(Instant::now() < deadline, "the refresh never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    env.chmod_dir(0o500);
+    let refused = finish(child);
+    env.chmod_dir(0o700);
+    assert_eq!(code(&refused), 6, "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("kept in"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        stored(&env.env.token_file())["refresh_token"],
+        first["refresh_token"]
+    );
+
+    // Named another way, from another working directory, through the linked directory: the
+    // kept set is found, put back, and the next refresh spends the live refresh token.
+    let mut again = env
+        .env
+        .command(&["--token-file", "./token.json", "refresh"]);
+    again.current_dir(&link).env("XDG_STATE_HOME", &state);
+    let again = finish(again.spawn().unwrap());
+    assert_eq!(code(&again), 0, "{}", text(&again.stderr));
+    assert_eq!(
+        env.env.fake.stats().rotated_reuse,
+        0,
+        "no dead refresh token was sent"
+    );
+    let after = stored(&env.env.token_file());
+    assert!(
+        env.env
+            .fake
+            .refresh_token_valid(after["refresh_token"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn a_set_another_user_plants_beside_the_token_file_is_never_used() {
+    if !running_as_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!(
+            "SKIPPED a_set_another_user_plants_beside_the_token_file_is_never_used: needs root to act as another user"
+        );
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::new("ureq");
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A shared directory every user can write to (sticky, like /tmp).
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    env.token_dir = shared.clone();
+    let (login, _) = env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let victim = stored(&env.token_file());
+
+    // Another user logs in to their own account (later: their set is "newer"), and plants it
+    // beside the victim's file, named like the store's own temporary files, mode 0600.
+    let own = env.dir.path().join("attacker");
+    std::fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    env.token_dir = own.clone();
+    env.user = Some(NOBODY);
+    let (login, _) = env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let planted = shared.join(".token.json.tmp-planted");
+    let copy = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "cp",
+        ])
+        .arg(own.join("token.json"))
+        .arg(&planted)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let attacker = stored(&own.join("token.json"));
+    assert_ne!(attacker["access_token"], victim["access_token"]);
+
+    env.token_dir = shared;
+    env.user = None;
+    // The next command that takes the lock (here a refresh) looks at temporary files.
+    let refresh = env.run(&["refresh", "--json", "--show-refresh-token"]);
+    assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+    let after = stored(&env.token_file());
+    assert_ne!(after["refresh_token"], attacker["refresh_token"]);
+    assert!(
+        env.fake
+            .refresh_token_valid(after["refresh_token"].as_str().unwrap()),
+        "the victim's own grant, rotated"
+    );
+    assert!(
+        env.fake
+            .refresh_token_valid(attacker["refresh_token"].as_str().unwrap()),
+        "the attacker's grant was never spent by the victim"
+    );
+    assert!(planted.exists(), "left where it was");
+    assert!(
+        text(&refresh.stderr).contains("left alone"),
+        "and reported: {}",
+        text(&refresh.stderr)
+    );
+}

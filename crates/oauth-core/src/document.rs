@@ -87,8 +87,11 @@ pub struct TokenDocument {
     pub(crate) token: Token,
     pub(crate) state: RefreshState,
     pub(crate) revision: u64,
-    /// The fingerprint of the refresh token of the set this document was made to replace.
+    /// The fingerprint of the refresh token spent to obtain this set (a refresh's answer).
     pub(crate) replaces: Option<u64>,
+    /// For a new grant (a login, an app token) saved over another set: that set's
+    /// fingerprint.
+    pub(crate) succeeds: Option<u64>,
 }
 
 /// The highest revision a document read back may carry (2^52): far beyond any number of
@@ -102,6 +105,17 @@ pub const MAX_REVISION: u64 = 1 << 52;
 /// [`TokenDocument::supersedes`]).
 pub(crate) fn replacing(spent: &Token) -> Option<u64> {
     spent.refresh_token.as_ref().map(fingerprint)
+}
+
+/// A fingerprint of a whole set: its refresh token's, or its access token's when it has none
+/// (an app token).
+pub(crate) fn set_fingerprint(token: &Token) -> Option<u64> {
+    replacing(token).or_else(|| {
+        token
+            .access_token
+            .as_ref()
+            .map(|access| fingerprint(&RefreshToken::new(access.secret())))
+    })
 }
 
 pub(crate) fn fingerprint(token: &RefreshToken) -> u64 {
@@ -124,6 +138,7 @@ impl TokenDocument {
             state: RefreshState::default(),
             revision: 0,
             replaces: None,
+            succeeds: None,
         }
     }
 
@@ -148,11 +163,12 @@ impl TokenDocument {
     }
 
     /// The document of a new grant (a login, an app token) to save in place of `previous`:
-    /// this one, with the next revision. Kept aside, it replaces any older set (see
-    /// [`supersedes`](Self::supersedes)).
+    /// this one, with the next revision, marked as succeeding exactly that set. Kept aside, it
+    /// replaces that set and nothing else (see [`supersedes`](Self::supersedes)).
     pub fn succeeding(mut self, previous: Option<&TokenDocument>) -> TokenDocument {
         self.revision = previous.map_or(0, |p| next(p.revision));
         self.replaces = None;
+        self.succeeds = previous.and_then(|p| set_fingerprint(&p.token));
         self
     }
 
@@ -162,32 +178,54 @@ impl TokenDocument {
     pub fn rotating(mut self, previous: &TokenDocument) -> TokenDocument {
         self.revision = next(previous.revision);
         self.replaces = replacing(&previous.token);
+        self.succeeds = None;
         self
     }
 
+    /// The fingerprint of the set this document was made to replace: the set whose refresh
+    /// token was spent for it, or the set a new grant was saved over.
+    fn predecessor(&self) -> Option<u64> {
+        self.replaces.or(self.succeeds)
+    }
+
     /// Whether this document, kept aside because a store refused it, should now replace
-    /// `stored`.
+    /// `stored`: only in the stored set's own lineage.
     ///
     /// A rotated set replaces exactly the set whose refresh token was spent for it (whatever
-    /// was recorded with that set since), and nothing else: not a newer login, not a set
-    /// another process saved, not a grant revoked and removed meanwhile. A new grant (a login)
-    /// replaces an empty store or any set received before it.
+    /// was recorded with that set since), and a new grant (a login) exactly the set it was
+    /// saved over; nothing else: not a newer login, not a set another process saved, not a
+    /// grant revoked and removed meanwhile, and never a document that is merely newer. A
+    /// document made to replace nothing (a first login) goes only into an empty store.
     pub fn supersedes(&self, stored: Option<&TokenDocument>) -> bool {
-        match (self.replaces, stored) {
+        match (self.predecessor(), stored) {
             (Some(_), None) => false,
             (None, None) => true,
-            (replaces, Some(stored)) => {
-                let other = stored.token.refresh_token != self.token.refresh_token
-                    || stored.token.access_token != self.token.access_token;
-                other
-                    && match replaces {
-                        Some(spent) => {
-                            stored.token.refresh_token.as_ref().map(fingerprint) == Some(spent)
-                        }
-                        None => stored.token.received_at < self.token.received_at,
-                    }
+            (None, Some(_)) => false,
+            (Some(predecessor), Some(stored)) => {
+                !self.holds_set_of(stored) && set_fingerprint(&stored.token) == Some(predecessor)
             }
         }
+    }
+
+    /// Whether this document, kept aside, is of no more use with `stored` in the store: the
+    /// store holds its set, a set made from it, or a sibling made to replace the same set
+    /// (only one of two can be live, and the stored one won). A kept document neither
+    /// superseding nor obsoleted by the stored one is of another lineage: only the user can
+    /// judge it, so it is left where it is.
+    pub fn obsoleted_by(&self, stored: &TokenDocument) -> bool {
+        if self.holds_set_of(stored) {
+            return true;
+        }
+        let mine = set_fingerprint(&self.token);
+        let descends = mine.is_some() && stored.predecessor() == mine;
+        let sibling = self.predecessor().is_some() && self.predecessor() == stored.predecessor();
+        descends || sibling
+    }
+
+    /// Whether both documents hold the same token set.
+    fn holds_set_of(&self, other: &TokenDocument) -> bool {
+        other.token.refresh_token == self.token.refresh_token
+            && other.token.access_token == self.token.access_token
     }
 
     /// Whether this (stored) document ends the save retries of `unsaved`, a new set obtained
@@ -264,6 +302,7 @@ impl TokenDocument {
             version: DOCUMENT_VERSION,
             revision: self.revision,
             replaces: self.replaces.map(|f| format!("{f:016x}")),
+            succeeds: self.succeeds.map(|f| format!("{f:016x}")),
             access_token: token.access_token.as_ref().map(AccessToken::secret),
             access_token_problem: token.access_problem.map(problem_name),
             token_type: token.token_type.as_str(),
@@ -309,13 +348,14 @@ impl TokenDocument {
         if doc.revision > MAX_REVISION {
             return Err(DocumentError::RevisionOutOfRange);
         }
-        let replaces = match doc.replaces.as_deref() {
-            None => None,
-            Some(hex) => Some(
-                u64::from_str_radix(hex, 16)
-                    .map_err(|_| DocumentError::Fields { line: 0, column: 0 })?,
-            ),
+        let hex = |field: Option<&str>| match field {
+            None => Ok(None),
+            Some(hex) => u64::from_str_radix(hex, 16)
+                .map(Some)
+                .map_err(|_| DocumentError::Fields { line: 0, column: 0 }),
         };
+        let replaces = hex(doc.replaces.as_deref())?;
+        let succeeds = hex(doc.succeeds.as_deref())?;
         let scopes = doc
             .scopes
             .map(|list| list.iter().map(|s| s.parse::<Scope>()).collect())
@@ -366,6 +406,7 @@ impl TokenDocument {
             state: doc.lifecycle.map(StateIn::into_state).unwrap_or_default(),
             revision: doc.revision,
             replaces,
+            succeeds,
         })
     }
 }
@@ -376,6 +417,8 @@ struct Out<'a> {
     revision: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     replaces: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    succeeds: Option<String>,
     access_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token_problem: Option<&'static str>,
@@ -457,6 +500,8 @@ struct In {
     revision: u64,
     #[serde(default)]
     replaces: Option<String>,
+    #[serde(default)]
+    succeeds: Option<String>,
     #[serde(default)]
     access_token: Option<Zeroizing<String>>,
     #[serde(default)]

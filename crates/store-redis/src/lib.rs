@@ -667,6 +667,9 @@ impl TokenStore for RedisStore {
 
     /// `redis://host:port/db (key {pinterest-oauth:<app>:<grant>}:document)`, without a
     /// password.
+    fn identity(&self) -> String {
+        self.location()
+    }
     fn location(&self) -> String {
         self.inner.location.clone()
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pinterest_oauth_core::{DocumentError, TokenDocument};
 use zeroize::Zeroizing;
 
-use crate::{StoreError, StoreLock, TokenStore};
+use crate::{StoreError, StoreLock, TokenStore, recovery};
 
 /// A token document in a JSON file (see [`pinterest_oauth_core::document`]).
 ///
@@ -232,10 +232,15 @@ impl FileStore {
     }
 
     /// Called with the lock held, when no writer can be active: a complete document left in a
-    /// temporary file by a writer that died or could not rename is put in place when it was
-    /// made to replace exactly the set stored now (see [`TokenDocument::supersedes`]); any
-    /// other temporary file is removed. Nothing happens while the stored file cannot be read
-    /// (it may be the only copy of something).
+    /// temporary file by a writer that died or could not rename is put in place when it is in
+    /// the stored set's own lineage (see [`TokenDocument::supersedes`]).
+    ///
+    /// Only a temporary file this user could have written is read: a regular file (not a
+    /// link), owned by this user, mode 0600 (see [`recovery::read_private`]); anything else,
+    /// such as a file another user planted in a shared directory, is left alone and reported.
+    /// Of this user's own files, incomplete ones and those the stored set made obsolete are
+    /// removed; one of another lineage is left alone and reported. Nothing happens while the
+    /// stored file cannot be read (it may be the only copy of something).
     fn restore_temps(&self) -> Result<(), StoreError> {
         let temps = self.temps();
         if temps.is_empty() {
@@ -247,15 +252,16 @@ impl FileStore {
         };
         let mut kept: Vec<(PathBuf, TokenDocument)> = Vec::new();
         for temp in temps {
-            match self.read_path(&temp) {
-                Ok(Some(bytes)) => match TokenDocument::from_bytes(&bytes) {
+            match recovery::read_private(&temp) {
+                Ok(bytes) => match TokenDocument::from_bytes(&bytes) {
                     Ok(doc) => kept.push((temp, doc)),
+                    // A write of ours cut short.
                     Err(_) => {
                         let _ = fs::remove_file(&temp);
                     }
                 },
-                _ => {
-                    let _ = fs::remove_file(&temp);
+                Err(why) => {
+                    tracing::warn!(temp = %temp.display(), %why, "a temporary token file beside the token file was left alone");
                 }
             }
         }
@@ -271,9 +277,16 @@ impl FileStore {
             tracing::warn!(path = %self.path.display(), revision = doc.revision(), "restored a token set an earlier run could not put in place");
             stored = Some(doc);
         }
-        for (temp, _) in kept {
-            tracing::debug!(temp = %temp.display(), "removed a temporary token file that replaces nothing stored");
-            let _ = fs::remove_file(temp);
+        for (temp, doc) in kept {
+            match &stored {
+                Some(current) if doc.obsoleted_by(current) => {
+                    tracing::debug!(temp = %temp.display(), "removed a temporary token file the stored set made obsolete");
+                    let _ = fs::remove_file(temp);
+                }
+                _ => {
+                    tracing::warn!(temp = %temp.display(), "a temporary token file is not in the stored set's lineage; it was left alone");
+                }
+            }
         }
         Ok(())
     }
@@ -486,6 +499,18 @@ impl TokenStore for FileStore {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// The file's canonical directory and its name: the same for `t.json`, `./t.json`, an
+    /// absolute path, a path through a linked directory, from any working directory. Where the
+    /// directory does not exist yet, its absolute path.
+    fn identity(&self) -> String {
+        let name = self.path.file_name().unwrap_or(self.path.as_os_str());
+        let dir = self.dir();
+        let dir = fs::canonicalize(dir)
+            .or_else(|_| std::path::absolute(dir))
+            .unwrap_or_else(|_| dir.to_path_buf());
+        format!("file:{}", dir.join(name).display())
     }
 }
 

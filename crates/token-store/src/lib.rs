@@ -99,9 +99,18 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Forgets the stored document (after its tokens were revoked). The caller holds the lock.
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
 
-    /// Where the store keeps its document, for messages and recovery files (a path, a key).
-    /// Never a secret.
+    /// Where the store keeps its document, for messages (a path, a key). Never a secret.
     fn location(&self) -> String;
+
+    /// What the store is, the same however it was named: sets kept aside for it
+    /// ([`recovery`]) are filed under this. For most stores it is the
+    /// [`location`](Self::location); a store whose location has several spellings (a file named
+    /// relatively, absolutely, or through a linked directory) gives one of its own.
+    ///
+    /// There is no default: a store that wraps another must pass this on (a wrapper that
+    /// answered its own location would file sets where the next run does not look). Never a
+    /// secret.
+    fn identity(&self) -> String;
 }
 
 /// Proof that the store's lock is held; dropping it releases the lock.
@@ -159,5 +168,8 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     fn location(&self) -> String {
         (**self).location()
+    }
+    fn identity(&self) -> String {
+        (**self).identity()
     }
 }

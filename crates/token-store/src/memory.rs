@@ -103,6 +103,10 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
+    fn identity(&self) -> String {
+        self.location()
+    }
+
     fn location(&self) -> String {
         "memory".to_owned()
     }

@@ -4,21 +4,39 @@
 //! fails (a database gone, a disk that filled up between the record of the attempt and the
 //! answer), the set must not vanish with the process. [`keep`] writes it, mode 0600, to
 //! `<dir>/<store id>-<revision>-<unique>.json`; [`find`] gives back what is kept for a store, and
-//! [`settle`] puts it in place the next time the store is locked, but only over the set it was
-//! made to replace ([`TokenDocument::supersedes`]): never over a newer login, another
-//! process's set, or into a store emptied meanwhile (a revoked grant, or a store that lost its
-//! data: the set stays kept, for the user to judge, until a new set is stored). Nothing but
-//! [`settle`] and the writer's own storage ever removes a kept set. The default directory is
-//! `$XDG_STATE_HOME/pinterest-oauth/recovered` (`~/.local/state/…`; the local data directory
-//! where there is no state directory).
+//! [`settle`] puts it in place the next time the store is locked, but only in the stored set's
+//! own lineage ([`TokenDocument::supersedes`]): over the very set it was made to replace, never
+//! over a newer login, another process's set, or into a store emptied meanwhile (a revoked
+//! grant, or a store that lost its data: the set stays kept, for the user to judge, until a new
+//! set is stored).
+//!
+//! Only what this user could have written is ever read: a regular file (never through a link)
+//! owned by this user, mode 0600, in a directory of this user's that nobody else can write.
+//! A kept set of another lineage is left where it is and reported; only one that the stored set
+//! has made obsolete ([`TokenDocument::obsoleted_by`]) is removed.
+//!
+//! Sets are filed under the store's [`identity`](crate::TokenStore::identity), the same
+//! however the store was named (for a file: its canonical directory and name), so a set kept
+//! by `pinterest-oauth --token-file ./t.json` is found by a run naming the same file
+//! `/home/me/t.json`, or through a linked directory.
+//!
+//! The default directory is `$XDG_STATE_HOME/pinterest-oauth/recovered` (`~/.local/state/…`;
+//! the local data directory where there is no state directory). Where sets are kept is a
+//! [`Keeper`]: [`RecoveryDir`] for a directory.
 
+use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use pinterest_oauth_core::TokenDocument;
+use zeroize::Zeroizing;
 
 use crate::{StoreError, StoreLock, TokenStore};
+
+/// The largest kept file read (a document is well under 4 KiB; a raw answer under the HTTP
+/// body cap).
+const MAX_KEPT: u64 = 1024 * 1024;
 
 /// The default recovery directory, if the platform has one.
 pub fn default_dir() -> Option<PathBuf> {
@@ -27,11 +45,11 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(|dir| dir.join("pinterest-oauth").join("recovered"))
 }
 
-/// A file-name-safe id for a store location (FNV-1a of its text), so that no path or key
+/// A file-name-safe id for a store identity (FNV-1a of its text), so that no path or key
 /// appears in the file name.
-fn store_id(location: &str) -> String {
+fn store_id(identity: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in location.bytes() {
+    for byte in identity.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -48,41 +66,155 @@ pub fn fallback_dir() -> PathBuf {
     std::env::temp_dir().join(format!("pinterest-oauth-recovered-{user}"))
 }
 
-/// Keeps `document` for the store at `location` in `dir` (created 0700), or, when `dir`
-/// cannot be written, in [`fallback_dir`], as a file only the user can read. Returns its path.
-pub fn keep(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<PathBuf> {
-    keep_in(dir, location, document).or_else(|first| {
-        let fallback = fallback_dir();
-        if fallback == dir {
-            return Err(first);
-        }
-        keep_in(&fallback, location, document).map_err(|_| first)
-    })
+/// Where sets no store would take are kept, and found again.
+///
+/// [`RecoveryDir`] keeps them as files; a test or an embedding may keep them elsewhere. Every
+/// method is keyed by the store's [`identity`](crate::TokenStore::identity).
+pub trait Keeper: Send + Sync + fmt::Debug + 'static {
+    /// Keeps `document` for the store `identity`; returns where.
+    ///
+    /// Errors: the keeper could not write it (it is then nowhere but in memory).
+    fn keep(&self, identity: &str, document: &TokenDocument) -> io::Result<PathBuf>;
+
+    /// Keeps a token endpoint's raw answer for the store `identity` (a 2xx the client could
+    /// not read whole: it may hold a refresh token); returns where.
+    ///
+    /// Errors: the keeper could not write it.
+    fn keep_raw(&self, identity: &str, body: &[u8]) -> io::Result<PathBuf>;
+
+    /// What is kept for the store `identity`: documents that are safe to read (see the module
+    /// docs), newest revision first, each with where it is.
+    fn find(&self, identity: &str) -> Vec<(PathBuf, TokenDocument)>;
+
+    /// Raw answers kept for the store `identity`.
+    fn find_raw(&self, identity: &str) -> Vec<PathBuf>;
+
+    /// Forgets a kept document (it was put in place, or is obsolete).
+    fn remove(&self, at: &Path);
 }
 
-fn keep_in(dir: &Path, location: &str, document: &TokenDocument) -> io::Result<PathBuf> {
+/// Sets kept as files in a directory (created 0700), or in [`fallback_dir`] when it cannot be
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryDir {
+    dir: PathBuf,
+}
+
+impl RecoveryDir {
+    /// Keeps sets in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> RecoveryDir {
+        RecoveryDir { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The directories searched: this one and the fallback.
+    fn dirs(&self) -> Vec<PathBuf> {
+        let fallback = fallback_dir();
+        if fallback == self.dir {
+            vec![self.dir.clone()]
+        } else {
+            vec![self.dir.clone(), fallback]
+        }
+    }
+
+    /// Files in the searched directories whose name starts with `prefix`, read only from a
+    /// private directory of this user's.
+    fn files(&self, prefix: &str) -> Vec<PathBuf> {
+        self.dirs()
+            .into_iter()
+            .filter(|dir| private_dir(dir).is_ok())
+            .filter_map(|dir| fs::read_dir(dir).ok())
+            .flat_map(|entries| entries.flatten())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+        write_in(&self.dir, name, bytes).or_else(|first| {
+            let fallback = fallback_dir();
+            if fallback == self.dir {
+                return Err(first);
+            }
+            write_in(&fallback, name, bytes).map_err(|_| first)
+        })
+    }
+}
+
+/// A name no other kept file has (revisions alone may repeat across grants).
+fn unique(prefix: &str, suffix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{prefix}-{nanos:x}{:x}{suffix}", std::process::id())
+}
+
+impl Keeper for RecoveryDir {
+    fn keep(&self, identity: &str, document: &TokenDocument) -> io::Result<PathBuf> {
+        let prefix = format!("{}-{}", store_id(identity), document.revision());
+        self.write(&unique(&prefix, ".json"), &document.to_bytes())
+    }
+
+    fn keep_raw(&self, identity: &str, body: &[u8]) -> io::Result<PathBuf> {
+        let prefix = format!("{}-answer", store_id(identity));
+        self.write(&unique(&prefix, ".raw"), body)
+    }
+
+    fn find(&self, identity: &str) -> Vec<(PathBuf, TokenDocument)> {
+        let prefix = format!("{}-", store_id(identity));
+        let mut found: Vec<(PathBuf, TokenDocument)> = self
+            .files(&prefix)
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .filter_map(|path| match read_private(&path) {
+                Ok(bytes) => {
+                    let document = TokenDocument::from_bytes(&bytes).ok()?;
+                    Some((path, document))
+                }
+                Err(why) => {
+                    tracing::warn!(kept = %path.display(), %why, "a kept token set was left alone");
+                    None
+                }
+            })
+            .collect();
+        found.sort_by_key(|(_, doc)| std::cmp::Reverse(doc.revision()));
+        found
+    }
+
+    fn find_raw(&self, identity: &str) -> Vec<PathBuf> {
+        let prefix = format!("{}-answer", store_id(identity));
+        self.files(&prefix)
+            .into_iter()
+            .filter(|path| read_private(path).is_ok())
+            .collect()
+    }
+
+    fn remove(&self, at: &Path) {
+        let _ = fs::remove_file(at);
+    }
+}
+
+fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)?;
     private_dir(dir)?;
-    // Two kept sets never share a name (revisions alone may repeat across grants).
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let path = dir.join(format!(
-        "{}-{}-{nanos:x}{:x}.json",
-        store_id(location),
-        document.revision(),
-        std::process::id()
-    ));
+    let path = dir.join(name);
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
     let mut file = options.open(&path)?;
-    file.write_all(&document.to_bytes())?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     Ok(path)
 }
@@ -108,53 +240,86 @@ fn private_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether `path` is a regular file of this user's.
-#[cfg(unix)]
-fn owned(path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    fs::symlink_metadata(path)
-        .is_ok_and(|m| m.is_file() && m.uid() == rustix::process::geteuid().as_raw())
+/// Why a file that may hold a token set is not read: it is not something this user wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotPrivate {
+    /// A symbolic link, a directory, a FIFO or a device.
+    #[error("it is not a regular file")]
+    NotRegular,
+    /// Another user owns it.
+    #[error("another user owns it")]
+    OtherOwner,
+    /// Its mode is not 0600.
+    #[error("its mode is not 0600")]
+    Mode,
+    /// It is larger than any set.
+    #[error("it is too large")]
+    TooLarge,
+    /// It could not be opened or read.
+    #[error("it could not be read")]
+    Unreadable,
 }
 
-#[cfg(not(unix))]
-fn owned(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+/// The bytes of `path` (wiped when dropped) if it is a regular file, not a link, owned by this
+/// user and of mode 0600; opened without following a link and without blocking on a FIFO.
+pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, NotPrivate> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if matches!(e.raw_os_error(), Some(code) if code == libc::ELOOP || code == libc::EMLINK) {
+            return NotPrivate::NotRegular;
+        }
+        let _ = e;
+        NotPrivate::Unreadable
+    })?;
+    let meta = file.metadata().map_err(|_| NotPrivate::Unreadable)?;
+    if !meta.is_file() {
+        return Err(NotPrivate::NotRegular);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(NotPrivate::OtherOwner);
+        }
+        if meta.permissions().mode() & 0o777 != 0o600 {
+            return Err(NotPrivate::Mode);
+        }
+    }
+    if meta.len() > MAX_KEPT {
+        return Err(NotPrivate::TooLarge);
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(MAX_KEPT)
+        .read_to_end(&mut bytes)
+        .map_err(|_| NotPrivate::Unreadable)?;
+    Ok(bytes)
 }
 
-/// The documents kept in `dir` (and in [`fallback_dir`]) for the store at `location`, newest
-/// revision first.
-pub fn find(dir: &Path, location: &str) -> Vec<(PathBuf, TokenDocument)> {
-    let prefix = format!("{}-", store_id(location));
-    let fallback = fallback_dir();
-    let dirs: Vec<&Path> = if fallback == dir {
-        vec![dir]
-    } else {
-        vec![dir, &fallback]
-    };
-    let mut found: Vec<(PathBuf, TokenDocument)> = dirs
-        .into_iter()
-        // Only from a private directory, only files of this user's: nobody else's set is
-        // ever put in a store.
-        .filter(|dir| private_dir(dir).is_ok())
-        .filter_map(|dir| fs::read_dir(dir).ok())
-        .flat_map(|entries| entries.flatten())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .filter(|e| owned(&e.path()))
-        .filter_map(|e| {
-            let bytes = zeroize::Zeroizing::new(fs::read(e.path()).ok()?);
-            Some((e.path(), TokenDocument::from_bytes(&bytes).ok()?))
-        })
-        .collect();
-    found.sort_by_key(|(_, doc)| std::cmp::Reverse(doc.revision()));
-    found
+/// Keeps `document` for the store whose [`identity`](crate::TokenStore::identity) is
+/// `identity` in `dir` (created 0700), or, when `dir` cannot be written, in [`fallback_dir`],
+/// as a file only the user can read. Returns its path.
+///
+/// Errors: neither directory could take it.
+pub fn keep(dir: &Path, identity: &str, document: &TokenDocument) -> io::Result<PathBuf> {
+    RecoveryDir::new(dir).keep(identity, document)
 }
 
-/// With the store's lock held: the stored document, after putting in place, in order, every
-/// document kept in `dir` for this store that supersedes what is stored (a set an earlier run
-/// could not save, then its successors). Kept documents that replace nothing stored are
-/// removed when a set is stored (a newer set is in place); when the store is empty they stay
-/// (an empty store may mean the grant was revoked, or that the store lost its data: only the
-/// user can tell, see [`find`]). Without a `dir`, just the stored document.
+/// The documents kept in `dir` (and in [`fallback_dir`]) for the store whose identity is
+/// `identity`, newest revision first.
+pub fn find(dir: &Path, identity: &str) -> Vec<(PathBuf, TokenDocument)> {
+    RecoveryDir::new(dir).find(identity)
+}
+
+/// With the store's lock held: the stored document, after putting in place what `dir` keeps
+/// for it (see [`settle_with`]). Without a `dir`, just the stored document.
 ///
 /// Errors: the store's own, reading or saving; a kept document that could not be saved stays
 /// kept.
@@ -163,12 +328,28 @@ pub fn settle<S: TokenStore + ?Sized>(
     lock: &StoreLock,
     dir: Option<&Path>,
 ) -> Result<Option<TokenDocument>, StoreError> {
+    match dir {
+        Some(dir) => settle_with(store, lock, &RecoveryDir::new(dir)),
+        None => store.load(),
+    }
+}
+
+/// With the store's lock held: the stored document, after putting in place, in order, every
+/// document `keeper` holds for this store that supersedes what is stored (a set an earlier run
+/// could not save, then its successors). Kept documents the stored one makes obsolete are
+/// removed; any other is left where it is and reported (an empty store may mean the grant was
+/// revoked, or that the store lost its data; a set of another lineage may be someone's
+/// mistake: only the user can tell).
+///
+/// Errors: the store's own, reading or saving; a kept document that could not be saved stays
+/// kept.
+pub fn settle_with<S: TokenStore + ?Sized>(
+    store: &S,
+    lock: &StoreLock,
+    keeper: &dyn Keeper,
+) -> Result<Option<TokenDocument>, StoreError> {
     let mut stored = store.load()?;
-    let Some(dir) = dir else {
-        return Ok(stored);
-    };
-    let location = store.location();
-    let mut kept = find(dir, &location);
+    let mut kept = keeper.find(&store.identity());
     if kept.is_empty() {
         return Ok(stored);
     }
@@ -179,34 +360,51 @@ pub fn settle<S: TokenStore + ?Sized>(
         let (path, doc) = kept.swap_remove(at);
         let doc = doc.after(stored.as_ref());
         store.save(lock, &doc)?;
-        let _ = fs::remove_file(&path);
+        keeper.remove(&path);
         tracing::warn!(from = %path.display(), "restored a token set an earlier run could not save");
         stored = Some(doc);
     }
-    for (path, _) in kept {
-        if stored.is_none() {
-            tracing::warn!(kept = %path.display(), "the store is empty and a rotated token set is kept aside: if the store lost its data (rather than the grant being revoked), that set is the live one");
-            continue;
+    for (path, doc) in kept {
+        match &stored {
+            Some(current) if doc.obsoleted_by(current) => {
+                tracing::debug!(kept = %path.display(), "removed a kept token set the stored one made obsolete");
+                keeper.remove(&path);
+            }
+            None => {
+                tracing::warn!(kept = %path.display(), "the store is empty and a token set is kept aside: if the store lost its data (rather than the grant being revoked), that set is the live one");
+            }
+            Some(_) => {
+                tracing::warn!(kept = %path.display(), "a kept token set is not in the stored set's lineage; it was left alone");
+            }
         }
-        tracing::warn!(kept = %path.display(), "removed a kept token set that replaces nothing stored (a newer set is in place)");
-        let _ = fs::remove_file(path);
     }
     Ok(stored)
 }
 
 /// Whether a kept document would be put in place over what is stored now (for a status).
+///
+/// Errors: the store's own, reading.
 pub fn pending<S: TokenStore + ?Sized>(
     store: &S,
     dir: &Path,
 ) -> Result<Option<PathBuf>, StoreError> {
     let stored = store.load()?;
-    Ok(pending_over(stored.as_ref(), dir, &store.location()))
+    Ok(pending_over(
+        stored.as_ref(),
+        &RecoveryDir::new(dir),
+        &store.identity(),
+    ))
 }
 
-/// Whether a kept document would be put in place over `stored`, the document of the store at
-/// `location` (already read).
-pub fn pending_over(stored: Option<&TokenDocument>, dir: &Path, location: &str) -> Option<PathBuf> {
-    find(dir, location)
+/// Whether a kept document would be put in place over `stored`, the document of the store
+/// whose identity is `identity` (already read).
+pub fn pending_over(
+    stored: Option<&TokenDocument>,
+    keeper: &dyn Keeper,
+    identity: &str,
+) -> Option<PathBuf> {
+    keeper
+        .find(identity)
         .into_iter()
         .find(|(_, doc)| doc.supersedes(stored))
         .map(|(path, _)| path)

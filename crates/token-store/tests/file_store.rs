@@ -181,11 +181,36 @@ fn a_lock_is_confirmed_only_while_its_file_is_the_lock_file() {
     store.confirm(&again).unwrap();
 }
 
+/// Writes `bytes` as the store's own writer does: a new file, mode 0600.
+fn write_private(path: &std::path::Path, bytes: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    file.write_all(bytes).unwrap();
+}
+
+/// The names of the store's temporary files in `dir`.
+fn temp_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".token.json.tmp-"))
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn half_written_temporary_files_are_removed_by_the_next_lock() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
-    std::fs::write(dir.path().join(".token.json.tmp-leftover"), b"half").unwrap();
+    write_private(&dir.path().join(".token.json.tmp-leftover"), b"half");
     std::fs::write(dir.path().join("unrelated.txt"), b"keep").unwrap();
     save(&store, &token("pina_x")).unwrap();
     assert!(!dir.path().join(".token.json.tmp-leftover").exists());
@@ -200,17 +225,12 @@ fn a_complete_newer_set_left_in_a_temporary_file_is_put_in_place() {
     let store = FileStore::new(dir.path().join("token.json"));
     let old = save(&store, &token("pina_old")).unwrap();
     let newer = TokenDocument::new(token("pina_new")).rotating(&old);
-    std::fs::write(
-        dir.path().join(".token.json.tmp-a1b2c3"),
+    write_private(
+        &dir.path().join(".token.json.tmp-a1b2c3"),
         newer.to_bytes().as_slice(),
-    )
-    .unwrap();
-    let older = TokenDocument::new(token("pina_older"));
-    std::fs::write(
-        dir.path().join(".token.json.tmp-d4e5f6"),
-        older.to_bytes().as_slice(),
-    )
-    .unwrap();
+    );
+    // A sibling made from the same set: only one of two can be live, and it is not this one.
+    let sibling = TokenDocument::new(token("pina_sibling")).rotating(&old);
     assert_eq!(
         store.load().unwrap(),
         Some(old),
@@ -218,13 +238,109 @@ fn a_complete_newer_set_left_in_a_temporary_file_is_put_in_place() {
     );
     drop(store.lock().unwrap());
     assert_eq!(store.load().unwrap(), Some(newer));
-    let names: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".token.json.tmp-"))
-        .collect();
-    assert!(names.is_empty(), "{names:?}");
+    assert!(temp_names(dir.path()).is_empty());
+    write_private(
+        &dir.path().join(".token.json.tmp-d4e5f6"),
+        sibling.to_bytes().as_slice(),
+    );
+    drop(store.lock().unwrap());
+    assert!(
+        temp_names(dir.path()).is_empty(),
+        "a set the stored one made obsolete is removed"
+    );
+}
+
+#[test]
+fn only_private_files_of_this_user_in_the_stored_sets_lineage_are_restored() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("token.json"));
+    let stored = save(&store, &token("pina_victim")).unwrap();
+    let later = |name: &str| {
+        let mut newer = token(name);
+        // Received a day later: "newer" by every clock, but in no lineage of the stored set.
+        newer = parse_token_response(
+            SystemTime::now() + Duration::from_secs(86_400),
+            &http::Response::new(format!(
+                r#"{{"access_token":"{}","expires_in":60,"refresh_token":"pinr_{}"}}"#,
+                newer.access_token().unwrap().secret(),
+                name
+            )),
+        )
+        .unwrap();
+        TokenDocument::new(newer).succeeding(None)
+    };
+    // Of this user's, mode 0600, but of no lineage: left alone.
+    write_private(
+        &dir.path().join(".token.json.tmp-unrelated"),
+        later("pina_unrelated").to_bytes().as_slice(),
+    );
+    // In the lineage, but readable by others: left alone.
+    let rotated = TokenDocument::new(token("pina_rotated")).rotating(&stored);
+    write_private(
+        &dir.path().join(".token.json.tmp-open"),
+        rotated.to_bytes().as_slice(),
+    );
+    std::fs::set_permissions(
+        dir.path().join(".token.json.tmp-open"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    // In the lineage, through a link: left alone.
+    let elsewhere = tempfile::tempdir().unwrap();
+    write_private(
+        &elsewhere.path().join("set.json"),
+        rotated.to_bytes().as_slice(),
+    );
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("set.json"),
+        dir.path().join(".token.json.tmp-link"),
+    )
+    .unwrap();
+    drop(store.lock().unwrap());
+    assert_eq!(
+        store.load().unwrap(),
+        Some(stored.clone()),
+        "nothing replaced the set"
+    );
+    assert_eq!(
+        temp_names(dir.path()),
+        [
+            ".token.json.tmp-link",
+            ".token.json.tmp-open",
+            ".token.json.tmp-unrelated"
+        ],
+        "each is left where it was"
+    );
+}
+
+#[test]
+fn a_temporary_file_another_user_planted_never_replaces_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("token.json"));
+    let stored = save(&store, &token("pina_victim")).unwrap();
+    // Even in the lineage, mode 0600, a file another user owns is never read.
+    let planted = dir.path().join(".token.json.tmp-planted");
+    write_private(
+        &planted,
+        TokenDocument::new(token("pina_attacker"))
+            .rotating(&stored)
+            .to_bytes()
+            .as_slice(),
+    );
+    if let Err(e) = std::os::unix::fs::chown(&planted, Some(65534), Some(65534)) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "in CI this test runs as root: {e}"
+        );
+        eprintln!(
+            "SKIPPED a_temporary_file_another_user_planted_never_replaces_the_set: chown needs root ({e})"
+        );
+        return;
+    }
+    drop(store.lock().unwrap());
+    assert_eq!(store.load().unwrap(), Some(stored));
+    assert!(planted.exists(), "left where it was");
 }
 
 #[test]

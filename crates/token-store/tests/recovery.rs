@@ -94,7 +94,11 @@ fn a_kept_set_never_overwrites_a_newer_login_or_brings_back_a_removed_grant() {
         &TokenDocument::new(token("login2")).succeeding(None),
     );
     assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login2"));
-    assert_eq!(kept(dir.path()), 0, "a new login makes it stale");
+    assert_eq!(
+        kept(dir.path()),
+        1,
+        "a set of another lineage is never removed: only the user can judge it"
+    );
 }
 
 #[test]
@@ -112,6 +116,107 @@ fn a_chain_of_kept_sets_is_restored_in_order() {
 }
 
 #[test]
+fn a_kept_set_of_no_lineage_is_never_restored_over_a_stored_set_however_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = SystemTime::now();
+    let store = MemoryStore::new();
+    save(&store, &TokenDocument::new(token_at("stored", t0)));
+    // Received a year later, but made to replace nothing stored here.
+    let stranger = TokenDocument::new(token_at(
+        "stranger",
+        t0 + std::time::Duration::from_secs(31_536_000),
+    ))
+    .succeeding(None);
+    recovery::keep(dir.path(), &store.location(), &stranger).unwrap();
+    assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_stored"));
+    assert_eq!(kept(dir.path()), 1, "left alone, for the user to judge");
+}
+
+#[test]
+fn a_kept_set_that_is_not_a_private_file_of_this_user_is_never_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let store = MemoryStore::new();
+    let first = TokenDocument::new(token("a"));
+    save(&store, &first);
+    let rotated = TokenDocument::new(token("b")).rotating(&first);
+    let path = recovery::keep(dir.path(), &store.location(), &rotated).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(
+        refresh(&settle(&store, dir.path())),
+        Some("pinr_a"),
+        "mode 0644: not read"
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_ok() {
+        assert_eq!(
+            refresh(&settle(&store, dir.path())),
+            Some("pinr_a"),
+            "another owner: not read"
+        );
+        std::os::unix::fs::chown(&path, Some(0), Some(0)).unwrap();
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "in CI this test runs as root"
+        );
+        eprintln!(
+            "SKIPPED the other-owner half of a_kept_set_that_is_not_a_private_file_of_this_user_is_never_read: chown needs root"
+        );
+    }
+    assert_eq!(
+        refresh(&settle(&store, dir.path())),
+        Some("pinr_b"),
+        "a private file of ours is"
+    );
+}
+
+#[test]
+fn a_kept_set_is_found_however_the_token_file_is_spelled() {
+    use pinterest_oauth_store::FileStore;
+    let kept_dir = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let real = root.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, root.path().join("link")).unwrap();
+    let spellings = [
+        real.join("token.json"),
+        root.path().join("link/token.json"),
+        real.join("./token.json"),
+        root.path().join("real/../real/token.json"),
+    ];
+    let first = TokenDocument::new(token("a"));
+    let rotated = TokenDocument::new(token("b")).rotating(&first);
+    let by_first = FileStore::new(&spellings[0]);
+    let lock = by_first.lock().unwrap();
+    by_first.save(&lock, &first).unwrap();
+    drop(lock);
+    recovery::keep(kept_dir.path(), &by_first.identity(), &rotated).unwrap();
+    for spelling in &spellings {
+        let store = FileStore::new(spelling);
+        assert_eq!(
+            store.identity(),
+            by_first.identity(),
+            "{}",
+            spelling.display()
+        );
+        assert_eq!(
+            recovery::find(kept_dir.path(), &store.identity()).len(),
+            1,
+            "{}",
+            spelling.display()
+        );
+    }
+    let store = FileStore::new(spellings[1].clone());
+    let lock = store.lock().unwrap();
+    assert_eq!(
+        refresh(&recovery::settle(&store, &lock, Some(kept_dir.path())).unwrap()),
+        Some("pinr_b")
+    );
+}
+
+#[test]
 fn a_first_set_whose_save_failed_is_restored_into_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = MemoryStore::new();
@@ -125,16 +230,19 @@ fn a_login_kept_aside_replaces_an_older_set_but_never_a_newer_one() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = SystemTime::now();
     let store = MemoryStore::new();
-    save(&store, &TokenDocument::new(token_at("old", t0)));
-    // The store could not take a new login (Redis was down): it is kept, and put back later.
+    let old = TokenDocument::new(token_at("old", t0));
+    save(&store, &old);
+    // The store could not take a new login (Redis was down): it is kept, and put back later,
+    // over the set it was saved over.
     let login = TokenDocument::new(token_at("login", t0 + std::time::Duration::from_secs(5)))
-        .succeeding(None);
+        .succeeding(Some(&old));
     recovery::keep(dir.path(), &store.location(), &login).unwrap();
     assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_login"));
 
-    // A login kept aside, then a newer login saved: the newer one stays.
+    // A login kept aside, then a newer login saved over the same set: the newer one stays, and
+    // the kept one (a sibling that lost) goes.
     let stale = TokenDocument::new(token_at("stale", t0 + std::time::Duration::from_secs(6)))
-        .succeeding(None);
+        .succeeding(store.load().unwrap().as_ref());
     recovery::keep(dir.path(), &store.location(), &stale).unwrap();
     let newer = TokenDocument::new(token_at("newer", t0 + std::time::Duration::from_secs(9)))
         .succeeding(store.load().unwrap().as_ref());

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use pinterest_oauth_core::{ClientConfig, ClientCredentialsGrant, LifecycleConfig, TokenLifecycle};
-use pinterest_oauth_store::{StoreError, TokenStore, recovery};
+use pinterest_oauth_store::recovery::{self, Keeper, RecoveryDir};
+use pinterest_oauth_store::{StoreError, TokenStore};
 
 use crate::single_flight::Flight;
 use crate::storage::Storage;
@@ -107,12 +108,16 @@ impl SourceConfig {
         // A set an earlier run kept aside (its store refused it) is put back first, if the store
         // is free: it is what Pinterest honours now, whether or not this process holds a valid
         // token and ever takes the lock.
+        let keeper: Option<Arc<dyn Keeper>> = self
+            .recovery
+            .as_ref()
+            .map(|dir| Arc::new(RecoveryDir::new(dir)) as Arc<dyn Keeper>);
         let mut stored = store.load()?;
-        if let Some(dir) = self.recovery.as_deref()
-            && recovery::pending_over(stored.as_ref(), dir, &store.location()).is_some()
+        if let Some(keeper) = &keeper
+            && recovery::pending_over(stored.as_ref(), keeper.as_ref(), &store.identity()).is_some()
             && let Some(lock) = store.try_lock()?
         {
-            stored = recovery::settle(&store, &lock, Some(dir))?;
+            stored = recovery::settle_with(&store, &lock, keeper.as_ref())?;
         }
         let config = self.config.clone();
         let lifecycle = match &self.client_credentials {
@@ -122,7 +127,7 @@ impl SourceConfig {
         .with_client(&client);
         Ok((
             Arc::new(Flight::new(lifecycle, client)),
-            Storage::new(store, self.recovery.clone()),
+            Storage::new(store, keeper),
         ))
     }
 }

@@ -2,19 +2,20 @@
 //! the store would not take.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pinterest_oauth_core::TokenDocument;
-use pinterest_oauth_store::{StoreError, StoreLock, TokenStore, recovery};
+use pinterest_oauth_store::recovery::{self, Keeper};
+use pinterest_oauth_store::{StoreError, StoreLock, TokenStore};
 
 use crate::Error;
 
-/// A [`TokenStore`], the lock a leader holds on it, and the directory where a new set the
+/// A [`TokenStore`], the lock a leader holds on it, and the [`Keeper`] where a new set the
 /// store refused is kept (see [`pinterest_oauth_store::recovery`]).
 #[derive(Debug)]
 pub(crate) struct Storage<S> {
     store: S,
-    recovery: Option<PathBuf>,
+    recovery: Option<Arc<dyn Keeper>>,
     held: Mutex<Option<StoreLock>>,
     /// The sets this storage kept in the recovery directory itself: removed once a newer set
     /// is saved to the store (nobody else's kept set is touched here; see
@@ -25,7 +26,7 @@ pub(crate) struct Storage<S> {
 impl<S: TokenStore> Storage<S> {
     /// Wraps `store`; `recovery` is where refused sets are kept (`None`: nowhere but the
     /// store's own place, such as the file store's temporary file).
-    pub(crate) fn new(store: S, recovery: Option<PathBuf>) -> Storage<S> {
+    pub(crate) fn new(store: S, recovery: Option<Arc<dyn Keeper>>) -> Storage<S> {
         Storage {
             store,
             recovery,
@@ -67,7 +68,10 @@ impl<S: TokenStore> Storage<S> {
     pub(crate) fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
         let held = self.held();
         match held.as_ref() {
-            Some(lock) => recovery::settle(&self.store, lock, self.recovery.as_deref()),
+            Some(lock) => match &self.recovery {
+                Some(keeper) => recovery::settle_with(&self.store, lock, keeper.as_ref()),
+                None => self.store.load(),
+            },
             None => self.store.load(),
         }
     }
@@ -94,8 +98,10 @@ impl<S: TokenStore> Storage<S> {
                 if critical {
                     let kept =
                         std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner()));
-                    for path in kept {
-                        let _ = std::fs::remove_file(path);
+                    if let Some(keeper) = &self.recovery {
+                        for path in kept {
+                            keeper.remove(&path);
+                        }
                     }
                 }
                 Ok(())
@@ -103,8 +109,8 @@ impl<S: TokenStore> Storage<S> {
             Err(source) if critical => {
                 let kept_in = match source.kept_in() {
                     Some(path) => Some(path.to_path_buf()),
-                    None => self.recovery.as_ref().and_then(|dir| {
-                        let path = recovery::keep(dir, &self.store.location(), document)
+                    None => self.recovery.as_ref().and_then(|keeper| {
+                        let path = keeper.keep(&self.store.identity(), document)
                             .inspect_err(|e| tracing::error!(error = %e, "the new token set could not be kept in the recovery directory either"))
                             .ok()?;
                         self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
@@ -174,6 +180,9 @@ mod tests {
         fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
             self.inner.clear(lock)
         }
+        fn identity(&self) -> String {
+            self.inner.identity()
+        }
         fn location(&self) -> String {
             self.inner.location()
         }
@@ -199,8 +208,9 @@ mod tests {
             inner: file,
             refusals: AtomicUsize::new(1),
         };
-        let storage = Storage::new(store, Some(kept_dir.path().into()));
-        let location = storage.store().location();
+        let keeper: Arc<dyn Keeper> = Arc::new(recovery::RecoveryDir::new(kept_dir.path()));
+        let storage = Storage::new(store, Some(keeper));
+        let location = storage.store().identity();
         assert!(storage.lock(true).unwrap());
         let first = storage.load().unwrap().unwrap();
         let rotated = document("pina_2", "pinr_2").rotating(&first);

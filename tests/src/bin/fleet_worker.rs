@@ -143,6 +143,9 @@ impl TokenStore for HookedStore {
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)
     }
+    fn identity(&self) -> String {
+        self.inner.identity()
+    }
     fn location(&self) -> String {
         self.inner.location()
     }

@@ -221,8 +221,9 @@ pub struct TokenLifecycle {
     token: Option<Token>,
     state: RefreshState,
     revision: Option<u64>,
-    /// What the current set's document replaces (carried into the documents of this set).
-    replaces: Option<u64>,
+    /// What the current set's document replaces or succeeds (carried into the documents of
+    /// this set).
+    lineage: (Option<u64>, Option<u64>),
     pending: Option<Pending>,
     prepared: Option<Grant>,
     machine: State,
@@ -258,9 +259,14 @@ impl TokenLifecycle {
         mode: Mode,
         stored: Option<TokenDocument>,
     ) -> TokenLifecycle {
-        let (token, state, revision, replaces) = match stored {
-            Some(doc) => (Some(doc.token), doc.state, Some(doc.revision), doc.replaces),
-            None => (None, RefreshState::default(), None, None),
+        let (token, state, revision, lineage) = match stored {
+            Some(doc) => (
+                Some(doc.token),
+                doc.state,
+                Some(doc.revision),
+                (doc.replaces, doc.succeeds),
+            ),
+            None => (None, RefreshState::default(), None, (None, None)),
         };
         TokenLifecycle {
             config,
@@ -269,7 +275,7 @@ impl TokenLifecycle {
             token,
             state,
             revision,
-            replaces,
+            lineage,
             pending: None,
             prepared: None,
             machine: State::Idle,
@@ -303,7 +309,8 @@ impl TokenLifecycle {
             token: self.token.clone()?,
             state: self.state.clone(),
             revision: self.revision.unwrap_or(0),
-            replaces: self.replaces,
+            replaces: self.lineage.0,
+            succeeds: self.lineage.1,
         })
     }
 
@@ -526,7 +533,8 @@ impl TokenLifecycle {
                 token,
                 state: provisional,
                 revision: self.next_revision(),
-                replaces: self.replaces,
+                replaces: self.lineage.0,
+                succeeds: self.lineage.1,
             },
             critical: false,
         });
@@ -574,6 +582,14 @@ impl TokenLifecycle {
         }
         // The set this one replaces: what a kept copy of it may overwrite (and nothing else).
         let replaces = self.token.as_ref().and_then(crate::document::replacing);
+        // An app token asked for again succeeds the one it replaces.
+        let succeeds = match replaces {
+            Some(_) => None,
+            None => self
+                .token
+                .as_ref()
+                .and_then(crate::document::set_fingerprint),
+        };
         // A success only ends a run of failures when it is of use past the budget's interval:
         // a server alternating errors with tokens that expire at once still backs off.
         let budget_end = now.checked_add(self.config.min_refresh_interval());
@@ -592,6 +608,7 @@ impl TokenLifecycle {
                 state,
                 revision: self.next_revision(),
                 replaces,
+                succeeds,
             },
             critical: true,
         });
@@ -658,7 +675,8 @@ impl TokenLifecycle {
                     token,
                     state: self.state.clone(),
                     revision: self.next_revision(),
-                    replaces: self.replaces,
+                    replaces: self.lineage.0,
+                    succeeds: self.lineage.1,
                 },
                 critical: false,
             });
@@ -705,7 +723,7 @@ impl TokenLifecycle {
             self.token = Some(document.token);
             self.state = document.state;
             self.revision = Some(document.revision);
-            self.replaces = document.replaces;
+            self.lineage = (document.replaces, document.succeeds);
         }
         self.persist_failures = 0;
         self.machine = State::Idle;
@@ -796,6 +814,7 @@ impl TokenLifecycle {
             state,
             revision,
             replaces,
+            succeeds,
         } = document;
         // Times written under a clock that ran ahead must not block this process for years: no
         // request lies in the future, and no deadline lies further ahead than any wait the
@@ -815,7 +834,7 @@ impl TokenLifecycle {
             self.token = Some(token);
             self.state = own;
             self.revision = Some(revision);
-            self.replaces = replaces;
+            self.lineage = (replaces, succeeds);
             self.force = Force::None;
             return true;
         }
@@ -833,7 +852,7 @@ impl TokenLifecycle {
                     .saturating_sub(self.config.burst() as usize);
                 self.state.requests.drain(..excess);
                 self.revision = Some(revision);
-                self.replaces = replaces;
+                self.lineage = (replaces, succeeds);
                 before != (self.state.clone(), self.revision)
             }
             Some(current) if current.received_at > token.received_at => false,
@@ -841,7 +860,7 @@ impl TokenLifecycle {
                 self.token = Some(token);
                 self.state = state;
                 self.revision = Some(revision);
-                self.replaces = replaces;
+                self.lineage = (replaces, succeeds);
                 self.force = Force::None;
                 true
             }
@@ -862,7 +881,7 @@ impl TokenLifecycle {
             ..RefreshState::default()
         };
         self.revision = None;
-        self.replaces = None;
+        self.lineage = (None, None);
         self.force = Force::None;
     }
 
