@@ -214,7 +214,12 @@ fn kill_holder_at(
     drop(holder);
 
     let started = Instant::now();
-    let mut other = Killed(worker(&fake, url, &grant, "once").spawn().unwrap());
+    let mut other = Killed(
+        worker(&fake, url, &grant, "once")
+            .env("PATIENT", "1")
+            .spawn()
+            .unwrap(),
+    );
     let out = lines(other.0.stdout.take().unwrap());
     let line = wait_for_result(&out, Duration::from_secs(30));
     let took = started.elapsed();
@@ -399,6 +404,7 @@ fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
         .with_min_refresh_interval(Duration::from_millis(1))
         .with_backoff_base(Duration::from_millis(50))
         .with_backoff_max(Duration::from_millis(200))
+        .with_attempt_deadline(Duration::from_secs(2))
         .with_burst(1000);
     let source = pinterest_oauth_transport::blocking::TokenSource::with_options(
         client,
@@ -644,8 +650,12 @@ impl TokenStore for LosesLease {
     fn reserve(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
         self.0.reserve(lock)
     }
-    fn confirm(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
-        self.0.confirm(lock)
+    fn confirm(
+        &self,
+        lock: &pinterest_oauth_store::StoreLock,
+        attempt: &pinterest_oauth_store::Attempt,
+    ) -> Result<(), StoreError> {
+        self.0.confirm(lock, attempt)
     }
     fn clear(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
         self.0.clear(lock)
@@ -694,7 +704,7 @@ fn a_lock_is_confirmed_by_its_own_lease_not_the_latest_one_a_clone_took() {
     let first = store(redis.url(), &fake, &unique_grant("clones"));
     let second = first.clone();
     let held = first.lock().unwrap();
-    first.confirm(&held).unwrap();
+    first.confirm(&held, &attempt()).unwrap();
     // The first lease runs out (a pause past its term, renewals cut off), and a clone in the
     // same process takes the next one.
     let _: () = redis::cmd("DEL")
@@ -702,20 +712,34 @@ fn a_lock_is_confirmed_by_its_own_lease_not_the_latest_one_a_clone_took() {
         .query(&mut redis_cli(redis.url()))
         .unwrap();
     let taken = second.try_lock().unwrap().expect("the lease is free");
-    let err = first.confirm(&held).unwrap_err();
+    let err = first.confirm(&held, &attempt()).unwrap_err();
     assert!(matches!(err, StoreError::LockLost { .. }), "{err}");
-    second.confirm(&taken).unwrap();
+    // The first holder's request may still be in flight (it was confirmed, on Redis's clock):
+    // the new holder sends nothing until it is over.
+    let err = second.confirm(&taken, &attempt()).unwrap_err();
+    assert!(matches!(err, StoreError::InFlight { .. }), "{err}");
+    drop(held);
+    second.confirm(&taken, &attempt()).unwrap();
     // A lock no Redis store of this grant made proves nothing.
     let other = store(redis.url(), &fake, &unique_grant("clones-other"));
     let foreign = other.lock().unwrap();
     assert!(matches!(
-        first.confirm(&foreign).unwrap_err(),
+        first.confirm(&foreign, &attempt()).unwrap_err(),
         StoreError::NotLocked
     ));
     assert!(matches!(
         first
-            .confirm(&pinterest_oauth_store::StoreLock::unlocked())
+            .confirm(&pinterest_oauth_store::StoreLock::unlocked(), &attempt())
             .unwrap_err(),
         StoreError::NotLocked
     ));
+}
+
+/// An attempt as the lifecycle's defaults describe it.
+fn attempt() -> pinterest_oauth_store::Attempt {
+    pinterest_oauth_store::Attempt::new(
+        std::time::Duration::from_secs(60),
+        5,
+        std::time::Duration::from_secs(300),
+    )
 }

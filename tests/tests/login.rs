@@ -222,8 +222,9 @@ impl TokenStore for RefusesSaves {
     fn confirm(
         &self,
         lock: &pinterest_oauth_store::StoreLock,
+        attempt: &pinterest_oauth_store::Attempt,
     ) -> Result<(), pinterest_oauth_store::StoreError> {
-        self.0.confirm(lock)
+        self.0.confirm(lock, attempt)
     }
     fn clear(
         &self,

@@ -12,7 +12,7 @@ use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, ClientCredentialsGrant, Revocation, Status,
     StopReason, Token, TokenDocument, Wait,
 };
-use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, StoreLock, TokenStore};
+use pinterest_oauth_store::{Attempt, FileStore, MemoryStore, StoreError, StoreLock, TokenStore};
 use pinterest_oauth_tests::tokens::{ManualClock, user_token};
 use pinterest_oauth_tests::transports::{Kind, client, client_for, config_for, settings_for};
 use pinterest_oauth_transport::blocking::TokenSource;
@@ -354,9 +354,9 @@ impl TokenStore for HookStore {
     fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.reserve(lock)
     }
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
         (self.before_confirm)()?;
-        self.inner.confirm(lock)
+        self.inner.confirm(lock, attempt)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner.clear(lock)

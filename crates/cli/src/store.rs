@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use pinterest_oauth_core::TokenDocument;
-use pinterest_oauth_store::{FileStore, StoreError, StoreLock, TokenStore, recovery};
+use pinterest_oauth_store::{Attempt, FileStore, StoreError, StoreLock, TokenStore, recovery};
 
 /// The token file, or a Redis grant.
 #[derive(Debug)]
@@ -42,8 +42,8 @@ impl TokenStore for CliStore {
     fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner().reserve(lock)
     }
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        self.inner().confirm(lock)
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
+        self.inner().confirm(lock, attempt)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         self.inner().clear(lock)

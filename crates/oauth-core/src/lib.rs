@@ -200,6 +200,7 @@ mod endpoint;
 mod error;
 mod grant;
 mod json;
+mod lenient;
 mod lifecycle;
 mod pkce;
 mod redact;
@@ -225,6 +226,7 @@ pub use grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, RefreshTokenGrant, Revocation,
     TokenTypeHint,
 };
+pub use lenient::{must_keep_raw_answer, refresh_tokens_in};
 pub use lifecycle::{
     Action, Failure, LifecycleConfig, RefreshState, Status, Stop, StopReason, TokenLifecycle, Wait,
 };

@@ -103,6 +103,22 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     }
     let mut body: Body<'_> = match read_object(response.body().as_ref()) {
         Ok(body) => body,
+        // A success the strict reader refused may still carry the only valid refresh token:
+        // it is read again, leniently, and the token says so.
+        Err(problem) if response.status().is_success() => {
+            let Some(mut body) =
+                crate::lenient::read_object::<Body<'static>>(response.body().as_ref())
+                    .filter(carries_token)
+            else {
+                return Err(meta().malformed(problem));
+            };
+            return token_from_body(now, &mut body)
+                .map(|mut token| {
+                    token.ignored.lenient = true;
+                    token
+                })
+                .map_err(|p| meta().malformed(p));
+        }
         Err(problem) => return Err(meta().malformed(problem)),
     };
     if !response.status().is_success() {
@@ -336,17 +352,12 @@ fn token_from_body(now: SystemTime, body: &mut Body<'_>) -> Result<Token, Malfor
         "refresh_token_expires_in",
         &mut ignored,
     );
-    let horizon = now.checked_add(MAX_LIFETIME).unwrap_or(now);
-    let refresh_token_expires_at = match seconds(body.refresh_token_expires_at.take()) {
-        Ok(Some(at)) => Some(
-            SystemTime::UNIX_EPOCH
-                .checked_add(at)
-                .map_or(horizon, |at| at.min(horizon)),
-        ),
-        Ok(None) => None,
-        Err(()) => ignored.skip("refresh_token_expires_at"),
-    }
-    .or_else(|| refresh_token_expires_in.and_then(|d| now.checked_add(d)));
+    let refresh_token_expires_at = refresh_expiry(
+        now,
+        seconds(body.refresh_token_expires_at.take()),
+        refresh_token_expires_in,
+        &mut ignored,
+    );
     Ok(Token {
         access_token,
         access_problem,
@@ -361,6 +372,60 @@ fn token_from_body(now: SystemTime, body: &mut Body<'_>) -> Result<Token, Malfor
         refresh_token_expires_at,
         ignored,
     })
+}
+
+/// When the refresh token expires, from the answer's two fields, cross-checked.
+///
+/// `refresh_token_expires_at` is a time (Unix seconds) and `refresh_token_expires_in` a
+/// lifetime from `now`. Where both are given and disagree by more than a day (a time sent
+/// relative, a `0`, a client clock far from the server's), the lifetime wins: it is counted on
+/// this client's own clock, as every deadline here is. A time alone that is already past is
+/// read as a lifetime when it is small enough to be one (it was sent relative), and ignored
+/// otherwise (`0`, or a clock so far ahead that it cannot be placed): a refresh token whose
+/// expiry is unknown is never chased, whereas a past expiry would be chased at every chance.
+fn refresh_expiry(
+    now: SystemTime,
+    at: Result<Option<Duration>, ()>,
+    expires_in: Option<Duration>,
+    ignored: &mut IgnoredFields,
+) -> Option<SystemTime> {
+    /// How far apart the two fields may be and still agree.
+    const AGREE: Duration = Duration::from_secs(86_400);
+    let horizon = now.checked_add(MAX_LIFETIME).unwrap_or(now);
+    let from_in = expires_in.and_then(|d| now.checked_add(d));
+    let at = match at {
+        Ok(Some(at)) => Some(at),
+        Ok(None) => None,
+        Err(()) => ignored.skip("refresh_token_expires_at"),
+    };
+    let Some(at) = at else {
+        return from_in;
+    };
+    let absolute = SystemTime::UNIX_EPOCH
+        .checked_add(at)
+        .map_or(horizon, |t| t.min(horizon));
+    match from_in {
+        Some(from_in) => {
+            let apart = absolute
+                .duration_since(from_in)
+                .or_else(|_| from_in.duration_since(absolute))
+                .unwrap_or_default();
+            if apart > AGREE {
+                ignored.add("refresh_token_expires_at");
+                Some(from_in)
+            } else {
+                Some(absolute)
+            }
+        }
+        None if absolute > now => Some(absolute),
+        None if at > Duration::ZERO
+            && at <= MAX_LIFETIME.min(Duration::from_secs(10 * 365 * 86_400)) =>
+        {
+            ignored.add("refresh_token_expires_at");
+            now.checked_add(at).map(|t| t.min(horizon))
+        }
+        None => ignored.skip("refresh_token_expires_at"),
+    }
 }
 
 /// A lifetime field: clamped to [`MAX_LIFETIME`]; `None` (and noted) when unusable.
@@ -399,8 +464,8 @@ fn received_scopes(list: &str) -> Vec<Scope> {
 /// `Err` for anything else (negative, not finite, not a number).
 fn seconds(value: Option<Json<'_>>) -> Result<Option<Duration>, ()> {
     let from_float = |f: f64| {
-        if f.is_finite() && f >= 0.0 {
-            // Saturating: absurd values are clamped by the caller.
+        if f >= 0.0 && !f.is_nan() {
+            // Saturating (an infinite float too): absurd values are clamped by the caller.
             Ok(Duration::from_secs(f.trunc() as u64))
         } else {
             Err(())

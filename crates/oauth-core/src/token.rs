@@ -298,16 +298,26 @@ impl Token {
     pub fn ignored_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.ignored.names()
     }
+    /// `true` when the answer broke JSON's rules (a member twice, bytes after the object, a
+    /// number no `f64` holds) and was read by the lenient second reading: keep its raw body
+    /// aside (see [`must_keep_raw_answer`](crate::must_keep_raw_answer)).
+    pub fn read_leniently(&self) -> bool {
+        self.ignored.lenient
+    }
 }
 
-/// The names of answer fields that were ignored (no allocation while there are none).
+/// The names of answer fields that were ignored (no allocation while there are none), and
+/// whether the answer needed the lenient reading.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct IgnoredFields(Vec<&'static str>);
+pub(crate) struct IgnoredFields {
+    names: Vec<&'static str>,
+    pub(crate) lenient: bool,
+}
 
 impl IgnoredFields {
     pub(crate) fn add(&mut self, name: &'static str) {
-        if !self.0.contains(&name) {
-            self.0.push(name);
+        if !self.names.contains(&name) {
+            self.names.push(name);
         }
     }
 
@@ -318,6 +328,6 @@ impl IgnoredFields {
     }
 
     fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.0.iter().copied()
+        self.names.iter().copied()
     }
 }

@@ -300,10 +300,27 @@ proptest! {
             token.refresh_token_expires_in(),
             expected.refresh_expires_in.map(Duration::from_secs)
         );
-        let expected_refresh_at = match (expected.refresh_expires_at, expected.refresh_expires_in) {
-            (Some(at), _) => Some((SystemTime::UNIX_EPOCH + Duration::from_secs(at)).min(now + MAX_LIFETIME)),
-            (None, Some(d)) => Some(now + Duration::from_secs(d)),
-            (None, None) => None,
+        // The two fields cross-checked: the lifetime wins when they disagree by more than a
+        // day; a time alone already past is a lifetime if it can be one, else unknown.
+        let horizon = now + MAX_LIFETIME;
+        let from_in = expected.refresh_expires_in.map(|d| now + Duration::from_secs(d));
+        let expected_refresh_at = match (expected.refresh_expires_at, from_in) {
+            (Some(at), Some(from_in)) => {
+                let absolute = (SystemTime::UNIX_EPOCH + Duration::from_secs(at)).min(horizon);
+                let apart = absolute.duration_since(from_in).or_else(|_| from_in.duration_since(absolute)).unwrap();
+                Some(if apart > Duration::from_secs(86_400) { from_in } else { absolute })
+            }
+            (Some(at), None) => {
+                let absolute = (SystemTime::UNIX_EPOCH + Duration::from_secs(at)).min(horizon);
+                if absolute > now {
+                    Some(absolute)
+                } else if at > 0 && Duration::from_secs(at) <= MAX_LIFETIME.min(Duration::from_secs(10 * 365 * 86_400)) {
+                    Some(now + Duration::from_secs(at))
+                } else {
+                    None
+                }
+            }
+            (None, from_in) => from_in,
         };
         prop_assert_eq!(token.refresh_token_expires_at(), expected_refresh_at);
     }

@@ -48,7 +48,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use pinterest_oauth_core::{AppId, TokenDocument};
-use pinterest_oauth_store::{StoreError, StoreLock, TokenStore};
+use pinterest_oauth_store::{Attempt, StoreError, StoreLock, TokenStore};
 use redis::{Connection, RedisError, RedisResult, Script};
 use zeroize::Zeroizing;
 
@@ -77,16 +77,43 @@ redis.call('PUBLISH', ARGV[3], 'saved')
 return {1, ARGV[1]}
 ";
 
-/// Extends the lease if this owner still holds it.
+/// Extends the lease to at least `ARGV[2]` ms if this owner still holds it (never shortens a
+/// lease that [`CONFIRM`] lengthened).
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+  return 1
 end
 return 0
 ";
 
-/// Releases the lease if this owner still holds it, and tells the waiters.
+/// Just before a refresh token is spent: the lease must be this owner's (else 0), no other
+/// owner's request may be in flight (else -1), and fewer than `ARGV[4]` requests may have been
+/// confirmed in the last `ARGV[5]` ms (else -2), all on the server's clock. Counts this request,
+/// marks it in flight for `ARGV[3]` ms, and lengthens the lease to at least `ARGV[2]` ms.
+const CONFIRM: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local flying = redis.call('GET', KEYS[2])
+if flying and flying ~= ARGV[1] then return -1 end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -2 end
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+";
+
+/// Releases the lease if this owner still holds it, and tells the waiters. This owner's
+/// in-flight mark goes too (its request is over), whether or not the lease was still held.
 const RELEASE: &str = r"
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], 'released')
@@ -115,6 +142,7 @@ impl Default for RedisOptions {
     fn default() -> Self {
         RedisOptions {
             lease: DEFAULT_LEASE,
+
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             poll: DEFAULT_POLL,
             io_timeout: DEFAULT_IO_TIMEOUT,
@@ -169,6 +197,11 @@ pub struct Keys {
     pub document: String,
     /// The lease.
     pub lock: String,
+    /// Marks a token request in flight (see [`confirm`](TokenStore::confirm)).
+    pub in_flight: String,
+    /// The times of recent token requests, on Redis's clock (see
+    /// [`confirm`](TokenStore::confirm)).
+    pub requests: String,
     /// The channel waiters listen on.
     pub events: String,
     /// A short-lived key [`reserve`](TokenStore::reserve) writes.
@@ -182,6 +215,8 @@ impl Keys {
         Keys {
             document: format!("{tag}:document"),
             lock: format!("{tag}:lock"),
+            in_flight: format!("{tag}:inflight"),
+            requests: format!("{tag}:requests"),
             events: format!("{tag}:events"),
             probe: format!("{tag}:probe"),
         }
@@ -203,6 +238,7 @@ struct Inner {
     connection: Mutex<Option<Connection>>,
     save: Script,
     renew: Script,
+    confirm: Script,
     release: Script,
     clear: Script,
 }
@@ -285,6 +321,7 @@ impl RedisStore {
                 connection: Mutex::new(None),
                 save: Script::new(SAVE),
                 renew: Script::new(RENEW),
+                confirm: Script::new(CONFIRM),
                 release: Script::new(RELEASE),
                 clear: Script::new(CLEAR),
             }),
@@ -383,6 +420,7 @@ impl Inner {
         let released = self.run(|c| {
             self.release
                 .key(&self.keys.lock)
+                .key(&self.keys.in_flight)
                 .arg(owner)
                 .arg(&self.keys.events)
                 .invoke::<i64>(c)
@@ -618,35 +656,51 @@ impl TokenStore for RedisStore {
         })
     }
 
-    /// Confirms the lease `lock` holds is still held (and extends it), just before a refresh
-    /// token is spent: a process paused past its lease must not refresh while another may.
-    /// The lease checked is the one `lock` carries, never another one this store (or a clone
-    /// of it) took since.
+    /// Confirms the lease `lock` holds is still held, just before a refresh token is spent: a
+    /// process paused past its lease must not refresh while another may. The lease checked is
+    /// the one `lock` carries, never another one this store (or a clone of it) took since. It
+    /// is lengthened to cover the request and its save (`attempt`'s deadline), the request is
+    /// marked in flight and counted in `attempt`'s budget, both on Redis's clock: should the
+    /// lease be lost meanwhile, no other process sends until the mark runs out or this owner
+    /// releases, and no process's clock, however far off, stretches the budget.
     ///
     /// Errors: [`StoreError::LockLost`] when the lease ran out (or another holder has it);
+    /// [`StoreError::InFlight`] when another owner's request may still be in flight;
+    /// [`StoreError::BudgetSpent`] when the shared request budget is spent;
     /// [`StoreError::NotLocked`] for a lock a Redis store of this grant did not make;
     /// [`StoreError::Unavailable`].
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
         let inner = &self.inner;
         let lease = lock
             .guard::<Lease>()
             .filter(|lease| lease.inner.location == inner.location)
             .ok_or(StoreError::NotLocked)?;
-        let lease_ms = millis(inner.options.lease);
-        let kept: i64 = inner.run(|c| {
+        let in_flight_ms = millis(attempt.deadline());
+        let hold_ms = millis(inner.options.lease).max(in_flight_ms);
+        let confirmed: i64 = inner.run(|c| {
             inner
-                .renew
+                .confirm
                 .key(&inner.keys.lock)
+                .key(&inner.keys.in_flight)
+                .key(&inner.keys.requests)
                 .arg(&lease.owner)
-                .arg(lease_ms)
+                .arg(hold_ms)
+                .arg(in_flight_ms)
+                .arg(attempt.burst())
+                .arg(millis(attempt.window()))
                 .invoke(c)
         })?;
-        if kept == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LockLost {
+        match confirmed {
+            1 => Ok(()),
+            -1 => Err(StoreError::InFlight {
+                location: inner.keys.in_flight.clone(),
+            }),
+            -2 => Err(StoreError::BudgetSpent {
+                location: inner.keys.requests.clone(),
+            }),
+            _ => Err(StoreError::LockLost {
                 location: inner.keys.lock.clone(),
-            })
+            }),
         }
     }
 

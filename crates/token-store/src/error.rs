@@ -71,6 +71,23 @@ pub enum StoreError {
         /// The lock.
         location: String,
     },
+    /// Another process's token request may still be in flight (its lock was lost while it
+    /// was at work): nothing was sent, so the refresh token it may have spent is not spent
+    /// twice.
+    #[error(
+        "another process's token request on {location} may still be in flight; nothing was sent"
+    )]
+    InFlight {
+        /// The mark (a key).
+        location: String,
+    },
+    /// The request budget the store keeps for every process sharing the grant (on its own
+    /// clock) is spent: nothing was sent.
+    #[error("the request budget kept in {location} is spent; nothing was sent")]
+    BudgetSpent {
+        /// Where the budget is kept (a key).
+        location: String,
+    },
     /// A save or clear was attempted without holding the store's lock (a bug in the caller).
     #[error("the token store's lock is not held")]
     NotLocked,

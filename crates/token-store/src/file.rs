@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pinterest_oauth_core::{DocumentError, TokenDocument};
 use zeroize::Zeroizing;
 
-use crate::{StoreError, StoreLock, TokenStore, recovery};
+use crate::{Attempt, StoreError, StoreLock, TokenStore, recovery};
 
 /// A token document in a JSON file (see [`pinterest_oauth_core::document`]).
 ///
@@ -469,7 +469,7 @@ impl TokenStore for FileStore {
     /// only if the lock file was removed or replaced while held (a careless cleaner), since a
     /// second holder then locks another file: [`StoreError::LockLost`]. A lock this store did
     /// not make is [`StoreError::NotLocked`].
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
+    fn confirm(&self, lock: &StoreLock, _attempt: &Attempt) -> Result<(), StoreError> {
         match lock.guard::<HeldLock>() {
             Some(held) if held.path == self.lock_path => {
                 if self.is_current_lock(&held.file)? {

@@ -51,6 +51,7 @@ pub mod recovery;
 
 use std::any::Any;
 use std::fmt;
+use std::time::Duration;
 
 use pinterest_oauth_core::TokenDocument;
 
@@ -89,12 +90,16 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Confirms, just before a refresh token is spent, that the caller still holds `lock`:
     /// a lock that can run out (a lease in a shared database) may have been lost while the
-    /// process was paused, and another process may be refreshing. Stores whose locks cannot be
-    /// lost return `Ok(())`; a lock this store did not make is [`StoreError::NotLocked`] for
+    /// process was paused, and another process may be refreshing. `attempt` says how long the
+    /// request and its save may take, and the request budget the caller keeps: a store shared
+    /// across machines keeps the lock at least that long, marks the request in flight and
+    /// counts it on its own clock (no process's clock can then stretch the budget or let a
+    /// second process send meanwhile). Stores whose locks cannot be lost, on one machine's
+    /// clock, return `Ok(())`; a lock this store did not make is [`StoreError::NotLocked`] for
     /// stores that can tell.
     ///
     /// There is no default, for the same reason as [`reserve`](Self::reserve).
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError>;
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError>;
 
     /// Forgets the stored document (after its tokens were revoked). The caller holds the lock.
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError>;
@@ -111,6 +116,51 @@ pub trait TokenStore: Send + Sync + 'static {
     /// answered its own location would file sets where the next run does not look). Never a
     /// secret.
     fn identity(&self) -> String;
+}
+
+/// What a token request about to be sent asks of the store (see [`TokenStore::confirm`]).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_store::Attempt;
+/// use std::time::Duration;
+///
+/// let attempt = Attempt::new(Duration::from_secs(60), 5, Duration::from_secs(300));
+/// assert_eq!(attempt.deadline(), Duration::from_secs(60));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    deadline: Duration,
+    burst: u32,
+    window: Duration,
+}
+
+impl Attempt {
+    /// A request and its save taking at most `deadline`, within a budget of at most `burst`
+    /// requests in any `window`.
+    pub fn new(deadline: Duration, burst: u32, window: Duration) -> Attempt {
+        Attempt {
+            deadline,
+            burst: burst.max(1),
+            window,
+        }
+    }
+
+    /// The longest the request and the save of its answer may take.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// At most this many requests…
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// …in any window this long.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
 }
 
 /// Proof that the store's lock is held; dropping it releases the lock.
@@ -160,8 +210,8 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
         (**self).reserve(lock)
     }
-    fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-        (**self).confirm(lock)
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
+        (**self).confirm(lock, attempt)
     }
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         (**self).clear(lock)

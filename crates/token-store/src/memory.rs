@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use pinterest_oauth_core::TokenDocument;
 
-use crate::{StoreError, StoreLock, TokenStore};
+use crate::{Attempt, StoreError, StoreLock, TokenStore};
 
 /// Keeps the token document in memory. Token sources already serialize their own refreshes,
 /// so its lock is a no-op.
@@ -94,7 +94,7 @@ impl TokenStore for MemoryStore {
     }
 
     /// The lock is a no-op (the token source serializes its own work): nothing to lose.
-    fn confirm(&self, _lock: &StoreLock) -> Result<(), StoreError> {
+    fn confirm(&self, _lock: &StoreLock, _attempt: &Attempt) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -91,6 +91,66 @@ pub trait Keeper: Send + Sync + fmt::Debug + 'static {
 
     /// Forgets a kept document (it was put in place, or is obsolete).
     fn remove(&self, at: &Path);
+
+    /// Reserves, before a refresh token is spent, the room to keep the set it buys: whatever
+    /// fills the disk meanwhile, [`Reservation::fill`] can still keep it. Dropping the
+    /// reservation unused gives the room back.
+    ///
+    /// Errors: there is no room (a full disk, a directory that cannot be written).
+    fn reserve(&self, identity: &str) -> io::Result<Box<dyn Reservation>>;
+}
+
+/// Room reserved by [`Keeper::reserve`] for one kept set; given back when dropped unused.
+pub trait Reservation: Send + fmt::Debug {
+    /// Keeps `document` in the reserved room; returns where it is.
+    ///
+    /// Errors: writing in place failed (an I/O error; not a lack of room).
+    fn fill(self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf>;
+}
+
+/// The room a reservation holds: larger than any document.
+const RESERVED: usize = 16 * 1024;
+
+/// A file of [`RESERVED`] bytes, written and synced, open: the document is written over it.
+#[derive(Debug)]
+struct ReservedFile {
+    file: Option<fs::File>,
+    path: PathBuf,
+    /// The name it takes once filled.
+    kept: PathBuf,
+}
+
+impl Reservation for ReservedFile {
+    fn fill(mut self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf> {
+        use std::io::Seek;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("already filled"))?;
+        let bytes = document.to_bytes();
+        if bytes.len() > RESERVED {
+            return Err(io::Error::other(
+                "the document is larger than the reserved room",
+            ));
+        }
+        file.seek(io::SeekFrom::Start(0))?;
+        file.write_all(&bytes)?;
+        file.set_len(bytes.len() as u64)?;
+        file.sync_all()?;
+        fs::rename(&self.path, &self.kept)?;
+        if let Some(dir) = self.kept.parent() {
+            let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(self.kept.clone())
+    }
+}
+
+impl Drop for ReservedFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Sets kept as files in a directory (created 0700), or in [`fallback_dir`] when it cannot be
@@ -195,6 +255,21 @@ impl Keeper for RecoveryDir {
 
     fn remove(&self, at: &Path) {
         let _ = fs::remove_file(at);
+    }
+
+    fn reserve(&self, identity: &str) -> io::Result<Box<dyn Reservation>> {
+        let id = store_id(identity);
+        let name = unique(&format!("{id}-reserved"), ".room");
+        let path = self.write(&name, &[b' '; RESERVED])?;
+        let file = fs::OpenOptions::new().write(true).open(&path)?;
+        // Named like a kept set of revision 0 once filled (revisions only order kept sets;
+        // what is restored is decided by lineage).
+        let kept = path.with_file_name(unique(&format!("{id}-0"), ".json"));
+        Ok(Box::new(ReservedFile {
+            file: Some(file),
+            path,
+            kept,
+        }))
     }
 }
 

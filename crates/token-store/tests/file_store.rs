@@ -140,16 +140,16 @@ fn a_lock_is_confirmed_only_while_its_file_is_the_lock_file() {
     let path = dir.path().join("token.json");
     let store = FileStore::new(&path);
     let held = store.lock().unwrap();
-    store.confirm(&held).unwrap();
+    store.confirm(&held, &attempt()).unwrap();
     // Locks this store did not make are not confirmed.
     assert!(matches!(
-        store.confirm(&pinterest_oauth_store::StoreLock::unlocked()),
+        store.confirm(&pinterest_oauth_store::StoreLock::unlocked(), &attempt()),
         Err(StoreError::NotLocked)
     ));
     let elsewhere = FileStore::new(dir.path().join("other.json"));
     let foreign = elsewhere.lock().unwrap();
     assert!(matches!(
-        store.confirm(&foreign),
+        store.confirm(&foreign, &attempt()),
         Err(StoreError::NotLocked)
     ));
     drop(foreign);
@@ -157,13 +157,13 @@ fn a_lock_is_confirmed_only_while_its_file_is_the_lock_file() {
     // file, so the first lock is lost, and says so before anything is spent.
     std::fs::remove_file(store.lock_path()).unwrap();
     assert!(matches!(
-        store.confirm(&held),
+        store.confirm(&held, &attempt()),
         Err(StoreError::LockLost { .. })
     ));
     let second = FileStore::new(&path).lock().unwrap();
-    FileStore::new(&path).confirm(&second).unwrap();
+    FileStore::new(&path).confirm(&second, &attempt()).unwrap();
     assert!(matches!(
-        store.confirm(&held),
+        store.confirm(&held, &attempt()),
         Err(StoreError::LockLost { .. })
     ));
     // Replaced by another file of the same name while held: lost too.
@@ -173,12 +173,12 @@ fn a_lock_is_confirmed_only_while_its_file_is_the_lock_file() {
     std::fs::remove_file(store.lock_path()).unwrap();
     std::fs::write(store.lock_path(), b"").unwrap();
     assert!(matches!(
-        store.confirm(&held),
+        store.confirm(&held, &attempt()),
         Err(StoreError::LockLost { .. })
     ));
     drop(held);
     let again = store.lock().unwrap();
-    store.confirm(&again).unwrap();
+    store.confirm(&again, &attempt()).unwrap();
 }
 
 /// Writes `bytes` as the store's own writer does: a new file, mode 0600.
@@ -401,4 +401,13 @@ fn the_memory_store_counts_saves() {
     let last = save(&store, &token("pina_y")).unwrap();
     assert_eq!(store.saves(), 2);
     assert_eq!(store.load().unwrap(), Some(last));
+}
+
+/// An attempt as the lifecycle's defaults describe it.
+fn attempt() -> pinterest_oauth_store::Attempt {
+    pinterest_oauth_store::Attempt::new(
+        std::time::Duration::from_secs(60),
+        5,
+        std::time::Duration::from_secs(300),
+    )
 }

@@ -105,13 +105,24 @@ impl SourceConfig {
         client: Arc<ClientConfig>,
         store: S,
     ) -> Result<(Arc<Flight>, Storage<S>), StoreError> {
-        // A set an earlier run kept aside (its store refused it) is put back first, if the store
-        // is free: it is what Pinterest honours now, whether or not this process holds a valid
-        // token and ever takes the lock.
         let keeper: Option<Arc<dyn Keeper>> = self
             .recovery
             .as_ref()
             .map(|dir| Arc::new(RecoveryDir::new(dir)) as Arc<dyn Keeper>);
+        let (lifecycle, storage) = self.open(&client, store, keeper)?;
+        Ok((Arc::new(Flight::new(lifecycle, client)), storage))
+    }
+
+    /// What [`start`](Self::start) does, with sets kept by `keeper`: the lifecycle over what is
+    /// stored, and the storage. A set an earlier run kept aside (its store refused it) is put
+    /// back first, if the store is free: it is what Pinterest honours now, whether or not this
+    /// process holds a valid token and ever takes the lock.
+    pub(crate) fn open<S: TokenStore>(
+        &self,
+        client: &ClientConfig,
+        store: S,
+        keeper: Option<Arc<dyn Keeper>>,
+    ) -> Result<(TokenLifecycle, Storage<S>), StoreError> {
         let mut stored = store.load()?;
         if let Some(keeper) = &keeper
             && recovery::pending_over(stored.as_ref(), keeper.as_ref(), &store.identity()).is_some()
@@ -124,11 +135,8 @@ impl SourceConfig {
             Some(grant) => TokenLifecycle::client_credentials(config, grant.clone(), stored),
             None => TokenLifecycle::user(config, stored),
         }
-        .with_client(&client);
-        Ok((
-            Arc::new(Flight::new(lifecycle, client)),
-            Storage::new(store, keeper),
-        ))
+        .with_client(client);
+        Ok((lifecycle, Storage::new(store, keeper)))
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pinterest_oauth_core::TokenDocument;
-use pinterest_oauth_store::recovery::{self, Keeper};
-use pinterest_oauth_store::{StoreError, StoreLock, TokenStore};
+use pinterest_oauth_store::recovery::{self, Keeper, Reservation};
+use pinterest_oauth_store::{Attempt, StoreError, StoreLock, TokenStore};
 
 use crate::Error;
 
@@ -17,6 +17,9 @@ pub(crate) struct Storage<S> {
     store: S,
     recovery: Option<Arc<dyn Keeper>>,
     held: Mutex<Option<StoreLock>>,
+    /// Room reserved in the recovery directory before a refresh token is spent (see
+    /// [`confirm`](Self::confirm)); given back when the turn ends.
+    reserved: Mutex<Option<Box<dyn Reservation>>>,
     /// The sets this storage kept in the recovery directory itself: removed once a newer set
     /// is saved to the store (nobody else's kept set is touched here; see
     /// [`recovery::settle`]).
@@ -31,6 +34,7 @@ impl<S: TokenStore> Storage<S> {
             store,
             recovery,
             held: Mutex::new(None),
+            reserved: Mutex::new(None),
             kept: Mutex::new(Vec::new()),
         }
     }
@@ -57,8 +61,9 @@ impl<S: TokenStore> Storage<S> {
         Ok(taken)
     }
 
-    /// Releases the lock.
+    /// Releases the lock (and any room reserved and not used).
     pub(crate) fn unlock(&self) {
+        *self.reserved.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *self.held() = None;
     }
 
@@ -110,7 +115,14 @@ impl<S: TokenStore> Storage<S> {
                 let kept_in = match source.kept_in() {
                     Some(path) => Some(path.to_path_buf()),
                     None => self.recovery.as_ref().and_then(|keeper| {
-                        let path = keeper.keep(&self.store.identity(), document)
+                        // In the room reserved before the refresh token was spent, if any:
+                        // a disk that filled up meanwhile cannot refuse it.
+                        let reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner()).take();
+                        let kept = match reserved {
+                            Some(room) => room.fill(document),
+                            None => keeper.keep(&self.store.identity(), document),
+                        };
+                        let path = kept
                             .inspect_err(|e| tracing::error!(error = %e, "the new token set could not be kept in the recovery directory either"))
                             .ok()?;
                         self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
@@ -123,12 +135,36 @@ impl<S: TokenStore> Storage<S> {
         }
     }
 
-    /// Confirms the held lock is still ours, just before a refresh token is spent.
-    pub(crate) fn confirm(&self) -> Result<(), StoreError> {
-        match self.held().as_ref() {
-            Some(lock) => self.store.confirm(lock),
-            None => Err(StoreError::NotLocked),
+    /// Keeps a raw answer aside (mode 0600) where refused sets are kept.
+    pub(crate) fn keep_raw(&self, body: &[u8]) -> std::io::Result<PathBuf> {
+        match &self.recovery {
+            Some(keeper) => keeper.keep_raw(&self.store.identity(), body),
+            None => Err(std::io::Error::other("no recovery directory is set")),
         }
+    }
+
+    /// Just before a refresh token is spent: confirms the held lock is still ours, and
+    /// reserves the room to keep the set it buys should the store refuse it (a full disk
+    /// then cannot cost the grant).
+    ///
+    /// Errors: the store's own; [`StoreError::Io`] when no room can be reserved (nothing is
+    /// sent then).
+    pub(crate) fn confirm(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        match self.held().as_ref() {
+            Some(lock) => self.store.confirm(lock, attempt)?,
+            None => return Err(StoreError::NotLocked),
+        }
+        if let Some(keeper) = &self.recovery {
+            let room = keeper
+                .reserve(&self.store.identity())
+                .map_err(|source| StoreError::Io {
+                    action: "reserve room to keep the new set in",
+                    path: PathBuf::from("the recovery directory"),
+                    source,
+                })?;
+            *self.reserved.lock().unwrap_or_else(|p| p.into_inner()) = Some(room);
+        }
+        Ok(())
     }
 }
 
@@ -174,8 +210,8 @@ mod tests {
         fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
             self.inner.reserve(lock)
         }
-        fn confirm(&self, lock: &StoreLock) -> Result<(), StoreError> {
-            self.inner.confirm(lock)
+        fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
+            self.inner.confirm(lock, attempt)
         }
         fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
             self.inner.clear(lock)

@@ -22,6 +22,8 @@ pub struct LifecycleConfig {
     backoff_base: Duration,
     backoff_max: Duration,
     max_retry_after: Duration,
+    renewal_interval: Duration,
+    attempt_deadline: Duration,
 }
 
 impl Default for LifecycleConfig {
@@ -33,7 +35,9 @@ impl Default for LifecycleConfig {
             burst: 5,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5 * 60),
-            max_retry_after: Duration::from_secs(3600),
+            max_retry_after: Duration::from_secs(24 * 3600),
+            renewal_interval: Duration::from_secs(6 * 3600),
+            attempt_deadline: Duration::from_secs(60),
         }
     }
 }
@@ -53,6 +57,17 @@ impl LifecycleConfig {
     #[must_use]
     pub fn with_rotation_margin(mut self, margin: Duration) -> Self {
         self.rotation_margin = margin;
+        self
+    }
+
+    /// A refresh made only to renew the refresh token (see
+    /// [`with_rotation_margin`](Self::with_rotation_margin)) comes at most this often (default
+    /// 6 hours; at most half the refresh token's lifetime, when that is known). Whatever a
+    /// server says of the refresh token's expiry (a time already past, a clock far ahead), it
+    /// is never chased more often.
+    #[must_use]
+    pub fn with_renewal_interval(mut self, interval: Duration) -> Self {
+        self.renewal_interval = interval;
         self
     }
 
@@ -94,6 +109,28 @@ impl LifecycleConfig {
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
+    }
+
+    /// The longest a token request and the save of its answer can take (default 60 s: the
+    /// default HTTP timeout of 30 s, and as long again for the store). The record of an attempt
+    /// tells every process sharing the grant to send nothing for this long, so that a lock
+    /// lost while the request is in flight (a Redis lease evicted, deleted or lost in a
+    /// failover) cannot let a second process spend the same refresh token. Set it to at least
+    /// your HTTP timeout plus your store's.
+    #[must_use]
+    pub fn with_attempt_deadline(mut self, deadline: Duration) -> Self {
+        self.attempt_deadline = deadline;
+        self
+    }
+
+    /// The longest a token request and the save of its answer can take.
+    pub fn attempt_deadline(&self) -> Duration {
+        self.attempt_deadline
+    }
+
+    /// The least time between two refreshes made only to renew the refresh token.
+    pub fn renewal_interval(&self) -> Duration {
+        self.renewal_interval
     }
 
     /// The refresh margin.

@@ -1,7 +1,7 @@
 //! The token lifecycle as a sans-IO state machine: when to refresh, what to persist, how long
 //! to wait, when to stop and ask for consent.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::config::ClientConfig;
 use crate::document::TokenDocument;
@@ -366,11 +366,20 @@ impl TokenLifecycle {
                 .unwrap_or_default()
         });
         let margin = self.config.rotation_margin().min(lifetime / 2);
-        Some(
-            expires
-                .checked_sub(margin)
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        )
+        let due = expires
+            .checked_sub(margin)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        // Never sooner than the renewal interval after this set arrived (at most half a
+        // known lifetime): an expiry already past on arrival is not chased every minute.
+        let interval = match lifetime {
+            l if l >= Duration::from_secs(60) => self.config.renewal_interval().min(l / 2),
+            _ => self.config.renewal_interval(),
+        };
+        let floor = token
+            .received_at()
+            .checked_add(interval)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        Some(due.max(floor))
     }
 
     /// When the refresh token will lapse, if refreshes do not renew it and it is within the
@@ -522,7 +531,13 @@ impl TokenLifecycle {
         };
         let mut provisional = self.state.clone();
         provisional.failures = provisional.failures.saturating_add(1);
-        let delay = self.config.backoff(provisional.failures, 0);
+        // Until the request can no longer be in flight (and its answer saved): another process
+        // sharing the grant must not send meanwhile, even if the lock that keeps it out is lost
+        // (a lease evicted or deleted, a failover).
+        let delay = self
+            .config
+            .backoff(provisional.failures, 0)
+            .max(self.config.attempt_deadline());
         let until = now.checked_add(delay).unwrap_or(now);
         if provisional.not_before.is_none_or(|at| at < until) {
             provisional.not_before = Some(until);

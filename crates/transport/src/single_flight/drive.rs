@@ -39,7 +39,9 @@ pub(crate) fn lead<S: TokenStore>(
         match leader.poll(clock()) {
             StepAction::Lock { wait } => leader.handle_lock(clock(), storage.lock(wait)),
             StepAction::Load => leader.handle_load(clock(), storage.load()),
-            StepAction::Confirm => leader.handle_confirm(clock(), storage.confirm()),
+            StepAction::Confirm(attempt) => {
+                leader.handle_confirm(clock(), storage.confirm(&attempt));
+            }
             StepAction::Send(request) => {
                 // Counted in the client's budget, which one-shot retries honour.
                 budget.record(Instant::now());
@@ -49,6 +51,7 @@ pub(crate) fn lead<S: TokenStore>(
             StepAction::Save { document, critical } => {
                 leader.handle_save(clock(), storage.save(&document, critical));
             }
+            StepAction::KeepRaw(body) => leader.handle_keep_raw(storage.keep_raw(&body)),
             StepAction::Done => return leader.store_failure(),
         }
     }

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use pinterest_oauth_core::http::Request;
 use pinterest_oauth_core::{
-    Action, Failure, Grant, TokenDocument, parse_token_response, token_request,
+    Action, Failure, Grant, TokenDocument, must_keep_raw_answer, parse_token_response,
+    token_request,
 };
 use pinterest_oauth_store::StoreError;
 
@@ -29,7 +30,7 @@ pub(crate) enum StepAction {
     /// for as long as the request and the save of its answer can take
     /// ([`Storage::confirm`](crate::storage::Storage::confirm)), then
     /// [`LeaderTurn::handle_confirm`]. No [`Send`](Self::Send) comes before a confirmation.
-    Confirm,
+    Confirm(pinterest_oauth_store::Attempt),
     /// Send this request, then [`LeaderTurn::handle_response`].
     Send(Request<Vec<u8>>),
     /// Save this document under the lock (`critical` when it holds a new token set that must
@@ -40,8 +41,22 @@ pub(crate) enum StepAction {
         /// Whether a failure must keep it elsewhere.
         critical: bool,
     },
+    /// Keep this raw answer aside, mode 0600 (a 2xx not read whole: it may carry a refresh
+    /// token the parse did not take), then [`LeaderTurn::handle_keep_raw`].
+    KeepRaw(zeroize::Zeroizing<Vec<u8>>),
     /// Nothing is left: release the lock.
     Done,
+}
+
+/// What the request about to be sent asks of the store: the lifecycle's attempt deadline and
+/// request budget.
+fn attempt(state: &FlightState) -> pinterest_oauth_store::Attempt {
+    let config = state.lifecycle.config();
+    pinterest_oauth_store::Attempt::new(
+        config.attempt_deadline(),
+        config.burst(),
+        config.budget_window(),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +69,7 @@ enum Phase {
     Confirmed,
     Sending,
     Saving,
+    KeepingRaw,
     Done,
 }
 
@@ -83,6 +99,8 @@ pub(crate) struct LeaderTurn {
     sent: Option<&'static str>,
     saving_critical: bool,
     store_failure: Option<Arc<Error>>,
+    /// A raw answer to keep aside before anything else.
+    raw: Option<zeroize::Zeroizing<Vec<u8>>>,
     /// The latest time the driver gave: what an interrupted turn reports its end at.
     now: SystemTime,
 }
@@ -96,6 +114,7 @@ impl LeaderTurn {
             sent: None,
             saving_critical: false,
             store_failure: None,
+            raw: None,
             now,
         }
     }
@@ -123,7 +142,7 @@ impl LeaderTurn {
             }
             Phase::Loading => StepAction::Load,
             Phase::Driving => self.drive(state, now),
-            Phase::Confirming => StepAction::Confirm,
+            Phase::Confirming => StepAction::Confirm(attempt(state)),
             Phase::Confirmed => match self.pending.take() {
                 Some(grant) => {
                     self.sent = Some(grant.grant_type());
@@ -139,7 +158,7 @@ impl LeaderTurn {
             // Polled again without the outcome of the request or the save it handed out: the
             // driver may be done with the turn. A late outcome is still taken; abandoned
             // without one, the turn gives the lifecycle a failure in its place (`interrupt`).
-            Phase::Sending | Phase::Saving => StepAction::Done,
+            Phase::Sending | Phase::Saving | Phase::KeepingRaw => StepAction::Done,
             Phase::Locking | Phase::Done => {
                 self.phase = Phase::Done;
                 StepAction::Done
@@ -156,12 +175,17 @@ impl LeaderTurn {
             Some(Action::Send(grant)) => {
                 self.pending = Some(grant);
                 self.phase = Phase::Confirming;
-                StepAction::Confirm
+                StepAction::Confirm(attempt(&*state))
             }
             Some(Action::Persist(document)) => {
                 self.phase = Phase::Saving;
                 self.saving_critical = critical;
                 StepAction::Save { document, critical }
+            }
+            // Once the set is saved (or its save failed), a raw answer to keep aside.
+            _ if self.raw.is_some() => {
+                self.phase = Phase::KeepingRaw;
+                StepAction::KeepRaw(self.raw.take().unwrap_or_default())
             }
             _ => {
                 if let Some(at) = lifecycle.refresh_token_lapses_at(now) {
@@ -287,8 +311,17 @@ impl LeaderTurn {
         }
         self.at(now);
         let grant = self.sent.unwrap_or("refresh_token");
-        let outcome = result
-            .and_then(|response| parse_token_response(now, &response).map_err(Error::Response));
+        let outcome = result.and_then(|response| {
+            let parsed = parse_token_response(now, &response);
+            // A success that was not read whole may carry a refresh token the parse did not
+            // take: the raw answer is kept aside too, once the set it gave is saved.
+            if response.status().is_success()
+                && must_keep_raw_answer(response.body(), parsed.as_ref().ok())
+            {
+                self.raw = Some(response.body().clone());
+            }
+            parsed.map_err(Error::Response)
+        });
         match outcome {
             Ok(token) => {
                 let ignored: Vec<_> = token.ignored_fields().collect();
@@ -355,6 +388,25 @@ impl LeaderTurn {
         self.phase = Phase::Driving;
     }
 
+    /// The outcome of [`StepAction::KeepRaw`]: where the answer is kept, or why it could not
+    /// be.
+    pub(crate) fn handle_keep_raw(&mut self, result: Result<std::path::PathBuf, std::io::Error>) {
+        if self.phase != Phase::KeepingRaw {
+            return;
+        }
+        match result {
+            Ok(path) => tracing::error!(
+                kept = %path.display(),
+                "Pinterest's answer could not be read whole; it is kept as it came (mode 0600): it may hold a refresh token"
+            ),
+            Err(error) => tracing::error!(
+                %error,
+                "Pinterest's answer could not be read whole, and could not be kept aside either"
+            ),
+        }
+        self.phase = Phase::Driving;
+    }
+
     /// The grant type of the request this turn sent, if it sent one.
     #[cfg(test)]
     pub(crate) fn sent(&self) -> Option<&'static str> {
@@ -378,7 +430,8 @@ impl LeaderTurn {
         let (failure, sent) = match self.phase {
             Phase::Confirming | Phase::Confirmed => (Some(Failure::Store), false),
             Phase::Sending => (Some(Failure::Transient { retry_after: None }), true),
-            Phase::Saving => (None, false),
+            // A new set waiting in memory (or a failure already handled) is saved later.
+            Phase::Saving | Phase::KeepingRaw => (None, false),
             _ => return,
         };
         self.phase = Phase::Done;

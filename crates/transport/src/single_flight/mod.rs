@@ -96,6 +96,7 @@ impl Flight {
     }
 
     /// Calls `wake` whenever a leader finishes (after the generation was bumped); set once.
+    #[cfg(feature = "tokio")]
     pub(crate) fn on_finish(&self, wake: impl Fn() + Send + Sync + 'static) {
         let _ = self.wake.set(Box::new(wake));
     }
@@ -322,6 +323,11 @@ impl Leader {
         let turn = &mut self.turn;
         self.flight
             .with(|state| turn.handle_save(state, now, result));
+    }
+
+    /// See [`LeaderTurn::handle_keep_raw`].
+    pub(crate) fn handle_keep_raw(&mut self, result: std::io::Result<std::path::PathBuf>) {
+        self.turn.handle_keep_raw(result);
     }
 
     /// See [`LeaderTurn::store_failure`].

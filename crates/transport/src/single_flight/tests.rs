@@ -50,10 +50,10 @@ fn step_at_confirm(now: SystemTime) -> (Arc<Flight>, Leader) {
 fn nothing_is_sent_before_the_lock_is_confirmed() {
     let now = SystemTime::now();
     let (_flight, mut step) = step_at_confirm(now);
-    assert!(matches!(step.poll(now), StepAction::Confirm));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     // Out-of-order answers change nothing: the confirmation is still awaited.
     step.handle_response(now, Err(Error::Store(StoreError::NotLocked)));
-    assert!(matches!(step.poll(now), StepAction::Confirm));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     step.handle_confirm(now, Ok(()));
     let StepAction::Send(request) = step.poll(now) else {
         panic!("the request comes once the lock is confirmed")
@@ -67,7 +67,7 @@ fn nothing_is_sent_before_the_lock_is_confirmed() {
 fn a_lost_lock_sends_nothing_and_is_this_steps_failure() {
     let now = SystemTime::now();
     let (flight, mut step) = step_at_confirm(now);
-    assert!(matches!(step.poll(now), StepAction::Confirm));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     step.handle_confirm(
         now,
         Err(StoreError::LockLost {
@@ -100,7 +100,7 @@ fn is_interrupted(flight: &Flight, expect_sent: bool) -> bool {
 
 /// Drives a step at the confirmation up to the request handed out.
 fn to_the_send(now: SystemTime, step: &mut Leader) {
-    assert!(matches!(step.poll(now), StepAction::Confirm));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     step.handle_confirm(now, Ok(()));
     assert!(matches!(step.poll(now), StepAction::Send(_)));
 }
@@ -145,7 +145,7 @@ fn a_step_dropped_before_its_end_leaves_a_source_that_leads_again() {
 
     // Dropped while the lock is confirmed: nothing was sent; the process backs off.
     let (flight, mut step) = step_at_confirm(now);
-    assert!(matches!(step.poll(now), StepAction::Confirm));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     drop(step);
     assert!(is_interrupted(&flight, false));
     assert!(matches!(

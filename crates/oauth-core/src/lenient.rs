@@ -1,0 +1,296 @@
+//! The second reading of a success answer the strict reader refused, and a scan for every
+//! refresh token a body carries.
+//!
+//! Once Pinterest answers a refresh with a 2xx it has rotated the refresh token: a body that
+//! breaks JSON's rules in small ways (a member twice, bytes after the object, a number no
+//! `f64` holds) still carries the only valid refresh token. [`read_object`] reads it anyway:
+//! the last of duplicate members wins, whatever follows the object is ignored, numbers of any
+//! size are read (saturating). [`refresh_tokens_in`] finds every well-formed
+//! `"refresh_token": "…"` member anywhere in a body, so a caller can tell when a parse did not
+//! take them all and keep the raw body aside ([`must_keep_raw_answer`]).
+//!
+//! Neither ever panics, recurses, or quotes what it reads.
+
+use std::borrow::Cow;
+
+use zeroize::Zeroizing;
+
+use crate::json::{Json, Object, Slot};
+use crate::token::Token;
+
+/// The longest body scanned (the transports cap bodies well below this).
+const MAX_BODY: usize = 1 << 20;
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.skip_ws();
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string starting at the opening quote, decoded (invalid escapes and bytes replaced).
+    fn string(&mut self) -> Option<Zeroizing<String>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.at += 1;
+        let mut raw = Zeroizing::new(Vec::new());
+        loop {
+            let byte = self.peek()?;
+            self.at += 1;
+            match byte {
+                b'"' => break,
+                b'\\' => {
+                    let escaped = self.peek()?;
+                    self.at += 1;
+                    match escaped {
+                        b'"' | b'\\' | b'/' => raw.push(escaped),
+                        b'b' => raw.push(8),
+                        b'f' => raw.push(12),
+                        b'n' => raw.push(b'\n'),
+                        b'r' => raw.push(b'\r'),
+                        b't' => raw.push(b'\t'),
+                        b'u' => {
+                            let unit = self.hex4()?;
+                            let c = if (0xd800..0xdc00).contains(&unit) {
+                                let low = (self.peek() == Some(b'\\')
+                                    && self.bytes.get(self.at + 1) == Some(&b'u'))
+                                .then(|| {
+                                    self.at += 2;
+                                    self.hex4()
+                                })
+                                .flatten();
+                                low.filter(|low| (0xdc00..0xe000).contains(low))
+                                    .and_then(|low| {
+                                        char::from_u32(
+                                            0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00),
+                                        )
+                                    })
+                            } else {
+                                char::from_u32(unit)
+                            };
+                            let mut buf = [0u8; 4];
+                            raw.extend_from_slice(
+                                c.unwrap_or('\u{fffd}').encode_utf8(&mut buf).as_bytes(),
+                            );
+                        }
+                        _ => raw.extend_from_slice("\u{fffd}".as_bytes()),
+                    }
+                }
+                _ => raw.push(byte),
+            }
+        }
+        Some(Zeroizing::new(String::from_utf8_lossy(&raw).into_owned()))
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.at..self.at + 4)?;
+        self.at += 4;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    }
+
+    /// A number, read whatever its size: an integer past `u64` saturates, a float past `f64`
+    /// is infinite.
+    fn number(&mut self) -> Option<Json<'static>> {
+        let start = self.at;
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
+            self.at += 1;
+        }
+        let text = std::str::from_utf8(self.bytes.get(start..self.at)?).ok()?;
+        if text.is_empty() {
+            return None;
+        }
+        if let Ok(n) = text.parse::<u64>() {
+            return Some(Json::U64(n));
+        }
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(Json::I64(n));
+        }
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Json::U64(u64::MAX));
+        }
+        text.parse::<f64>().ok().map(Json::F64)
+    }
+
+    /// Skips a nested object or array (iteratively, strings respected).
+    fn skip_container(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        (self.bytes.get(self.at..self.at + word.len())? == word).then(|| self.at += word.len())
+    }
+
+    fn value(&mut self) -> Option<Slot<'static>> {
+        self.skip_ws();
+        Some(match self.peek()? {
+            b'"' => {
+                let text = self.string()?;
+                Slot::Value(Json::Str(Cow::Owned(text.as_str().to_owned())))
+            }
+            b'{' => {
+                self.skip_container()?;
+                Slot::Value(Json::Object)
+            }
+            b'[' => {
+                self.skip_container()?;
+                Slot::Value(Json::Array)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Slot::Value(Json::Bool(true))
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Slot::Value(Json::Bool(false))
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Slot::Null
+            }
+            _ => Slot::Value(self.number()?),
+        })
+    }
+}
+
+/// Reads the first JSON object in `body` leniently (see the module docs): `None` when not even
+/// that finds one.
+pub(crate) fn read_object<T: Object<'static>>(body: &[u8]) -> Option<T> {
+    let body = body.get(..MAX_BODY).unwrap_or(body);
+    let mut cursor = Cursor {
+        bytes: body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body),
+        at: 0,
+    };
+    cursor.eat(b'{')?;
+    let mut object = T::default();
+    cursor.skip_ws();
+    if cursor.peek()? == b'}' {
+        return Some(object);
+    }
+    loop {
+        cursor.skip_ws();
+        let key = cursor.string()?;
+        cursor.eat(b':')?;
+        let value = cursor.value()?;
+        if let Some(slot) = T::field(&key).and_then(|name| object.slot(name)) {
+            // The last of duplicate members wins.
+            *slot = value;
+        }
+        cursor.skip_ws();
+        match cursor.peek()? {
+            b',' => cursor.at += 1,
+            // Whatever follows the object is ignored.
+            b'}' => return Some(object),
+            _ => return None,
+        }
+    }
+}
+
+/// Every well-formed `"refresh_token": "…"` member anywhere in `body` (at any depth, in any
+/// order, duplicates included), decoded; wiped when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::refresh_tokens_in;
+///
+/// let body = br#"{"refresh_token":"pinr.a","refresh_token" : "pinr.b"} trailing"#;
+/// let found: Vec<String> = refresh_tokens_in(body).iter().map(|t| t.to_string()).collect();
+/// assert_eq!(found, ["pinr.a", "pinr.b"]);
+/// ```
+pub fn refresh_tokens_in(body: &[u8]) -> Vec<Zeroizing<String>> {
+    const KEY: &[u8] = b"\"refresh_token\"";
+    let body = body.get(..MAX_BODY).unwrap_or(body);
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(offset) = body
+        .get(from..)
+        .and_then(|rest| rest.windows(KEY.len()).position(|w| w == KEY))
+    {
+        let mut cursor = Cursor {
+            bytes: body,
+            at: from + offset + KEY.len(),
+        };
+        from = cursor.at;
+        if cursor.eat(b':').is_none() {
+            continue;
+        }
+        cursor.skip_ws();
+        if let Some(token) = cursor.string()
+            && !token.is_empty()
+        {
+            found.push(token);
+        }
+    }
+    found
+}
+
+/// Whether a token endpoint's 2xx answer must be kept aside as it came (mode 0600, like a set
+/// no store would take): when reading it found no refresh token it carries, or needed the
+/// lenient second reading (the strict one refused it), or found several. `parsed` is what
+/// [`parse_token_response`](crate::parse_token_response) made of it, if anything.
+///
+/// When it says `false`, every refresh token the body carries is `parsed`'s.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_core::{must_keep_raw_answer, parse_token_response, http};
+/// use std::time::SystemTime;
+///
+/// let plain = br#"{"access_token":"pina.a","refresh_token":"pinr.a","expires_in":60}"#;
+/// let token = parse_token_response(SystemTime::UNIX_EPOCH, &http::Response::new(&plain[..]))?;
+/// assert!(!must_keep_raw_answer(plain, Some(&token)));
+///
+/// let odd = br#"{"access_token":"pina.a","refresh_token":"pinr.a","expires_in":60} !"#;
+/// let token = parse_token_response(SystemTime::UNIX_EPOCH, &http::Response::new(&odd[..]))?;
+/// assert_eq!(token.refresh_token().unwrap().secret(), "pinr.a");
+/// assert!(must_keep_raw_answer(odd, Some(&token)));
+/// # Ok::<(), pinterest_oauth_core::ResponseError>(())
+/// ```
+pub fn must_keep_raw_answer(body: &[u8], parsed: Option<&Token>) -> bool {
+    let found = refresh_tokens_in(body);
+    let Some(token) = parsed else {
+        return !found.is_empty();
+    };
+    if token.read_leniently() || found.len() > 1 {
+        return !found.is_empty();
+    }
+    let taken = token.refresh_token().map(|t| t.secret());
+    found.iter().any(|t| Some(t.as_str()) != taken)
+}
