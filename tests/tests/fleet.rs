@@ -743,3 +743,64 @@ fn attempt() -> pinterest_oauth_store::Attempt {
         std::time::Duration::from_secs(300),
     )
 }
+
+#[test]
+fn a_lease_lost_while_a_refresh_is_in_flight_lets_no_other_process_spend_the_token() {
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig {
+        access_ttl: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let grant = unique_grant("lost-lease");
+    let store = store(redis.url(), &fake, &grant);
+    log_in(&fake, &store);
+    std::thread::sleep(Duration::from_millis(2100));
+    // The holder's refresh takes two seconds to answer (within its HTTP timeout); meanwhile its
+    // lease is deleted (an operator, an eviction, a failover).
+    fake.push_fault(
+        fake_pinterest::Route::Grant(fake_pinterest::Grant::RefreshToken),
+        fake_pinterest::Fault::Delay(Duration::from_secs(2)),
+        fake_pinterest::Times::Once,
+    );
+    let realistic = |command: &mut Command| {
+        command.env("ATTEMPT_DEADLINE_MS", "60000");
+    };
+    let mut holder = worker(&fake, redis.url(), &grant, "once");
+    realistic(&mut holder);
+    let mut holder = Killed(holder.spawn().unwrap());
+    let holder_out = lines(holder.0.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.stats().token.refresh_token == 0 {
+        assert!(Instant::now() < deadline, "the holder never sent");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(&store.keys().lock)
+        .query(&mut redis_cli(redis.url()))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    // Another process asks (the lease is free now), and another forces a refresh: neither
+    // sends while the holder's request may be in flight.
+    let mut asking = worker(&fake, redis.url(), &grant, "once");
+    realistic(&mut asking);
+    let mut forcing = worker(&fake, redis.url(), &grant, "rotate");
+    realistic(&mut forcing);
+    forcing.env("STOP_AFTER", "1");
+    for mut other in [asking, forcing] {
+        let mut child = Killed(other.spawn().unwrap());
+        let out = lines(child.0.stdout.take().unwrap());
+        let line = wait_for(&out, "", Duration::from_secs(30), |_| {});
+        assert!(line.starts_with("error"), "{line}");
+        assert_eq!(
+            fake.stats().token.refresh_token,
+            1,
+            "nothing more was sent: {line}"
+        );
+    }
+    assert_eq!(wait_for_result(&holder_out, Duration::from_secs(30)), "ok");
+    finish(&mut holder.0, Duration::from_secs(10));
+    assert_eq!(fake.stats().rotated_reuse, 0);
+    let stored = store.load().unwrap().unwrap();
+    assert!(fake.refresh_token_valid(stored.token().refresh_token().unwrap().secret()));
+}

@@ -200,6 +200,14 @@ fn what_retrying_cannot_mend_or_may_repeat_is_not_retried() {
             ),
             ("Retry-After beyond the cap", Fault::rate_limited(3600)),
             (
+                "X-RateLimit-Reset beyond the cap",
+                Fault::respond(
+                    429,
+                    &[("x-ratelimit-reset", "60")],
+                    r#"{"code":8,"message":"Max rate limit exceeded"}"#,
+                ),
+            ),
+            (
                 "answer lost after the refresh was carried out",
                 Fault::LoseAnswer { sent: 0 },
             ),

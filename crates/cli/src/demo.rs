@@ -69,6 +69,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         location: store.location(),
         document: stored.as_ref(),
         kept: None,
+        raw: &[],
         now,
     };
     print!("{}", status.text());

@@ -175,10 +175,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 Some(dir) => pinterest_oauth_store::recovery::pending(&store, &dir)?,
                 None => None,
             };
+            let raw = store::kept_answers(&store);
             let status = output::Stored {
                 location: store.location(),
                 document: document.as_ref(),
                 kept: kept.as_deref(),
+                raw: &raw,
                 now: SystemTime::now(),
             };
             if context.global.json {
@@ -379,20 +381,27 @@ impl Context {
             return Err(CliError::NoRefreshToken(store.location()));
         }
         let mut revoked = Vec::new();
-        if !only_refresh && let Some(access) = token.access_token() {
-            client.revoke(&Revocation::access_token(access.clone()))?;
-            revoked.push("access_token");
-        }
-        if !only_access && let Some(refresh) = token.refresh_token() {
-            client.revoke(&Revocation::refresh_token(refresh.clone()))?;
-            revoked.push("refresh_token");
-        }
-        let recorded = |result: Result<(), pinterest_oauth_store::StoreError>| {
+        let record = |revoked: &[&str], result: Result<(), pinterest_oauth_store::StoreError>| {
             result.map_err(|source| CliError::RevokedNotRecorded {
                 revoked: revoked.join(", "),
                 source,
             })
         };
+        if !only_refresh && let Some(access) = token.access_token() {
+            client.revoke(&Revocation::access_token(access.clone()))?;
+            revoked.push("access_token");
+            // Recorded at once: should the next call fail, `token` must not hand out an access
+            // token Pinterest already revoked.
+            if !only_access && token.refresh_token().is_some() {
+                let forgotten = document.clone().without_access_token();
+                record(&revoked, store.save(&lock, &forgotten))?;
+            }
+        }
+        if !only_access && let Some(refresh) = token.refresh_token() {
+            client.revoke(&Revocation::refresh_token(refresh.clone()))?;
+            revoked.push("refresh_token");
+        }
+        let recorded = |result| record(&revoked, result);
         let (outcome, removed) = match (only_access, only_refresh) {
             (false, false) => {
                 recorded(store.clear(&lock))?;
@@ -475,10 +484,9 @@ fn ensure_stored(store: &CliStore) -> Result<TokenDocument, CliError> {
 /// Whether a stored set is a user's (a refresh token, or a user's access token), not an app
 /// token from client credentials.
 fn holds_user_grant(token: &Token) -> bool {
-    token.refresh_token().is_some()
-        || (token.access_token().is_some()
-            && token.response_type()
-                != Some(&pinterest_oauth_core::ResponseType::ClientCredentials))
+    // An app token is what client credentials gave, whatever else it carries.
+    token.response_type() != Some(&pinterest_oauth_core::ResponseType::ClientCredentials)
+        && (token.refresh_token().is_some() || token.access_token().is_some())
 }
 
 /// Parses scope names; unknown ones are passed through with a warning.

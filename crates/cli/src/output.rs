@@ -80,6 +80,8 @@ pub(crate) struct Stored<'a> {
     pub(crate) document: Option<&'a TokenDocument>,
     /// A kept set that will replace it.
     pub(crate) kept: Option<&'a Path>,
+    /// Raw answers kept aside (2xx answers not read whole: they may hold a refresh token).
+    pub(crate) raw: &'a [std::path::PathBuf],
     /// Now.
     pub(crate) now: SystemTime,
 }
@@ -103,11 +105,13 @@ impl Stored<'_> {
     /// As JSON.
     pub(crate) fn json(&self) -> Value {
         let kept = self.kept.map(|p| p.display().to_string());
+        let raw: Vec<String> = self.raw.iter().map(|p| p.display().to_string()).collect();
         let Some(document) = self.document else {
             return json!({
                 "token_file": self.location,
                 "stored": false,
                 "kept_set": kept,
+                "kept_answers": raw,
             });
         };
         let token = document.token();
@@ -134,6 +138,7 @@ impl Stored<'_> {
             })),
             "revision": document.revision(),
             "kept_set": kept,
+            "kept_answers": raw,
         })
     }
 
@@ -145,6 +150,12 @@ impl Stored<'_> {
             out.push_str(&format!(
                 "kept set: {} (an earlier run could not save it; the next command puts it in place)\n",
                 kept.display()
+            ));
+        }
+        for raw in self.raw {
+            out.push_str(&format!(
+                "kept answer: {} (Pinterest answered with something that could not be read whole; it may hold a refresh token: read it, mode 0600, and remove it when done)\n",
+                raw.display()
             ));
         }
         let Some(document) = self.document else {

@@ -61,6 +61,18 @@ pub(crate) fn recovery_dir() -> Option<PathBuf> {
     recovery::default_dir()
 }
 
+/// Raw answers kept aside for this store (2xx answers not read whole), and by one-shot calls.
+pub(crate) fn kept_answers(store: &CliStore) -> Vec<PathBuf> {
+    use recovery::Keeper;
+    let Some(dir) = recovery_dir() else {
+        return Vec::new();
+    };
+    let keeper = recovery::RecoveryDir::new(dir);
+    let mut found = keeper.find_raw(&store.identity());
+    found.extend(keeper.find_raw(recovery::ONE_SHOT));
+    found
+}
+
 /// Under the lock: what is stored, after putting in place a set an earlier run could not save
 /// (only over the set it was made to replace).
 pub(crate) fn settled(

@@ -48,6 +48,18 @@ impl Env {
         self.token_dir.join("token.json")
     }
 
+    /// `XDG_STATE_HOME` for the CLI: kept sets and answers are under `pinterest-oauth/recovered`.
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The files kept in the recovery directory.
+    fn kept_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.state_dir().join("pinterest-oauth/recovered"))
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+
     /// The CLI with the fake's credentials and URLs, in a clean environment.
     fn command(&self, args: &[&str]) -> Command {
         let mut command = match self.user {
@@ -69,6 +81,8 @@ impl Env {
             .env("PINTEREST_APP_SECRET", self.fake.app_secret())
             .env("PINTEREST_API_URI", self.fake.api_base_url())
             .env("PINTEREST_TOKEN_FILE", self.token_file())
+            // Sets kept aside go here, never into the home directory of whoever runs the tests.
+            .env("XDG_STATE_HOME", self.state_dir())
             .args([
                 "--consent-url",
                 &self.fake.consent_url(),
@@ -509,6 +523,8 @@ impl Unprivileged {
             std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755))
                 .unwrap();
             std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+            std::fs::create_dir(env.state_dir()).unwrap();
+            std::os::unix::fs::chown(env.state_dir(), Some(NOBODY), Some(NOBODY)).unwrap();
             env.user = Some(NOBODY);
         }
         env.token_dir = dir.clone();
@@ -1812,11 +1828,7 @@ fn scripts_on_many_machines_share_one_grant_through_redis() {
 #[test]
 fn a_kept_set_is_found_however_the_token_file_is_named() {
     let env = Unprivileged::new();
-    let state = env.env.dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
-    if env.env.user.is_some() {
-        std::os::unix::fs::chown(&state, Some(NOBODY), Some(NOBODY)).unwrap();
-    }
+    let state = env.env.state_dir();
     let link = env.env.dir.path().join("link");
     std::os::unix::fs::symlink(&env.dir, &link).unwrap();
     let (login, _) = env.env.login(&[]);
@@ -1947,4 +1959,224 @@ fn a_set_another_user_plants_beside_the_token_file_is_never_used() {
         "and reported: {}",
         text(&refresh.stderr)
     );
+}
+
+#[test]
+fn a_success_that_breaks_json_keeps_its_rotated_refresh_token() {
+    use fake_pinterest::Malformed;
+    for malformed in [
+        Malformed::DuplicateRefreshToken,
+        Malformed::TrailingBytes,
+        Malformed::HugeNumber,
+    ] {
+        let env = logged_in(FakeConfig::default());
+        let first = stored(&env.token_file());
+        env.fake.set_shape(fake_pinterest::AnswerShape {
+            malformed: Some(malformed),
+            ..Default::default()
+        });
+        let refresh = env.run(&["refresh"]);
+        assert_eq!(
+            code(&refresh),
+            0,
+            "{malformed:?}: {}",
+            text(&refresh.stderr)
+        );
+        let after = stored(&env.token_file());
+        assert_ne!(
+            after["refresh_token"], first["refresh_token"],
+            "{malformed:?}"
+        );
+        assert!(
+            env.fake
+                .refresh_token_valid(after["refresh_token"].as_str().unwrap()),
+            "{malformed:?}: the rotated refresh token is stored"
+        );
+        // The answer as it came is kept aside, private, and `status` says where.
+        let kept = env.kept_files();
+        assert_eq!(kept.len(), 1, "{malformed:?}: {kept:?}");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&kept[0]).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let status = env.run(&["status"]);
+        assert!(
+            text(&status.stdout).contains(&format!("kept answer: {}", kept[0].display())),
+            "{}",
+            text(&status.stdout)
+        );
+        assert_eq!(env.fake.stats().token.refresh_token, 1);
+    }
+}
+
+#[test]
+fn a_refresh_answered_with_the_stored_pair_is_a_success() {
+    let env = logged_in(FakeConfig::default());
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        repeat_pair: true,
+        ..Default::default()
+    });
+    // Back to back, so that answers land within one second: the set saved is then the very
+    // set stored before, times and all.
+    for _ in 0..4 {
+        let refresh = env.run(&["refresh"]);
+        assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+        assert!(
+            !text(&refresh.stderr).contains("no valid access token"),
+            "{}",
+            text(&refresh.stderr)
+        );
+        assert!(
+            text(&refresh.stdout).starts_with("refreshed"),
+            "{}",
+            text(&refresh.stdout)
+        );
+    }
+    assert_eq!(env.fake.stats().token.refresh_token, 4);
+}
+
+#[test]
+fn a_refresh_the_budget_refuses_never_claims_there_is_no_valid_token() {
+    let env = logged_in(FakeConfig::default());
+    // Five forced refreshes fill the budget; the sixth is refused while a valid token is stored.
+    for _ in 0..5 {
+        let refresh = env.run(&["refresh"]);
+        assert_eq!(code(&refresh), 0, "{}", text(&refresh.stderr));
+    }
+    let refused = env.run(&["refresh"]);
+    assert_ne!(code(&refused), 0);
+    let message = text(&refused.stderr);
+    assert!(!message.contains("no valid access token"), "{message}");
+    assert!(
+        message.contains("the stored access token is valid until"),
+        "{message}"
+    );
+    assert!(message.contains("request budget"), "{message}");
+    assert_eq!(env.fake.stats().token.refresh_token, 5);
+}
+
+#[test]
+fn an_app_token_is_renewed_whatever_optional_fields_its_answer_carries() {
+    for shape in [
+        fake_pinterest::AnswerShape {
+            omit_response_type: true,
+            ..Default::default()
+        },
+        fake_pinterest::AnswerShape {
+            refresh_token_on_client_credentials: true,
+            ..Default::default()
+        },
+        fake_pinterest::AnswerShape {
+            omit_scope: true,
+            ..Default::default()
+        },
+    ] {
+        let env = Env::new("ureq");
+        env.fake.set_shape(shape.clone());
+        for round in 0..2 {
+            let saved = env.run(&["client-credentials", "--scopes", "ads:read", "--save"]);
+            assert_eq!(
+                code(&saved),
+                0,
+                "{shape:?} round {round}: {}",
+                text(&saved.stderr)
+            );
+        }
+        assert_eq!(env.fake.stats().token.client_credentials, 2, "{shape:?}");
+        let file = stored(&env.token_file());
+        assert_eq!(file["response_type"], "client_credentials", "{shape:?}");
+        assert_eq!(
+            file["scopes"],
+            serde_json::json!(["ads:read"]),
+            "{shape:?}: an omitted scope is what was asked for"
+        );
+    }
+}
+
+#[test]
+fn an_omitted_scope_at_login_is_what_was_asked_for() {
+    let env = Env::new("ureq");
+    env.fake.set_shape(fake_pinterest::AnswerShape {
+        omit_scope: true,
+        ..Default::default()
+    });
+    let (login, _) = env.login(&["--scopes", "boards:read,pins:read"]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    assert_eq!(
+        stored(&env.token_file())["scopes"],
+        serde_json::json!(["boards:read", "pins:read"])
+    );
+}
+
+#[test]
+fn a_revocation_is_recorded_as_it_succeeds_even_when_the_next_fails() {
+    let env = logged_in(FakeConfig::default());
+    let file = stored(&env.token_file());
+    let access = file["access_token"].as_str().unwrap().to_owned();
+    // The first revocation (the access token) is slow; the second (the refresh token) fails.
+    env.fake.push_fault(
+        Route::Revoke,
+        Fault::Delay(Duration::from_millis(300)),
+        Times::Once,
+    );
+    let child = env.command(&["revoke"]).spawn().unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while env.fake.stats().revoke == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    env.fake
+        .push_fault(Route::Revoke, Fault::forbidden(), Times::Once);
+    let revoke = finish(child);
+    assert_ne!(code(&revoke), 0, "{}", text(&revoke.stderr));
+    assert!(
+        !env.fake.access_token_valid(&access),
+        "Pinterest revoked it"
+    );
+    let after = stored(&env.token_file());
+    assert!(
+        after["access_token"].is_null(),
+        "the revocation is recorded: {after}"
+    );
+    // `token` never hands out the revoked access token: it refreshes.
+    let token = env.run(&["token"]);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+    assert_ne!(text(&token.stdout).trim(), access);
+    assert!(env.fake.access_token_valid(text(&token.stdout).trim()));
+}
+
+#[test]
+fn errors_never_repeat_a_secret_the_server_echoes() {
+    // A secret that looks like no token (the server-text filter alone would keep it).
+    let secret = "hunter2!hunter2";
+    let env = logged_in(FakeConfig {
+        app_secret: secret.to_owned(),
+        ..FakeConfig::default()
+    });
+    let file = stored(&env.token_file());
+    let refresh = file["refresh_token"].as_str().unwrap();
+    env.fake.push_fault(
+        Route::Token,
+        Fault::status(
+            400,
+            &format!(
+                r#"{{"code":1,"message":"client secret {secret} refused for {}","message_detail":"{secret}"}}"#,
+                &refresh[5..]
+            ),
+        ),
+        Times::Always,
+    );
+    for args in [
+        &["refresh"][..],
+        &["--json", "refresh"][..],
+        &["-vv", "refresh"][..],
+    ] {
+        let out = env.run(args);
+        assert_ne!(code(&out), 0);
+        let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(shown.contains("refused"), "{shown}");
+        assert!(!shown.contains(secret), "{args:?}: {shown}");
+        assert!(!shown.contains(&refresh[5..]), "{args:?}: {shown}");
+    }
 }

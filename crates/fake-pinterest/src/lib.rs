@@ -57,7 +57,7 @@ use tokio::sync::watch;
 pub use body::FakeBody;
 pub use browser::{Visit, visit};
 pub use fault::{Cut, Fault, Grant, Route, Times};
-pub use state::{AnswerShape, GrantCounts, RecordedRequest, Stats};
+pub use state::{AnswerShape, GrantCounts, Malformed, RecordedRequest, RefreshExpiresAt, Stats};
 pub use wire::{KNOWN_SCOPES, REQUEST_ID};
 
 use fault::Script;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use fake_pinterest::{
     AnswerShape, ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeConfig, FakePinterest,
-    MAX_TTL,
+    MAX_TTL, Malformed, RefreshExpiresAt,
 };
 
 /// A local fake of Pinterest's OAuth consent page and token endpoints.
@@ -61,6 +61,26 @@ struct Args {
     /// Send `expires_in` as a string.
     #[arg(long)]
     expires_in_as_string: bool,
+    /// Leave `response_type` out of token answers.
+    #[arg(long)]
+    omit_response_type: bool,
+    /// Leave `scope` out of every token answer.
+    #[arg(long)]
+    omit_scope: bool,
+    /// How `refresh_token_expires_at` is sent: absolute (unix seconds), relative (the lifetime),
+    /// zero, or absent.
+    #[arg(long, value_enum, default_value_t = ExpiresAtArg::Absolute)]
+    refresh_expires_at: ExpiresAtArg,
+    /// A refresh answers with the very pair it was asked with (nothing rotates).
+    #[arg(long)]
+    repeat_pair: bool,
+    /// Client-credentials answers carry a refresh token too.
+    #[arg(long)]
+    refresh_token_on_client_credentials: bool,
+    /// Proper answers whose body breaks JSON's rules: duplicate-refresh-token, trailing-bytes,
+    /// huge-number.
+    #[arg(long, value_enum)]
+    malformed: Option<MalformedArg>,
     /// Add X-RateLimit-Limit/-Remaining/-Reset headers to token answers.
     #[arg(long)]
     rate_limit_headers: bool,
@@ -73,6 +93,23 @@ struct Args {
     /// Deny consent instead of approving it.
     #[arg(long)]
     deny: bool,
+}
+
+/// `--refresh-expires-at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExpiresAtArg {
+    Absolute,
+    Relative,
+    Zero,
+    Absent,
+}
+
+/// `--malformed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MalformedArg {
+    DuplicateRefreshToken,
+    TrailingBytes,
+    HugeNumber,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -94,6 +131,21 @@ async fn main() -> ExitCode {
                 legacy_refresh: args.legacy_refresh,
                 expires_in_as_string: args.expires_in_as_string,
                 headers: Vec::new(),
+                omit_response_type: args.omit_response_type,
+                omit_scope: args.omit_scope,
+                refresh_expires_at: match args.refresh_expires_at {
+                    ExpiresAtArg::Absolute => RefreshExpiresAt::Absolute,
+                    ExpiresAtArg::Relative => RefreshExpiresAt::Relative,
+                    ExpiresAtArg::Zero => RefreshExpiresAt::Zero,
+                    ExpiresAtArg::Absent => RefreshExpiresAt::Absent,
+                },
+                repeat_pair: args.repeat_pair,
+                refresh_token_on_client_credentials: args.refresh_token_on_client_credentials,
+                malformed: args.malformed.map(|m| match m {
+                    MalformedArg::DuplicateRefreshToken => Malformed::DuplicateRefreshToken,
+                    MalformedArg::TrailingBytes => Malformed::TrailingBytes,
+                    MalformedArg::HugeNumber => Malformed::HugeNumber,
+                }),
             };
             if args.rate_limit_headers {
                 shape.with_rate_limit_headers(1000, 999, 60)

@@ -24,6 +24,44 @@ pub struct AnswerShape {
     pub expires_in_as_string: bool,
     /// Extra headers on every proper token answer (for example `X-RateLimit-Remaining`).
     pub headers: Vec<(String, String)>,
+    /// Leave `response_type` out (optional, read-only in the spec).
+    pub omit_response_type: bool,
+    /// Leave `scope` out of every answer, code exchanges and client credentials included
+    /// (RFC 6749 §5.1: then it equals what was requested).
+    pub omit_scope: bool,
+    /// How `refresh_token_expires_at` is sent.
+    pub refresh_expires_at: RefreshExpiresAt,
+    /// A refresh answers with the very pair it was asked with: nothing rotates.
+    pub repeat_pair: bool,
+    /// Client-credentials answers carry a refresh token too (RFC 6749 §4.4.3 allows it).
+    pub refresh_token_on_client_credentials: bool,
+    /// A proper answer (rotation and all) whose body breaks JSON's rules.
+    pub malformed: Option<Malformed>,
+}
+
+/// How `refresh_token_expires_at` is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RefreshExpiresAt {
+    /// Unix seconds of the expiry.
+    #[default]
+    Absolute,
+    /// The lifetime in seconds, as if it were `refresh_token_expires_in`.
+    Relative,
+    /// `0`.
+    Zero,
+    /// Left out.
+    Absent,
+}
+
+/// A proper answer whose body breaks JSON's rules; the rotation it reports has happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// `refresh_token` twice: a decoy first, the real one last.
+    DuplicateRefreshToken,
+    /// Bytes after the JSON object.
+    TrailingBytes,
+    /// `"expires_in": 1e400`, beyond any `f64`.
+    HugeNumber,
 }
 
 impl AnswerShape {
@@ -152,6 +190,8 @@ pub(crate) struct RefreshGrant {
     pub(crate) scopes: Vec<String>,
     pub(crate) expires: SystemTime,
     pub(crate) status: RefreshStatus,
+    /// The access token issued with it (what a repeated pair repeats).
+    pub(crate) access_token: String,
 }
 
 /// Everything behind the fake's one lock.
@@ -209,6 +249,7 @@ impl State {
                         scopes: scopes.to_vec(),
                         expires,
                         status: RefreshStatus::Active,
+                        access_token: access_token.clone(),
                     },
                 );
                 (Some(token), Some(expires))

@@ -49,6 +49,31 @@ impl Grant {
         ClientCredentialsGrant::new(scopes).map(Grant::ClientCredentials)
     }
 
+    /// The scopes this grant asks for, when it says: what an answer omitting `scope` granted
+    /// (RFC 6749 §5.1). A refresh that names none asks for the scopes it had.
+    pub fn requested_scopes(&self) -> Option<&[Scope]> {
+        match self {
+            Grant::AuthorizationCode(grant) => grant.requested_scopes(),
+            Grant::RefreshToken(grant) => grant.scopes(),
+            Grant::ClientCredentials(grant) => Some(grant.scopes()),
+        }
+    }
+
+    /// The secrets this grant sends (a code and its PKCE verifier, a refresh token): what an
+    /// error must never repeat, should the server echo them (see
+    /// [`ResponseError::without_secrets`](crate::ResponseError::without_secrets)).
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            Grant::AuthorizationCode(grant) => {
+                let mut secrets = vec![grant.code().secret()];
+                secrets.extend(grant.pkce_verifier().map(|v| v.secret()));
+                secrets
+            }
+            Grant::RefreshToken(grant) => vec![grant.refresh_token().secret()],
+            Grant::ClientCredentials(_) => Vec::new(),
+        }
+    }
+
     /// The `grant_type` form value.
     pub fn grant_type(&self) -> &'static str {
         match self {
@@ -104,6 +129,7 @@ pub struct AuthorizationCodeGrant {
     redirect_uri: RedirectUri,
     continuous_refresh: bool,
     pkce_verifier: Option<PkceVerifier>,
+    requested: Option<Vec<Scope>>,
 }
 
 impl AuthorizationCodeGrant {
@@ -114,6 +140,7 @@ impl AuthorizationCodeGrant {
             redirect_uri,
             continuous_refresh: true,
             pkce_verifier: None,
+            requested: None,
         }
     }
 
@@ -127,6 +154,19 @@ impl AuthorizationCodeGrant {
     /// The PKCE verifier sent, if any.
     pub fn pkce_verifier(&self) -> Option<&PkceVerifier> {
         self.pkce_verifier.as_ref()
+    }
+
+    /// Remembers the scopes the consent page asked for (nothing is sent): an answer that omits
+    /// `scope` granted exactly these (RFC 6749 §5.1).
+    #[must_use]
+    pub fn with_requested_scopes(mut self, scopes: Vec<Scope>) -> Self {
+        self.requested = Some(scopes);
+        self
+    }
+
+    /// The scopes the consent page asked for, if known.
+    pub fn requested_scopes(&self) -> Option<&[Scope]> {
+        self.requested.as_deref()
     }
 
     /// Leaves `continuous_refresh` out of the request.

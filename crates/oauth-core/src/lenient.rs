@@ -48,7 +48,9 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.at += 1;
-        let mut raw = Zeroizing::new(Vec::new());
+        // Room for the longest string the rest could hold: never reallocated, so no copy of a
+        // token is freed unwiped.
+        let mut raw = Zeroizing::new(Vec::with_capacity(self.bytes.len().saturating_sub(self.at)));
         loop {
             let byte = self.peek()?;
             self.at += 1;
@@ -94,7 +96,13 @@ impl<'a> Cursor<'a> {
                 _ => raw.push(byte),
             }
         }
-        Some(Zeroizing::new(String::from_utf8_lossy(&raw).into_owned()))
+        Some(match String::from_utf8(std::mem::take(&mut *raw)) {
+            Ok(text) => Zeroizing::new(text),
+            Err(bad) => {
+                let bytes = Zeroizing::new(bad.into_bytes());
+                Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
+            }
+        })
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -160,8 +168,9 @@ impl<'a> Cursor<'a> {
         self.skip_ws();
         Some(match self.peek()? {
             b'"' => {
-                let text = self.string()?;
-                Slot::Value(Json::Str(Cow::Owned(text.as_str().to_owned())))
+                let mut text = self.string()?;
+                // Moved out, not copied: whoever drops it wipes it (see `wipe`).
+                Slot::Value(Json::Str(Cow::Owned(std::mem::take(&mut *text))))
             }
             b'{' => {
                 self.skip_container()?;
@@ -188,6 +197,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Wipes a string value this reader made and nobody keeps.
+fn wipe(slot: Slot<'_>) {
+    if let Slot::Value(Json::Str(Cow::Owned(text))) = slot {
+        drop(Zeroizing::new(text));
+    }
+}
+
 /// Reads the first JSON object in `body` leniently (see the module docs): `None` when not even
 /// that finds one.
 pub(crate) fn read_object<T: Object<'static>>(body: &[u8]) -> Option<T> {
@@ -207,9 +223,10 @@ pub(crate) fn read_object<T: Object<'static>>(body: &[u8]) -> Option<T> {
         let key = cursor.string()?;
         cursor.eat(b':')?;
         let value = cursor.value()?;
-        if let Some(slot) = T::field(&key).and_then(|name| object.slot(name)) {
-            // The last of duplicate members wins.
-            *slot = value;
+        match T::field(&key).and_then(|name| object.slot(name)) {
+            // The last of duplicate members wins; the one it replaces is wiped.
+            Some(slot) => wipe(std::mem::replace(slot, value)),
+            None => wipe(value),
         }
         cursor.skip_ws();
         match cursor.peek()? {
@@ -246,7 +263,8 @@ pub fn refresh_tokens_in(body: &[u8]) -> Vec<Zeroizing<String>> {
             bytes: body,
             at: from + offset + KEY.len(),
         };
-        from = cursor.at;
+        // Matches may overlap (a key's closing quote opening the next key).
+        from += offset + 1;
         if cursor.eat(b':').is_none() {
             continue;
         }
@@ -293,4 +311,101 @@ pub fn must_keep_raw_answer(body: &[u8], parsed: Option<&Token>) -> bool {
     }
     let taken = token.refresh_token().map(|t| t.secret());
     found.iter().any(|t| Some(t.as_str()) != taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use crate::{http, parse_token_response};
+
+    use super::*;
+
+    crate::json::json_object! {
+        struct Probe { refresh_token }
+    }
+
+    fn parse(body: &str) -> crate::Token {
+        parse_token_response(
+            SystemTime::UNIX_EPOCH,
+            &http::Response::new(body.to_owned()),
+        )
+        .unwrap_or_else(|e| panic!("{body}: {e}"))
+    }
+
+    #[test]
+    fn a_success_breaking_json_still_gives_its_refresh_token() {
+        let cases = [
+            (
+                r#"{"access_token":"pina.a","refresh_token":"pinr.decoy","refresh_token":"pinr.b","expires_in":60}"#,
+                "pinr.b",
+            ),
+            (
+                r#"{"access_token":"pina.a","refresh_token":"pinr.b","expires_in":60}</html>"#,
+                "pinr.b",
+            ),
+            (
+                r#"{"access_token":"pina.a","refresh_token":"pinr.b","expires_in":1e400}"#,
+                "pinr.b",
+            ),
+            (
+                "\u{feff}{\"access_token\":\"pina.a\",\"refresh_token\":\"pinr.\\u0062\"} {",
+                "pinr.b",
+            ),
+        ];
+        for (body, refresh) in cases {
+            let token = parse(body);
+            assert!(token.read_leniently(), "{body}");
+            assert_eq!(token.refresh_token().unwrap().secret(), refresh, "{body}");
+            assert!(
+                must_keep_raw_answer(body.as_bytes(), Some(&token)),
+                "{body}"
+            );
+        }
+        // An integer past u64 is a float to the strict reader, then clamped.
+        let token = parse(
+            r#"{"access_token":"pina.a","refresh_token":"pinr.b","expires_in":99999999999999999999999}"#,
+        );
+        assert_eq!(token.expires_in(), crate::MAX_LIFETIME);
+        // A huge lifetime saturates (and is clamped), it never fails the answer.
+        let token = parse(r#"{"access_token":"pina.a","expires_in":1e400} x"#);
+        assert_eq!(token.expires_in(), crate::MAX_LIFETIME);
+    }
+
+    #[test]
+    fn a_well_formed_answer_is_not_kept_aside() {
+        let body = r#"{"access_token":"pina.a","refresh_token":"pinr.b","expires_in":60}"#;
+        let token = parse(body);
+        assert!(!token.read_leniently());
+        assert!(!must_keep_raw_answer(body.as_bytes(), Some(&token)));
+        // A nested member the strict reader skips is one more refresh token: kept aside.
+        let nested =
+            r#"{"access_token":"pina.a","refresh_token":"pinr.b","x":{"refresh_token":"pinr.c"}}"#;
+        assert!(must_keep_raw_answer(
+            nested.as_bytes(),
+            Some(&parse(nested))
+        ));
+    }
+
+    #[test]
+    fn the_scan_finds_every_member_and_never_panics() {
+        assert_eq!(
+            refresh_tokens_in(br#""refresh_token"  :  "a\"b""#)[0].as_str(),
+            "a\"b"
+        );
+        assert_eq!(
+            refresh_tokens_in(br#"{"refresh_token"refresh_token":"x"}"#)[0].as_str(),
+            "x"
+        );
+        for junk in [
+            &b""[..],
+            b"\"refresh_token\"",
+            b"\"refresh_token\":\"",
+            b"\"refresh_token\":\"\\u12",
+            b"\"refresh_token\":\"\\ud800\\u0041\"",
+        ] {
+            let _ = refresh_tokens_in(junk);
+            let _ = read_object::<Probe<'static>>(junk);
+        }
+    }
 }

@@ -298,6 +298,18 @@ impl Token {
     pub fn ignored_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.ignored.names()
     }
+    /// This set, with `requested` as its scopes when the answer omitted `scope` (RFC 6749 §5.1:
+    /// then the scopes granted are the ones requested). Scopes the answer named are kept.
+    #[must_use]
+    pub fn with_requested_scopes(mut self, requested: Option<&[Scope]>) -> Token {
+        if self.scopes.is_none()
+            && let Some(requested) = requested
+        {
+            self.scopes = Some(requested.to_vec());
+        }
+        self
+    }
+
     /// `true` when the answer broke JSON's rules (a member twice, bytes after the object, a
     /// number no `f64` holds) and was read by the lenient second reading: keep its raw body
     /// aside (see [`must_keep_raw_answer`](crate::must_keep_raw_answer)).

@@ -1075,3 +1075,78 @@ fn times_written_by_a_clock_that_ran_ahead_never_block_for_long() {
         "a refresh goes within the day"
     );
 }
+
+/// Runs a day, polling every minute, against a server whose answers say the refresh token
+/// expires as `expiry` (given the answer's arrival time and serial) puts it; returns how many
+/// requests went out.
+fn requests_in_a_day(expiry: impl Fn(SystemTime, u32) -> String) -> u32 {
+    let body = |at: SystemTime, n: u32| {
+        format!(
+            r#"{{"access_token":"pina.{n}","token_type":"bearer","expires_in":2592000,"scope":"boards:read","refresh_token":"pinr.{n}"{}}}"#,
+            expiry(at, n)
+        )
+    };
+    let start = t0();
+    let mut lifecycle =
+        TokenLifecycle::new(LifecycleConfig::default(), answer(start, &body(start, 0)));
+    let mut sent = 0;
+    let mut now = start;
+    while now < start + DAY {
+        while let Some(action) = lifecycle.poll(now) {
+            match action {
+                Action::Persist(_) => lifecycle.confirm_persisted(now),
+                Action::Send(_) => {
+                    sent += 1;
+                    lifecycle.handle_token(now, answer(now, &body(now, sent)));
+                }
+                _ => unreachable!(),
+            }
+        }
+        now += MIN;
+    }
+    sent
+}
+
+#[test]
+fn a_refresh_token_expiry_past_on_arrival_is_never_chased_every_minute() {
+    let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    type Expiry = Box<dyn Fn(SystemTime, u32) -> String>;
+    let cases: [(&str, Expiry); 5] = [
+        (
+            "zero, with a lifetime",
+            Box::new(|_, _| {
+                r#","refresh_token_expires_in":5184000,"refresh_token_expires_at":0"#.into()
+            }),
+        ),
+        (
+            "zero alone",
+            Box::new(|_, _| r#","refresh_token_expires_at":0"#.into()),
+        ),
+        (
+            "sent relative, with a lifetime",
+            Box::new(|_, _| {
+                r#","refresh_token_expires_in":5184000,"refresh_token_expires_at":5184000"#.into()
+            }),
+        ),
+        (
+            "sent relative alone",
+            Box::new(|_, _| r#","refresh_token_expires_at":5184000"#.into()),
+        ),
+        // The client's clock runs 90 days fast: the server's time is past on arrival.
+        (
+            "a clock far ahead",
+            Box::new(move |at, _| {
+                format!(
+                    r#","refresh_token_expires_in":5184000,"refresh_token_expires_at":{}"#,
+                    unix(at) + 5_184_000 - 90 * 86_400
+                )
+            }),
+        ),
+    ];
+    for (case, expiry) in cases {
+        let sent = requests_in_a_day(expiry);
+        // The access token lasts 30 days; only the refresh token's renewal could ask, and it
+        // never asks more often than every six hours.
+        assert!(sent <= 4, "{case}: {sent} requests in a day");
+    }
+}

@@ -89,10 +89,11 @@ end
 return 0
 ";
 
-/// Just before a refresh token is spent: the lease must be this owner's (else 0), no other
-/// owner's request may be in flight (else -1), and fewer than `ARGV[4]` requests may have been
-/// confirmed in the last `ARGV[5]` ms (else -2), all on the server's clock. Counts this request,
-/// marks it in flight for `ARGV[3]` ms, and lengthens the lease to at least `ARGV[2]` ms.
+/// Before a refresh token is spent (and again just before it is sent): the lease must be this
+/// owner's (else 0), no other owner's request may be in flight (else -1), and fewer than
+/// `ARGV[4]` requests may have been confirmed in the last `ARGV[5]` ms (else -2), all on the
+/// server's clock. Counts this owner's request once, marks it in flight for `ARGV[3]` ms, and
+/// lengthens the lease to at least `ARGV[2]` ms.
 const CONFIRM: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local flying = redis.call('GET', KEYS[2])
@@ -100,8 +101,10 @@ if flying and flying ~= ARGV[1] then return -1 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -2 end
-redis.call('ZADD', KEYS[3], now, ARGV[1])
+if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -2 end
+  redis.call('ZADD', KEYS[3], now, ARGV[1])
+end
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then

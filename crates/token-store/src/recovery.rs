@@ -38,6 +38,9 @@ use crate::{StoreError, StoreLock, TokenStore};
 /// body cap).
 const MAX_KEPT: u64 = 1024 * 1024;
 
+/// The identity raw answers of one-shot calls (made outside any store) are kept under.
+pub const ONE_SHOT: &str = "one-shot calls";
+
 /// The default recovery directory, if the platform has one.
 pub fn default_dir() -> Option<PathBuf> {
     dirs::state_dir()

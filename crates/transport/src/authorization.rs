@@ -47,6 +47,7 @@ pub struct Authorization {
     state: CsrfState,
     redirect_uri: RedirectUri,
     verifier: Option<PkceVerifier>,
+    scopes: Vec<Scope>,
 }
 
 impl std::fmt::Debug for Authorization {
@@ -80,6 +81,7 @@ impl Authorization {
             state,
             redirect_uri: redirect_uri.clone(),
             verifier,
+            scopes: scopes.to_vec(),
         })
     }
 
@@ -112,7 +114,8 @@ impl Authorization {
     /// only a callback with the right `state` is believed.
     pub fn callback(&self, callback: &str) -> Result<AuthorizationCodeGrant, CallbackError> {
         let code = parse_callback(callback, &self.state)?;
-        let grant = AuthorizationCodeGrant::new(code, self.redirect_uri.clone());
+        let grant = AuthorizationCodeGrant::new(code, self.redirect_uri.clone())
+            .with_requested_scopes(self.scopes.clone());
         Ok(match &self.verifier {
             Some(verifier) => grant.with_pkce_verifier(verifier.clone()),
             None => grant,

@@ -240,12 +240,22 @@ impl Call {
         }
         let asked = match outcome {
             Ok(response) => match response.status().as_u16() {
-                429 | 502 | 503 | 504 if self.replay == Replay::Allowed => response
-                    .headers()
-                    .get(pinterest_oauth_core::http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(RetryAfter::parse)
-                    .map(|r| r.delay_from(std::time::SystemTime::now())),
+                429 | 502 | 503 | 504 if self.replay == Replay::Allowed => {
+                    // What Pinterest asked for, either way it says it: the later wins.
+                    let header =
+                        |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+                    let now = std::time::SystemTime::now();
+                    [
+                        header(pinterest_oauth_core::http::header::RETRY_AFTER.as_str())
+                            .and_then(RetryAfter::parse),
+                        header(pinterest_oauth_core::RATE_LIMIT_RESET_HEADER)
+                            .and_then(RetryAfter::parse_reset),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r.delay_from(now))
+                    .max()
+                }
                 _ => return None,
             },
             Err(Error::Transport(e)) if !e.may_have_reached_server() => None,

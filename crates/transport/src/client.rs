@@ -144,16 +144,53 @@ macro_rules! one_shot_client {
                 };
                 let build = || pinterest_oauth_core::token_request(&self.config, grant);
                 let response = self.send(replay, build) $($await)* ?;
-                Ok(pinterest_oauth_core::parse_token_response(
+                let parsed = pinterest_oauth_core::parse_token_response(
                     std::time::SystemTime::now(),
                     &response,
-                )?)
+                );
+                crate::client::keep_raw_answer(&response, parsed.as_ref().ok());
+                let token = parsed.map_err(|e| {
+                    let mut secrets = grant.secrets();
+                    secrets.push(self.config.app_secret().secret());
+                    Error::Response(e.without_secrets(&secrets))
+                })?;
+                Ok(token.with_requested_scopes(grant.requested_scopes()))
             }
         }
     };
 }
 
 pub(crate) use one_shot_client;
+
+/// A one-shot call's success that was not read whole (it may carry a refresh token the parse
+/// did not take) is kept aside as it came, mode 0600, in the default recovery directory
+/// (`pinterest-oauth status` lists it). Logged with where it is.
+pub(crate) fn keep_raw_answer(
+    response: &crate::SecretResponse,
+    parsed: Option<&pinterest_oauth_core::Token>,
+) {
+    use pinterest_oauth_store::recovery::{self, Keeper};
+    if !response.status().is_success()
+        || !pinterest_oauth_core::must_keep_raw_answer(response.body(), parsed)
+    {
+        return;
+    }
+    let kept = recovery::default_dir()
+        .ok_or_else(|| std::io::Error::other("no recovery directory on this platform"))
+        .and_then(|dir| {
+            recovery::RecoveryDir::new(dir).keep_raw(recovery::ONE_SHOT, response.body())
+        });
+    match kept {
+        Ok(path) => tracing::error!(
+            kept = %path.display(),
+            "Pinterest's answer could not be read whole; it is kept as it came (mode 0600): it may hold a refresh token"
+        ),
+        Err(error) => tracing::error!(
+            %error,
+            "Pinterest's answer could not be read whole, and could not be kept aside either"
+        ),
+    }
+}
 
 /// The token source's accessors, written once for both flavours (their `shared` holds the
 /// same fields).

@@ -154,7 +154,10 @@ impl<S: TokenStore> Storage<S> {
             Some(lock) => self.store.confirm(lock, attempt)?,
             None => return Err(StoreError::NotLocked),
         }
-        if let Some(keeper) = &self.recovery {
+        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(keeper) = &self.recovery
+            && reserved.is_none()
+        {
             let room = keeper
                 .reserve(&self.store.identity())
                 .map_err(|source| StoreError::Io {
@@ -162,7 +165,7 @@ impl<S: TokenStore> Storage<S> {
                     path: PathBuf::from("the recovery directory"),
                     source,
                 })?;
-            *self.reserved.lock().unwrap_or_else(|p| p.into_inner()) = Some(room);
+            *reserved = Some(room);
         }
         Ok(())
     }

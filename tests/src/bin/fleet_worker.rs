@@ -238,12 +238,21 @@ fn blocking_source(
     Ok(pinterest_oauth_transport::blocking::TokenSource::with_options(client, store, options)?)
 }
 
+/// `ATTEMPT_DEADLINE_MS`, or `default_ms`.
+fn attempt_deadline(default_ms: u64) -> Duration {
+    let ms = std::env::var("ATTEMPT_DEADLINE_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_ms);
+    Duration::from_millis(ms)
+}
+
 fn once() -> Result<(), Failure> {
     let hooks = Arc::new(Hooks::from_env());
     // The fake answers at once: a request and its save take well under a second, so a holder
     // killed mid-attempt holds the others back that long (within the tests' lease), not a
     // minute.
-    let lifecycle = LifecycleConfig::default().with_attempt_deadline(Duration::from_secs(1));
+    let lifecycle = LifecycleConfig::default().with_attempt_deadline(attempt_deadline(1_000));
     let source = blocking_source(&hooks, lifecycle)?;
     let mut answer = source.access_token();
     // A process that finds another's attempt on record (it was killed mid-attempt) is told to
@@ -272,7 +281,7 @@ fn rotate() -> Result<(), Failure> {
     // Forced refreshes back to back: no budget interval to wait out.
     let lifecycle = LifecycleConfig::default()
         .with_min_refresh_interval(Duration::from_millis(1))
-        .with_attempt_deadline(Duration::from_secs(2))
+        .with_attempt_deadline(attempt_deadline(2_000))
         .with_burst(1_000_000);
     let source = blocking_source(&hooks, lifecycle)?;
     let mut done = 0u64;

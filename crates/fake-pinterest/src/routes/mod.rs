@@ -14,6 +14,7 @@ use crate::ConsentMode;
 use crate::body::FakeBody;
 use crate::fault::{self, Grant, Target};
 use crate::server::{Connection, Shared};
+use crate::state::{Malformed, RefreshExpiresAt};
 
 mod misbehave;
 use crate::state::{IssuedCode, RecordedRequest, RefreshStatus};
@@ -279,6 +280,17 @@ impl Call<'_> {
                 requested
             }
         };
+        if shape.repeat_pair {
+            // The pair it was asked with, again: nothing rotates.
+            let tokens = crate::state::Issued {
+                access_token: grant.access_token.clone(),
+                refresh_token: Some(refresh_token.to_owned()),
+                refresh_expires_at: Some(grant.expires),
+            };
+            drop(state);
+            let shown = (!shape.omit_scope_on_refresh).then_some(scopes.as_slice());
+            return token_response(&tokens, config, shown, Grant::RefreshToken, &shape);
+        }
         if shape.legacy_refresh {
             // A legacy grant: the refresh token stays, and the answer carries none.
             let tokens = state.issue(&scopes, config.access_ttl, None);
@@ -311,8 +323,11 @@ impl Call<'_> {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tokens = state.issue(&scopes, config.access_ttl, None);
         let shape = state.shape.clone();
+        let refresh_ttl = shape
+            .refresh_token_on_client_credentials
+            .then_some(config.refresh_ttl);
+        let tokens = state.issue(&scopes, config.access_ttl, refresh_ttl);
         drop(state);
         token_response(
             &tokens,
@@ -473,9 +488,11 @@ fn token_response(
         "access_token": tokens.access_token,
         "token_type": "bearer",
         "expires_in": if shape.expires_in_as_string { json!(expires_in.to_string()) } else { json!(expires_in) },
-        "response_type": grant.as_str(),
     });
-    if let Some(scopes) = scopes {
+    if !shape.omit_response_type {
+        body["response_type"] = json!(grant.as_str());
+    }
+    if let Some(scopes) = scopes.filter(|_| !shape.omit_scope) {
         let separator = if shape.space_separated_scope {
             " "
         } else {
@@ -485,16 +502,42 @@ fn token_response(
     }
     if let (Some(refresh), Some(at)) = (&tokens.refresh_token, tokens.refresh_expires_at) {
         body["refresh_token"] = json!(refresh);
-        body["refresh_token_expires_in"] = json!(config.refresh_ttl.min(crate::MAX_TTL).as_secs());
-        body["refresh_token_expires_at"] =
-            json!(at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+        let lifetime = config.refresh_ttl.min(crate::MAX_TTL).as_secs();
+        body["refresh_token_expires_in"] = json!(lifetime);
+        match shape.refresh_expires_at {
+            RefreshExpiresAt::Absolute => {
+                body["refresh_token_expires_at"] =
+                    json!(at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+            }
+            RefreshExpiresAt::Relative => body["refresh_token_expires_at"] = json!(lifetime),
+            RefreshExpiresAt::Zero => body["refresh_token_expires_at"] = json!(0),
+            RefreshExpiresAt::Absent => {}
+        }
     }
     let status = if shape.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut response = wire::json_response(status, &body);
+    let mut response = match shape.malformed {
+        None => wire::json_response(status, &body),
+        Some(malformed) => {
+            let mut text = body.to_string();
+            match malformed {
+                Malformed::DuplicateRefreshToken => {
+                    text.insert_str(1, r#""refresh_token":"pinr_decoy","#);
+                }
+                Malformed::TrailingBytes => text.push_str("\n<!-- served by the edge -->"),
+                Malformed::HugeNumber => {
+                    let at = format!(r#""expires_in":{expires_in}"#);
+                    text = text.replacen(&at, r#""expires_in":1e400"#, 1);
+                }
+            }
+            let mut response = wire::json_response(status, &body);
+            *response.body_mut() = FakeBody::full(text);
+            response
+        }
+    };
     for (name, value) in &shape.headers {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),

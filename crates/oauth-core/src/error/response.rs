@@ -36,6 +36,56 @@ pub enum ResponseError {
 }
 
 impl ResponseError {
+    /// This error with every one of `secrets` (the app secret, the token or code just sent,
+    /// any secret the caller holds) replaced by `<redacted>` wherever the server's text
+    /// repeats it, whatever its shape. Server text is already stripped of anything that looks
+    /// like a Pinterest token; this also catches secrets that do not look like one. Secrets
+    /// shorter than 4 characters are not searched for (they would blank ordinary words).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pinterest_oauth_core::{parse_token_response, http};
+    /// use std::time::SystemTime;
+    ///
+    /// let echo = http::Response::builder()
+    ///     .status(400)
+    ///     .body(r#"{"code":1,"message":"bad client secret hunter2-hunter2"}"#)
+    ///     .unwrap();
+    /// let error = parse_token_response(SystemTime::UNIX_EPOCH, &echo).unwrap_err();
+    /// let clean = error.without_secrets(&["hunter2-hunter2"]);
+    /// assert!(!clean.to_string().contains("hunter2"));
+    /// ```
+    #[must_use]
+    pub fn without_secrets(self, secrets: &[&str]) -> ResponseError {
+        let scrub = |text: &mut Option<String>| {
+            if let Some(text) = text {
+                for secret in secrets.iter().filter(|s| s.len() >= 4) {
+                    if text.contains(secret) {
+                        *text = text.replace(secret, "<redacted>");
+                    }
+                }
+            }
+        };
+        match self {
+            ResponseError::Api(mut e) => {
+                scrub(&mut e.error);
+                scrub(&mut e.message);
+                scrub(&mut e.message_detail);
+                scrub(&mut e.request_id);
+                ResponseError::Api(e)
+            }
+            ResponseError::Malformed(mut e) => {
+                scrub(&mut e.content_type);
+                scrub(&mut e.request_id);
+                if let Malformation::UnexpectedRedirect { location } = &mut e.problem {
+                    scrub(location);
+                }
+                ResponseError::Malformed(e)
+            }
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {

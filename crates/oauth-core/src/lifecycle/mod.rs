@@ -569,6 +569,16 @@ impl TokenLifecycle {
             return;
         }
         let mut renews = self.state.renews;
+        if let Mode::ClientCredentials(grant) = &self.mode {
+            // An app token is classified by the grant that was sent, not by what the answer
+            // happens to say (`response_type` is optional; a refresh token may come with it).
+            if token.response_type.is_none() {
+                token.response_type = Some(crate::token::ResponseType::ClientCredentials);
+            }
+            if !token.scopes_known() {
+                token.scopes = Some(grant.scopes().to_vec());
+            }
+        }
         if let Some(current) = &self.token {
             if self.mode == Mode::User && token.refresh_token.is_none() {
                 token.refresh_token = current.refresh_token.clone();
@@ -782,6 +792,13 @@ impl TokenLifecycle {
         if let State::PersistRetry { at } = &mut self.machine {
             *at = (*at).min(now);
         }
+    }
+
+    /// `true` while the record of an attempt awaits its save (the [`Action::Persist`] just
+    /// handed out, or about to be, records a request before it is sent): a caller holding a
+    /// lock that can be lost confirms it before writing anything of the attempt.
+    pub fn recording_attempt(&self) -> bool {
+        self.machine == State::Recording
     }
 
     /// The new token set received but not yet persisted, if any: it must not be lost (its

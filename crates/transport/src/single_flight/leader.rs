@@ -96,7 +96,13 @@ pub(crate) struct LeaderTurn {
     holding_valid: bool,
     /// The grant to send once the lock is confirmed (built into a request only then).
     pending: Option<Grant>,
-    sent: Option<&'static str>,
+    /// The record of the attempt, saved once the lock is confirmed.
+    record: Option<TokenDocument>,
+    /// The lock was confirmed in this turn before anything of the attempt was written (it is
+    /// confirmed again just before the send).
+    confirmed: bool,
+    /// The grant sent, once it is (its secrets are scrubbed from any error the answer makes).
+    sent: Option<Grant>,
     saving_critical: bool,
     store_failure: Option<Arc<Error>>,
     /// A raw answer to keep aside before anything else.
@@ -111,6 +117,8 @@ impl LeaderTurn {
             phase: Phase::Start,
             holding_valid,
             pending: None,
+            record: None,
+            confirmed: false,
             sent: None,
             saving_critical: false,
             store_failure: None,
@@ -143,14 +151,23 @@ impl LeaderTurn {
             Phase::Loading => StepAction::Load,
             Phase::Driving => self.drive(state, now),
             Phase::Confirming => StepAction::Confirm(attempt(state)),
-            Phase::Confirmed => match self.pending.take() {
-                Some(grant) => {
-                    self.sent = Some(grant.grant_type());
+            Phase::Confirmed => match (self.record.take(), self.pending.take()) {
+                (Some(record), _) => {
+                    self.phase = Phase::Saving;
+                    self.saving_critical = false;
+                    StepAction::Save {
+                        document: record,
+                        critical: false,
+                    }
+                }
+                (None, Some(grant)) => {
                     self.phase = Phase::Sending;
                     tracing::debug!(grant = grant.grant_type(), "sending a token request");
-                    StepAction::Send(token_request(&state.config, &grant))
+                    let request = token_request(&state.config, &grant);
+                    self.sent = Some(grant);
+                    StepAction::Send(request)
                 }
-                None => {
+                (None, None) => {
                     self.phase = Phase::Done;
                     StepAction::Done
                 }
@@ -171,9 +188,19 @@ impl LeaderTurn {
         let lifecycle = &mut state.lifecycle;
         let action = lifecycle.poll(now);
         let critical = lifecycle.unsaved().is_some();
+        let recording = lifecycle.recording_attempt();
         match action {
+            // Confirmed again just before the send: a lock lost while the attempt was being
+            // recorded (a pause past a lease) sends nothing.
             Some(Action::Send(grant)) => {
                 self.pending = Some(grant);
+                self.phase = Phase::Confirming;
+                StepAction::Confirm(attempt(&*state))
+            }
+            // The record of an attempt: the lock is confirmed first, so that nothing of an
+            // attempt is written while another process's request may be in flight.
+            Some(Action::Persist(document)) if recording && !self.confirmed => {
+                self.record = Some(document);
                 self.phase = Phase::Confirming;
                 StepAction::Confirm(attempt(&*state))
             }
@@ -284,6 +311,7 @@ impl LeaderTurn {
         self.at(now);
         let error = match result {
             Ok(()) => {
+                self.confirmed = true;
                 self.phase = Phase::Confirmed;
                 return;
             }
@@ -294,7 +322,11 @@ impl LeaderTurn {
         let error = Arc::new(Error::Store(error));
         self.store_failure = Some(error.clone());
         let entropy = state.entropy();
-        state.lifecycle.handle_failure(now, Failure::Store, entropy);
+        match self.record.take() {
+            // Nothing was recorded, nothing sent: the lifecycle backs off.
+            Some(_) => state.lifecycle.persist_failed(now, entropy),
+            None => state.lifecycle.handle_failure(now, Failure::Store, entropy),
+        }
         state.last_error = Some(error);
         self.phase = Phase::Driving;
     }
@@ -310,7 +342,10 @@ impl LeaderTurn {
             return;
         }
         self.at(now);
-        let grant = self.sent.unwrap_or("refresh_token");
+        let grant = self
+            .sent
+            .as_ref()
+            .map_or("refresh_token", Grant::grant_type);
         let outcome = result.and_then(|response| {
             let parsed = parse_token_response(now, &response);
             // A success that was not read whole may carry a refresh token the parse did not
@@ -320,7 +355,12 @@ impl LeaderTurn {
             {
                 self.raw = Some(response.body().clone());
             }
-            parsed.map_err(Error::Response)
+            parsed.map_err(|e| {
+                // Whatever the server echoes of what was sent, or of the app's secret.
+                let mut secrets = self.sent.as_ref().map(Grant::secrets).unwrap_or_default();
+                secrets.push(state.config.app_secret().secret());
+                Error::Response(e.without_secrets(&secrets))
+            })
         });
         match outcome {
             Ok(token) => {
@@ -410,7 +450,7 @@ impl LeaderTurn {
     /// The grant type of the request this turn sent, if it sent one.
     #[cfg(test)]
     pub(crate) fn sent(&self) -> Option<&'static str> {
-        self.sent
+        self.sent.as_ref().map(Grant::grant_type)
     }
 
     /// What this turn's store failed with, if it did (locking, loading, confirming, saving):
@@ -428,6 +468,8 @@ impl LeaderTurn {
     pub(crate) fn interrupt(&mut self, state: &mut FlightState) {
         let now = self.now;
         let (failure, sent) = match self.phase {
+            // The record not written yet: the lifecycle awaits its save.
+            Phase::Confirming | Phase::Confirmed if self.record.is_some() => (None, false),
             Phase::Confirming | Phase::Confirmed => (Some(Failure::Store), false),
             Phase::Sending => (Some(Failure::Transient { retry_after: None }), true),
             // A new set waiting in memory (or a failure already handled) is saved later.
@@ -436,6 +478,7 @@ impl LeaderTurn {
         };
         self.phase = Phase::Done;
         self.pending = None;
+        self.record = None;
         tracing::warn!(
             sent,
             "a token refresh was interrupted before its outcome was known; it is retried after a backoff"

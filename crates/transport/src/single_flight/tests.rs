@@ -14,7 +14,7 @@ use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, LifecycleConfig, Toke
 use pinterest_oauth_core::{TokenDocument, parse_token_response};
 
 /// A leader's step for a set whose access token expired an hour ago, driven up to the
-/// confirmation (the lock taken, the set loaded, the attempt recorded).
+/// confirmation (the lock taken, the set loaded; the attempt is recorded once confirmed).
 fn step_at_confirm(now: SystemTime) -> (Arc<Flight>, Leader) {
     let received = now - Duration::from_secs(7200);
     let token = parse_token_response(
@@ -36,14 +36,24 @@ fn step_at_confirm(now: SystemTime) -> (Arc<Flight>, Leader) {
     step.handle_lock(now, Ok(true));
     assert!(matches!(step.poll(now), StepAction::Load));
     step.handle_load(now, Ok(Some(document)));
+    (flight, step)
+}
+
+/// After the confirmation: the attempt is recorded, then the request comes.
+fn records_the_attempt(now: SystemTime, step: &mut Leader) {
     let StepAction::Save {
-        critical: false, ..
+        critical: false,
+        document,
     } = step.poll(now)
     else {
-        panic!("the attempt is recorded first")
+        panic!("the attempt is recorded once the lock is confirmed")
     };
+    assert_eq!(
+        document.state().requests().len(),
+        1,
+        "the request is counted"
+    );
     step.handle_save(now, Ok(()));
-    (flight, step)
 }
 
 #[test]
@@ -53,6 +63,10 @@ fn nothing_is_sent_before_the_lock_is_confirmed() {
     assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     // Out-of-order answers change nothing: the confirmation is still awaited.
     step.handle_response(now, Err(Error::Store(StoreError::NotLocked)));
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
+    step.handle_confirm(now, Ok(()));
+    records_the_attempt(now, &mut step);
+    // Confirmed again just before the send.
     assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     step.handle_confirm(now, Ok(()));
     let StepAction::Send(request) = step.poll(now) else {
@@ -74,13 +88,10 @@ fn a_lost_lock_sends_nothing_and_is_this_steps_failure() {
             location: "lock".into(),
         }),
     );
-    loop {
-        match step.poll(now) {
-            StepAction::Done => break,
-            StepAction::Save { .. } => step.handle_save(now, Ok(())),
-            other => panic!("after a lost lock: {other:?}"),
-        }
-    }
+    assert!(
+        matches!(step.poll(now), StepAction::Done),
+        "after a lost lock nothing is recorded and nothing sent"
+    );
     assert_eq!(step.sent(), None);
     assert!(matches!(
         step.store_failure().as_deref(),
@@ -100,6 +111,9 @@ fn is_interrupted(flight: &Flight, expect_sent: bool) -> bool {
 
 /// Drives a step at the confirmation up to the request handed out.
 fn to_the_send(now: SystemTime, step: &mut Leader) {
+    assert!(matches!(step.poll(now), StepAction::Confirm(_)));
+    step.handle_confirm(now, Ok(()));
+    records_the_attempt(now, step);
     assert!(matches!(step.poll(now), StepAction::Confirm(_)));
     step.handle_confirm(now, Ok(()));
     assert!(matches!(step.poll(now), StepAction::Send(_)));

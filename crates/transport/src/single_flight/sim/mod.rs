@@ -66,6 +66,8 @@ enum Event {
     Step(usize),
     /// The API refused a process's access token: it asks for a refresh.
     RequestRefresh(usize),
+    /// The user forces a refresh in a process (`pinterest-oauth refresh`).
+    ForceRefresh(usize),
     /// A process starts (a cron job, a new worker).
     Spawn,
     /// A process is killed: its memory is gone, its files stay.
@@ -145,7 +147,7 @@ fn schedule(seed: u64, count: usize) -> (Kind, Vec<Event>) {
     ];
     // Each schedule weighs the kinds of event its own way (some never happen, some often),
     // so that rare combinations (a lease lost while an answer is delayed) come up.
-    let base: [u64; 16] = [35, 15, 7, 5, 5, 2, 3, 7, 2, 2, 1, 2, 2, 2, 4, 6];
+    let base: [u64; 17] = [35, 15, 7, 5, 5, 2, 3, 7, 2, 2, 1, 2, 2, 2, 4, 6, 2];
     let weights: Vec<u64> = base
         .iter()
         .enumerate()
@@ -206,7 +208,8 @@ fn schedule(seed: u64, count: usize) -> (Kind, Vec<Event>) {
                     },
                 ),
                 14 => Event::RequestRefresh(p),
-                _ => Event::Login,
+                15 => Event::Login,
+                _ => Event::ForceRefresh(p),
             }
         })
         .collect();
@@ -438,6 +441,12 @@ impl Sim {
                 if let Some(i) = self.index(p) {
                     let now = self.clock(self.processes[i].skew);
                     self.processes[i].state.lifecycle.request_refresh(now);
+                }
+            }
+            Event::ForceRefresh(p) => {
+                if let Some(i) = self.index(p) {
+                    let now = self.clock(self.processes[i].skew);
+                    self.processes[i].state.force_refresh(now);
                 }
             }
             Event::Spawn => self.spawn(),
@@ -961,6 +970,23 @@ mod found {
             Event::Advance(Duration::from_secs(2)),
             Event::Step(1),
             Event::Advance(Duration::from_secs(30)),
+            Event::Step(1),
+        ];
+        assert_eq!(fails(Kind::Redis, &events), None);
+    }
+
+    #[test]
+    fn a_forced_refresh_never_writes_over_an_attempt_in_flight() {
+        let events = [
+            Event::AdvanceToDue,
+            Event::Pinterest(Answer::Delayed(Duration::from_secs(20), Shape::Plain)),
+            Event::Step(0),
+            Event::LeaseVanishes,
+            Event::Advance(Duration::from_secs(2)),
+            Event::ForceRefresh(1),
+            Event::Step(1),
+            Event::Advance(Duration::from_secs(30)),
+            Event::Step(0),
             Event::Step(1),
         ];
         assert_eq!(fails(Kind::Redis, &events), None);

@@ -247,13 +247,15 @@ impl TokenStore for SimStore {
                             });
                         }
                         let window = attempt.window();
-                        w.redis.requests.retain(|at| *at + window > now);
-                        if w.redis.requests.len() >= attempt.burst() as usize {
-                            return Err(StoreError::BudgetSpent {
-                                location: "sim".into(),
-                            });
+                        w.redis.requests.retain(|(_, at)| *at + window > now);
+                        if !w.redis.requests.iter().any(|(o, _)| *o == owner) {
+                            if w.redis.requests.len() >= attempt.burst() as usize {
+                                return Err(StoreError::BudgetSpent {
+                                    location: "sim".into(),
+                                });
+                            }
+                            w.redis.requests.push((owner, now));
                         }
-                        w.redis.requests.push(now);
                         let deadline = attempt.deadline();
                         w.redis.in_flight = Some((owner, now + deadline));
                         w.redis.lease = Some((o, pid, until.max(now + deadline.max(LEASE))));

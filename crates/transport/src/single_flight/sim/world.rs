@@ -48,8 +48,8 @@ pub(super) struct Redis {
     /// The in-flight mark: the owner whose request may be in flight, until when (Redis's
     /// clock, which is true time).
     pub(super) in_flight: Option<(u64, SystemTime)>,
-    /// Recent confirmed requests (Redis's clock).
-    pub(super) requests: Vec<SystemTime>,
+    /// Recent confirmed requests (Redis's clock), by owner.
+    pub(super) requests: Vec<(u64, SystemTime)>,
     /// The next call fails as an unreachable server would.
     pub(super) down: bool,
 }
