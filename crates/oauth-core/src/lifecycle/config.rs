@@ -104,7 +104,7 @@ impl LifecycleConfig {
         self
     }
 
-    /// The longest `Retry-After` honoured (default 1 hour).
+    /// The longest `Retry-After` honoured (default a day: a day-long limit is not retried hourly).
     #[must_use]
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;

@@ -120,7 +120,7 @@ struct Pending {
 ///   may be the only valid one; callers get no token meanwhile, and
 ///   [`status`](Self::status) says [`Status::Waiting`] until when);
 /// * after a failure, exponential backoff with jitter, never shorter than what Pinterest asked
-///   (`Retry-After`, `X-RateLimit-Reset`, capped at an hour); the backoff grows until a success
+///   (`Retry-After`, `X-RateLimit-Reset`, capped at a day); the backoff grows until a success
 ///   brings a token still valid past the budget's interval, so a server alternating errors
 ///   with useless tokens is backed off too;
 /// * after a failure retrying cannot mend ([`Failure`] says which), no automatic request at all:

@@ -99,12 +99,32 @@ impl RefreshState {
         self.failures = self.failures.max(stored.failures);
         self.renews = stored.renews.or(self.renews);
         self.stop = stored.stop.or(self.stop.take());
-        for at in stored.requests {
-            if !self.requests.contains(&at) {
-                self.requests.push(at);
-            }
+        // Requests are whole seconds: two processes' requests in the same second are two
+        // entries, and the same request read back is the same entry. So for each second, the
+        // larger of the two counts (a writer always starts from what it read).
+        let mut merged = Vec::with_capacity(self.requests.len().max(stored.requests.len()));
+        let mut mine = std::mem::take(&mut self.requests);
+        mine.sort_unstable();
+        let mut theirs = stored.requests;
+        theirs.sort_unstable();
+        let (mut i, mut j) = (0, 0);
+        while i < mine.len() || j < theirs.len() {
+            let at = match (mine.get(i), theirs.get(j)) {
+                (Some(a), Some(b)) => *a.min(b),
+                (Some(a), None) => *a,
+                (None, Some(b)) => *b,
+                (None, None) => break,
+            };
+            let run = |list: &[SystemTime], from: usize| {
+                list.get(from..)
+                    .map_or(0, |rest| rest.iter().take_while(|t| **t == at).count())
+            };
+            let (a, b) = (run(&mine, i), run(&theirs, j));
+            merged.extend(std::iter::repeat_n(at, a.max(b)));
+            i += a;
+            j += b;
         }
-        self.requests.sort_unstable();
+        self.requests = merged;
     }
 }
 

@@ -976,6 +976,31 @@ mod found {
     }
 
     #[test]
+    fn requests_of_several_processes_in_one_second_all_count() {
+        // Found by a ten-minute run: the stored request times are whole seconds, and merging
+        // them as a set counted two processes' requests in one second as one.
+        let events = [
+            Event::Pinterest(Answer::InvalidClient),
+            Event::ForceRefresh(2),
+            Event::Step(2),
+            Event::ForceRefresh(0),
+            Event::ForceRefresh(2),
+            Event::Pinterest(Answer::RateLimited(1)),
+            Event::Step(0),
+            Event::ForceRefresh(0),
+            Event::Pinterest(Answer::InvalidClient),
+            Event::AdvanceToDue,
+            Event::Step(0),
+            Event::Step(2),
+            Event::ForceRefresh(2),
+            Event::Step(2),
+            Event::ForceRefresh(2),
+            Event::Step(2),
+        ];
+        assert_eq!(fails(Kind::File, &events), None);
+    }
+
+    #[test]
     fn a_forced_refresh_never_writes_over_an_attempt_in_flight() {
         let events = [
             Event::AdvanceToDue,
