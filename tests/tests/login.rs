@@ -6,19 +6,20 @@ use fake_pinterest::{ConsentMode, FakeConfig, FakePinterest};
 use pinterest_oauth_core::{CallbackError, RedirectUri, Scope};
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_tests::transports::{Kind, client_for, config_for, settings_for};
-use pinterest_oauth_transport::login::{Listener, LoginConfig, LoginError};
+use pinterest_oauth_transport::login::{Listener, LoginConfig, LoginError, LoginStart};
 use pinterest_oauth_transport::{Error, Pkce};
 
-/// A stand-in browser: follows the consent page to the listener, on a thread of its own.
-fn browser(url: &pinterest_oauth_core::Url) {
-    let url = url.to_string();
-    std::thread::spawn(move || {
-        if let Ok(consent) = fake_pinterest::visit(&url, None)
-            && let Some(callback) = consent.location
-        {
-            let _ = fake_pinterest::visit(&callback, None);
-        }
-    });
+/// A stand-in browser on `fake`: the login's redirect URI is registered with the fake (the
+/// app's owner did that), then the start address is followed to the consent page and back to
+/// the listener, cookies kept, on a thread of its own.
+fn browser(fake: &FakePinterest) -> impl FnOnce(&LoginStart) + '_ {
+    move |start| {
+        fake.register_redirect_uri(start.redirect_uri().as_str());
+        let url = start.url().to_string();
+        std::thread::spawn(move || {
+            let _ = fake_pinterest::Browser::new(None).follow(&url);
+        });
+    }
 }
 
 fn options() -> LoginConfig {
@@ -35,14 +36,14 @@ fn the_blocking_login_saves_the_set_before_answering_the_browser() {
         let store = FileStore::new(dir.path().join("token.json"));
         let client = client_for(kind, &fake);
         let token = client
-            .login(&store, &options().with_pkce(Pkce::S256), browser)
+            .login(&store, &options().with_pkce(Pkce::S256), browser(&fake))
             .unwrap();
         let saved = store.load().unwrap().unwrap();
         assert_eq!(saved.token(), &token, "{kind:?}");
         assert_eq!(fake.stats().token.authorization_code, 1);
         assert_eq!(fake.stats().pkce_refused, 0);
         // A second login replaces the set as the next revision.
-        client.login(&store, &options(), browser).unwrap();
+        client.login(&store, &options(), browser(&fake)).unwrap();
         assert_eq!(
             store.load().unwrap().unwrap().revision(),
             saved.revision() + 1
@@ -63,7 +64,7 @@ fn the_async_login_works_on_tokio() {
         .build()
         .unwrap();
     let token = runtime
-        .block_on(client.login(&store, &options(), browser))
+        .block_on(client.login(&store, &options(), browser(&fake)))
         .unwrap();
     assert_eq!(store.load().unwrap().unwrap().token(), &token);
 }
@@ -78,7 +79,9 @@ fn a_refusal_and_a_timeout_are_typed_and_nothing_is_saved() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
     let client = client_for(Kind::Ureq, &fake);
-    let err = client.login(&store, &options(), browser).unwrap_err();
+    let err = client
+        .login(&store, &options(), browser(&fake))
+        .unwrap_err();
     assert!(
         matches!(err, Error::Callback(CallbackError::Denied { .. })),
         "{err}"
@@ -152,15 +155,11 @@ fn forty_stalled_connections_never_keep_the_callback_out() {
     let options = LoginConfig::new(vec![Scope::BoardsRead])
         .with_redirect_uri(RedirectUri::new("http://127.0.0.1:0/cb").unwrap())
         .with_timeout(Duration::from_secs(20));
-    let token = client.login(&store, &options, |url| {
-        let redirect = url
-            .query_pairs()
-            .find(|(k, _)| k == "redirect_uri")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let target = pinterest_oauth_core::Url::parse(&redirect).unwrap();
+    let token = client.login(&store, &options, |start| {
+        fake.register_redirect_uri(start.redirect_uri().as_str());
+        let target = start.url();
         let addr = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
-        let url = url.to_string();
+        let url = start.url().to_string();
         std::thread::spawn(move || {
             use std::io::Write;
             // Forty connections that send one byte and stall, held open meanwhile.
@@ -172,11 +171,7 @@ fn forty_stalled_connections_never_keep_the_callback_out() {
                 })
                 .collect();
             std::thread::sleep(Duration::from_millis(100));
-            if let Ok(consent) = fake_pinterest::visit(&url, None)
-                && let Some(callback) = consent.location
-            {
-                let _ = fake_pinterest::visit(&callback, None);
-            }
+            let _ = fake_pinterest::Browser::new(None).follow(&url);
             drop(stalled);
         });
     });
@@ -247,7 +242,11 @@ fn a_login_whose_save_fails_keeps_the_set_where_it_can_be_restored() {
     let store = RefusesSaves(pinterest_oauth_store::MemoryStore::new());
     let client = client_for(Kind::Ureq, &fake);
     let err = client
-        .login(&store, &options().with_recovery_dir(dir.path()), browser)
+        .login(
+            &store,
+            &options().with_recovery_dir(dir.path()),
+            browser(&fake),
+        )
         .unwrap_err();
     let Error::NotSaved {
         kept_in: Some(path),

@@ -246,25 +246,44 @@ fn the_login_listener_wipes_the_request_head_that_holds_the_code() {
 
     let session = wipe_check::session(&[Pattern::exact(CODE.as_bytes())]);
     let (result, found) = session.watch_all(|| {
-        let result = client.login(&store, &options, |consent| {
-            let query = |name: &str| {
-                consent
-                    .query_pairs()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap()
-            };
-            let (state, redirect) = (query("state"), query("redirect_uri"));
-            let target = url::Url::parse(&redirect).unwrap();
-            let addr = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
-            // The browser's request, in a buffer sized once and wiped.
-            let mut request = zeroize::Zeroizing::new(Vec::with_capacity(512));
-            request.extend_from_slice(b"GET /cb?code=");
-            request.extend_from_slice(CODE.as_bytes());
-            request.extend_from_slice(b"&state=");
-            request.extend_from_slice(state.as_bytes());
-            request.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let result = client.login(&store, &options, |start| {
+            let start = start.url().clone();
+            let addr = format!("{}:{}", start.host_str().unwrap(), start.port().unwrap());
             std::thread::spawn(move || {
+                // The browser opens the start address: a redirect to the consent page, and
+                // the cookie the callback must carry.
+                let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+                write!(
+                    stream,
+                    "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                    start.path()
+                )
+                .unwrap();
+                let mut head = String::new();
+                stream.read_to_string(&mut head).unwrap();
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::trim)
+                        .unwrap()
+                        .to_owned()
+                };
+                let consent = url::Url::parse(&header("location:")).unwrap();
+                let cookie = header("set-cookie:").split(';').next().unwrap().to_owned();
+                let state: String = consent
+                    .query_pairs()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap();
+                // The browser's callback, in a buffer sized once and wiped.
+                let mut request = zeroize::Zeroizing::new(Vec::with_capacity(1024));
+                request.extend_from_slice(b"GET /cb?code=");
+                request.extend_from_slice(CODE.as_bytes());
+                request.extend_from_slice(b"&state=");
+                request.extend_from_slice(state.as_bytes());
+                request.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ");
+                request.extend_from_slice(cookie.as_bytes());
+                request.extend_from_slice(b"\r\n\r\n");
                 let mut stream = std::net::TcpStream::connect(addr).unwrap();
                 stream.write_all(&request).unwrap();
                 let mut page = [0u8; 4096];

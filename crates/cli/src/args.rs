@@ -160,19 +160,23 @@ pub(crate) struct Login {
     /// http://localhost:8085/, the one Pinterest's quickstart registers.
     #[arg(long, env = "PINTEREST_REDIRECT_URI", conflicts_with = "port")]
     pub(crate) redirect_uri: Option<String>,
-    /// Port of the default redirect URI (`http://localhost:<port>/`); 0 picks a free one.
+    /// Port of the default redirect URI (`http://localhost:<port>/`). Pinterest accepts only
+    /// registered redirect URIs, port included: register the one you use. 0 picks a free port
+    /// (for a local fake that accepts it; Pinterest would refuse it).
     #[arg(long)]
     pub(crate) port: Option<u16>,
-    /// Print the consent URL instead of opening the browser.
+    /// Print the login's one-time start address instead of opening the browser.
     #[arg(long)]
     pub(crate) no_browser: bool,
     /// Listen nowhere: print the consent URL and read the redirected URL pasted on stdin (for a
-    /// registered redirect URI this machine cannot serve, such as an https one).
+    /// registered redirect URI this machine cannot serve, such as an https one). Nothing then
+    /// checks which browser finishes the login: keep both addresses to yourself.
     #[arg(long)]
     pub(crate) no_listen: bool,
-    /// Use PKCE (S256): a code_challenge with the consent, the verifier with the exchange.
+    /// Leave PKCE out (it is on: a code_challenge with the consent, the verifier with the
+    /// exchange; servers ignore what they do not know).
     #[arg(long)]
-    pub(crate) pkce: bool,
+    pub(crate) no_pkce: bool,
     /// Seconds to wait for the browser to come back (1 to 86400).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,

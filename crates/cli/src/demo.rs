@@ -50,11 +50,22 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
 
     println!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)");
     let cli_store = CliStore::File(store.clone());
+    // The fake, as Pinterest, accepts only registered redirect URIs: register one on a free
+    // port, as an app's owner registers the URI its login listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map_err(|source| CliError::Io {
+            what: "cannot find a free port",
+            source,
+        })?
+        .port();
+    let redirect_uri = format!("http://localhost:{port}/");
+    fake.register_redirect_uri(&redirect_uri);
     let token = login(LoginRequest {
         client: &client,
         store: &cli_store,
         options: LoginConfig::new(vec![Scope::BoardsRead, Scope::PinsRead])
-            .with_redirect_uri(RedirectUri::new("http://localhost:0/")?)
+            .with_redirect_uri(RedirectUri::new(redirect_uri)?)
             .with_timeout(Duration::from_secs(30)),
         opener: Opener::Call(Box::new(|url| {
             std::thread::spawn(move || browse(&url));
@@ -131,15 +142,10 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The stand-in browser: loads the consent page and follows its redirect to the listener.
+/// The stand-in browser: opens the login's start address and follows it to the consent page
+/// and back to the listener, cookies kept.
 fn browse(url: &str) {
-    let followed = fake_pinterest::visit(url, None).and_then(|consent| match consent.location {
-        Some(callback) => fake_pinterest::visit(&callback, None),
-        None => Err(fake_pinterest::Error::NoRedirect {
-            status: consent.status,
-        }),
-    });
-    if let Err(e) = followed {
+    if let Err(e) = fake_pinterest::Browser::new(None).follow(url) {
         eprintln!("demo: {e}");
     }
 }

@@ -52,6 +52,11 @@ pub(crate) enum CliError {
         "{0} holds a user's grant (a refresh token); an app token saved there would discard it: use another --token-file or --grant, or revoke it first"
     )]
     WouldReplaceGrant(String),
+    /// Pinterest refused to revoke (403, code 29): it revokes only some kinds of token.
+    #[error(
+        "{0}; Pinterest revokes only some kinds of token (those of its system users): this one stays valid until it expires, and nothing stored was changed"
+    )]
+    RevokeNotPermitted(Error),
     /// Pinterest revoked the tokens, but the store could not record it.
     #[error(
         "Pinterest revoked {revoked}, but the token store could not record it ({source}): those tokens no longer work: once the store works, log in again"
@@ -130,7 +135,7 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
-            CliError::UnusableAccessToken { .. } => exit::API,
+            CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::API,
             CliError::Store(_) | CliError::RevokedNotRecorded { .. } => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,

@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, Read as _};
 
-use pinterest_oauth_core::{RedirectUri, Scope, Token, Url};
+use pinterest_oauth_core::{RedirectUri, Scope, Token};
 use pinterest_oauth_transport::Pkce;
-use pinterest_oauth_transport::login::{LoginConfig, LoginError, reserve, save_login};
+use pinterest_oauth_transport::login::{LoginConfig, LoginError, LoginStart, reserve, save_login};
 
 use crate::AnyClient;
 use crate::error::CliError;
@@ -22,9 +22,17 @@ pub(crate) enum Opener {
 }
 
 impl Opener {
-    fn open(self, url: &Url) {
+    fn open(self, start: &LoginStart) {
+        let url = start.url();
+        let listening: Vec<String> = start.listening().iter().map(ToString::to_string).collect();
+        eprintln!(
+            "Waiting for Pinterest to send the browser back to {} (listening on {}) until {}; press Ctrl-C to cancel.",
+            start.redirect_uri(),
+            listening.join(", "),
+            pinterest_oauth_transport::fmt_time(start.deadline())
+        );
         match self {
-            Opener::Print => eprintln!("Open this URL in your browser to log in:\n{url}"),
+            Opener::Print => eprintln!("Open this address in your browser to log in:\n{url}"),
             Opener::Browser => {
                 eprintln!("Opening your browser to log in. If it does not open, visit:\n{url}");
                 if let Err(e) = webbrowser::open(url.as_str()) {
@@ -51,7 +59,7 @@ pub(crate) fn login(request: LoginRequest<'_>) -> Result<Token, CliError> {
     let opener = request.opener;
     request
         .client
-        .login(request.store, &request.options, |url| opener.open(url))
+        .login(request.store, &request.options, |start| opener.open(start))
         .map_err(|e| match e {
             pinterest_oauth_transport::Error::Login(LoginError::NotLoopback { uri }) => {
                 CliError::NotLoopback(uri)
@@ -75,6 +83,10 @@ pub(crate) fn login_out_of_band(
         "Open this URL in your browser, give access, then paste here the address the browser \
          ends on (it may show an error page):\n{}",
         consent.url()
+    );
+    eprintln!(
+        "(Nothing listens: nothing checks which browser finishes this login. The URL above and \
+         the address you paste carry the login's secrets: keep both to yourself.)"
     );
     let mut line = zeroize::Zeroizing::new(String::new());
     std::io::stdin()

@@ -95,7 +95,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 (None, Some(port)) => RedirectUri::new(format!("http://localhost:{port}/"))?,
                 (None, None) => RedirectUri::new(DEFAULT_REDIRECT_URI)?,
             };
-            let pkce = if args.pkce { Pkce::S256 } else { Pkce::Off };
+            let pkce = if args.no_pkce { Pkce::Off } else { Pkce::S256 };
             let token = if args.no_listen {
                 login::login_out_of_band(&client, &store, &redirect_uri, &scopes, pkce)?
             } else {
@@ -117,9 +117,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     },
                 })?
             };
+            let who = match account_name(&client, &token) {
+                Some(name) => format!("logged in as {name}"),
+                None => "logged in".to_owned(),
+            };
             context.print_token(
                 &token,
-                &format!("logged in; tokens saved to {}", store.location()),
+                &format!("{who}; tokens saved to {}", store.location()),
             )?;
         }
         Command::Token => {
@@ -388,7 +392,9 @@ impl Context {
             })
         };
         if !only_refresh && let Some(access) = token.access_token() {
-            client.revoke(&Revocation::access_token(access.clone()))?;
+            client
+                .revoke(&Revocation::access_token(access.clone()))
+                .map_err(revoke_refused)?;
             revoked.push("access_token");
             // Recorded at once: should the next call fail, `token` must not hand out an access
             // token Pinterest already revoked.
@@ -398,7 +404,9 @@ impl Context {
             }
         }
         if !only_access && let Some(refresh) = token.refresh_token() {
-            client.revoke(&Revocation::refresh_token(refresh.clone()))?;
+            client
+                .revoke(&Revocation::refresh_token(refresh.clone()))
+                .map_err(revoke_refused)?;
             revoked.push("refresh_token");
         }
         let recorded = |result| record(&revoked, result);
@@ -414,22 +422,15 @@ impl Context {
                     false,
                 )
             }
-            (_, true) => match document.without_refresh_token() {
-                Some(rest) => {
-                    recorded(store.save(&lock, &rest))?;
-                    (
-                        "the access token is used until it expires; then log in again",
-                        false,
-                    )
-                }
-                None => {
-                    recorded(store.clear(&lock))?;
-                    (
-                        "nothing usable was left: the stored tokens were removed",
-                        true,
-                    )
-                }
-            },
+            // Pinterest revokes the access tokens issued from a revoked refresh token too:
+            // nothing usable is left.
+            (_, true) => {
+                recorded(store.clear(&lock))?;
+                (
+                    "revoking the refresh token revoked the access tokens issued from it too: the stored tokens were removed",
+                    true,
+                )
+            }
         };
         drop(lock);
         if self.global.json {
@@ -487,6 +488,38 @@ fn holds_user_grant(token: &Token) -> bool {
     // An app token is what client credentials gave, whatever else it carries.
     token.response_type() != Some(&pinterest_oauth_core::ResponseType::ClientCredentials)
         && (token.refresh_token().is_some() || token.access_token().is_some())
+}
+
+/// A revocation Pinterest refused with code 29 ("not permitted") says why; other errors as
+/// they are.
+fn revoke_refused(error: pinterest_oauth_transport::Error) -> CliError {
+    let not_permitted = matches!(
+        error.response(),
+        Some(pinterest_oauth_core::ResponseError::Api(api)) if api.status() == 403 && api.code() == Some(29)
+    );
+    if not_permitted {
+        CliError::RevokeNotPermitted(error)
+    } else {
+        error.into()
+    }
+}
+
+/// The username of the account a new login acts for, when `user_accounts:read` was granted;
+/// a failure to read it is a warning (the login itself succeeded).
+fn account_name(client: &AnyClient, token: &Token) -> Option<String> {
+    let access = token.access_token()?;
+    if !token.scopes().contains(&Scope::UserAccountsRead) {
+        return None;
+    }
+    match client.user_account(access) {
+        Ok(account) => account.username().map(str::to_owned),
+        Err(e) => {
+            eprintln!(
+                "warning: the login succeeded, but the account's name could not be read: {e}"
+            );
+            None
+        }
+    }
 }
 
 /// Parses scope names; unknown ones are passed through with a warning.

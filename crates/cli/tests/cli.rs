@@ -103,7 +103,7 @@ impl Env {
     /// `login --no-browser`, with the test as the browser.
     fn login(&self, extra: &[&str]) -> (Output, Browsed) {
         let pending = self.start_login(extra);
-        let browsed = browse(&pending.consent_url);
+        let browsed = pending.browse();
         (pending.finish(), browsed)
     }
 }
@@ -117,17 +117,57 @@ struct Browsed {
     page: String,
 }
 
-/// GETs the consent page, then the redirect it gives, as a browser would.
-fn browse(url: &str) -> Browsed {
-    let consent = fake_pinterest::visit(url, None).unwrap();
-    assert_eq!(consent.status, 302);
-    let callback = consent.location.unwrap();
-    let answer = fake_pinterest::visit(&callback, None).unwrap();
-    Browsed {
-        consent_url: url.to_owned(),
-        status: answer.status,
-        page: answer.body,
-        callback,
+/// A browser: in this process, or `curl` with a cookie jar run as another user.
+enum Browser {
+    Here(fake_pinterest::Browser),
+    As { uid: u32, jar: PathBuf },
+}
+
+impl Browser {
+    /// GETs `url`, cookies kept, no redirect followed.
+    fn visit(&mut self, url: &str) -> fake_pinterest::Visit {
+        match self {
+            Browser::Here(browser) => browser.visit(url).unwrap_or_else(|e| panic!("{url}: {e}")),
+            Browser::As { uid, jar } => {
+                let output = Command::new("setpriv")
+                    .arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={uid}"))
+                    .args([
+                        "--clear-groups",
+                        "--",
+                        "curl",
+                        "-s",
+                        "-i",
+                        "--max-time",
+                        "30",
+                    ])
+                    .arg("-b")
+                    .arg(&*jar)
+                    .arg("-c")
+                    .arg(&*jar)
+                    .arg(url)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                let answer = text(&output.stdout);
+                let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+                let status = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| panic!("{url}: {answer} {}", text(&output.stderr)));
+                let location = head.lines().find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(name, _)| name.eq_ignore_ascii_case("location"))
+                        .map(|(_, v)| v.trim().to_owned())
+                });
+                fake_pinterest::Visit {
+                    status,
+                    location,
+                    body: body.to_owned(),
+                }
+            }
+        }
     }
 }
 
@@ -327,34 +367,26 @@ fn logged_in(config: FakeConfig) -> Env {
 }
 
 #[test]
-fn revoking_one_token_keeps_the_file() {
+fn revoking_the_refresh_token_revokes_the_access_tokens_too() {
     let env = logged_in(FakeConfig::default());
     let file = stored(&env.token_file());
     let only = json(&env.run(&["revoke", "--refresh-token", "--json"]));
     assert_eq!(only["revoked"], serde_json::json!(["refresh_token"]));
-    assert_eq!(only["token_file_removed"], false);
-    assert!(env.token_file().exists());
+    // Pinterest revokes the access tokens issued from a revoked refresh token: nothing usable
+    // is left, so nothing is kept.
     let access = file["access_token"].as_str().unwrap();
-    assert!(env.fake.access_token_valid(access));
-    // The revoked refresh token is forgotten: `token` keeps serving the access token...
-    let token = env.run(&["token"]);
-    assert_eq!(text(&token.stdout).trim(), access);
-    assert!(stored(&env.token_file())["refresh_token"].is_null());
-    // ...and a refresh needs a login; the dead refresh token is never sent.
+    assert!(!env.fake.access_token_valid(access));
+    assert_eq!(only["token_file_removed"], true);
+    assert!(!env.token_file().exists());
+    // A refresh needs a login; the dead refresh token is never sent.
     let refresh = env.run(&["refresh"]);
     assert_eq!(code(&refresh), 3, "{}", text(&refresh.stderr));
     let err = text(&refresh.stderr);
-    assert!(err.starts_with("error: consent needed"), "{err}");
-    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    assert!(err.contains("run `pinterest-oauth login`"), "{err}");
     assert_eq!(env.fake.stats().token.refresh_token, 0);
     // Nothing left to revoke is said, not faked.
     let nothing = env.run(&["revoke", "--refresh-token"]);
-    assert_eq!(code(&nothing), 2, "{}", text(&nothing.stderr));
-    assert!(
-        text(&nothing.stderr).contains("nothing was revoked"),
-        "{}",
-        text(&nothing.stderr)
-    );
+    assert_ne!(code(&nothing), 0, "{}", text(&nothing.stderr));
     assert!(!text(&nothing.stdout).contains("revoked:"));
     assert_eq!(
         code(&env.run(&["revoke", "--access-token", "--refresh-token"])),
@@ -777,14 +809,29 @@ fn token_never_waits_for_a_busy_lock_while_it_holds_a_valid_token() {
 /// A login in progress: the child, its consent URL, and its stderr lines still to come.
 struct Pending {
     child: Child,
+    /// The login's one-time start address, as printed.
+    start_url: String,
+    /// The redirect URI it listens on, as printed.
+    redirect_uri: String,
+    /// Where the start address redirected the browser.
     consent_url: String,
+    /// The browser that opened the start address (it holds the login's cookie).
+    browser: std::sync::Mutex<Browser>,
     lines: mpsc::Receiver<String>,
     reader: std::thread::JoinHandle<String>,
 }
 
 impl Env {
-    /// Starts `login` and waits for it to print the consent URL.
+    /// Starts `login`, waits for it to print where it listens and its start address, registers
+    /// the redirect URI with the fake (the app's owner did that), and opens the start address
+    /// in a browser of its own (which then holds the login's cookie).
     fn start_login(&self, extra: &[&str]) -> Pending {
+        self.launch_login(extra, true)
+    }
+
+    /// Starts `login`; with `open`, as [`start_login`]; without, nobody has opened the start
+    /// address yet.
+    fn launch_login(&self, extra: &[&str], open: bool) -> Pending {
         let mut args = vec!["login", "--no-browser"];
         args.extend_from_slice(extra);
         if !extra
@@ -805,34 +852,85 @@ impl Env {
             }
             all
         });
-        let consent_url = loop {
+        let mut redirect_uri = None;
+        let start_url = loop {
             let line = lines
                 .recv_timeout(LIMIT)
-                .expect("the CLI prints the consent URL");
-            if line.starts_with(&self.fake.consent_url()) {
+                .expect("the CLI prints where it listens and its start address");
+            if let Some(rest) = line.split_once("send the browser back to ") {
+                redirect_uri = rest.1.split(" (listening").next().map(str::to_owned);
+            }
+            if line.starts_with("http://") && line.contains("/start/") {
                 break line;
             }
         };
-        Pending {
+        let redirect_uri = redirect_uri.expect("the CLI says where it listens");
+        self.fake.register_redirect_uri(&redirect_uri);
+        let mut pending = Pending {
             child,
-            consent_url,
+            start_url,
+            redirect_uri,
+            consent_url: String::new(),
+            browser: std::sync::Mutex::new(Browser::Here(fake_pinterest::Browser::new(None))),
             lines,
             reader,
+        };
+        if open {
+            pending.open(self);
         }
+        pending
     }
 }
 
 impl Pending {
-    /// The listener's origin (`http://localhost:PORT`), from the consent URL.
+    /// The user's browser opens the start address: it runs as the user the CLI runs as (the
+    /// listener serves no other), and ends on the consent page's address.
+    fn open(&mut self, env: &Env) {
+        let mut browser = match env.user {
+            Some(uid) => Browser::As {
+                uid,
+                // Where that user can write it (the test's own directories may be root's).
+                jar: std::env::temp_dir().join(format!(
+                    "pinterest-oauth-test-cookies-{}-{}",
+                    std::process::id(),
+                    env.fake.addr().port()
+                )),
+            },
+            None => Browser::Here(fake_pinterest::Browser::new(None)),
+        };
+        let started = browser.visit(&self.start_url);
+        assert_eq!(started.status, 302, "{}", started.body);
+        let consent_url = started.location.expect("the start address redirects");
+        assert!(
+            consent_url.starts_with(&env.fake.consent_url()),
+            "{consent_url}"
+        );
+        self.consent_url = consent_url;
+        self.browser = std::sync::Mutex::new(browser);
+    }
+
+    /// The redirect URI the login listens on.
     fn listener(&self) -> url::Url {
-        let consent = url::Url::parse(&self.consent_url).unwrap();
-        let redirect = consent
-            .query_pairs()
-            .find(|(k, _)| k == "redirect_uri")
-            .unwrap()
-            .1
-            .into_owned();
-        url::Url::parse(&redirect).unwrap()
+        url::Url::parse(&self.redirect_uri).unwrap()
+    }
+
+    /// GETs `url` in the browser that started the login (no redirect followed).
+    fn visit(&self, url: &str) -> fake_pinterest::Visit {
+        self.browser.lock().unwrap().visit(url)
+    }
+
+    /// The consent page, then the redirect it gives, in the browser that started the login.
+    fn browse(&self) -> Browsed {
+        let consent = self.visit(&self.consent_url);
+        assert_eq!(consent.status, 302, "{}", consent.body);
+        let callback = consent.location.unwrap();
+        let answer = self.visit(&callback);
+        Browsed {
+            consent_url: self.consent_url.clone(),
+            status: answer.status,
+            page: answer.body,
+            callback,
+        }
     }
 
     fn finish(self) -> Output {
@@ -871,10 +969,8 @@ fn fifty_forged_callbacks_cannot_end_or_steal_a_login() {
         assert!(matches!(page.status, 400 | 404), "{i}: {}", page.status);
     }
     // The real browser comes back: the login still listens, and succeeds.
-    let consent = get(&pending.consent_url);
-    let callback = consent.location.unwrap();
-    let page = get(&callback);
-    assert_eq!(page.status, 200, "{}", page.body);
+    let page = pending.browse();
+    assert_eq!(page.status, 200, "{}", page.page);
     let output = pending.finish();
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     assert!(
@@ -937,9 +1033,7 @@ fn slow_and_idle_connections_neither_stretch_the_timeout_nor_delay_the_callback(
     let idle: Vec<TcpStream> = (0..6)
         .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
         .collect();
-    let consent = get(&pending.consent_url);
-    let page = get(&consent.location.unwrap());
-    assert_eq!(page.status, 200);
+    assert_eq!(pending.browse().status, 200);
     let output = pending.finish();
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     drop(idle);
@@ -1003,12 +1097,11 @@ fn any_registered_loopback_redirect_uri_with_a_path_works() {
     );
     // Another path is not the callback.
     assert_eq!(get(&format!("http://127.0.0.1:{port}/?code=x")).status, 404);
-    let consent = get(&pending.consent_url);
+    let browsed = pending.browse();
     assert_eq!(
-        consent.status, 302,
+        browsed.status, 200,
         "the fake accepts only the registered uri"
     );
-    assert_eq!(get(&consent.location.unwrap()).status, 200);
     let output = pending.finish();
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
 
@@ -1061,15 +1154,14 @@ fn the_out_of_band_login_takes_the_pasted_redirect() {
 #[test]
 fn pkce_sends_a_challenge_and_its_verifier() {
     let env = Env::new("ureq");
-    let pending = env.start_login(&["--pkce"]);
+    let pending = env.start_login(&[]);
     assert!(
         pending.consent_url.contains("code_challenge="),
-        "{}",
+        "on by default: {}",
         pending.consent_url
     );
     assert!(pending.consent_url.contains("code_challenge_method=S256"));
-    let consent = get(&pending.consent_url);
-    assert_eq!(get(&consent.location.unwrap()).status, 200);
+    assert_eq!(pending.browse().status, 200);
     let output = pending.finish();
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     assert_eq!(
@@ -2179,4 +2271,215 @@ fn errors_never_repeat_a_secret_the_server_echoes() {
         assert!(!shown.contains(secret), "{args:?}: {shown}");
         assert!(!shown.contains(&refresh[5..]), "{args:?}: {shown}");
     }
+}
+
+/// Runs `curl` as uid 65534 (another local user): the status line and headers, or an empty
+/// string when the connection was refused or closed.
+fn curl_as_nobody(url: &str) -> String {
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(["curl", "-s", "-i", "--max-time", "10", url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    text(&output.stdout)
+}
+
+#[test]
+fn another_local_user_cannot_hijack_a_login() {
+    if !running_as_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!(
+            "SKIPPED another_local_user_cannot_hijack_a_login: needs root to act as another user"
+        );
+        return;
+    }
+    let env = Env::new("ureq");
+    let mut pending = env.launch_login(&[], false);
+
+    // The attacker reads every process's command line: the login's `state` is on none.
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            assert!(
+                !cmdline.contains("state="),
+                "a command line holds a state: {cmdline}"
+            );
+            assert!(
+                !cmdline.contains("/oauth/?"),
+                "a command line holds the consent url"
+            );
+        }
+    }
+    // Say the start address leaked (a browser launcher's command line): the attacker fetches
+    // it first. Its connection is refused: the listener serves only its own user.
+    let fetched = curl_as_nobody(&pending.start_url);
+    assert!(
+        !fetched.contains("302"),
+        "the attacker got the consent page: {fetched}"
+    );
+    assert!(!fetched.contains("set-cookie"), "{fetched}");
+    // The attacker consents on its own account for the same app and redirect URI, keeps the
+    // code, and sends it to the listener with a state of its choosing.
+    let own = fake_pinterest::visit(
+        &format!(
+            "{}?client_id={}&redirect_uri={}&response_type=code&scope=boards:read&state=attacker",
+            env.fake.consent_url(),
+            env.fake.app_id(),
+            pending.redirect_uri
+        ),
+        None,
+    )
+    .unwrap();
+    let forged = own.location.expect("the attacker's own consent redirects");
+    assert!(forged.contains("code="), "{forged}");
+    let sent = curl_as_nobody(&forged);
+    assert!(!sent.contains("200 OK"), "{sent}");
+
+    // The user's own browser then opens the start address and consents: the login ends with
+    // the user's own grant.
+    pending.open(&env);
+    let browsed = pending.browse();
+    assert_eq!(browsed.status, 200, "{}", browsed.page);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let stored = stored(&env.token_file());
+    let exchanges: Vec<String> = env
+        .fake
+        .requests()
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|b| b.contains("grant_type=authorization_code"))
+        .collect();
+    assert_eq!(exchanges.len(), 1, "only the user's own code was exchanged");
+    let attacker_code = url::Url::parse(&forged)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        !exchanges[0].contains(&attacker_code),
+        "the attacker's code was never sent"
+    );
+    assert!(
+        exchanges[0].contains("code_verifier="),
+        "PKCE is on by default"
+    );
+    assert!(
+        env.fake
+            .access_token_valid(stored["access_token"].as_str().unwrap())
+    );
+    assert!(
+        text(&output.stderr).contains("another local user"),
+        "the refusal is reported: {}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn a_start_address_opened_twice_stops_the_login_and_saves_nothing() {
+    let env = Env::new("ureq");
+    let pending = env.start_login(&[]);
+    // A second fetch, from the same user (where no socket table can tell it apart).
+    let again = fake_pinterest::visit(&pending.start_url, None).unwrap();
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.body.contains("opened twice"), "{}", again.body);
+    let output = pending.finish();
+    assert_ne!(code(&output), 0);
+    assert!(
+        text(&output.stderr).contains("start address was opened twice"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!env.token_file().exists(), "nothing saved");
+    assert_eq!(env.fake.stats().token.authorization_code, 0);
+}
+
+#[test]
+fn only_the_browser_that_opened_the_start_address_can_finish() {
+    let env = Env::new("ureq");
+    let pending = env.start_login(&["--timeout", "20"]);
+    // Another browser (no cookie) comes back with the right state and a real code.
+    let consent = fake_pinterest::visit(&pending.consent_url, None).unwrap();
+    let callback = consent.location.unwrap();
+    let other = fake_pinterest::visit(&callback, None).unwrap();
+    assert_eq!(other.status, 400, "{}", other.body);
+    assert!(other.body.contains("did not start"), "{}", other.body);
+    // The user's own browser finishes it.
+    assert_eq!(pending.browse().status, 200);
+    let output = pending.finish();
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert_eq!(env.fake.stats().token.authorization_code, 1);
+}
+
+#[test]
+fn login_says_where_it_listens_until_when_and_whose_account_it_connected() {
+    let env = Env::new("ureq");
+    let (login, _) = env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    let said = text(&login.stderr);
+    assert!(said.contains("listening on 127.0.0.1:"), "{said}");
+    assert!(said.contains("press Ctrl-C to cancel"), "{said}");
+    assert!(said.contains(" until 20"), "the deadline: {said}");
+    let out = text(&login.stdout);
+    // The default scopes include user_accounts:read: the fake's account name is reported.
+    assert!(out.starts_with("logged in as fake_pinterest_user"), "{out}");
+    assert!(
+        out.contains("user_accounts:read"),
+        "the scopes granted: {out}"
+    );
+    assert_eq!(env.fake.stats().user_account, 1);
+
+    // Without that scope nothing is asked; when asking fails, the login still succeeds.
+    let env = Env::new("ureq");
+    let (login, _) = env.login(&["--scopes", "boards:read"]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    assert!(
+        text(&login.stdout).starts_with("logged in;"),
+        "{}",
+        text(&login.stdout)
+    );
+    assert_eq!(env.fake.stats().user_account, 0);
+    let env = Env::new("ureq");
+    env.fake
+        .push_fault(Route::UserAccount, Fault::unavailable(), Times::Always);
+    let (login, _) = env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    assert!(
+        text(&login.stderr)
+            .contains("warning: the login succeeded, but the account's name could not be read"),
+        "{}",
+        text(&login.stderr)
+    );
+}
+
+#[test]
+fn a_revocation_pinterest_does_not_permit_says_why() {
+    let env = logged_in(FakeConfig::default());
+    env.fake
+        .push_fault(Route::Revoke, Fault::forbidden(), Times::Once);
+    let revoke = env.run(&["revoke", "--access-token"]);
+    assert_eq!(code(&revoke), 4, "{}", text(&revoke.stderr));
+    assert!(
+        text(&revoke.stderr).contains("Pinterest revokes only some kinds of token"),
+        "{}",
+        text(&revoke.stderr)
+    );
+    assert!(
+        stored(&env.token_file())["access_token"].is_string(),
+        "nothing changed"
+    );
+}
+
+#[test]
+fn the_port_help_says_pinterest_accepts_only_registered_ports() {
+    let env = Env::new("ureq");
+    let help = text(&env.run(&["login", "--help"]).stdout);
+    assert!(help.contains("registered"), "{help}");
+    assert!(help.contains("--no-pkce"), "{help}");
 }

@@ -55,7 +55,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use body::FakeBody;
-pub use browser::{Visit, visit};
+pub use browser::{Browser, Visit, visit};
 pub use fault::{Cut, Fault, Grant, Route, Times};
 pub use state::{AnswerShape, GrantCounts, Malformed, RecordedRequest, RefreshExpiresAt, Stats};
 pub use wire::{KNOWN_SCOPES, REQUEST_ID};
@@ -66,6 +66,8 @@ use state::{IssuedCode, State};
 
 /// The default test app id.
 pub const DEFAULT_APP_ID: &str = "1234567";
+/// The redirect URI registered by default (Pinterest's quickstart's).
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8085/";
 /// The default test app secret.
 pub const DEFAULT_APP_SECRET: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -90,8 +92,14 @@ pub struct FakeConfig {
     pub app_id: String,
     /// The app secret it accepts.
     pub app_secret: String,
-    /// Registered redirect URIs; when empty, any loopback URI is accepted (RFC 8252 §7.3).
+    /// Registered redirect URIs, matched byte for byte, port included, as Pinterest does (no
+    /// any-port loopback). Default: `http://localhost:8085/`, what Pinterest's quickstart
+    /// registers. More can be registered while it runs
+    /// ([`FakePinterest::register_redirect_uri`]).
     pub redirect_uris: Vec<String>,
+    /// Accept PKCE's `plain` method (RFC 7636 allows it, but only S256 is worth having): off by
+    /// default, a `plain` challenge is refused.
+    pub allow_plain_pkce: bool,
     /// Access token lifetime (Pinterest: 30 days).
     pub access_ttl: Duration,
     /// Refresh token lifetime (Pinterest: 60 days, continuous).
@@ -116,7 +124,8 @@ impl Default for FakeConfig {
         FakeConfig {
             app_id: DEFAULT_APP_ID.to_owned(),
             app_secret: DEFAULT_APP_SECRET.to_owned(),
-            redirect_uris: Vec::new(),
+            redirect_uris: vec![DEFAULT_REDIRECT_URI.to_owned()],
+            allow_plain_pkce: false,
             access_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_ttl: Duration::from_secs(60 * 24 * 3600),
             code_ttl: Duration::from_secs(600),
@@ -190,6 +199,7 @@ impl FakePinterest {
         let tls = config.tls;
         let state = State {
             shape: config.shape.clone(),
+            redirect_uris: config.redirect_uris.clone(),
             ..State::default()
         };
         let shared = Arc::new(Shared {
@@ -317,6 +327,15 @@ impl FakePinterest {
     pub fn refresh_token_valid(&self, token: &str) -> bool {
         let grace = self.shared.config.rotation_grace;
         self.lock().refresh_usable(token, grace)
+    }
+
+    /// Registers one more redirect URI (as an app's owner adds one in Pinterest's app settings):
+    /// from now on the consent page and the code exchange accept it, byte for byte.
+    pub fn register_redirect_uri(&self, uri: &str) {
+        let mut state = self.lock();
+        if !state.redirect_uris.iter().any(|r| r == uri) {
+            state.redirect_uris.push(uri.to_owned());
+        }
     }
 
     /// Issues an authorization code directly, as the consent page would after approval.

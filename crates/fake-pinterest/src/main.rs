@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use fake_pinterest::{
-    AnswerShape, ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, FakeConfig, FakePinterest,
-    MAX_TTL, Malformed, RefreshExpiresAt,
+    AnswerShape, ConsentMode, DEFAULT_APP_ID, DEFAULT_APP_SECRET, DEFAULT_REDIRECT_URI, FakeConfig,
+    FakePinterest, MAX_TTL, Malformed, RefreshExpiresAt,
 };
 
 /// A local fake of Pinterest's OAuth consent page and token endpoints.
@@ -31,9 +31,12 @@ struct Args {
     /// The app secret to accept.
     #[arg(long, default_value = DEFAULT_APP_SECRET)]
     app_secret: String,
-    /// A registered redirect URI (repeatable). Without any, every loopback URI is accepted.
-    #[arg(long = "redirect-uri")]
+    /// A registered redirect URI, matched byte for byte, port included (repeatable).
+    #[arg(long = "redirect-uri", default_value = DEFAULT_REDIRECT_URI)]
     redirect_uris: Vec<String>,
+    /// Accept PKCE's `plain` method (refused by default: only S256).
+    #[arg(long)]
+    allow_plain_pkce: bool,
     /// Access token lifetime in seconds (at most 100 years; 0: tokens expire at once).
     #[arg(long, default_value_t = 30 * 24 * 3600)]
     access_ttl: u64,
@@ -119,6 +122,7 @@ async fn main() -> ExitCode {
         app_id: args.app_id,
         app_secret: args.app_secret,
         redirect_uris: args.redirect_uris,
+        allow_plain_pkce: args.allow_plain_pkce,
         access_ttl: Duration::from_secs(args.access_ttl).min(MAX_TTL),
         refresh_ttl: Duration::from_secs(args.refresh_ttl).min(MAX_TTL),
         code_ttl: Duration::from_secs(args.code_ttl).min(MAX_TTL),

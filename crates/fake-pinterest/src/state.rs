@@ -206,6 +206,11 @@ pub(crate) struct State {
     pub(crate) cuts: VecDeque<crate::fault::Cut>,
     pub(crate) recorded: VecDeque<RecordedRequest>,
     pub(crate) shape: AnswerShape,
+    /// The registered redirect URIs.
+    pub(crate) redirect_uris: Vec<String>,
+    /// The grant (one consent, and every token issued down its chain) each token belongs to.
+    pub(crate) grant_of: HashMap<String, u64>,
+    pub(crate) grants: u64,
 }
 
 /// A token set just issued.
@@ -224,14 +229,42 @@ impl State {
         self.recorded.push_back(request);
     }
 
-    /// Issues an access token, and a refresh token unless `refresh_ttl` is `None`.
+    /// Issues an access token, and a refresh token unless `refresh_ttl` is `None`, for a new
+    /// grant.
     pub(crate) fn issue(
         &mut self,
         scopes: &[String],
         access_ttl: Duration,
         refresh_ttl: Option<Duration>,
     ) -> Issued {
+        self.grants += 1;
+        let grant = self.grants;
+        self.issue_in(grant, scopes, access_ttl, refresh_ttl)
+    }
+
+    /// Issues tokens down the chain of the grant `from` (a refresh token) belongs to.
+    pub(crate) fn issue_from(
+        &mut self,
+        from: &str,
+        scopes: &[String],
+        access_ttl: Duration,
+        refresh_ttl: Option<Duration>,
+    ) -> Issued {
+        match self.grant_of.get(from).copied() {
+            Some(grant) => self.issue_in(grant, scopes, access_ttl, refresh_ttl),
+            None => self.issue(scopes, access_ttl, refresh_ttl),
+        }
+    }
+
+    fn issue_in(
+        &mut self,
+        grant: u64,
+        scopes: &[String],
+        access_ttl: Duration,
+        refresh_ttl: Option<Duration>,
+    ) -> Issued {
         let access_token = crate::wire::random_token("pina_", 36);
+        self.grant_of.insert(access_token.clone(), grant);
         self.access.insert(
             access_token.clone(),
             AccessGrant {
@@ -242,6 +275,7 @@ impl State {
         let (refresh_token, refresh_expires_at) = match refresh_ttl {
             Some(ttl) => {
                 let token = crate::wire::random_token("pinr_", 36);
+                self.grant_of.insert(token.clone(), grant);
                 let expires = after(ttl);
                 self.refresh.insert(
                     token.clone(),
@@ -264,12 +298,28 @@ impl State {
     }
 
     /// Revokes an access or refresh token; unknown tokens are ignored (RFC 7009 §2.2).
+    /// Revoking a refresh token revokes every access token issued down its grant's chain too
+    /// (RFC 7009 §2.1: the server "SHOULD also invalidate all access tokens based on the same
+    /// authorization grant").
     pub(crate) fn revoke(&mut self, token: &str) {
         if let Some(access) = self.access.get_mut(token) {
             access.revoked = true;
         }
         if let Some(refresh) = self.refresh.get_mut(token) {
             refresh.status = RefreshStatus::Revoked;
+            if let Some(grant) = self.grant_of.get(token).copied() {
+                let of_grant: Vec<String> = self
+                    .grant_of
+                    .iter()
+                    .filter(|(_, g)| **g == grant)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                for other in of_grant {
+                    if let Some(access) = self.access.get_mut(&other) {
+                        access.revoked = true;
+                    }
+                }
+            }
         }
     }
 

@@ -161,22 +161,6 @@ pub(crate) fn pkce_matches(challenge: &str, method: &str, verifier: Option<&str>
     }
 }
 
-/// `true` for 127.0.0.0/8, `::1` and `localhost` redirect URIs (RFC 8252 §7.3).
-pub(crate) fn is_loopback_uri(uri: &str) -> bool {
-    let Ok(url) = url::Url::parse(uri) else {
-        return false;
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return false;
-    }
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// Splits a scope parameter on commas (and, leniently, whitespace).
 pub(crate) fn split_scopes(list: &str) -> Vec<String> {
     list.split(|c: char| c == ',' || c.is_whitespace())
@@ -208,14 +192,5 @@ mod tests {
     fn repeated_form_fields_are_refused() {
         assert!(form_fields(b"a=1&a=2").is_err());
         assert_eq!(form_fields(b"a=1&b=%20").unwrap()[1].1, " ");
-    }
-
-    #[test]
-    fn loopback_uris() {
-        assert!(is_loopback_uri("http://localhost:8085/"));
-        assert!(is_loopback_uri("http://127.0.0.1/cb"));
-        assert!(is_loopback_uri("http://[::1]:9/"));
-        assert!(!is_loopback_uri("http://example.com/"));
-        assert!(!is_loopback_uri("myapp://localhost/"));
     }
 }

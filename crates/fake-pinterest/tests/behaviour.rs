@@ -218,9 +218,11 @@ fn consent_checks_client_redirect_response_type_and_scopes() {
         error_of(&query(&id, REDIRECT, "code", "")).as_deref(),
         Some("invalid_scope")
     );
+    // Any other loopback port is not registered (no RFC 8252 any-port loopback).
     assert_eq!(
-        error_of(&query(&id, "http://127.0.0.1:9/cb", "code", "ads:read")),
-        None
+        env.consent(&query(&id, "http://127.0.0.1:9/cb", "code", "ads:read"))
+            .status,
+        400
     );
     assert_eq!(env.fake.stats().consent, 6);
 }
@@ -721,7 +723,7 @@ fn connections_can_be_cut_before_the_request_is_read_whole() {
 fn a_lost_answer_spends_the_code_and_sends_only_its_first_bytes() {
     use std::io::{Read, Write};
     let env = Env::new(FakeConfig::default());
-    let redirect = "http://localhost/cb";
+    let redirect = REDIRECT;
     let code = env.code_for(redirect);
     let body = form(&[
         ("grant_type", "authorization_code"),
@@ -751,4 +753,223 @@ fn a_lost_answer_spends_the_code_and_sends_only_its_first_bytes() {
     assert_eq!(env.fake.stats().lost_answers, 1);
     // The code was spent: presenting it again is refused.
     assert_error(&env.token(&body), 401, 283);
+}
+
+/// The consent query for `redirect`, with PKCE's `challenge` and `method` when given.
+fn consent_query(id: &str, redirect: &str, pkce: Option<(&str, &str)>) -> String {
+    let mut pairs = vec![
+        ("client_id", id),
+        ("redirect_uri", redirect),
+        ("response_type", "code"),
+        ("scope", "boards:read"),
+        ("state", "s"),
+    ];
+    if let Some((challenge, method)) = pkce {
+        pairs.push(("code_challenge", challenge));
+        if !method.is_empty() {
+            pairs.push(("code_challenge_method", method));
+        }
+    }
+    form(&pairs)
+}
+
+/// The code a consent redirected back with.
+fn code_of(answer: &Answer) -> String {
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    let location = url::Url::parse(answer.header("location").unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {location}"))
+}
+
+#[test]
+fn redirect_uris_match_byte_for_byte_port_included() {
+    let env = Env::new(FakeConfig::default());
+    let id = env.fake.app_id().to_owned();
+    for unregistered in [
+        "http://localhost:8086/",
+        "http://localhost:8085",
+        "http://127.0.0.1:8085/",
+        "http://localhost:8085/cb",
+        "http://LOCALHOST:8085/",
+        "https://localhost:8085/",
+    ] {
+        assert_eq!(
+            env.consent(&consent_query(&id, unregistered, None)).status,
+            400,
+            "{unregistered}"
+        );
+    }
+    // Registered while it runs (as in the app's settings): accepted from then on, exactly.
+    env.fake.register_redirect_uri("http://127.0.0.1:9999/cb");
+    let code = code_of(&env.consent(&consent_query(&id, "http://127.0.0.1:9999/cb", None)));
+    // A client that changes the redirect URI at the exchange is refused.
+    let exchange = |redirect: &str, code: &str| {
+        env.token(&form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+        ]))
+    };
+    assert_error(&exchange("http://127.0.0.1:9999/cb/", &code), 401, 283);
+    let code = code_of(&env.consent(&consent_query(&id, "http://127.0.0.1:9999/cb", None)));
+    assert_eq!(exchange("http://127.0.0.1:9999/cb", &code).status, 200);
+    // Several registered with the binary's `--redirect-uri`, by default the quickstart's.
+    let binary = std::process::Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&binary.stdout);
+    assert!(help.contains("--redirect-uri"), "{help}");
+    assert!(help.contains("http://localhost:8085/"), "{help}");
+}
+
+#[test]
+fn a_code_issued_with_a_challenge_needs_its_verifier_and_only_s256_by_default() {
+    use sha2::Digest as _;
+    let env = Env::new(FakeConfig::default());
+    let id = env.fake.app_id().to_owned();
+    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let exchange = |code: &str, verifier: Option<&str>| {
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ];
+        pairs.extend(verifier.map(|v| ("code_verifier", v)));
+        env.token(&form(&pairs))
+    };
+    let with_challenge =
+        || code_of(&env.consent(&consent_query(&id, REDIRECT, Some((&challenge, "S256")))));
+    // A client that omits the verifier, or sends another, is refused.
+    assert_error(&exchange(&with_challenge(), None), 401, 283);
+    assert_error(
+        &exchange(
+            &with_challenge(),
+            Some("another-verifier-of-forty-three-chars-000000"),
+        ),
+        401,
+        283,
+    );
+    assert_eq!(exchange(&with_challenge(), Some(verifier)).status, 200);
+    // A verifier for a code issued without a challenge is not this client's code.
+    let plain_code = code_of(&env.consent(&consent_query(&id, REDIRECT, None)));
+    assert_error(&exchange(&plain_code, Some(verifier)), 401, 283);
+    // `plain` (or no method, which means plain) is refused unless asked for.
+    for method in ["plain", ""] {
+        let refused = env.consent(&consent_query(&id, REDIRECT, Some((verifier, method))));
+        let location = refused.header("location").unwrap();
+        assert!(
+            location.contains("error=invalid_request"),
+            "{method}: {location}"
+        );
+    }
+    let lenient = Env::new(FakeConfig {
+        allow_plain_pkce: true,
+        ..FakeConfig::default()
+    });
+    let lenient_id = lenient.fake.app_id().to_owned();
+    let code = code_of(&lenient.consent(&consent_query(
+        &lenient_id,
+        REDIRECT,
+        Some((verifier, "plain")),
+    )));
+    let answer = lenient.token(&form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]));
+    assert_eq!(answer.status, 200);
+    assert_eq!(env.fake.stats().pkce_refused, 3);
+}
+
+#[test]
+fn revoking_a_refresh_token_revokes_the_access_tokens_issued_from_it() {
+    let env = Env::new(FakeConfig::default());
+    let first = env.exchange(REDIRECT);
+    let refreshed = env.token(&form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first["refresh_token"].as_str().unwrap()),
+    ]));
+    let second = refreshed.json();
+    let other = env.exchange(REDIRECT);
+    let account = format!("{}/user_account", env.fake.api_base_url());
+    for access in [&first, &second] {
+        assert_eq!(
+            env.raw
+                .get(&account, access["access_token"].as_str())
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        env.revoke(&form(&[(
+            "token",
+            second["refresh_token"].as_str().unwrap()
+        )]))
+        .status,
+        200
+    );
+    for access in [&first, &second] {
+        assert_error(
+            &env.raw.get(&account, access["access_token"].as_str()),
+            401,
+            2,
+        );
+    }
+    // Another grant's tokens are untouched.
+    assert_eq!(
+        env.raw.get(&account, other["access_token"].as_str()).status,
+        200
+    );
+}
+
+#[test]
+fn answer_variants_the_spec_allows() {
+    use fake_pinterest::{AnswerShape, RefreshExpiresAt};
+    for (shape, check) in [
+        (
+            AnswerShape {
+                omit_response_type: true,
+                ..Default::default()
+            },
+            &(|v: &Value| v.get("response_type").is_none()) as &dyn Fn(&Value) -> bool,
+        ),
+        (
+            AnswerShape {
+                refresh_expires_at: RefreshExpiresAt::Relative,
+                ..Default::default()
+            },
+            &|v: &Value| v["refresh_token_expires_at"] == v["refresh_token_expires_in"],
+        ),
+        (
+            AnswerShape {
+                refresh_expires_at: RefreshExpiresAt::Zero,
+                ..Default::default()
+            },
+            &|v: &Value| v["refresh_token_expires_at"] == 0,
+        ),
+        (
+            AnswerShape {
+                refresh_expires_at: RefreshExpiresAt::Absent,
+                ..Default::default()
+            },
+            &|v: &Value| {
+                v.get("refresh_token_expires_at").is_none()
+                    && v["refresh_token_expires_in"].is_u64()
+            },
+        ),
+    ] {
+        let env = Env::new(FakeConfig {
+            shape: shape.clone(),
+            ..FakeConfig::default()
+        });
+        let answer = env.exchange(REDIRECT);
+        assert!(check(&answer), "{shape:?}: {answer}");
+    }
 }

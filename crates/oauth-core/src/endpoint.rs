@@ -108,6 +108,7 @@ pub struct BaseUrl {
     base: String,
     token: http::Uri,
     revoke: http::Uri,
+    user_account: http::Uri,
     loopback: bool,
 }
 
@@ -144,6 +145,7 @@ impl BaseUrl {
         Ok(BaseUrl {
             token: uri("/oauth/token")?,
             revoke: uri("/oauth/token/revoke")?,
+            user_account: uri("/user_account")?,
             base,
             loopback,
         })
@@ -162,6 +164,11 @@ impl BaseUrl {
     /// `{base}/oauth/token/revoke`.
     pub fn revoke_endpoint(&self) -> &http::Uri {
         &self.revoke
+    }
+
+    /// `{base}/user_account`.
+    pub fn user_account_endpoint(&self) -> &http::Uri {
+        &self.user_account
     }
 
     /// `true` when the host is loopback (and plain http was therefore allowed).
@@ -281,13 +288,18 @@ impl fmt::Debug for ConsentUrl {
 pub struct RedirectUri(std::sync::Arc<str>);
 
 impl RedirectUri {
-    /// Checks that `uri` is an absolute URL without a fragment.
+    /// Checks that `uri` is an absolute URL without a fragment, with no whitespace at its ends
+    /// and no control character anywhere (URL parsing would strip or escape them: the URI sent
+    /// would not be the one registered, which Pinterest compares byte for byte).
     pub fn new(uri: impl Into<String>) -> Result<RedirectUri, ConfigError> {
         let uri = uri.into();
         let invalid = |problem| ConfigError::InvalidUrl {
             role: UrlRole::RedirectUri,
             problem,
         };
+        if uri.trim() != uri || uri.chars().any(char::is_control) {
+            return Err(invalid(UrlProblem::Unclean));
+        }
         let url = Url::parse(&uri).map_err(|_| invalid(UrlProblem::NotAbsolute))?;
         if url.cannot_be_a_base() {
             return Err(invalid(UrlProblem::NotAbsolute));
@@ -409,5 +421,30 @@ mod tests {
         assert!(RedirectUri::new("/relative").is_err());
         assert!(RedirectUri::new("https://example.com/#frag").is_err());
         assert!(RedirectUri::new("com.example.app:/oauth").is_ok());
+    }
+
+    #[test]
+    fn a_redirect_uri_that_parsing_would_change_is_refused() {
+        for bad in [
+            " http://localhost:8085/",
+            "http://localhost:8085/ ",
+            "http://localhost:8085/\r\n",
+            "http://local\thost:8085/",
+            "http://localhost:8085/pa\u{7f}th",
+            "\u{85}http://localhost:8085/",
+        ] {
+            let err = RedirectUri::new(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::InvalidUrl {
+                        problem: UrlProblem::Unclean,
+                        ..
+                    }
+                ),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(RedirectUri::new("http://localhost:8085/").is_ok());
     }
 }

@@ -193,6 +193,7 @@
 pub use http;
 pub use url::Url;
 
+mod account;
 mod authorize;
 mod config;
 pub mod document;
@@ -211,6 +212,7 @@ mod scope;
 mod secret;
 mod token;
 
+pub use account::{UserAccount, parse_user_account, user_account_request};
 pub use authorize::{MIN_STATE_ENTROPY, MIN_STATE_LEN, authorization_url, parse_callback};
 pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
 pub use document::{DOCUMENT_VERSION, MAX_REVISION, TokenDocument};

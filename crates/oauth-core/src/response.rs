@@ -166,6 +166,23 @@ pub fn parse_revoke_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<(
     }
 }
 
+/// The typed error of any non-2xx answer (or a redirect), as the token parsers make it.
+pub(crate) fn error_of<B: AsRef<[u8]>>(response: &Response<B>) -> ResponseError {
+    let meta = Meta::of(response.status(), response.headers());
+    if let Some(redirect) = redirect(response) {
+        return meta.malformed(redirect);
+    }
+    match read_object::<Body<'_>>(response.body().as_ref()) {
+        Ok(fields) => meta.api_error(fields),
+        Err(problem) => meta.malformed(problem),
+    }
+}
+
+/// A malformed answer's typed error.
+pub(crate) fn malformed_of<B>(response: &Response<B>, problem: Malformation) -> ResponseError {
+    Meta::of(response.status(), response.headers()).malformed(problem)
+}
+
 /// A 3xx is never followed and never parsed: it is reported with its `Location`.
 fn redirect<B>(response: &Response<B>) -> Option<Malformation> {
     response

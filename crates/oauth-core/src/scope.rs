@@ -131,7 +131,8 @@ impl Scope {
 impl FromStr for Scope {
     type Err = ConfigError;
 
-    /// Parses one scope name; it must be non-empty and contain no comma or whitespace.
+    /// Parses one scope name: non-empty, only the characters RFC 6749 §3.3 allows in a scope
+    /// token (printable ASCII but space, `"` and `\`), and no comma (Pinterest's separator).
     fn from_str(name: &str) -> Result<Scope, ConfigError> {
         if let Some(scope) = Scope::known(name) {
             return Ok(scope);
@@ -148,6 +149,14 @@ impl FromStr for Scope {
             .any(|c| c == ',' || c.is_whitespace() || c.is_control())
         {
             return Err(invalid("contains a comma, whitespace or control character"));
+        }
+        if !name
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+        {
+            return Err(invalid(
+                "contains a character RFC 6749 does not allow in a scope (\", \\ or non-ascii)",
+            ));
         }
         Ok(Scope::Unknown(UnknownScope(name.to_owned())))
     }
@@ -199,5 +208,26 @@ mod tests {
             );
         }
         assert_eq!(Scope::parse_list(" , ,").unwrap(), []);
+    }
+
+    #[test]
+    fn scope_names_outside_rfc_6749_are_refused_before_anything_is_sent() {
+        for bad in [
+            "a\"b",
+            "back\\slash",
+            "caf\u{e9}",
+            "emoji\u{1f600}",
+            "tab\there",
+            "a b",
+        ] {
+            assert!(bad.parse::<Scope>().is_err(), "{bad:?}");
+        }
+        for good in [
+            "boards:read",
+            "x-custom_scope.v2",
+            "!#$%&'()*+-./:;<=>?@[]^_`{|}~",
+        ] {
+            assert!(good.parse::<Scope>().is_ok(), "{good:?}");
+        }
     }
 }

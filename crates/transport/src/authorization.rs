@@ -9,14 +9,16 @@ use crate::Error;
 
 /// Whether a consent round trip uses PKCE (RFC 7636, S256).
 ///
-/// Pinterest does not document PKCE; apps that send it work, so it is offered, off by default.
+/// Pinterest does not document PKCE; apps that send it work, and servers ignore parameters
+/// they do not know (RFC 6749 §3.1, §3.2), so it is on by default (RFC 9700, RFC 8252 §8.1):
+/// a code stolen on its way back is of no use without the verifier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Pkce {
     /// No PKCE.
-    #[default]
     Off,
     /// A verifier from 32 bytes of OS entropy; its S256 challenge goes with the consent URL,
     /// the verifier with the code exchange.
+    #[default]
     S256,
 }
 

@@ -134,6 +134,23 @@ macro_rules! one_shot_client {
                 Ok(pinterest_oauth_core::parse_revoke_response(&response)?)
             }
 
+            /// Who `access_token` acts for: `GET {base}/user_account` (what a login reports when
+            /// `user_accounts:read` was granted). One attempt, never retried, and not counted
+            /// in the token requests' budget (it is not one).
+            pub $($async)? fn user_account(
+                &self,
+                access_token: &pinterest_oauth_core::AccessToken,
+            ) -> Result<pinterest_oauth_core::UserAccount, Error> {
+                let request = pinterest_oauth_core::user_account_request(&self.config, access_token);
+                let response = self.http.execute(request) $($await)* ?;
+                pinterest_oauth_core::parse_user_account(&response).map_err(|e| {
+                    Error::Response(e.without_secrets(&[
+                        access_token.secret(),
+                        self.config.app_secret().secret(),
+                    ]))
+                })
+            }
+
             /// Sends any grant and parses the token, timed at the moment the answer arrived.
             /// An authorization-code exchange is never replayed; other grants are retried as
             /// the [`RetryConfig`](crate::RetryConfig) allows.

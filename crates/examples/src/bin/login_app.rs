@@ -8,8 +8,8 @@ use std::time::Duration;
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_ureq::login::LoginConfig;
 use pinterest_oauth_ureq::{
-    AppId, AppSecret, BaseUrl, Client, ClientConfig, ConsentUrl, FileStore, Pkce, RedirectUri,
-    Scope, TokenSource,
+    AppId, AppSecret, BaseUrl, Client, ClientConfig, ConsentUrl, FileStore, RedirectUri, Scope,
+    TokenSource,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,20 +24,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("login-app-{}", std::process::id()));
     let store = FileStore::new(dir.join("token.json"));
 
-    // The registered redirect URI (port 0 here: any free port, for the example).
+    // The redirect URI registered with the app (here with the fake, on a free port: Pinterest
+    // matches it byte for byte, port included).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let redirect_uri = format!("http://localhost:{port}/pinterest/callback");
+    fake.register_redirect_uri(&redirect_uri);
     let options = LoginConfig::new(vec![Scope::BoardsRead, Scope::PinsRead])
-        .with_redirect_uri(RedirectUri::new("http://localhost:0/pinterest/callback")?)
-        .with_timeout(Duration::from_secs(30))
-        .with_pkce(Pkce::S256);
-    let token = client.login(&store, &options, |url| {
-        // A real app opens the browser here; the stand-in follows the consent page.
-        let url = url.to_string();
+        .with_redirect_uri(RedirectUri::new(redirect_uri)?)
+        .with_timeout(Duration::from_secs(30));
+    let token = client.login(&store, &options, |start| {
+        // A real app opens the browser on the start address here; the stand-in follows it to
+        // the consent page and back, cookies kept.
+        let url = start.url().to_string();
         std::thread::spawn(move || {
-            if let Ok(consent) = fake_pinterest::visit(&url, None)
-                && let Some(callback) = consent.location
-            {
-                let _ = fake_pinterest::visit(&callback, None);
-            }
+            let _ = fake_pinterest::Browser::new(None).follow(&url);
         });
     })?;
     println!(

@@ -231,10 +231,18 @@ impl Call<'_> {
         if issued.expires <= Instant::now() || issued.redirect_uri != redirect_uri {
             return invalid_grant();
         }
-        if let Some((challenge, method)) = &issued.challenge
-            && !wire::pkce_matches(challenge, method, field(fields, "code_verifier"))
-        {
+        // A code issued with a challenge is exchanged only with its verifier; a verifier for a
+        // code issued without one is refused too (it is not this client's code).
+        let verifier = field(fields, "code_verifier");
+        let pkce_ok = match &issued.challenge {
+            Some((challenge, method)) => wire::pkce_matches(challenge, method, verifier),
+            None => verifier.is_none(),
+        };
+        if !pkce_ok {
             state.stats.pkce_refused += 1;
+            return invalid_grant();
+        }
+        if !state.redirect_uris.iter().any(|r| r == redirect_uri) {
             return invalid_grant();
         }
         let tokens = state.issue(&issued.scopes, config.access_ttl, Some(config.refresh_ttl));
@@ -293,7 +301,7 @@ impl Call<'_> {
         }
         if shape.legacy_refresh {
             // A legacy grant: the refresh token stays, and the answer carries none.
-            let tokens = state.issue(&scopes, config.access_ttl, None);
+            let tokens = state.issue_from(refresh_token, &scopes, config.access_ttl, None);
             drop(state);
             let shown = (!shape.omit_scope_on_refresh).then_some(scopes.as_slice());
             return token_response(&tokens, config, shown, Grant::RefreshToken, &shape);
@@ -303,7 +311,12 @@ impl Call<'_> {
         if grant.status == RefreshStatus::Active {
             grant.status = RefreshStatus::Rotated(SystemTime::now());
         }
-        let tokens = state.issue(&scopes, config.access_ttl, Some(config.refresh_ttl));
+        let tokens = state.issue_from(
+            refresh_token,
+            &scopes,
+            config.access_ttl,
+            Some(config.refresh_ttl),
+        );
         drop(state);
         let shown = (!shape.omit_scope_on_refresh).then_some(scopes.as_slice());
         token_response(&tokens, config, shown, Grant::RefreshToken, &shape)
@@ -409,11 +422,15 @@ impl Call<'_> {
         let Some(redirect_uri) = param("redirect_uri") else {
             return html(StatusCode::BAD_REQUEST, "Missing redirect_uri.");
         };
-        let allowed = if config.redirect_uris.is_empty() {
-            wire::is_loopback_uri(redirect_uri)
-        } else {
-            config.redirect_uris.iter().any(|r| r == redirect_uri)
-        };
+        // Byte for byte, port included: no any-port loopback (Pinterest does not do RFC 8252's).
+        let allowed = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .redirect_uris
+            .iter()
+            .any(|r| r == redirect_uri);
         let Ok(mut target) = url::Url::parse(redirect_uri) else {
             return html(StatusCode::BAD_REQUEST, "Invalid redirect_uri.");
         };
@@ -443,12 +460,13 @@ impl Call<'_> {
         if scopes.is_empty() || scopes.iter().any(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return reply(&[("error", "invalid_scope")]);
         }
+        // PKCE (RFC 7636): S256; `plain` (what an omitted method means) only when allowed.
         let challenge = match (param("code_challenge"), param("code_challenge_method")) {
             (None, None) => None,
-            (Some(challenge), Some(method @ ("S256" | "plain"))) => {
-                Some((challenge.to_owned(), method.to_owned()))
+            (Some(challenge), Some("S256")) => Some((challenge.to_owned(), "S256".to_owned())),
+            (Some(challenge), Some("plain") | None) if config.allow_plain_pkce => {
+                Some((challenge.to_owned(), "plain".to_owned()))
             }
-            (Some(challenge), None) => Some((challenge.to_owned(), "plain".to_owned())),
             _ => return reply(&[("error", "invalid_request")]),
         };
         if config.consent == ConsentMode::Deny {

@@ -193,6 +193,11 @@ pub enum UrlProblem {
     /// It has a fragment (not allowed in a redirect URI).
     #[error("must not contain a fragment")]
     HasFragment,
+    /// It has leading or trailing whitespace, or a control character (CR, LF, tab…) anywhere:
+    /// URL parsing would strip or escape them, so what is sent would not be what was given,
+    /// and Pinterest matches the redirect URI byte for byte.
+    #[error("must not contain whitespace at its ends or any control character (cr, lf, tab)")]
+    Unclean,
 }
 
 /// Why a consent callback was refused.

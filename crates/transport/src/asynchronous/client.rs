@@ -48,13 +48,13 @@ impl<H: AsyncHttp> Client<H> {
         &self,
         store: &S,
         options: &crate::login::LoginConfig,
-        open: impl FnOnce(&pinterest_oauth_core::Url),
+        open: impl FnOnce(&crate::login::LoginStart),
     ) -> Result<Token, Error> {
         let config = self.config.clone();
         let (start_store, start_options) = (store.clone(), options.clone());
-        let (listener, consent) =
+        let (listener, consent, prompt) =
             blocking(move || crate::login::start(&config, &start_store, &start_options)).await??;
-        open(consent.url());
+        open(&prompt);
         let deadline = std::time::Instant::now() + options.timeout();
         let waited = consent.clone();
         let callback = blocking(move || listener.wait(&waited, deadline)).await??;

@@ -57,22 +57,23 @@ impl<H: Http> Client<H> {
 #[cfg(feature = "login")]
 impl<H: Http> Client<H> {
     /// Runs the loopback login (see [`crate::login`]): binds the registered redirect URI,
-    /// proves `store` will take the set, hands the consent URL to `open` (open the browser, or
-    /// print it), waits for the callback with the right `state`, exchanges the code, saves the
-    /// set, and tells the browser. Returns the new set.
+    /// proves `store` will take the set, hands the one-time start address to `open` (open the
+    /// browser on [`LoginStart::url`](crate::login::LoginStart::url), or print it; it redirects
+    /// to the consent page), waits for the callback with the right `state` from that browser,
+    /// exchanges the code, saves the set, and tells the browser. Returns the new set.
     ///
-    /// Errors: [`Error::Login`] when the URI cannot be listened on or the browser does not
-    /// come back in time; [`Error::Callback`] when the user (or Pinterest) refused;
+    /// Errors: [`Error::Login`] when the URI cannot be listened on, the browser does not come
+    /// back in time, or the start address was opened twice (someone else has it); [`Error::Callback`] when the user (or Pinterest) refused;
     /// [`Error::Store`] when the store cannot take the set (checked before the code is
     /// spent); and the exchange's own errors.
     pub fn login<S: pinterest_oauth_store::TokenStore + ?Sized>(
         &self,
         store: &S,
         options: &crate::login::LoginConfig,
-        open: impl FnOnce(&pinterest_oauth_core::Url),
+        open: impl FnOnce(&crate::login::LoginStart),
     ) -> Result<Token, Error> {
-        let (listener, consent) = crate::login::start(&self.config, store, options)?;
-        open(consent.url());
+        let (listener, consent, prompt) = crate::login::start(&self.config, store, options)?;
+        open(&prompt);
         let deadline = std::time::Instant::now() + options.timeout();
         let callback = listener.wait(&consent, deadline)?;
         drop(listener);

@@ -24,6 +24,8 @@ const MAX_CONNECTIONS: usize = 32;
 const MAX_THREADS: usize = 2 * MAX_CONNECTIONS;
 /// How often the listener looks for new connections.
 const POLL: Duration = Duration::from_millis(10);
+/// The cookie that binds the callback to the browser that fetched the start address.
+const COOKIE: &str = "pinterest_oauth_login";
 
 /// The loopback listener for a registered redirect URI, bound before the consent page opens.
 ///
@@ -38,6 +40,15 @@ const POLL: Duration = Duration::from_millis(10);
 /// Only `http` to a loopback host can be served here; for any other registered URI use the
 /// out-of-band login (print the consent URL, paste the redirected URL back).
 ///
+/// **Only the user's own browser can finish the login.** The browser is opened on a one-time
+/// start address ([`start_url`](Self::start_url), `/start/<random>` on the redirect URI's
+/// origin), never on the consent URL: the `state` never appears on a command line (where every
+/// local user can read it). The start address answers once, with a redirect to the consent page
+/// and an `HttpOnly`, `SameSite=Lax` cookie; a second fetch means someone else has it, and ends
+/// the login ([`LoginError::StartFetchedTwice`]). The callback must carry the cookie (compared
+/// in constant time). On Linux, connections from another user's socket are refused outright
+/// (the kernel's socket tables say who owns the peer).
+///
 /// # Examples
 ///
 /// ```no_run
@@ -48,11 +59,23 @@ const POLL: Duration = Duration::from_millis(10);
 /// assert_eq!(listener.redirect_uri().as_str(), "http://127.0.0.1:8085/pinterest/callback");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct Listener {
     sockets: Vec<TcpListener>,
     redirect_uri: RedirectUri,
     path: String,
+    /// The random part of the one-time start address (`/start/<nonce>`).
+    nonce: Zeroizing<String>,
+    /// The cookie the start address sets, which the callback must carry.
+    cookie: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("sockets", &self.sockets)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A callback that carried the login's `state`: its outcome, and the browser's connection to
@@ -107,6 +130,17 @@ impl Listener {
         } else {
             redirect_uri.clone()
         };
+        let random = || -> Result<Zeroizing<String>, LoginError> {
+            use base64::Engine as _;
+            let bytes = Zeroizing::new(crate::entropy::bytes::<32>().map_err(|e| match e {
+                crate::Error::Entropy(e) => LoginError::Entropy(e),
+                _ => LoginError::Entropy(getrandom::Error::UNSUPPORTED),
+            })?);
+            Ok(Zeroizing::new(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice()),
+            ))
+        };
+        let (nonce, cookie) = (random()?, random()?);
         for socket in &sockets {
             socket
                 .set_nonblocking(true)
@@ -121,7 +155,22 @@ impl Listener {
             sockets,
             redirect_uri,
             path,
+            nonce,
+            cookie,
         })
+    }
+
+    /// The one-time address to open in the user's browser: `/start/<random>` on the redirect
+    /// URI's origin. It redirects to the consent page once (see the type's docs). It is not a
+    /// secret the way the consent URL is (fetching it twice only ends the login), but keep it
+    /// off command lines all the same.
+    pub fn start_url(&self) -> Url {
+        let mut url = Url::parse(self.redirect_uri.as_str())
+            .unwrap_or_else(|_| Url::parse("http://localhost/").unwrap_or_else(|_| unreachable!()));
+        url.set_query(None);
+        url.set_fragment(None);
+        url.set_path(&format!("/start/{}", self.nonce.as_str()));
+        url
     }
 
     /// The redirect URI to send to the consent page (with the bound port).
@@ -149,13 +198,19 @@ impl Listener {
     ) -> Result<Callback, LoginError> {
         let (found, callbacks) = mpsc::channel();
         let live = Arc::new(Live::default());
+        let login = Arc::new(Login {
+            path: self.path.clone(),
+            nonce: self.nonce.clone(),
+            cookie: self.cookie.clone(),
+            started: std::sync::atomic::AtomicBool::new(false),
+        });
         let started = Instant::now();
         loop {
             for socket in &self.sockets {
                 loop {
                     match socket.accept() {
                         Ok((stream, peer)) => {
-                            self.serve(stream, peer, consent, &found, &live, deadline)
+                            self.serve(stream, peer, consent, &login, &found, &live, deadline)
                         }
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => {
@@ -173,24 +228,34 @@ impl Listener {
             }
             // `found` is held here, so the channel never disconnects: only a callback or the
             // poll interval ends the wait.
-            if let Ok(callback) = callbacks.recv_timeout(POLL.min(deadline - now)) {
-                return Ok(callback);
+            match callbacks.recv_timeout(POLL.min(deadline - now)) {
+                Ok(Event::Callback(callback)) => return Ok(callback),
+                Ok(Event::StartedTwice) => return Err(LoginError::StartFetchedTwice),
+                Err(_) => {}
             }
         }
     }
 
     /// Hands a connection to a thread of its own. When too many connections are still sending
     /// their request, the oldest of them is closed to make room.
+    #[allow(clippy::too_many_arguments)]
     fn serve(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
         consent: &Arc<Authorization>,
-        found: &mpsc::Sender<Callback>,
+        login: &Arc<Login>,
+        found: &mpsc::Sender<Event>,
         live: &Arc<Live>,
         deadline: Instant,
     ) {
         if !peer.ip().is_loopback() || live.threads.load(Ordering::SeqCst) >= MAX_THREADS {
+            return;
+        }
+        // Another local user's connection is never served (Linux: by its socket's owner).
+        let local = stream.local_addr().ok();
+        if !local.is_some_and(|local| super::peer::is_this_user(local, peer)) {
+            tracing::warn!(%peer, "a connection from another local user was refused");
             return;
         }
         let Some(id) = live.reading(&stream) else {
@@ -198,16 +263,12 @@ impl Listener {
         };
         live.threads.fetch_add(1, Ordering::SeqCst);
         let until = (Instant::now() + PER_CONNECTION).min(deadline);
-        let (consent, found, live, path) = (
-            consent.clone(),
-            found.clone(),
-            live.clone(),
-            self.path.clone(),
-        );
+        let (consent, login, found, live) =
+            (consent.clone(), login.clone(), found.clone(), live.clone());
         let spawned = std::thread::Builder::new()
             .name("pinterest-oauth-login".into())
             .spawn(move || {
-                handle(stream, &path, &consent, &found, until, || live.read(id));
+                handle(stream, &login, &consent, &found, until, || live.read(id));
                 live.read(id);
                 live.threads.fetch_sub(1, Ordering::SeqCst);
             });
@@ -250,12 +311,46 @@ impl Live {
     }
 }
 
+/// What a connection thread tells the waiting listener.
+enum Event {
+    /// The login's callback.
+    Callback(Callback),
+    /// The start address was fetched a second time: someone else has it.
+    StartedTwice,
+}
+
+/// What every connection of one login checks against.
+struct Login {
+    path: String,
+    nonce: Zeroizing<String>,
+    cookie: Zeroizing<String>,
+    started: std::sync::atomic::AtomicBool,
+}
+
+/// Constant-time equality of two secrets.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The value of the login cookie in a request head, if it carries one.
+fn cookie_in(head: &str) -> Option<&str> {
+    head.lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, value)| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+}
+
 /// Reads one request, and either passes the login's callback on or answers it.
 fn handle(
     mut stream: TcpStream,
-    path: &str,
+    login: &Login,
     consent: &Authorization,
-    found: &mpsc::Sender<Callback>,
+    found: &mpsc::Sender<Event>,
     until: Instant,
     read: impl FnOnce(),
 ) {
@@ -285,12 +380,46 @@ fn handle(
         );
     }
     let target_path = target.split(['?', '#']).next().unwrap_or("");
-    if target_path != path {
+    if let Some(nonce) = target_path.strip_prefix("/start/") {
+        if !same_secret(nonce.as_bytes(), login.nonce.as_bytes()) {
+            return respond(
+                &mut stream,
+                404,
+                "Not found",
+                "This is the pinterest-oauth login listener.",
+            );
+        }
+        if login.started.swap(true, Ordering::SeqCst) {
+            // Fetched before: by this user's browser and by someone else. Nothing can tell
+            // which of the two the consent page will send back: the login ends.
+            let _ = found.send(Event::StartedTwice);
+            return respond(
+                &mut stream,
+                400,
+                "Login stopped",
+                "This login's start address was opened twice: someone else may have it. The login was stopped; nothing was saved. Start it again.",
+            );
+        }
+        return redirect_to_consent(&mut stream, consent, &login.cookie);
+    }
+    if target_path != login.path {
         return respond(
             &mut stream,
             404,
             "Not found",
             "This is the pinterest-oauth login listener.",
+        );
+    }
+    // Only the browser that fetched the start address can finish the login.
+    let from_that_browser =
+        cookie_in(text).is_some_and(|value| same_secret(value.as_bytes(), login.cookie.as_bytes()));
+    if !from_that_browser {
+        tracing::debug!("a callback without the login's cookie was refused");
+        return respond(
+            &mut stream,
+            400,
+            "Not this login",
+            "This browser did not start the login in progress; the request was ignored.",
         );
     }
     match consent.callback(target) {
@@ -311,13 +440,13 @@ fn handle(
 fn hand_over(
     stream: TcpStream,
     grant: Result<AuthorizationCodeGrant, CallbackError>,
-    found: &mpsc::Sender<Callback>,
+    found: &mpsc::Sender<Event>,
 ) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    if let Err(mpsc::SendError(mut late)) = found.send(Callback {
+    if let Err(mpsc::SendError(Event::Callback(mut late))) = found.send(Event::Callback(Callback {
         grant,
         browser: stream,
-    }) {
+    })) {
         respond(
             &mut late.browser,
             400,
@@ -325,6 +454,23 @@ fn hand_over(
             "This login is already over.",
         );
     }
+}
+
+/// The start address's one answer: a redirect to the consent page, setting the cookie the
+/// callback must bring back. Neither is cached, and the page says where it goes.
+fn redirect_to_consent(stream: &mut TcpStream, consent: &Authorization, cookie: &str) {
+    let location = consent.url().as_str();
+    let body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Redirecting · pinterest-oauth</title></head>\
+         <body style=\"font-family:sans-serif;margin:4em\"><p>Redirecting to Pinterest…</p></body></html>";
+    let response = Zeroizing::new(format!(
+        "HTTP/1.1 302 Found\r\nlocation: {location}\r\n\
+         set-cookie: {COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax\r\n\
+         content-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\
+         cache-control: no-store\r\nreferrer-policy: no-referrer\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
 }
 
 /// The request head (up to the blank line), read before `until` whatever the client does;
@@ -365,6 +511,7 @@ fn respond(stream: &mut TcpStream, status: u16, title: &str, message: &str) {
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
+        302 => "Found",
         _ => "Internal Server Error",
     };
     let body = format!(

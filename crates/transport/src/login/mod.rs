@@ -4,6 +4,11 @@
 //!
 //! What it guarantees, whoever else talks to the listener:
 //!
+//! * the browser is opened on a one-time start address, never on the consent URL, so the
+//!   `state` is on no command line; the start address answers once (a second fetch stops the
+//!   login), with a cookie the callback must bring back: only that browser can finish;
+//! * on Linux, connections from another local user's socket are refused;
+//! * PKCE (S256) is on by default;
 //! * only a callback whose `state` matches (compared in constant time) ends the login;
 //!   anything else (a wrong or missing `state`, `error=` without the right `state`, another
 //!   path) gets a 400 or 404 page and the listener keeps waiting;
@@ -21,6 +26,7 @@
 //! flows of your own.
 
 mod listener;
+mod peer;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -72,7 +78,7 @@ impl LoginConfig {
             scopes,
             redirect_uri: None,
             timeout: Duration::from_secs(300),
-            pkce: Pkce::Off,
+            pkce: Pkce::S256,
             recovery: pinterest_oauth_store::recovery::default_dir(),
         }
     }
@@ -100,7 +106,8 @@ impl LoginConfig {
         self
     }
 
-    /// Whether to use PKCE.
+    /// Whether to use PKCE (default [`Pkce::S256`]: RFC 9700 and RFC 8252 §8.1 ask for it, and
+    /// servers ignore parameters they do not know, RFC 6749 §3.1 and §3.2).
     #[must_use]
     pub fn with_pkce(mut self, pkce: Pkce) -> LoginConfig {
         self.pkce = pkce;
@@ -165,6 +172,49 @@ pub enum LoginError {
         /// How long it waited.
         after: Duration,
     },
+    /// The login's one-time start address was opened twice: someone besides the user's
+    /// browser has it (another local user reading the browser launcher's command line, say).
+    /// The login was stopped before any code was exchanged; nothing was saved.
+    #[error(
+        "the login's start address was opened twice, so someone else may have it; the login was stopped and nothing was saved: start it again"
+    )]
+    StartFetchedTwice,
+    /// The operating system gave no random bytes for the start address or its cookie.
+    #[error("the operating system gave no random bytes: {0}")]
+    Entropy(getrandom::Error),
+}
+
+/// What a login in progress is waiting for, handed to the code that opens the browser: the
+/// one-time start address to open (never the consent URL itself, whose `state` must stay off
+/// command lines), where it listens, and until when.
+#[derive(Debug, Clone)]
+pub struct LoginStart {
+    url: pinterest_oauth_core::Url,
+    listening: Vec<SocketAddr>,
+    redirect_uri: RedirectUri,
+    deadline: std::time::SystemTime,
+}
+
+impl LoginStart {
+    /// The address to open in the user's browser (see [`Listener::start_url`]).
+    pub fn url(&self) -> &pinterest_oauth_core::Url {
+        &self.url
+    }
+
+    /// The addresses the listener is bound to.
+    pub fn listening(&self) -> &[SocketAddr] {
+        &self.listening
+    }
+
+    /// The redirect URI the consent page sends the browser back to.
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
+    }
+
+    /// When the login gives up waiting.
+    pub fn deadline(&self) -> std::time::SystemTime {
+        self.deadline
+    }
 }
 
 /// Saves a new token set from a login (or client credentials) as the next revision of what
@@ -229,7 +279,7 @@ pub(crate) fn start<S: TokenStore + ?Sized>(
     config: &pinterest_oauth_core::ClientConfig,
     store: &S,
     options: &LoginConfig,
-) -> Result<(Listener, std::sync::Arc<crate::Authorization>), Error> {
+) -> Result<(Listener, std::sync::Arc<crate::Authorization>, LoginStart), Error> {
     let listener = Listener::bind(&options.redirect_uri()?)?;
     reserve(store)?;
     let consent = crate::Authorization::new(
@@ -238,5 +288,11 @@ pub(crate) fn start<S: TokenStore + ?Sized>(
         options.scopes(),
         options.pkce(),
     )?;
-    Ok((listener, std::sync::Arc::new(consent)))
+    let prompt = LoginStart {
+        url: listener.start_url(),
+        listening: listener.local_addrs(),
+        redirect_uri: listener.redirect_uri().clone(),
+        deadline: std::time::SystemTime::now() + options.timeout(),
+    };
+    Ok((listener, std::sync::Arc::new(consent), prompt))
 }
