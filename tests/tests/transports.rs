@@ -305,6 +305,29 @@ fn a_server_that_never_answers_hits_the_timeout() {
 }
 
 #[test]
+fn an_answer_that_takes_most_of_the_timeout_is_still_read() {
+    // Slower than a quarter of the timeout: every transport waits the whole timeout for the
+    // answer (it may carry a rotated refresh token).
+    for kind in Kind::ALL {
+        let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+        let settings = settings_for(&fake).with_timeout(Duration::from_millis(2000));
+        let client = client(kind, config_for(&fake), &settings)
+            .with_retry(pinterest_oauth_transport::RetryConfig::none());
+        let refresh = pinterest_oauth_tests::tokens::user_token(&fake)
+            .refresh_token()
+            .unwrap()
+            .clone();
+        fake.push_fault(
+            Route::Grant(fake_pinterest::Grant::RefreshToken),
+            Fault::Delay(Duration::from_millis(1200)),
+            Times::Once,
+        );
+        let token = client.refresh(&refresh);
+        assert!(token.is_ok(), "{kind:?}: {token:?}");
+    }
+}
+
+#[test]
 fn a_dripping_body_hits_the_timeout() {
     for kind in Kind::ALL {
         let (fake, err) = fails_with(kind, Fault::Drip(Duration::from_millis(50)), |s| {

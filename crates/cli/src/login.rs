@@ -101,6 +101,8 @@ pub(crate) fn login_out_of_band(
         .callback(line.trim())
         .map_err(pinterest_oauth_transport::Error::from)?;
     reserve(store)?;
+    // The code is spent from here until the set is saved: a signal waits for it.
+    let _flying = pinterest_oauth_transport::InFlight::enter();
     let token = client.exchange(grant)?;
     save_login(store, token.clone(), recovery_dir().as_deref())?;
     Ok(token)

@@ -46,12 +46,42 @@ pub(crate) type AnyClient = Client<Box<dyn Http>>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
+    stop_after_the_request_in_flight();
     match run(cli) {
         Ok(()) => ExitCode::from(error::exit::OK),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// On `SIGINT`, `SIGTERM` or `SIGHUP` (Ctrl-C, a cron job's `timeout`, a closed terminal) the
+/// command stops at once, unless a token request is in flight: Pinterest may already have
+/// rotated the refresh token, and its answer must be stored first. It then stops as soon as
+/// it is (at most the attempt deadline, a minute), with the signal's exit status.
+fn stop_after_the_request_in_flight() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    if pinterest_oauth_transport::refreshes_in_flight() > 0 {
+                        eprintln!(
+                            "stopping once the token request in flight is answered and stored"
+                        );
+                        pinterest_oauth_transport::wait_for_refreshes(
+                            std::time::Duration::from_secs(75),
+                        );
+                    }
+                    std::process::exit(128 + signal);
+                }
+            });
     }
 }
 

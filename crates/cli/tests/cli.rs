@@ -2483,3 +2483,137 @@ fn the_port_help_says_pinterest_accepts_only_registered_ports() {
     assert!(help.contains("registered"), "{help}");
     assert!(help.contains("--no-pkce"), "{help}");
 }
+
+#[test]
+fn a_signal_waits_for_the_refresh_in_flight_then_stops() {
+    let env = logged_in(FakeConfig::default());
+    let first = stored(&env.token_file());
+    for (signal, status) in [("-TERM", 143), ("-INT", 130)] {
+        let before = env.fake.stats().token.refresh_token;
+        env.fake.push_fault(
+            Route::Grant(fake_pinterest::Grant::RefreshToken),
+            Fault::Delay(Duration::from_millis(800)),
+            Times::Once,
+        );
+        let child = env.command(&["refresh"]).spawn().unwrap();
+        let deadline = Instant::now() + LIMIT;
+        while env.fake.stats().token.refresh_token == before {
+            assert!(Instant::now() < deadline, "the refresh never came");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // A cron job's `timeout`, or Ctrl-C, while the request is in flight.
+        let sent = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = finish(child);
+        assert_eq!(
+            output.status.code(),
+            Some(status),
+            "{}",
+            text(&output.stderr)
+        );
+        assert!(
+            text(&output.stderr).contains("once the token request in flight is answered"),
+            "{}",
+            text(&output.stderr)
+        );
+        let after = stored(&env.token_file());
+        assert_ne!(after["refresh_token"], first["refresh_token"]);
+        assert!(
+            env.fake
+                .refresh_token_valid(after["refresh_token"].as_str().unwrap()),
+            "{signal}: the rotated set was stored before stopping"
+        );
+    }
+    assert_eq!(env.fake.stats().rotated_reuse, 0);
+    // With nothing in flight, a signal stops at once.
+    let waiting = env
+        .command(&["login", "--no-browser", "--port", "0", "--timeout", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    Command::new("kill")
+        .arg("-INT")
+        .arg(waiting.id().to_string())
+        .status()
+        .unwrap();
+    let output = finish(waiting);
+    assert_eq!(output.status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn files_and_directories_another_user_owns_are_refused() {
+    if !running_as_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!(
+            "SKIPPED files_and_directories_another_user_owns_are_refused: needs root to act as another user"
+        );
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::new("ureq");
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    env.token_dir = shared.clone();
+    let as_nobody =
+        |path: &Path| std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
+
+    // Another user planted a token file (their own grant) where ours would go.
+    let planted = br#"{"version":2,"revision":0,"access_token":"pina_attacker_token_0123456789","token_type":"bearer","received_at":1800000000,"expires_in":2592000,"expires_at":4102444800,"scopes":["boards:read"],"response_type":null,"refresh_token":null}"#;
+    std::fs::write(env.token_file(), planted).unwrap();
+    as_nobody(&env.token_file());
+    let token = env.run(&["token"]);
+    assert_eq!(code(&token), 6, "{}", text(&token.stderr));
+    assert!(
+        text(&token.stderr).contains("belongs to another user"),
+        "{}",
+        text(&token.stderr)
+    );
+    assert!(!text(&token.stdout).contains("pina_attacker"), "never used");
+    assert_eq!(
+        std::fs::read(env.token_file()).unwrap(),
+        planted,
+        "left untouched"
+    );
+    std::fs::remove_file(env.token_file()).unwrap();
+
+    // Another user planted the lock file (and could hold it for ever).
+    std::fs::write(shared.join("token.json.lock"), b"").unwrap();
+    as_nobody(&shared.join("token.json.lock"));
+    let login = env.run(&["login", "--no-browser", "--port", "0", "--timeout", "5"]);
+    assert_eq!(code(&login), 6, "{}", text(&login.stderr));
+    assert!(
+        text(&login.stderr).contains("belongs to another user"),
+        "{}",
+        text(&login.stderr)
+    );
+    assert_eq!(
+        env.fake.stats().consent,
+        0,
+        "refused before the consent page"
+    );
+
+    // A directory another user owns (they could move the token file away).
+    let theirs = env.dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    as_nobody(&theirs);
+    env.token_dir = theirs;
+    let login = env.run(&["login", "--no-browser", "--port", "0", "--timeout", "5"]);
+    assert_eq!(code(&login), 6, "{}", text(&login.stderr));
+    assert!(
+        text(&login.stderr).contains("belongs to another user"),
+        "{}",
+        text(&login.stderr)
+    );
+}

@@ -251,20 +251,17 @@ pub(crate) fn read_object<T: Object<'static>>(body: &[u8]) -> Option<T> {
 /// assert_eq!(found, ["pinr.a", "pinr.b"]);
 /// ```
 pub fn refresh_tokens_in(body: &[u8]) -> Vec<Zeroizing<String>> {
-    const KEY: &[u8] = b"\"refresh_token\"";
     let body = body.get(..MAX_BODY).unwrap_or(body);
     let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(offset) = body
-        .get(from..)
-        .and_then(|rest| rest.windows(KEY.len()).position(|w| w == KEY))
-    {
+    for (at, _) in body.iter().enumerate().filter(|(_, b)| **b == b'"') {
+        // A key spelled with escapes (`"refresh\u005ftoken"`) is the same key.
+        let Some(end) = key_at(body, at) else {
+            continue;
+        };
         let mut cursor = Cursor {
             bytes: body,
-            at: from + offset + KEY.len(),
+            at: end,
         };
-        // Matches may overlap (a key's closing quote opening the next key).
-        from += offset + 1;
         if cursor.eat(b':').is_none() {
             continue;
         }
@@ -278,9 +275,44 @@ pub fn refresh_tokens_in(body: &[u8]) -> Vec<Zeroizing<String>> {
     found
 }
 
+/// Where the JSON string starting at `at` ends when it decodes to `refresh_token`, decoded a
+/// character at a time against the name (nothing is allocated, at most a few dozen bytes are
+/// looked at).
+fn key_at(body: &[u8], at: usize) -> Option<usize> {
+    const NAME: &[u8] = b"refresh_token";
+    let mut i = at + 1;
+    for expected in NAME {
+        let byte = *body.get(i)?;
+        let decoded = match byte {
+            b'\\' => match *body.get(i + 1)? {
+                b'u' => {
+                    let hex = std::str::from_utf8(body.get(i + 2..i + 6)?).ok()?;
+                    i += 6;
+                    u8::try_from(u32::from_str_radix(hex, 16).ok()?).ok()?
+                }
+                b'/' => {
+                    i += 2;
+                    b'/'
+                }
+                _ => return None,
+            },
+            b'"' => return None,
+            other => {
+                i += 1;
+                other
+            }
+        };
+        if decoded != *expected {
+            return None;
+        }
+    }
+    (*body.get(i)? == b'"').then_some(i + 1)
+}
+
 /// Whether a token endpoint's 2xx answer must be kept aside as it came (mode 0600, like a set
 /// no store would take): when reading it found no refresh token it carries, or needed the
-/// lenient second reading (the strict one refused it), or found several. `parsed` is what
+/// lenient second reading (the strict one refused it), or found several, or found one of a
+/// type other than a string, or could not read it at all. `parsed` is what
 /// [`parse_token_response`](crate::parse_token_response) made of it, if anything.
 ///
 /// When it says `false`, every refresh token the body carries is `parsed`'s.
@@ -302,10 +334,16 @@ pub fn refresh_tokens_in(body: &[u8]) -> Vec<Zeroizing<String>> {
 /// # Ok::<(), pinterest_oauth_core::ResponseError>(())
 /// ```
 pub fn must_keep_raw_answer(body: &[u8], parsed: Option<&Token>) -> bool {
-    let found = refresh_tokens_in(body);
+    // A success that could not be read at all (compressed unasked, another encoding, HTML
+    // around it) may carry a refresh token in a form no scan can see: it is kept.
     let Some(token) = parsed else {
-        return !found.is_empty();
+        return !body.iter().all(u8::is_ascii_whitespace);
     };
+    // A `refresh_token` of another type (a number, an array, an object) was not taken.
+    if token.ignored_fields().any(|field| field == "refresh_token") {
+        return true;
+    }
+    let found = refresh_tokens_in(body);
     if token.read_leniently() || found.len() > 1 {
         return !found.is_empty();
     }
@@ -385,6 +423,38 @@ mod tests {
             nested.as_bytes(),
             Some(&parse(nested))
         ));
+    }
+
+    #[test]
+    fn a_refresh_token_that_was_not_taken_keeps_the_answer_aside() {
+        // A refresh token of another type: the access token is read, the refresh token not.
+        for body in [
+            r#"{"access_token":"pina.a","refresh_token":123451,"expires_in":60}"#,
+            r#"{"access_token":"pina.a","refresh_token":["pinr.b"],"expires_in":60}"#,
+            r#"{"access_token":"pina.a","refresh_token":{"value":"pinr.b"},"expires_in":60}"#,
+        ] {
+            let token = parse(body);
+            assert!(token.refresh_token().is_none(), "{body}");
+            assert!(
+                must_keep_raw_answer(body.as_bytes(), Some(&token)),
+                "{body}"
+            );
+        }
+        // A key spelled with escapes, in a body no reader takes.
+        let escaped = br#"<html>{"refresh\u005ftoken":"pinr.b"} {"#;
+        assert_eq!(refresh_tokens_in(escaped)[0].as_str(), "pinr.b");
+        assert!(must_keep_raw_answer(escaped, None));
+        // A success no reader takes at all (compressed unasked, UTF-16): kept.
+        assert!(must_keep_raw_answer(&[0x1f, 0x8b, 0x08, 0x00], None));
+        assert!(must_keep_raw_answer(
+            "{\"a\"}"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>()
+                .as_slice(),
+            None
+        ));
+        assert!(!must_keep_raw_answer(b"  \n", None), "nothing to keep");
     }
 
     #[test]

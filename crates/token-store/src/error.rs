@@ -37,6 +37,20 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: DocumentError,
     },
+    /// The token file, its lock file or its directory belongs to another user (neither this
+    /// process's user nor root): another user's file may hold someone else's tokens, and
+    /// another user's directory lets them replace or remove the token file. Nothing was read
+    /// from it or written to it.
+    #[error(
+        "{} belongs to another user (uid {owner}); it was left untouched: use a file in a directory of your own",
+        path.display()
+    )]
+    NotOwned {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+    },
     /// The path is not a regular file (a directory, a FIFO, a device, or a symlink where none
     /// is allowed); nothing was read from it or written to it.
     #[error("{} is not a regular file; it was left untouched", path.display())]

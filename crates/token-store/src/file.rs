@@ -100,7 +100,7 @@ impl FileStore {
     fn ensure_dir(&self) -> Result<(), StoreError> {
         let dir = self.dir();
         if dir.is_dir() {
-            return Ok(());
+            return self.check_dir(dir);
         }
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
@@ -109,6 +109,25 @@ impl FileStore {
         builder
             .create(dir)
             .map_err(io_error("create directory", dir))
+    }
+
+    /// Refuses a directory another user owns (they could replace or remove the token file);
+    /// warns about one every user can write to without the sticky bit.
+    #[cfg(unix)]
+    fn check_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = fs::metadata(dir).map_err(io_error("inspect directory", dir))?;
+        check_owner(dir, meta.uid())?;
+        let mode = meta.permissions().mode();
+        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            tracing::warn!(dir = %dir.display(), "every user can write to the token file's directory (and it is not sticky): another user could replace the token file");
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn check_dir(&self, _dir: &Path) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Opens the lock file: never through a symlink, and only a regular file.
@@ -140,6 +159,8 @@ impl FileStore {
                 path: self.lock_path.clone(),
             });
         }
+        #[cfg(unix)]
+        check_owner(&self.lock_path, std::os::unix::fs::MetadataExt::uid(&meta))?;
         Ok(file)
     }
 
@@ -192,6 +213,9 @@ impl FileStore {
                 path: path.to_path_buf(),
             });
         }
+        // Another user's file may hold someone else's tokens (planted in a shared directory).
+        #[cfg(unix)]
+        check_owner(path, std::os::unix::fs::MetadataExt::uid(&meta))?;
         if meta.len() > MAX_FILE {
             return Err(StoreError::Corrupt {
                 location: path.display().to_string(),
@@ -519,6 +543,20 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
         action,
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// A file or directory of this process's user, or of root, is trusted; another user's is not.
+#[cfg(unix)]
+fn check_owner(path: &Path, owner: u32) -> Result<(), StoreError> {
+    let me = rustix::process::geteuid().as_raw();
+    if owner == me || owner == 0 {
+        Ok(())
+    } else {
+        Err(StoreError::NotOwned {
+            path: path.to_path_buf(),
+            owner,
+        })
     }
 }
 

@@ -95,56 +95,77 @@ pub trait Keeper: Send + Sync + fmt::Debug + 'static {
     /// Forgets a kept document (it was put in place, or is obsolete).
     fn remove(&self, at: &Path);
 
-    /// Reserves, before a refresh token is spent, the room to keep the set it buys: whatever
-    /// fills the disk meanwhile, [`Reservation::fill`] can still keep it. Dropping the
-    /// reservation unused gives the room back.
+    /// Reserves, before a refresh token is spent, `room` bytes to keep what it buys (a set, or
+    /// Pinterest's answer as it came): whatever fills the disk meanwhile, the reservation can
+    /// still be filled. Dropping it unused gives the room back.
     ///
     /// Errors: there is no room (a full disk, a directory that cannot be written).
-    fn reserve(&self, identity: &str) -> io::Result<Box<dyn Reservation>>;
+    fn reserve(&self, identity: &str, room: usize) -> io::Result<Box<dyn Reservation>>;
+
+    /// Removes rooms reserved for `identity` by processes that are gone (killed while they
+    /// held one). Best effort.
+    fn sweep(&self, identity: &str);
 }
 
-/// Room reserved by [`Keeper::reserve`] for one kept set; given back when dropped unused.
+/// Room reserved by [`Keeper::reserve`]; given back when dropped unused.
 pub trait Reservation: Send + fmt::Debug {
     /// Keeps `document` in the reserved room; returns where it is.
     ///
-    /// Errors: writing in place failed (an I/O error; not a lack of room).
+    /// Errors: writing in place failed, or the document is larger than the room.
     fn fill(self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf>;
+
+    /// Keeps a raw answer in the reserved room; returns where it is.
+    ///
+    /// Errors: writing in place failed, or the answer is larger than the room.
+    fn fill_raw(self: Box<Self>, body: &[u8]) -> io::Result<PathBuf>;
 }
 
-/// The room a reservation holds: larger than any document.
-const RESERVED: usize = 16 * 1024;
+/// The room a set needs: larger than any document.
+pub const SET_ROOM: usize = 16 * 1024;
 
-/// A file of [`RESERVED`] bytes, written and synced, open: the document is written over it.
+/// A file of reserved bytes, written and synced, open: what is kept is written over it.
 #[derive(Debug)]
 struct ReservedFile {
     file: Option<fs::File>,
     path: PathBuf,
-    /// The name it takes once filled.
-    kept: PathBuf,
+    room: usize,
+    /// The store's file-name id.
+    id: String,
 }
 
-impl Reservation for ReservedFile {
-    fn fill(mut self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf> {
+impl ReservedFile {
+    fn fill_with(&mut self, bytes: &[u8], name: String) -> io::Result<PathBuf> {
         use std::io::Seek;
         let mut file = self
             .file
             .take()
             .ok_or_else(|| io::Error::other("already filled"))?;
-        let bytes = document.to_bytes();
-        if bytes.len() > RESERVED {
-            return Err(io::Error::other(
-                "the document is larger than the reserved room",
-            ));
+        if bytes.len() > self.room {
+            let _ = fs::remove_file(&self.path);
+            return Err(io::Error::other("larger than the reserved room"));
         }
         file.seek(io::SeekFrom::Start(0))?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.set_len(bytes.len() as u64)?;
         file.sync_all()?;
-        fs::rename(&self.path, &self.kept)?;
-        if let Some(dir) = self.kept.parent() {
+        let kept = self.path.with_file_name(name);
+        fs::rename(&self.path, &kept)?;
+        if let Some(dir) = kept.parent() {
             let _ = fs::File::open(dir).and_then(|d| d.sync_all());
         }
-        Ok(self.kept.clone())
+        Ok(kept)
+    }
+}
+
+impl Reservation for ReservedFile {
+    fn fill(mut self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf> {
+        let name = unique(&format!("{}-{}", self.id, document.revision()), ".json");
+        self.fill_with(&document.to_bytes(), name)
+    }
+
+    fn fill_raw(mut self: Box<Self>, body: &[u8]) -> io::Result<PathBuf> {
+        let name = unique(&format!("{}-answer", self.id), ".raw");
+        self.fill_with(body, name)
     }
 }
 
@@ -208,12 +229,26 @@ impl RecoveryDir {
     }
 }
 
-/// A name no other kept file has (revisions alone may repeat across grants).
+/// A name no other kept file has (revisions alone may repeat across grants): the prefix, the
+/// process id, then the time, each separated.
 fn unique(prefix: &str, suffix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{prefix}-{nanos:x}{:x}{suffix}", std::process::id())
+    format!("{prefix}-{}-{nanos:x}{suffix}", std::process::id())
+}
+
+/// Whether the process `pid` is gone (where that can be told: Linux's `/proc`).
+fn process_gone(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        false
+    }
 }
 
 impl Keeper for RecoveryDir {
@@ -260,19 +295,32 @@ impl Keeper for RecoveryDir {
         let _ = fs::remove_file(at);
     }
 
-    fn reserve(&self, identity: &str) -> io::Result<Box<dyn Reservation>> {
+    fn reserve(&self, identity: &str, room: usize) -> io::Result<Box<dyn Reservation>> {
         let id = store_id(identity);
         let name = unique(&format!("{id}-reserved"), ".room");
-        let path = self.write(&name, &[b' '; RESERVED])?;
+        let path = self.write(&name, &vec![b' '; room])?;
         let file = fs::OpenOptions::new().write(true).open(&path)?;
-        // Named like a kept set of revision 0 once filled (revisions only order kept sets;
-        // what is restored is decided by lineage).
-        let kept = path.with_file_name(unique(&format!("{id}-0"), ".json"));
         Ok(Box::new(ReservedFile {
             file: Some(file),
             path,
-            kept,
+            room,
+            id,
         }))
+    }
+
+    fn sweep(&self, identity: &str) {
+        let prefix = format!("{}-reserved-", store_id(identity));
+        for path in self.files(&prefix) {
+            let pid = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse().ok());
+            if pid.is_some_and(process_gone) {
+                let _ = fs::remove_file(path);
+            }
+        }
     }
 }
 
@@ -292,8 +340,12 @@ fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
         options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     let mut file = options.open(&path)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        // Never leave a part of something behind (an empty answer would be listed as kept).
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Err(e);
+    }
     Ok(path)
 }
 

@@ -250,3 +250,58 @@ fn a_login_kept_aside_replaces_an_older_set_but_never_a_newer_one() {
     assert_eq!(refresh(&settle(&store, dir.path())), Some("pinr_newer"));
     assert_eq!(kept(dir.path()), 0);
 }
+
+#[test]
+fn reserved_rooms_are_given_back_filled_or_swept() {
+    use pinterest_oauth_store::recovery::{Keeper, RecoveryDir};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keeper = RecoveryDir::new(dir.path().join("kept"));
+    let rooms = || {
+        std::fs::read_dir(dir.path().join("kept"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".room"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    // Given back when dropped unused.
+    let room = keeper.reserve("store", 1000).unwrap();
+    assert_eq!(rooms(), 1);
+    drop(room);
+    assert_eq!(rooms(), 0);
+    // Filled with an answer as it came: private, and found again.
+    let room = keeper.reserve("store", 1000).unwrap();
+    let kept = room.fill_raw(b"{\"refresh_token\":\"pinr_x\"}").unwrap();
+    assert_eq!(rooms(), 0);
+    assert_eq!(keeper.find_raw("store"), vec![kept.clone()]);
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Too large for the room: refused, and the room is gone.
+    let room = keeper.reserve("store", 4).unwrap();
+    assert!(room.fill_raw(b"longer than four").is_err());
+    assert_eq!(rooms(), 0);
+    // A room left by a process that was killed is swept; a live one's stays.
+    let live = keeper.reserve("store", 10).unwrap();
+    let dead = dir.path().join("kept").join(format!(
+        "{}-reserved-999999999-1.room",
+        std::fs::read_dir(dir.path().join("kept"))
+            .unwrap()
+            .flatten()
+            .find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.split_once("-reserved-").map(|(id, _)| id.to_owned())
+            })
+            .unwrap()
+    ));
+    std::fs::write(&dead, b"          ").unwrap();
+    std::fs::set_permissions(&dead, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(rooms(), 2);
+    keeper.sweep("store");
+    assert_eq!(rooms(), 1, "the dead process's room is swept");
+    drop(live);
+    assert_eq!(rooms(), 0);
+}

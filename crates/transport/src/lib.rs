@@ -73,6 +73,7 @@ mod entropy;
 mod error;
 mod http;
 mod http_config;
+mod in_flight;
 pub mod prelude;
 mod single_flight;
 mod source_config;
@@ -93,6 +94,7 @@ pub use http_config::{
     CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpConfig,
     InvalidCertificate,
 };
+pub use in_flight::{InFlight, refreshes_in_flight, wait_for_refreshes};
 pub use source_config::{Clock, SourceConfig};
 
 /// A wall-clock time as RFC 3339 (UTC, seconds); never panics (times past year 9999 are shown

@@ -10,6 +10,10 @@ use pinterest_oauth_store::{Attempt, StoreError, StoreLock, TokenStore};
 
 use crate::Error;
 
+/// The room reserved for an answer kept as it came: the default body cap (a larger answer is
+/// kept only if the disk has room for it then).
+const RAW_ROOM: usize = crate::DEFAULT_MAX_BODY as usize;
+
 /// A [`TokenStore`], the lock a leader holds on it, and the [`Keeper`] where a new set the
 /// store refused is kept (see [`pinterest_oauth_store::recovery`]).
 #[derive(Debug)]
@@ -18,8 +22,10 @@ pub(crate) struct Storage<S> {
     recovery: Option<Arc<dyn Keeper>>,
     held: Mutex<Option<StoreLock>>,
     /// Room reserved in the recovery directory before a refresh token is spent (see
-    /// [`confirm`](Self::confirm)); given back when the turn ends.
+    /// [`confirm`](Self::confirm)): for the set it buys, and for Pinterest's answer as it came;
+    /// given back when the turn ends.
     reserved: Mutex<Option<Box<dyn Reservation>>>,
+    reserved_raw: Mutex<Option<Box<dyn Reservation>>>,
     /// The sets this storage kept in the recovery directory itself: removed once a newer set
     /// is saved to the store (nobody else's kept set is touched here; see
     /// [`recovery::settle`]).
@@ -35,6 +41,7 @@ impl<S: TokenStore> Storage<S> {
             recovery,
             held: Mutex::new(None),
             reserved: Mutex::new(None),
+            reserved_raw: Mutex::new(None),
             kept: Mutex::new(Vec::new()),
         }
     }
@@ -64,6 +71,7 @@ impl<S: TokenStore> Storage<S> {
     /// Releases the lock (and any room reserved and not used).
     pub(crate) fn unlock(&self) {
         *self.reserved.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.reserved_raw.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *self.held() = None;
     }
 
@@ -135,11 +143,20 @@ impl<S: TokenStore> Storage<S> {
         }
     }
 
-    /// Keeps a raw answer aside (mode 0600) where refused sets are kept.
+    /// Keeps a raw answer aside (mode 0600) where refused sets are kept, in the room reserved
+    /// for it when it fits.
     pub(crate) fn keep_raw(&self, body: &[u8]) -> std::io::Result<PathBuf> {
-        match &self.recovery {
-            Some(keeper) => keeper.keep_raw(&self.store.identity(), body),
-            None => Err(std::io::Error::other("no recovery directory is set")),
+        let Some(keeper) = &self.recovery else {
+            return Err(std::io::Error::other("no recovery directory is set"));
+        };
+        let room = self
+            .reserved_raw
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match room {
+            Some(room) if body.len() <= RAW_ROOM => room.fill_raw(body),
+            _ => keeper.keep_raw(&self.store.identity(), body),
         }
     }
 
@@ -155,17 +172,23 @@ impl<S: TokenStore> Storage<S> {
             None => return Err(StoreError::NotLocked),
         }
         let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reserved_raw = self.reserved_raw.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(keeper) = &self.recovery
             && reserved.is_none()
         {
-            let room = keeper
-                .reserve(&self.store.identity())
-                .map_err(|source| StoreError::Io {
-                    action: "reserve room to keep the new set in",
-                    path: PathBuf::from("the recovery directory"),
-                    source,
-                })?;
-            *reserved = Some(room);
+            let identity = self.store.identity();
+            keeper.sweep(&identity);
+            let reserve = |room| {
+                keeper
+                    .reserve(&identity, room)
+                    .map_err(|source| StoreError::Io {
+                        action: "reserve room to keep the new set in",
+                        path: PathBuf::from("the recovery directory"),
+                        source,
+                    })
+            };
+            *reserved = Some(reserve(recovery::SET_ROOM)?);
+            *reserved_raw = Some(reserve(RAW_ROOM)?);
         }
         Ok(())
     }

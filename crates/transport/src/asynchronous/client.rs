@@ -58,6 +58,8 @@ impl<H: AsyncHttp> Client<H> {
         let deadline = std::time::Instant::now() + options.timeout();
         let waited = consent.clone();
         let callback = blocking(move || listener.wait(&waited, deadline)).await??;
+        // The code is spent from the exchange until the set is saved.
+        let flying = crate::InFlight::enter();
         let exchanged = match callback.grant.clone() {
             Err(refused) => Err(Error::Callback(refused)),
             Ok(grant) => {
@@ -79,6 +81,7 @@ impl<H: AsyncHttp> Client<H> {
             }
             Err(e) => Err(e),
         };
+        drop(flying);
         crate::login::answer(callback, &result);
         result
     }

@@ -83,6 +83,8 @@ impl<H: Http> Client<H> {
             .map_err(Error::Callback)
             .and_then(|grant| {
                 crate::login::reserve(store)?;
+                // The code is spent from here until the set is saved.
+                let _flying = crate::InFlight::enter();
                 let token = self.exchange(grant)?;
                 crate::login::save_login(store, token.clone(), options.recovery_dir())?;
                 Ok(token)

@@ -392,13 +392,15 @@ fn handle(
         if login.started.swap(true, Ordering::SeqCst) {
             // Fetched before: by this user's browser and by someone else. Nothing can tell
             // which of the two the consent page will send back: the login ends.
-            let _ = found.send(Event::StartedTwice);
-            return respond(
+            // The page is written before the login is told: once told, the program may end.
+            respond(
                 &mut stream,
                 400,
                 "Login stopped",
                 "This login's start address was opened twice: someone else may have it. The login was stopped; nothing was saved. Start it again.",
             );
+            let _ = found.send(Event::StartedTwice);
+            return;
         }
         return redirect_to_consent(&mut stream, consent, &login.cookie);
     }

@@ -33,6 +33,9 @@ pub(crate) fn lead<S: TokenStore>(
     budget: &RequestBudget,
     mut send: impl FnMut(Request<Vec<u8>>) -> Result<SecretResponse, Error>,
 ) -> Option<Arc<Error>> {
+    // From the send until the turn ends (its answer stored or kept), the request is in flight:
+    // a program stopping on a signal waits for it. Dropped last.
+    let mut flying = None;
     // Declared after `leader`, so dropped before it: the lock goes before the waiters wake.
     let _unlock = Unlock(storage);
     loop {
@@ -43,6 +46,7 @@ pub(crate) fn lead<S: TokenStore>(
                 leader.handle_confirm(clock(), storage.confirm(&attempt));
             }
             StepAction::Send(request) => {
+                flying.get_or_insert_with(crate::InFlight::enter);
                 // Counted in the client's budget, which one-shot retries honour.
                 budget.record(Instant::now());
                 let answer = send(request);

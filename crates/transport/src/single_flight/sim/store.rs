@@ -346,7 +346,9 @@ impl Keeper for SimKeeper {
         }
     }
 
-    fn reserve(&self, _identity: &str) -> io::Result<Box<dyn Reservation>> {
+    fn sweep(&self, _identity: &str) {}
+
+    fn reserve(&self, _identity: &str, _room: usize) -> io::Result<Box<dyn Reservation>> {
         let mut w = world(&self.world);
         if w.disk.full {
             return Err(io::Error::from(io::ErrorKind::StorageFull));
@@ -367,6 +369,16 @@ struct Room {
 }
 
 impl Reservation for Room {
+    fn fill_raw(mut self: Box<Self>, body: &[u8]) -> io::Result<PathBuf> {
+        self.filled = true;
+        let mut w = world(&self.world);
+        w.disk.reserved -= 1;
+        w.disk.serial += 1;
+        let serial = w.disk.serial;
+        w.disk.raw.push((serial, body.to_vec()));
+        Ok(PathBuf::from(format!("raw-{serial}")))
+    }
+
     fn fill(mut self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf> {
         self.filled = true;
         let mut w = world(&self.world);
