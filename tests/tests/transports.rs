@@ -515,3 +515,32 @@ fn ureq_reuses_one_connection_across_calls() {
     }
     assert_eq!(fake.stats().connections, 1);
 }
+
+/// A careless caller: the blocking client over hyper, called and dropped straight from async
+/// code (where a runtime may be neither started nor dropped), on both runtime flavours.
+#[test]
+fn the_blocking_hyper_client_works_and_drops_inside_a_tokio_runtime() {
+    for multi_thread in [false, true] {
+        let fake = fake(false);
+        let runtime = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .unwrap();
+        runtime.block_on(async {
+            let client = client_for(Kind::Hyper, &fake);
+            for _ in 0..2 {
+                let token = client.client_credentials(&[Scope::AdsRead]).unwrap();
+                assert!(fake.access_token_valid(token.access_token().unwrap().secret()));
+            }
+            drop(client);
+        });
+        assert_eq!(fake.stats().token.client_credentials, 2);
+    }
+}

@@ -190,8 +190,16 @@ pub(crate) struct ClientCredentials {
     pub(crate) scopes: Vec<String>,
     /// Save the app token to the token store (never over a user's grant), within the request
     /// budget and any wait Pinterest asked for.
+    ///
+    /// Without it, the token is kept per app and scopes in the state directory
+    /// ($XDG_STATE_HOME/pinterest-oauth/app-tokens), and a valid one is printed again rather
+    /// than requested: running this in a loop never floods Pinterest.
     #[arg(long)]
     pub(crate) save: bool,
+    /// Request a new app token even if a kept one is still valid (within the same request
+    /// budget).
+    #[arg(long, conflicts_with = "save")]
+    pub(crate) new: bool,
 }
 
 /// `revoke` options.

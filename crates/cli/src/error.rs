@@ -41,6 +41,9 @@ pub(crate) enum CliError {
     /// No token file path could be chosen.
     #[error("no user config directory: pass --token-file or set PINTEREST_TOKEN_FILE")]
     NoConfigDir,
+    /// No directory to keep app tokens in could be chosen.
+    #[error("no user state directory to keep app tokens in: set XDG_STATE_HOME, or use --save")]
+    NoStateDir,
     /// Nothing is stored yet.
     #[error("no token stored in {0}: run `pinterest-oauth login` first")]
     NoToken(String),
@@ -126,6 +129,7 @@ impl CliError {
             | CliError::MissingAppSecret
             | CliError::AppSecret { .. }
             | CliError::NoConfigDir
+            | CliError::NoStateDir
             | CliError::Config(_)
             | CliError::NoRefreshToken(_)
             | CliError::WouldReplaceGrant(_)

@@ -179,8 +179,30 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let client = context.client()?;
             let scopes = parse_scopes(&args.scopes)?;
             if !args.save {
-                let token = client.client_credentials(&scopes)?;
-                return context.print_token(&token, "app token received");
+                // Kept per app, API and scopes in the state directory: a valid token is
+                // handed out again, and every request is within the stored budget, however
+                // often (or in however many processes) this runs.
+                let cache =
+                    store::app_token_cache(context.app_id()?, &context.global.api_base, &scopes)?;
+                let options = SourceConfig::default()
+                    .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
+                let source = TokenSource::with_options(client, cache, options)?;
+                let (token, summary) = if args.new {
+                    (source.refresh_now()?, "new app token")
+                } else {
+                    source.access_token()?;
+                    let token = source
+                        .store()
+                        .load()?
+                        .map(|document| document.token().clone())
+                        .ok_or_else(|| CliError::NoToken(source.store().location()))?;
+                    (token, "app token")
+                };
+                let summary = format!(
+                    "{summary} (kept for reuse in {})",
+                    source.store().location()
+                );
+                return context.print_token(&token, &summary);
             }
             let store = context.store()?;
             {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::error::CliError;
 use pinterest_oauth_core::TokenDocument;
 use pinterest_oauth_store::{Attempt, FileStore, StoreError, StoreLock, TokenStore, recovery};
 
@@ -59,6 +60,36 @@ impl TokenStore for CliStore {
 /// Where sets a store refused are kept (the library's default directory).
 pub(crate) fn recovery_dir() -> Option<PathBuf> {
     recovery::default_dir()
+}
+
+/// The file an app token for `app_id`, the API at `api_base` and `scopes` is kept in:
+/// `$XDG_STATE_HOME/pinterest-oauth/app-tokens/<hash>.json` (0600, in a 0700 directory).
+///
+/// Errors: [`CliError::NoStateDir`] when the platform names no state or local data directory.
+pub(crate) fn app_token_cache(
+    app_id: &str,
+    api_base: &str,
+    scopes: &[pinterest_oauth_core::Scope],
+) -> Result<CliStore, CliError> {
+    let dir = dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .ok_or(CliError::NoStateDir)?
+        .join("pinterest-oauth")
+        .join("app-tokens");
+    let mut names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    // FNV-1a: a file-name-safe key, so the app id and scopes are not in the name.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [app_id, api_base, &names.join(" ")] {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Ok(CliStore::File(FileStore::new(
+        dir.join(format!("{hash:016x}.json")),
+    )))
 }
 
 /// Raw answers kept aside for this store (2xx answers not read whole), and by one-shot calls.

@@ -2529,21 +2529,17 @@ fn a_signal_waits_for_the_refresh_in_flight_then_stops() {
         );
     }
     assert_eq!(env.fake.stats().rotated_reuse, 0);
-    // With nothing in flight, a signal stops at once.
-    let waiting = env
-        .command(&["login", "--no-browser", "--port", "0", "--timeout", "60"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
+    // With nothing in flight, a signal stops at once (a login waiting for its browser, for
+    // up to an hour: the signal's status, not the timeout's, shows it did not wait).
+    let waiting = env.launch_login(&["--timeout", "3600"], false);
     Command::new("kill")
         .arg("-INT")
-        .arg(waiting.id().to_string())
+        .arg(waiting.child.id().to_string())
         .status()
         .unwrap();
-    let output = finish(waiting);
-    assert_eq!(output.status.code(), Some(130));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let output = waiting.finish();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(!text(&output.stderr).contains("in flight"));
 }
 
 #[test]
@@ -2616,4 +2612,112 @@ fn files_and_directories_another_user_owns_are_refused() {
         "{}",
         text(&login.stderr)
     );
+}
+
+#[test]
+fn a_fallback_directory_another_user_created_first_is_passed_over() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::new("ureq");
+    let (output, _) = env.login(&[]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let before = stored(&env.token_file());
+    // The recovery directory cannot be created: a file stands where its parent would be.
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    std::fs::write(env.state_dir().join("pinterest-oauth"), b"not a directory").unwrap();
+    // Another user created this user's fallback in the shared temporary directory first.
+    let tmp = env.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let uid = std::fs::metadata(&tmp).unwrap().uid();
+    let squatted = tmp.join(format!("pinterest-oauth-recovered-{uid}"));
+    std::fs::create_dir(&squatted).unwrap();
+    std::fs::set_permissions(&squatted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    if running_as_root() {
+        std::os::unix::fs::chown(&squatted, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let refresh = |runtime: Option<&Path>| {
+        let mut command = env.command(&["refresh"]);
+        command.env("TMPDIR", &tmp);
+        if let Some(runtime) = runtime {
+            command.env("XDG_RUNTIME_DIR", runtime);
+        }
+        finish(command.spawn().unwrap())
+    };
+
+    // Nowhere to keep the new set: nothing is spent, and the error says where it looked.
+    let refused = refresh(None);
+    assert_ne!(code(&refused), 0);
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains(&squatted.display().to_string()), "{stderr}");
+    assert!(stderr.contains("not a private directory"), "{stderr}");
+    assert_eq!(env.fake.stats().token.refresh_token, 0, "nothing was sent");
+    assert_eq!(stored(&env.token_file()), before);
+    assert_eq!(std::fs::read_dir(&squatted).unwrap().count(), 0);
+
+    // This user's runtime directory, which nobody else can write to, is used instead.
+    let runtime = env.dir.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let refreshed = refresh(Some(&runtime));
+    assert_eq!(code(&refreshed), 0, "{}", text(&refreshed.stderr));
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+    assert_ne!(
+        stored(&env.token_file())["refresh_token"],
+        before["refresh_token"]
+    );
+    assert!(runtime.join("pinterest-oauth/recovered").is_dir());
+    assert_eq!(std::fs::read_dir(&squatted).unwrap().count(), 0);
+}
+
+#[test]
+fn app_tokens_asked_for_in_a_loop_are_requested_once_and_within_the_budget() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("ureq");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["client-credentials", "--scopes", "ads:read", "--json"];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let first = run(&[]);
+    assert_eq!(code(&first), 0, "{}", text(&first.stderr));
+    let token = json(&first)["access_token"].clone();
+    for _ in 0..10 {
+        let again = run(&[]);
+        assert_eq!(code(&again), 0, "{}", text(&again.stderr));
+        assert_eq!(json(&again)["access_token"], token, "the kept token again");
+    }
+    assert_eq!(env.fake.stats().token.client_credentials, 1);
+    // Other scopes are another token.
+    let other = env.run(&[
+        "client-credentials",
+        "--scopes",
+        "ads:read,user_accounts:read",
+    ]);
+    assert_eq!(code(&other), 0, "{}", text(&other.stderr));
+    assert_eq!(env.fake.stats().token.client_credentials, 2);
+    // Kept privately, never in the token file.
+    assert!(!env.token_file().exists());
+    let kept: Vec<PathBuf> = std::fs::read_dir(env.state_dir().join("pinterest-oauth/app-tokens"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for file in &kept {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+    // `--new` asks again, but only within the request budget, across runs.
+    let mut fresh = 0;
+    for _ in 0..8 {
+        let out = run(&["--new"]);
+        if code(&out) == 0 {
+            fresh += 1;
+            assert_ne!(json(&out)["access_token"], token);
+        } else {
+            assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+        }
+    }
+    assert_eq!(fresh, 4, "the budget's ceiling is five requests");
+    assert_eq!(env.fake.stats().token.client_credentials, 6);
 }

@@ -59,14 +59,26 @@ fn store_id(identity: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Where a set is kept when `dir` cannot be written (no home directory, a read-only one):
-/// a private directory of this user's in the system's temporary directory.
-pub fn fallback_dir() -> PathBuf {
+/// Where a set is kept when `dir` cannot be written (no home directory, a read-only one), in
+/// the order tried: this user's runtime directory (`$XDG_RUNTIME_DIR`, which only this user
+/// can write to), then a private directory of this user's in the system's temporary directory.
+///
+/// The second lives where every user can create names: another user can take the name first,
+/// and such a directory is never used (see [`RecoveryDir`]); the first cannot be taken.
+pub fn fallback_dirs() -> Vec<PathBuf> {
     #[cfg(unix)]
     let user = rustix::process::getuid().as_raw().to_string();
     #[cfg(not(unix))]
     let user = "user".to_owned();
-    std::env::temp_dir().join(format!("pinterest-oauth-recovered-{user}"))
+    let mut dirs = Vec::with_capacity(2);
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+    {
+        dirs.push(runtime.join("pinterest-oauth").join("recovered"));
+    }
+    dirs.push(std::env::temp_dir().join(format!("pinterest-oauth-recovered-{user}")));
+    dirs
 }
 
 /// Where sets no store would take are kept, and found again.
@@ -177,8 +189,9 @@ impl Drop for ReservedFile {
     }
 }
 
-/// Sets kept as files in a directory (created 0700), or in [`fallback_dir`] when it cannot be
-/// written.
+/// Sets kept as files in a directory (created 0700), or in the first of [`fallback_dirs`]
+/// that takes them when it cannot be written. A directory is used only if it is this user's,
+/// not a link, and writable by nobody else: one another user created first is passed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryDir {
     dir: PathBuf,
@@ -195,14 +208,15 @@ impl RecoveryDir {
         &self.dir
     }
 
-    /// The directories searched: this one and the fallback.
+    /// The directories searched: this one and the fallbacks.
     fn dirs(&self) -> Vec<PathBuf> {
-        let fallback = fallback_dir();
-        if fallback == self.dir {
-            vec![self.dir.clone()]
-        } else {
-            vec![self.dir.clone(), fallback]
+        let mut dirs = vec![self.dir.clone()];
+        for fallback in fallback_dirs() {
+            if !dirs.contains(&fallback) {
+                dirs.push(fallback);
+            }
         }
+        dirs
     }
 
     /// Files in the searched directories whose name starts with `prefix`, read only from a
@@ -218,14 +232,24 @@ impl RecoveryDir {
             .collect()
     }
 
+    /// Writes `name` in the first of the searched directories that takes it; the error names
+    /// every directory tried and why each refused.
     fn write(&self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-        write_in(&self.dir, name, bytes).or_else(|first| {
-            let fallback = fallback_dir();
-            if fallback == self.dir {
-                return Err(first);
+        let mut refused = Vec::new();
+        let mut kind = None;
+        for dir in self.dirs() {
+            match write_in(&dir, name, bytes) {
+                Ok(path) => return Ok(path),
+                Err(e) => {
+                    kind.get_or_insert(e.kind());
+                    refused.push(format!("{}: {e}", dir.display()));
+                }
             }
-            write_in(&fallback, name, bytes).map_err(|_| first)
-        })
+        }
+        Err(io::Error::new(
+            kind.unwrap_or(io::ErrorKind::Other),
+            format!("no directory took the file ({})", refused.join("; ")),
+        ))
     }
 }
 
@@ -355,14 +379,19 @@ fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
 fn private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let meta = fs::symlink_metadata(dir)?;
-    let ours = meta.uid() == rustix::process::geteuid().as_raw();
-    if !meta.is_dir() || !ours || meta.permissions().mode() & 0o022 != 0 {
-        return Err(io::Error::other(format!(
-            "{} is not a private directory of this user's",
-            dir.display()
-        )));
-    }
-    Ok(())
+    let why = if !meta.is_dir() {
+        "it is a link or not a directory"
+    } else if meta.uid() != rustix::process::geteuid().as_raw() {
+        "another user owns it (and may have created it first to block this)"
+    } else if meta.permissions().mode() & 0o022 != 0 {
+        "others can write to it"
+    } else {
+        return Ok(());
+    };
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("not a private directory of this user's: {why}"),
+    ))
 }
 
 #[cfg(not(unix))]
@@ -434,7 +463,7 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, NotPrivate> {
 }
 
 /// Keeps `document` for the store whose [`identity`](crate::TokenStore::identity) is
-/// `identity` in `dir` (created 0700), or, when `dir` cannot be written, in [`fallback_dir`],
+/// `identity` in `dir` (created 0700), or, when `dir` cannot be written, in the first of [`fallback_dirs`] that takes it,
 /// as a file only the user can read. Returns its path.
 ///
 /// Errors: neither directory could take it.
@@ -442,7 +471,7 @@ pub fn keep(dir: &Path, identity: &str, document: &TokenDocument) -> io::Result<
     RecoveryDir::new(dir).keep(identity, document)
 }
 
-/// The documents kept in `dir` (and in [`fallback_dir`]) for the store whose identity is
+/// The documents kept in `dir` (and in [`fallback_dirs`]) for the store whose identity is
 /// `identity`, newest revision first.
 pub fn find(dir: &Path, identity: &str) -> Vec<(PathBuf, TokenDocument)> {
     RecoveryDir::new(dir).find(identity)

@@ -17,6 +17,11 @@ use crate::{AsyncHttp, Error, FromSettings, Http, HttpConfig, SecretResponse};
 /// current-thread tokio runtime), so the blocking client and token source can use it: a
 /// program that is blocking overall can still send with hyper.
 ///
+/// Called (or dropped) from inside another tokio runtime, where a runtime may not be started
+/// or dropped, it drives its runtime from a thread of its own (and shuts it down in the
+/// background) rather than panicking; the calling worker thread is blocked meanwhile, so
+/// async code should use the async client instead.
+///
 /// # Examples
 ///
 /// ```no_run
@@ -30,11 +35,14 @@ use crate::{AsyncHttp, Error, FromSettings, Http, HttpConfig, SecretResponse};
 #[derive(Debug)]
 pub struct Blocking<H> {
     http: Arc<H>,
-    runtime: tokio::runtime::Runtime,
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl<H: AsyncHttp> Blocking<H> {
     /// Wraps `http` with a runtime of its own.
+    ///
+    /// Errors: [`Error::Transport`] when the runtime cannot be built (no thread or timer).
     pub fn new(http: H) -> Result<Blocking<H>, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -47,7 +55,7 @@ impl<H: AsyncHttp> Blocking<H> {
             })?;
         Ok(Blocking {
             http: Arc::new(http),
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -65,6 +73,40 @@ impl<H: AsyncHttp + FromSettings> FromSettings for Blocking<H> {
 
 impl<H: AsyncHttp> Http for Blocking<H> {
     fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
-        self.runtime.block_on(self.http.execute(request))
+        let Some(runtime) = &self.runtime else {
+            return Err(Error::Transport(crate::TransportError::new(
+                crate::TransportErrorKind::Other,
+                std::io::Error::other("the runtime is shutting down"),
+            )));
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return runtime.block_on(self.http.execute(request));
+        }
+        // Inside another runtime no runtime may block this thread: drive ours from another.
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("pinterest-oauth-blocking".into())
+                .spawn_scoped(scope, || runtime.block_on(self.http.execute(request)))
+                .map_err(|e| {
+                    Error::Transport(crate::TransportError::new(
+                        crate::TransportErrorKind::Other,
+                        e,
+                    ))
+                })?
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl<H> Drop for Blocking<H> {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            // A runtime dropped inside another would panic; its only tasks are idle
+            // connections.
+            runtime.shutdown_background();
+        }
     }
 }

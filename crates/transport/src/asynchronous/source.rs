@@ -27,6 +27,12 @@ use super::Client;
 /// either flavour) waits for it. When the last handle is dropped, a new set still waiting
 /// for its save gets one more try. Needs a tokio runtime (either flavour).
 ///
+/// What no library can see: a program that ends with `std::process::exit`, that drops its
+/// runtime with `Runtime::shutdown_background` or `shutdown_timeout`, or that ends on a
+/// signal runs no destructor and waits for nothing. Such a program calls
+/// [`wait_for_refreshes`](crate::wait_for_refreshes) first (the `pinterest-oauth` command
+/// does on `SIGINT` and `SIGTERM`).
+///
 /// Cheap to clone; clones share everything.
 pub struct TokenSource<H: AsyncHttp, S: TokenStore = MemoryStore> {
     handle: Arc<Handle<H, S>>,

@@ -30,6 +30,11 @@ use super::Client;
 /// in flight to end, and gives a new set that waits in memory for its save one more try:
 /// nothing to call, nothing to remember.
 ///
+/// What no library can see: a source held in a `static` (never dropped), a program that ends
+/// with `std::process::exit`, or one that ends on a signal runs no destructor. Such a program
+/// calls [`wait_for_refreshes`](crate::wait_for_refreshes) first (the `pinterest-oauth`
+/// command does on `SIGINT` and `SIGTERM`).
+///
 /// Cheap to clone; clones share everything.
 ///
 /// # Examples
