@@ -31,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
     if !response.status().is_success() {
         let error = parse_token_response(SystemTime::UNIX_EPOCH, &response)
             .expect_err("an error status is never a token");
-        let _ = (error.to_string(), error.is_transient(), Failure::of(&error));
+        let _ = (error.to_string(), Failure::of(&error));
     }
 });

@@ -41,11 +41,7 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         Err(error) => {
-            let _ = (
-                error.to_string(),
-                format!("{error:?}"),
-                error.is_transient(),
-            );
+            let _ = (error.to_string(), format!("{error:?}"));
             let _ = pinterest_oauth_core::Failure::of(&error);
         }
     }

@@ -42,7 +42,9 @@ pub fn redis() -> Option<Redis> {
             panic!("CI=true: REDIS_URL is not set and redis-server could not start: {e}")
         }
         Err(e) => {
-            eprintln!("skipped: no REDIS_URL and no redis-server ({e})");
+            crate::skipped(&format!(
+                "no REDIS_URL and no redis-server ({e}); `apt-get install redis-server` runs it"
+            ));
             None
         }
     }

@@ -383,7 +383,9 @@ fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
     let server = match RedisServer::start() {
         Ok(server) => Arc::new(Mutex::new(server)),
         Err(e) if in_ci() => panic!("CI=true: redis-server could not start: {e}"),
-        Err(e) => return eprintln!("skipped: no redis-server ({e})"),
+        Err(e) => {
+            return pinterest_oauth_tests::skipped(&format!("no redis-server ({e})"));
+        }
     };
     let url = server.lock().unwrap().url();
     let fake = FakePinterest::start(FakeConfig::default()).unwrap();

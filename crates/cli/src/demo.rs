@@ -1,5 +1,6 @@
 //! `demo`: every command's flow against an embedded fake Pinterest, in a temporary directory.
 
+use crate::say::{note, out, out_raw};
 use std::time::{Duration, SystemTime};
 
 use fake_pinterest::{FakeConfig, FakePinterest};
@@ -43,12 +44,12 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         Transport::Hyper => return Err(CliError::HyperNotBuilt),
     };
     let client = Client::with_http(config, http);
-    println!(
+    out!(
         "fake Pinterest on {} ({transport:?} transport)",
         fake.origin()
-    );
+    )?;
 
-    println!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)");
+    out!("\n$ pinterest-oauth login   (a stand-in browser approves the consent page)")?;
     let cli_store = CliStore::File(store.clone());
     // The fake, as Pinterest, accepts only registered redirect URIs: register one on a free
     // port, as an app's owner registers the URI its login listens on.
@@ -72,9 +73,9 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         })),
     })?;
     let now = SystemTime::now();
-    println!("logged in: {}", token_summary(&token, now));
+    out!("logged in: {}", token_summary(&token, now))?;
 
-    println!("\n$ pinterest-oauth status");
+    out!("\n$ pinterest-oauth status")?;
     let stored = store.load()?;
     let status = Stored {
         location: store.location(),
@@ -83,9 +84,9 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         raw: &[],
         now,
     };
-    print!("{}", status.text());
+    out_raw!(status.text())?;
 
-    println!("\n$ pinterest-oauth token");
+    out!("\n$ pinterest-oauth token")?;
     let source = TokenSource::with_options(
         client.clone(),
         store.clone(),
@@ -93,30 +94,30 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
             .with_recovery_dir(dir.path().join("recovered")),
     )?;
     let valid = source.access_token()?;
-    println!(
+    out!(
         "<access token, {} characters: redacted here>",
         valid.secret().len()
-    );
+    )?;
 
-    println!("\n$ pinterest-oauth refresh");
+    out!("\n$ pinterest-oauth refresh")?;
     let refreshed = source.refresh_now()?;
-    println!(
+    out!(
         "refreshed: {}",
         token_summary(&refreshed, SystemTime::now())
-    );
-    println!(
+    )?;
+    out!(
         "the refresh token rotated: {}",
         refreshed.refresh_token() != token.refresh_token()
-    );
+    )?;
 
-    println!("\n$ pinterest-oauth client-credentials --scopes ads:read");
+    out!("\n$ pinterest-oauth client-credentials --scopes ads:read")?;
     let app = client.client_credentials(&[Scope::AdsRead])?;
-    println!(
+    out!(
         "app token received: {}",
         token_summary(&app, SystemTime::now())
-    );
+    )?;
 
-    println!("\n$ pinterest-oauth revoke");
+    out!("\n$ pinterest-oauth revoke")?;
     if let Some(access) = refreshed.access_token() {
         client.revoke(&Revocation::access_token(access.clone()))?;
     }
@@ -124,21 +125,21 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         client.revoke(&Revocation::refresh_token(refresh.clone()))?;
     }
     store.clear(&store.lock()?)?;
-    println!(
+    out!(
         "revoked: access_token, refresh_token; the fake now accepts the access token: {}",
         refreshed
             .access_token()
             .is_some_and(|t| fake.access_token_valid(t.secret()))
-    );
+    )?;
 
     let stats = fake.stats();
-    println!(
+    out!(
         "\nthe fake counted {} code exchange, {} refresh, {} client credentials, {} revokes",
         stats.token.authorization_code,
         stats.token.refresh_token,
         stats.token.client_credentials,
         stats.revoke
-    );
+    )?;
     Ok(())
 }
 
@@ -146,6 +147,6 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
 /// and back to the listener, cookies kept.
 fn browse(url: &str) {
     if let Err(e) = fake_pinterest::Browser::new(None).follow(url) {
-        eprintln!("demo: {e}");
+        note!("demo: {e}");
     }
 }

@@ -6,6 +6,8 @@ use pinterest_oauth_transport::{Error, ErrorKind};
 pub(crate) mod exit {
     /// Success.
     pub(crate) const OK: u8 = 0;
+    /// The output could not be written (stdout is a closed pipe, a full disk).
+    pub(crate) const OUTPUT: u8 = 1;
     /// Usage or configuration error.
     pub(crate) const USAGE: u8 = 2;
     /// Consent needed: log in (again).
@@ -44,6 +46,9 @@ pub(crate) enum CliError {
     /// No directory to keep app tokens in could be chosen.
     #[error("no user state directory to keep app tokens in: set XDG_STATE_HOME, or use --save")]
     NoStateDir,
+    /// Stdout could not be written (a closed pipe, a full disk); what was saved stays saved.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
     /// Nothing is stored yet.
     #[error("no token stored in {0}: run `pinterest-oauth login` first")]
     NoToken(String),
@@ -139,6 +144,7 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
+            CliError::Output(_) => exit::OUTPUT,
             CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::API,
             CliError::Store(_) | CliError::RevokedNotRecorded { .. } => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {

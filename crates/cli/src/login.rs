@@ -25,18 +25,22 @@ impl Opener {
     fn open(self, start: &LoginStart) {
         let url = start.url();
         let listening: Vec<String> = start.listening().iter().map(ToString::to_string).collect();
-        eprintln!(
+        crate::say::note!(
             "Waiting for Pinterest to send the browser back to {} (listening on {}) until {}; press Ctrl-C to cancel.",
             start.redirect_uri(),
             listening.join(", "),
             pinterest_oauth_transport::fmt_time(start.deadline())
         );
         match self {
-            Opener::Print => eprintln!("Open this address in your browser to log in:\n{url}"),
+            Opener::Print => {
+                crate::say::note!("Open this address in your browser to log in:\n{url}")
+            }
             Opener::Browser => {
-                eprintln!("Opening your browser to log in. If it does not open, visit:\n{url}");
+                crate::say::note!(
+                    "Opening your browser to log in. If it does not open, visit:\n{url}"
+                );
                 if let Err(e) = webbrowser::open(url.as_str()) {
-                    eprintln!("warning: could not open a browser: {e}");
+                    crate::say::note!("warning: could not open a browser: {e}");
                 }
             }
             #[cfg(feature = "demo")]
@@ -79,12 +83,12 @@ pub(crate) fn login_out_of_band(
 ) -> Result<Token, CliError> {
     reserve(store)?;
     let consent = client.authorization_url(redirect_uri, scopes, pkce)?;
-    eprintln!(
+    crate::say::note!(
         "Open this URL in your browser, give access, then paste here the address the browser \
          ends on (it may show an error page):\n{}",
         consent.url()
     );
-    eprintln!(
+    crate::say::note!(
         "(Nothing listens: nothing checks which browser finishes this login. The URL above and \
          the address you paste carry the login's secrets: keep both to yourself.)"
     );

@@ -5,12 +5,12 @@
 //! curl -H "Authorization: Bearer $(pinterest-oauth token)" https://api.pinterest.com/v5/user_account
 //! ```
 //!
-//! Exit codes: 0 ok; 2 usage or configuration error; 3 consent needed; 4 other API error (or
-//! no token request allowed yet); 5 network, timeout, TLS or oversized response; 6 token file
-//! error.
+//! Exit codes: 0 ok; 1 the output could not be written (what was saved stays saved); 2 usage
+//! or configuration error; 3 consent needed; 4 other API error (or no token request allowed
+//! yet); 5 network, timeout, TLS or oversized response; 6 token file error.
 
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 #[cfg(feature = "demo")]
@@ -18,6 +18,7 @@ mod demo;
 mod error;
 mod login;
 mod output;
+mod say;
 mod store;
 
 use std::io::BufRead;
@@ -38,6 +39,7 @@ use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, Pkce, SourceConf
 use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener};
+use crate::say::{note, out, out_raw};
 use crate::store::{CliStore, settled};
 
 /// The client every command uses, whichever HTTP stack sends.
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::from(error::exit::OK),
         Err(e) => {
-            eprintln!("error: {e}");
+            note!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
@@ -72,9 +74,7 @@ fn stop_after_the_request_in_flight() {
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
                     if pinterest_oauth_transport::refreshes_in_flight() > 0 {
-                        eprintln!(
-                            "stopping once the token request in flight is answered and stored"
-                        );
+                        note!("stopping once the token request in flight is answered and stored");
                         pinterest_oauth_transport::wait_for_refreshes(
                             std::time::Duration::from_secs(75),
                         );
@@ -163,9 +163,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     &token,
                     SystemTime::now(),
                     context.global.show_refresh_token,
-                ));
+                ))?;
             } else if let Some(access) = token.access_token() {
-                println!("{}", access.secret());
+                out!("{}", access.secret())?;
             }
         }
         Command::Refresh => {
@@ -240,9 +240,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 now: SystemTime::now(),
             };
             if context.global.json {
-                context.print_json(&status.json());
+                context.print_json(&status.json())?;
             } else {
-                print!("{}", status.text());
+                out_raw!(status.text())?;
             }
         }
         #[cfg(feature = "demo")]
@@ -346,8 +346,8 @@ impl Context {
         Ok(CliStore::File(FileStore::new(path)))
     }
 
-    fn print_json(&self, value: &serde_json::Value) {
-        println!("{value}");
+    fn print_json(&self, value: &serde_json::Value) -> Result<(), CliError> {
+        out!("{value}")
     }
 
     /// A token as `--json` asks, or a summary line without secrets.
@@ -360,9 +360,9 @@ impl Context {
                 token,
                 now,
                 self.global.show_refresh_token,
-            ));
+            ))?;
         } else {
-            println!("{what}: {}", output::token_summary(token, now));
+            out!("{what}: {}", output::token_summary(token, now))?;
         }
         match token.access_token_problem() {
             Some(problem) => Err(CliError::UnusableAccessToken {
@@ -390,7 +390,7 @@ impl Context {
                     Some(stored.clone()),
                 );
                 if lifecycle.status(now) != Status::Fresh {
-                    eprintln!(
+                    note!(
                         "warning: the token is due for refresh, but no app credentials were given ({missing}); printing it while it is valid"
                     );
                 }
@@ -407,12 +407,10 @@ impl Context {
             Err(e) => return Err(e.into()),
         };
         if let Some(failure) = source.last_error() {
-            eprintln!(
-                "warning: refresh failed, using the stored token while it is valid: {failure}"
-            );
+            note!("warning: refresh failed, using the stored token while it is valid: {failure}");
         }
         if let Some(at) = source.login_needed_by() {
-            eprintln!(
+            note!(
                 "warning: Pinterest does not renew this refresh token; it lapses at {}: run `pinterest-oauth login` before then",
                 pinterest_oauth_transport::fmt_time(at)
             );
@@ -486,17 +484,17 @@ impl Context {
         };
         drop(lock);
         if self.global.json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({
                     "revoked": revoked,
                     "token_file_removed": removed,
                 })
-            );
+            )?;
         } else if revoked.is_empty() {
-            println!("nothing was revoked (no token was stored); {outcome}");
+            out!("nothing was revoked (no token was stored); {outcome}")?;
         } else {
-            println!("revoked: {}; {outcome}", revoked.join(", "));
+            out!("revoked: {}; {outcome}", revoked.join(", "))?;
         }
         Ok(())
     }
@@ -566,9 +564,7 @@ fn account_name(client: &AnyClient, token: &Token) -> Option<String> {
     match client.user_account(access) {
         Ok(account) => account.username().map(str::to_owned),
         Err(e) => {
-            eprintln!(
-                "warning: the login succeeded, but the account's name could not be read: {e}"
-            );
+            note!("warning: the login succeeded, but the account's name could not be read: {e}");
             None
         }
     }
@@ -583,7 +579,7 @@ fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
         .map(|n| n.parse::<Scope>())
         .collect::<Result<Vec<_>, _>>()?;
     for scope in scopes.iter().filter(|s| !s.is_known()) {
-        eprintln!("warning: unknown scope `{scope}`; passing it through unchanged");
+        note!("warning: unknown scope `{scope}`; passing it through unchanged");
     }
     if scopes.is_empty() {
         return Err(pinterest_oauth_core::ConfigError::EmptyScopes.into());

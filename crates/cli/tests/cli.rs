@@ -572,6 +572,29 @@ impl Unprivileged {
 /// The unprivileged user the CLI runs as when the tests run as root.
 const NOBODY: u32 = 65534;
 
+/// Says, where a person running the tests sees it, that the current test checked nothing:
+/// straight to the process's stderr, which the harness does not capture for a passing test.
+fn skipped(why: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
+}
+
+/// Whether the tests can act as another local user (they run as root, which can become uid
+/// 65534); otherwise says the test is skipped. Under CI, where the tests run as root, never
+/// skips.
+fn acts_as_another_user() -> bool {
+    if running_as_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI runs the tests as root"
+    );
+    skipped("needs root to act as another local user (uid 65534)");
+    false
+}
+
 fn running_as_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
@@ -1543,8 +1566,8 @@ fn a_token_file_others_can_read_is_reported_by_default_and_made_private() {
 #[test]
 fn a_token_file_of_another_user_others_can_read_is_reported_not_touched() {
     use std::os::unix::fs::PermissionsExt;
-    if !running_as_root() {
-        return; // Needs a second user: the tests run as root in CI.
+    if !acts_as_another_user() {
+        return;
     }
     // The file belongs to root; the CLI runs as nobody in a directory nobody owns.
     let env = Unprivileged::new();
@@ -1814,7 +1837,7 @@ fn test_redis() -> Option<TestRedis> {
         Ok(server) => server,
         Err(e) if in_ci => panic!("CI=true: no REDIS_URL and no redis-server: {e}"),
         Err(e) => {
-            eprintln!("skipped: no REDIS_URL and no redis-server ({e})");
+            skipped(&format!("no REDIS_URL and no redis-server ({e})"));
             return None;
         }
     };
@@ -1979,14 +2002,7 @@ fn a_kept_set_is_found_however_the_token_file_is_named() {
 
 #[test]
 fn a_set_another_user_plants_beside_the_token_file_is_never_used() {
-    if !running_as_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the tests as root"
-        );
-        eprintln!(
-            "SKIPPED a_set_another_user_plants_beside_the_token_file_is_never_used: needs root to act as another user"
-        );
+    if !acts_as_another_user() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -2287,14 +2303,7 @@ fn curl_as_nobody(url: &str) -> String {
 
 #[test]
 fn another_local_user_cannot_hijack_a_login() {
-    if !running_as_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the tests as root"
-        );
-        eprintln!(
-            "SKIPPED another_local_user_cannot_hijack_a_login: needs root to act as another user"
-        );
+    if !acts_as_another_user() {
         return;
     }
     let env = Env::new("ureq");
@@ -2544,14 +2553,7 @@ fn a_signal_waits_for_the_refresh_in_flight_then_stops() {
 
 #[test]
 fn files_and_directories_another_user_owns_are_refused() {
-    if !running_as_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the tests as root"
-        );
-        eprintln!(
-            "SKIPPED files_and_directories_another_user_owns_are_refused: needs root to act as another user"
-        );
+    if !acts_as_another_user() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -2720,4 +2722,54 @@ fn app_tokens_asked_for_in_a_loop_are_requested_once_and_within_the_budget() {
     }
     assert_eq!(fresh, 4, "the budget's ceiling is five requests");
     assert_eq!(env.fake.stats().token.client_credentials, 6);
+}
+
+#[test]
+fn output_nobody_reads_is_an_error_never_a_crash() {
+    let env = logged_in(FakeConfig::default());
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    // Stdout a closed pipe (`pinterest-oauth refresh | head -c0`): the rotated set is saved
+    // before anything is printed; the failure to print is exit 1, never a panic (101).
+    let before = stored(&env.token_file());
+    for args in [
+        &["refresh"][..],
+        &["token"],
+        &["status"],
+        &["token", "--json"],
+    ] {
+        let mut command = env.command(args);
+        command.stdout(closed());
+        let output = finish(command.spawn().unwrap());
+        assert_eq!(code(&output), 1, "{args:?}: {}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains("cannot write the output"),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    let after = stored(&env.token_file());
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+    assert!(
+        env.fake
+            .refresh_token_valid(after["refresh_token"].as_str().unwrap())
+    );
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+    // Stderr a closed pipe too: errors and warnings go nowhere, the exit code still says.
+    let mut command = env.command(&["--token-file", "/nonexistent/dir/t.json", "token"]);
+    command.stdout(closed()).stderr(closed());
+    let output = finish(command.spawn().unwrap());
+    assert_eq!(code(&output), 3);
+    let mut command = env.command(&["status"]);
+    command.stderr(closed());
+    let output = finish(command.spawn().unwrap());
+    assert_eq!(code(&output), 0);
+    assert!(
+        text(&output.stdout).contains("expires"),
+        "{}",
+        text(&output.stdout)
+    );
 }

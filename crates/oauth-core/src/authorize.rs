@@ -16,9 +16,6 @@ use crate::secret::{AuthorizationCode, CsrfState, ct_equal};
 /// for at least 160).
 pub const MIN_STATE_ENTROPY: usize = 32;
 
-/// The shortest `state` accepted when one is restored with [`CsrfState::new`], in characters.
-pub const MIN_STATE_LEN: usize = 32;
-
 impl CsrfState {
     /// A `state` made from caller-supplied random bytes (at least 32), base64url-encoded.
     ///

@@ -213,32 +213,33 @@ mod secret;
 mod token;
 
 pub use account::{UserAccount, parse_user_account, user_account_request};
-pub use authorize::{MIN_STATE_ENTROPY, MIN_STATE_LEN, authorization_url, parse_callback};
+pub use authorize::{MIN_STATE_ENTROPY, authorization_url, parse_callback};
 pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
-pub use document::{DOCUMENT_VERSION, MAX_REVISION, TokenDocument};
+pub use document::{
+    DOCUMENT_VERSION, MAX_REVISION, MAX_UNIX_SECONDS, RefreshState, Stop, StopReason,
+    TokenDocument, Wait,
+};
 pub use endpoint::{
     BaseUrl, ConsentUrl, PINTEREST_CONSENT_URL, PRODUCTION_BASE_URL, RedirectUri, SANDBOX_BASE_URL,
     check_request_uri,
 };
 pub use error::{
-    ApiError, ApiErrorKind, CallbackError, ConfigError, DocumentError, Error, JsonKind,
-    Malformation, MalformedResponse, ResponseError, RetryAfter, UrlProblem, UrlRole,
+    AccessTokenProblem, ApiError, ApiErrorKind, CallbackError, ConfigError, DocumentError, Error,
+    JsonKind, Malformation, MalformedResponse, ResponseError, RetryAfter, UrlProblem, UrlRole,
 };
 pub use grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, Grant, RefreshTokenGrant, Revocation,
     TokenTypeHint,
 };
 pub use lenient::{must_keep_raw_answer, refresh_tokens_in};
-pub use lifecycle::{
-    Action, Failure, LifecycleConfig, RefreshState, Status, Stop, StopReason, TokenLifecycle, Wait,
-};
+pub use lifecycle::{Action, Failure, LifecycleConfig, Status, TokenLifecycle};
 pub use pkce::{MIN_VERIFIER_ENTROPY, PkceVerifier};
 pub use request::{FORM_CONTENT_TYPE, revoke_request, token_request};
 pub use response::{
     RATE_LIMIT_RESET_HEADER, REQUEST_ID_HEADER, parse_revoke_response, parse_token_response,
 };
 pub use scope::{Scope, UnknownScope};
-pub use secret::{AccessToken, AppSecret, AuthorizationCode, CsrfState, RefreshToken};
-pub use token::{
-    AccessTokenProblem, DEFAULT_EXPIRES_IN, MAX_LIFETIME, ResponseType, Token, TokenType,
+pub use secret::{
+    AccessToken, AppSecret, AuthorizationCode, CsrfState, MIN_STATE_LEN, RefreshToken,
 };
+pub use token::{DEFAULT_EXPIRES_IN, MAX_LIFETIME, ResponseType, Token, TokenType};

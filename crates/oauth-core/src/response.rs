@@ -5,15 +5,14 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::error::{
-    ApiError, ApiErrorKind, Malformation, MalformedResponse, ResponseError, RetryAfter,
-    sanitize_text,
+    AccessTokenProblem, ApiError, ApiErrorKind, Malformation, MalformedResponse, ResponseError,
+    RetryAfter, sanitize_text,
 };
 use crate::json::{Json, Slot, json_object, read_object};
 use crate::scope::Scope;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::token::{
-    AccessTokenProblem, DEFAULT_EXPIRES_IN, IgnoredFields, MAX_LIFETIME, ResponseType, Token,
-    TokenType, check_bearer,
+    DEFAULT_EXPIRES_IN, IgnoredFields, MAX_LIFETIME, ResponseType, Token, TokenType, check_bearer,
 };
 
 /// The response header carrying Pinterest's request id.
@@ -754,7 +753,10 @@ mod tests {
             parse_token_response(SystemTime::UNIX_EPOCH, &r).unwrap_err(),
             parse_revoke_response(&r).unwrap_err(),
         ] {
-            assert!(!err.is_transient());
+            assert!(matches!(
+                crate::Failure::of(&err),
+                crate::Failure::Permanent { .. }
+            ));
             match err {
                 ResponseError::Malformed(m) => assert_eq!(
                     m.problem(),

@@ -148,12 +148,15 @@ secret_type!(
     AuthorizationCode,
     "code_example"
 );
+/// The shortest `state` accepted when one is restored with [`CsrfState::new`], in characters.
+pub const MIN_STATE_LEN: usize = 32;
+
 /// The anti-forgery `state` of one consent round trip.
 ///
 /// Make a fresh one from at least [`MIN_STATE_ENTROPY`](crate::MIN_STATE_ENTROPY) (32) bytes
 /// of OS entropy with [`CsrfState::from_entropy`]; use [`CsrfState::new`] only to restore one
 /// you stored (for example in a session cookie): it refuses a value shorter than
-/// [`MIN_STATE_LEN`](crate::MIN_STATE_LEN) characters, longer than 512, or with characters
+/// [`MIN_STATE_LEN`] characters, longer than 512, or with characters
 /// other than printable ASCII, so an empty or guessable `state=` can never pass the check.
 ///
 /// `Debug` prints only the type name, there is no `Display`, the value is zeroized when
@@ -182,7 +185,7 @@ impl CsrfState {
             what: "state",
             problem,
         };
-        if value.len() < crate::MIN_STATE_LEN {
+        if value.len() < MIN_STATE_LEN {
             return Err(invalid("shorter than 32 characters"));
         }
         if value.len() > 512 {

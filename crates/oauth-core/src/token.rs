@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use crate::error::AccessTokenProblem;
 use crate::scope::Scope;
 use crate::secret::{AccessToken, RefreshToken};
 
@@ -103,30 +104,6 @@ impl fmt::Display for ResponseType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Why a token set carries no usable access token.
-///
-/// The refresh token of such a set is still kept (Pinterest has already rotated it), but the
-/// access token is never handed out, printed or sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-#[non_exhaustive]
-pub enum AccessTokenProblem {
-    /// The answer carried no `access_token` (or an empty one, or one that was not a string).
-    #[error("the answer carried no access token")]
-    Missing,
-    /// The access token has characters a bearer token cannot have (RFC 6750 §2.1 `b64token`:
-    /// letters, digits, `-._~+/`, then optional `=` padding); it would break an
-    /// `Authorization` header.
-    #[error("the access token has characters a bearer token cannot have")]
-    Malformed,
-    /// The `token_type` is not `bearer`: a client must not use a token type it does not
-    /// understand (RFC 6749 §7.1).
-    #[error("the token type is not bearer")]
-    UnsupportedType,
-    /// The access token was revoked (and forgotten).
-    #[error("the access token was revoked")]
-    Revoked,
 }
 
 /// Checks an access token against RFC 6750's `b64token`.

@@ -112,7 +112,7 @@ impl Scenario {
         let Some(Action::Persist(doc)) = self.poll() else {
             panic!("a new set is persisted")
         };
-        self.lifecycle.confirm_persisted(self.now);
+        self.lifecycle.confirm_persisted();
         doc
     }
 
@@ -122,7 +122,7 @@ impl Scenario {
         let Some(Action::Persist(doc)) = self.poll() else {
             panic!("a failure is recorded for other processes")
         };
-        self.lifecycle.confirm_persisted(self.now);
+        self.lifecycle.confirm_persisted();
         doc
     }
 
@@ -150,7 +150,7 @@ impl Scenario {
                     None,
                     "nothing is sent before the record is confirmed"
                 );
-                self.lifecycle.confirm_persisted(self.now);
+                self.lifecycle.confirm_persisted();
             }
             other => panic!("expected a record of the attempt, got {other:?}"),
         }
@@ -200,7 +200,7 @@ fn a_new_set_is_handed_out_only_once_persisted() {
         Some("pina.1"),
         "not before it is saved"
     );
-    s.lifecycle.confirm_persisted(s.now);
+    s.lifecycle.confirm_persisted();
     assert_eq!(s.access().as_deref(), Some("pina.2"));
     assert_eq!(s.lifecycle.unsaved(), None);
     assert_eq!(s.status(), Status::Fresh);
@@ -224,7 +224,7 @@ fn a_failed_save_is_retried_after_a_backoff_without_asking_again() {
         }
         other => panic!("{other:?}"),
     }
-    s.lifecycle.confirm_persisted(s.now);
+    s.lifecycle.confirm_persisted();
     assert_eq!(s.access().as_deref(), Some("pina.2"));
 }
 
@@ -305,7 +305,7 @@ fn a_save_retry_ends_when_the_store_holds_the_set_or_a_later_one() {
         LifecycleConfig::default(),
         token(t0() + DAY, "pina.1", Some("pinr.1"), HOUR),
     ));
-    s.lifecycle.request_refresh(s.now);
+    s.lifecycle.request_refresh();
     let _ = s.send();
     s.lifecycle
         .handle_token(s.now, token(s.now, "pina.2", Some("pinr.2"), HOUR));
@@ -471,7 +471,7 @@ fn rate_limit_reset_and_code_8_are_honoured() {
         Failure::RateLimited { .. }
     ));
     // A forced refresh still waits for Pinterest's own limit.
-    s.lifecycle.force_refresh(s.now);
+    s.lifecycle.force_refresh();
     assert_eq!(s.poll(), None);
     s.now = until;
     s.send();
@@ -488,7 +488,7 @@ fn an_invalid_grant_stops_everything_until_a_new_set_is_loaded() {
     assert_eq!(s.status(), Status::ConsentNeeded);
     assert_eq!(s.lifecycle.poll_timeout(), None);
     s.advance(24 * HOUR);
-    s.lifecycle.force_refresh(s.now);
+    s.lifecycle.force_refresh();
     assert_eq!(s.poll(), None, "nothing is retried, even when forced");
     assert_eq!(s.access(), None);
     // Another process sharing the grant stops too.
@@ -557,7 +557,7 @@ fn permanent_failures_stop_automatic_requests_until_the_config_changes_or_the_us
         s.advance(DAY);
         assert_eq!(s.poll(), None, "{failed:?}: never retried automatically");
         assert_eq!(s.lifecycle.poll_timeout(), None);
-        s.lifecycle.request_refresh(s.now);
+        s.lifecycle.request_refresh();
         assert_eq!(
             s.poll(),
             None,
@@ -575,7 +575,7 @@ fn permanent_failures_stop_automatic_requests_until_the_config_changes_or_the_us
         assert!(matches!(fixed.poll(s.now), Some(Action::Persist(_))));
 
         // The user may force one.
-        s.lifecycle.force_refresh(s.now);
+        s.lifecycle.force_refresh();
         s.send();
         s.answered(token(s.now, "pina.2", Some("pinr.2"), HOUR));
         assert_eq!(
@@ -617,7 +617,7 @@ fn a_set_expired_on_arrival_is_persisted_but_not_chased() {
         s.advance(Duration::from_secs(1));
         assert_eq!(s.poll(), None);
     }
-    s.lifecycle.request_refresh(s.now);
+    s.lifecycle.request_refresh();
     assert_eq!(
         s.poll(),
         None,
@@ -884,13 +884,13 @@ fn an_older_stored_set_is_not_adopted_and_forced_refreshes_respect_what_they_mus
     assert_eq!(s.access().as_deref(), Some("pina.1"));
 
     assert_eq!(s.poll(), None);
-    s.lifecycle.request_refresh(s.now);
+    s.lifecycle.request_refresh();
     assert_eq!(s.status(), Status::Due);
     s.send();
     s.answered(token(s.now, "pina.2", Some("pinr.2"), HOUR));
     assert_eq!(s.status(), Status::Fresh, "the requested refresh is done");
     // Within the budget, a requested refresh waits; the user's own does not.
-    s.lifecycle.request_refresh(s.now);
+    s.lifecycle.request_refresh();
     assert!(matches!(
         s.status(),
         Status::Waiting {
@@ -898,13 +898,13 @@ fn an_older_stored_set_is_not_adopted_and_forced_refreshes_respect_what_they_mus
             ..
         }
     ));
-    s.lifecycle.force_refresh(s.now);
+    s.lifecycle.force_refresh();
     s.send();
     s.failed(Failure::Transient { retry_after: None }, 0);
     // The user's force also cuts a backoff short; a requested one does not.
-    s.lifecycle.request_refresh(s.now);
+    s.lifecycle.request_refresh();
     assert_eq!(s.poll(), None);
-    s.lifecycle.force_refresh(s.now);
+    s.lifecycle.force_refresh();
     s.send();
 }
 
@@ -981,9 +981,9 @@ fn the_budget_caps_every_request_even_forced_ones() {
     let mut s = Scenario::user();
     let mut sent = Vec::new();
     for _ in 0..40 {
-        s.lifecycle.force_refresh(s.now);
+        s.lifecycle.force_refresh();
         if let Some(Action::Persist(_)) = s.poll() {
-            s.lifecycle.confirm_persisted(s.now);
+            s.lifecycle.confirm_persisted();
             s.send();
             sent.push(s.now);
             s.answered(token(s.now, "pina.n", Some("pinr.1"), HOUR));
@@ -1015,7 +1015,7 @@ fn answers_and_confirmations_nobody_asked_for_change_nothing() {
     s.lifecycle
         .handle_token(s.now, token(s.now, "pina.x", Some("pinr.x"), HOUR));
     s.lifecycle.handle_failure(s.now, Failure::InvalidGrant, 0);
-    s.lifecycle.confirm_persisted(s.now);
+    s.lifecycle.confirm_persisted();
     s.lifecycle.persist_failed(s.now, 0);
     assert_eq!((s.lifecycle.document(), s.lifecycle.status(s.now)), before);
     assert!(s.lifecycle.unsaved().is_none());
@@ -1069,7 +1069,7 @@ fn times_written_by_a_clock_that_ran_ahead_never_block_for_long() {
         other => panic!("{other:?}"),
     }
     let later = s.now + 24 * HOUR + Duration::from_secs(2);
-    running.force_refresh(later);
+    running.force_refresh();
     assert!(
         running.poll(later).is_some(),
         "a refresh goes within the day"
@@ -1094,7 +1094,7 @@ fn requests_in_a_day(expiry: impl Fn(SystemTime, u32) -> String) -> u32 {
     while now < start + DAY {
         while let Some(action) = lifecycle.poll(now) {
             match action {
-                Action::Persist(_) => lifecycle.confirm_persisted(now),
+                Action::Persist(_) => lifecycle.confirm_persisted(),
                 Action::Send(_) => {
                     sent += 1;
                     lifecycle.handle_token(now, answer(now, &body(now, sent)));

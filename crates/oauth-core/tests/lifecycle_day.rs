@@ -247,7 +247,7 @@ proptest! {
                     Some(Action::Persist(doc)) => {
                         if persists[next_persist % persists.len()] {
                             stored = Some(doc);
-                            lifecycle.confirm_persisted(now);
+                            lifecycle.confirm_persisted();
                         } else {
                             lifecycle.persist_failed(now, entropy);
                         }
@@ -284,7 +284,7 @@ proptest! {
             next_step += 1;
             match caller {
                 Caller::Nothing => {}
-                Caller::RequestRefresh => lifecycle.request_refresh(now),
+                Caller::RequestRefresh => lifecycle.request_refresh(),
                 Caller::Reload => {
                     if let Some(doc) = stored.clone() {
                         lifecycle.handle_loaded(now, doc);
@@ -324,7 +324,7 @@ fn a_server_answering_expired_tokens_costs_one_request_a_minute() {
                     sends += 1;
                     lifecycle.handle_token(now, expired(now, sends));
                 }
-                Action::Persist(_) => lifecycle.confirm_persisted(now),
+                Action::Persist(_) => lifecycle.confirm_persisted(),
                 other => panic!("{other:?}"),
             }
         }

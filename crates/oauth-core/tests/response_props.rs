@@ -234,7 +234,7 @@ proptest! {
         let revoke = parse_revoke_response(&response);
         // Both results render without panicking, and errors carry the response's status.
         for err in [token.err(), revoke.err()].into_iter().flatten() {
-            let _ = (err.to_string(), format!("{err:?}"), err.is_transient(), err.retry_after());
+            let _ = (err.to_string(), format!("{err:?}"), pinterest_oauth_core::Failure::of(&err), err.retry_after());
             prop_assert_eq!(err.status(), status);
         }
     }

@@ -1,5 +1,6 @@
 //! The file store: round trip, permissions, refusal to overwrite what it cannot read, the lock.
 
+use std::io::Write as _;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
@@ -333,7 +334,9 @@ fn a_temporary_file_another_user_planted_never_replaces_the_set() {
             std::env::var_os("CI").is_none(),
             "in CI this test runs as root: {e}"
         );
-        eprintln!(
+        // Straight to stderr: the harness swallows a passing test's `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "SKIPPED a_temporary_file_another_user_planted_never_replaces_the_set: chown needs root ({e})"
         );
         return;

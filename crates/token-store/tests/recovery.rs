@@ -2,6 +2,7 @@
 //! numbers alone never decide (found by attacking the CLI: a kept set was deleted after a
 //! lifecycle-only write, and restored over a newer login).
 
+use std::io::Write as _;
 use std::time::SystemTime;
 
 use pinterest_oauth_core::{Token, TokenDocument, http, parse_token_response};
@@ -161,7 +162,9 @@ fn a_kept_set_that_is_not_a_private_file_of_this_user_is_never_read() {
             std::env::var_os("CI").is_none(),
             "in CI this test runs as root"
         );
-        eprintln!(
+        // Straight to stderr: the harness swallows a passing test's `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "SKIPPED the other-owner half of a_kept_set_that_is_not_a_private_file_of_this_user_is_never_read: chown needs root"
         );
     }

@@ -130,7 +130,7 @@ macro_rules! one_shot_client {
                 revocation: &pinterest_oauth_core::Revocation,
             ) -> Result<(), Error> {
                 let build = || pinterest_oauth_core::revoke_request(&self.config, revocation);
-                let response = self.send(crate::call::Replay::Allowed, build) $($await)* ?;
+                let response = self.send(crate::retry::Replay::Allowed, build) $($await)* ?;
                 Ok(pinterest_oauth_core::parse_revoke_response(&response)?)
             }
 
@@ -156,8 +156,8 @@ macro_rules! one_shot_client {
             /// the [`RetryConfig`](crate::RetryConfig) allows.
             pub $($async)? fn request_token(&self, grant: &Grant) -> Result<Token, Error> {
                 let replay = match grant {
-                    Grant::AuthorizationCode(_) => crate::call::Replay::Never,
-                    _ => crate::call::Replay::Allowed,
+                    Grant::AuthorizationCode(_) => crate::retry::Replay::Never,
+                    _ => crate::retry::Replay::Allowed,
                 };
                 let build = || pinterest_oauth_core::token_request(&self.config, grant);
                 let response = self.send(replay, build) $($await)* ?;
@@ -216,9 +216,7 @@ macro_rules! source_accessors {
         /// Makes a refresh due now within the request budget: call it when the API refused
         /// the access token (401).
         pub fn request_refresh(&self) {
-            self.shared()
-                .flight
-                .request_refresh((self.shared().clock)());
+            self.shared().flight.request_refresh();
         }
 
         /// Re-reads the store at the next call (to pick up a set saved elsewhere, such as a

@@ -1,6 +1,7 @@
 //! Randomness for jitter and states, from the OS.
 
 /// A random `u64` from the OS; the clock's nanoseconds if the OS has none to give.
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 pub(crate) fn seed() -> u64 {
     getrandom::u64().unwrap_or_else(|_| {
         std::time::SystemTime::now()

@@ -75,8 +75,12 @@ mod http;
 mod http_config;
 mod in_flight;
 pub mod prelude;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+mod retry;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 mod single_flight;
 mod source_config;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 mod storage;
 
 #[cfg(feature = "tokio")]

@@ -4,12 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use pinterest_oauth_core::{ClientConfig, ClientCredentialsGrant, LifecycleConfig, TokenLifecycle};
-use pinterest_oauth_store::recovery::{self, Keeper, RecoveryDir};
-use pinterest_oauth_store::{StoreError, TokenStore};
-
-use crate::single_flight::Flight;
-use crate::storage::Storage;
+use pinterest_oauth_core::{ClientCredentialsGrant, LifecycleConfig};
+use pinterest_oauth_store::recovery;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+use {
+    crate::single_flight::Flight,
+    crate::storage::Storage,
+    pinterest_oauth_core::{ClientConfig, TokenLifecycle},
+    pinterest_oauth_store::recovery::{Keeper, RecoveryDir},
+    pinterest_oauth_store::{StoreError, TokenStore},
+};
 
 /// The wall clock a token source reads; replaceable for tests.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -100,6 +104,7 @@ impl SourceConfig {
 
     /// Loads the stored document (a corrupt or unreadable store is an error) and starts the
     /// flight the options describe, for `client`.
+    #[cfg(any(feature = "blocking", feature = "tokio"))]
     pub(crate) fn start<S: TokenStore>(
         &self,
         client: Arc<ClientConfig>,
@@ -117,6 +122,7 @@ impl SourceConfig {
     /// stored, and the storage. A set an earlier run kept aside (its store refused it) is put
     /// back first, if the store is free: it is what Pinterest honours now, whether or not this
     /// process holds a valid token and ever takes the lock.
+    #[cfg(any(feature = "blocking", feature = "tokio"))]
     pub(crate) fn open<S: TokenStore>(
         &self,
         client: &ClientConfig,

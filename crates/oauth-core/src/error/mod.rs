@@ -15,7 +15,8 @@ use std::fmt;
 mod response;
 
 pub use response::{
-    ApiError, ApiErrorKind, JsonKind, Malformation, MalformedResponse, ResponseError,
+    AccessTokenProblem, ApiError, ApiErrorKind, JsonKind, Malformation, MalformedResponse,
+    ResponseError,
 };
 
 pub(crate) use crate::redact::sanitize_text;
@@ -263,10 +264,14 @@ pub enum DocumentError {
     },
     /// Written by a newer version of this library.
     #[error(
-        "token document version {0} is newer than this program reads ({max}); upgrade pinterest-oauth",
-        max = crate::document::DOCUMENT_VERSION
+        "token document version {found} is newer than this program reads ({max}); upgrade pinterest-oauth"
     )]
-    Version(u32),
+    Version {
+        /// The version the document declares.
+        found: u32,
+        /// The newest version this program reads.
+        max: u32,
+    },
     /// It holds no credential at all (neither an access token nor a refresh token).
     #[error("invalid token document: it holds no token")]
     NoCredential,

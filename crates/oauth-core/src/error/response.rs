@@ -132,16 +132,6 @@ impl ResponseError {
         self.api()
             .is_some_and(|e| e.kind == ApiErrorKind::InvalidGrant)
     }
-
-    /// `true` when sending the same request again later may succeed: rate limiting (unless the
-    /// app is blocked), a server error, or a garbled answer that was not a client error. The
-    /// token lifecycle's [`Failure::of`](crate::Failure::of) gives the full classification.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            crate::Failure::of(self),
-            crate::Failure::Transient { .. } | crate::Failure::RateLimited { .. }
-        )
-    }
 }
 
 /// How Pinterest's error is classified.
@@ -354,7 +344,7 @@ pub enum Malformation {
     NoToken,
     /// A 2xx carried an access token this client must not use (and no refresh token).
     #[error("unusable access token: {0}")]
-    UnusableAccessToken(crate::token::AccessTokenProblem),
+    UnusableAccessToken(AccessTokenProblem),
     /// A field appears twice.
     #[error("duplicate field `{0}`")]
     DuplicateField(&'static str),
@@ -365,6 +355,30 @@ pub enum Malformation {
         /// The `Location` header, shortened.
         location: Option<String>,
     },
+}
+
+/// Why a token set carries no usable access token.
+///
+/// The refresh token of such a set is still kept (Pinterest has already rotated it), but the
+/// access token is never handed out, printed or sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessTokenProblem {
+    /// The answer carried no `access_token` (or an empty one, or one that was not a string).
+    #[error("the answer carried no access token")]
+    Missing,
+    /// The access token has characters a bearer token cannot have (RFC 6750 §2.1 `b64token`:
+    /// letters, digits, `-._~+/`, then optional `=` padding); it would break an
+    /// `Authorization` header.
+    #[error("the access token has characters a bearer token cannot have")]
+    Malformed,
+    /// The `token_type` is not `bearer`: a client must not use a token type it does not
+    /// understand (RFC 6749 §7.1).
+    #[error("the token type is not bearer")]
+    UnsupportedType,
+    /// The access token was revoked (and forgotten).
+    #[error("the access token was revoked")]
+    Revoked,
 }
 
 /// The kind of a JSON value, for error messages.

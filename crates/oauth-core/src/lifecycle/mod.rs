@@ -13,7 +13,9 @@ mod config;
 mod state;
 
 pub use config::LifecycleConfig;
-pub use state::{Failure, RefreshState, Stop, StopReason, Wait};
+pub use state::Failure;
+
+use crate::document::{RefreshState, Stop, StopReason, Wait};
 
 /// What the caller must do next (from [`TokenLifecycle::poll`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,8 +166,8 @@ struct Pending {
 /// 4. [`handle_loaded`](Self::handle_loaded) adopts a document read from storage (at start, or
 ///    when another process may have refreshed), whenever nothing is in flight.
 ///
-/// Calling a `handle_*` or `confirm_*` method when nothing awaits it is a programming error:
-/// it is caught by a debug assertion and otherwise ignored.
+/// A `handle_*` or `confirm_*` call when nothing awaits it changes nothing (the fuzz target
+/// `lifecycle` calls them in every order).
 ///
 /// ```text
 ///         poll: Persist (attempt)   confirm   poll: Send    handle_token   poll: Persist
@@ -198,7 +200,7 @@ struct Pending {
 /// let due = t0 + Duration::from_secs(3000);
 /// let Some(Action::Persist(attempt)) = lifecycle.poll(due) else { panic!() };
 /// assert_eq!(attempt.state().requests(), [due]);
-/// lifecycle.confirm_persisted(due); // recorded before the refresh token is spent
+/// lifecycle.confirm_persisted(); // recorded before the refresh token is spent
 /// let Some(Action::Send(grant)) = lifecycle.poll(due) else { panic!() };
 /// assert_eq!(grant.grant_type(), "refresh_token");
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.1");
@@ -209,7 +211,7 @@ struct Pending {
 /// let Some(Action::Persist(to_save)) = lifecycle.poll(due) else { panic!() };
 /// assert_eq!(to_save.token().refresh_token().unwrap().secret(), "pinr.2");
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.1");
-/// lifecycle.confirm_persisted(due);
+/// lifecycle.confirm_persisted();
 /// assert_eq!(lifecycle.access_token(due).unwrap().secret(), "pina.2");
 /// # Ok::<(), pinterest_oauth_core::Error>(())
 /// ```
@@ -732,7 +734,7 @@ impl TokenLifecycle {
 
     /// Confirms that the document from [`Action::Persist`] is durably stored: its set becomes
     /// current. Ignored when no persist is outstanding.
-    pub fn confirm_persisted(&mut self, _now: SystemTime) {
+    pub fn confirm_persisted(&mut self) {
         if self.machine == State::Recording {
             // The attempt is on record; this process keeps its own (unprovisional) state.
             if let Some(Pending { document, .. }) = self.pending.take() {
@@ -902,7 +904,7 @@ impl TokenLifecycle {
     /// Forgets the current set because the store no longer holds one (it was revoked and
     /// removed, by another process or the user), while nothing is in flight. A user's
     /// lifecycle then needs consent; a client-credentials one asks again (within the budget).
-    pub fn handle_cleared(&mut self, _now: SystemTime) {
+    pub fn handle_cleared(&mut self) {
         if self.machine != State::Idle || self.token.is_none() {
             return;
         }
@@ -930,7 +932,7 @@ impl TokenLifecycle {
     /// Makes a refresh due now, whatever the expiry (for example after the API refused the
     /// access token). Still within the request budget and backoff; ignored while consent is
     /// needed.
-    pub fn request_refresh(&mut self, _now: SystemTime) {
+    pub fn request_refresh(&mut self) {
         self.force = self.force.max(Force::Requested);
     }
 
@@ -942,7 +944,7 @@ impl TokenLifecycle {
     /// Makes a refresh due now because the user asked: past the request budget, backoff and a
     /// permanent stop (the user may have fixed the cause), but never past Pinterest's own rate
     /// limit or an invalid grant.
-    pub fn force_refresh(&mut self, _now: SystemTime) {
+    pub fn force_refresh(&mut self) {
         self.force = Force::User;
     }
 }

@@ -118,7 +118,7 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
     /// still hold.
     pub async fn refresh_now(&self) -> Result<Token, Error> {
         let shared = self.shared();
-        let before = shared.flight.force_refresh((shared.clock)());
+        let before = shared.flight.force_refresh();
         let _ = self.access_token().await;
         self.wait_idle().await;
         shared.flight.settled((shared.clock)(), before)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pinterest_oauth_core::{ClientConfig, Grant, Token};
 
-use crate::call::{Call, Replay};
+use crate::retry::{Call, Replay};
 use crate::{Error, Http, RetryConfig, SecretResponse};
 
 /// A blocking Pinterest OAuth client: the core's requests sent over an [`Http`] stack, with

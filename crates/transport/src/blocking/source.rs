@@ -137,7 +137,7 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     /// still hold.
     pub fn refresh_now(&self) -> Result<Token, Error> {
         let shared = self.shared();
-        let before = shared.flight.force_refresh((shared.clock)());
+        let before = shared.flight.force_refresh();
         // A valid old token is handed out while the refresh runs: wait for it to land.
         let _ = self.access_token();
         self.wait_idle();

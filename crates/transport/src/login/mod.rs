@@ -259,6 +259,7 @@ pub fn reserve<S: TokenStore + ?Sized>(store: &S) -> Result<(), Error> {
 }
 
 /// What the browser is told once the login is over.
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 pub(crate) fn answer(callback: Callback, result: &Result<Token, Error>) {
     match result {
         Ok(_) => callback.respond(
@@ -275,6 +276,7 @@ pub(crate) fn answer(callback: Callback, result: &Result<Token, Error>) {
 
 /// Binds the listener, proves the store will take the set, and prepares the consent round
 /// trip: everything before the browser is sent to the consent page.
+#[cfg(any(feature = "blocking", feature = "tokio"))]
 pub(crate) fn start<S: TokenStore + ?Sized>(
     config: &pinterest_oauth_core::ClientConfig,
     store: &S,

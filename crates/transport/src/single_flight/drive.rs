@@ -141,6 +141,7 @@ pub(crate) use access_token_loop;
 /// What the last handle on a source must still see done before it goes: a turn in flight
 /// ended, and a new set that waits in memory for its save given one more try at once (a
 /// program that returns from `main` must not take the only valid refresh token with it).
+#[cfg(feature = "blocking")]
 pub(crate) fn must_settle(flight: &Flight) -> bool {
     flight.is_working() || flight.holds_unsaved()
 }

@@ -278,7 +278,7 @@ impl LeaderTurn {
                 self.phase = Phase::Driving;
             }
             Ok(None) => {
-                state.lifecycle.handle_cleared(now);
+                state.lifecycle.handle_cleared();
                 self.phase = Phase::Driving;
             }
             Err(e) => self.store_failed(state, now, e),
@@ -407,7 +407,7 @@ impl LeaderTurn {
         let critical = self.saving_critical;
         match result {
             Ok(()) => {
-                state.lifecycle.confirm_persisted(now);
+                state.lifecycle.confirm_persisted();
                 if critical {
                     state.note_saved_set();
                 }

@@ -157,6 +157,7 @@ impl Flight {
     }
 
     /// Blocks until the generation differs from `seen` (a leader working at `seen` finished).
+    #[cfg(feature = "blocking")]
     pub(crate) fn wait_past(&self, seen: u64) {
         let mut state = self.lock();
         while state.generation() == seen {
@@ -193,17 +194,17 @@ impl Flight {
     }
 
     /// Makes a refresh due now, within the request budget (the API refused the access token).
-    pub(crate) fn request_refresh(&self, now: SystemTime) {
-        self.with(|state| state.lifecycle.request_refresh(now));
+    pub(crate) fn request_refresh(&self) {
+        self.with(|state| state.lifecycle.request_refresh());
     }
 
     /// Makes a refresh due now because the user asked (see
     /// [`TokenLifecycle::force_refresh`]); returns what [`settled`](Self::settled) compares
     /// with once it has run.
-    pub(crate) fn force_refresh(&self, now: SystemTime) -> (Option<Token>, u64) {
+    pub(crate) fn force_refresh(&self) -> (Option<Token>, u64) {
         let before = self.with(|state| {
             let before = (state.lifecycle.token().cloned(), state.saved_sets());
-            state.force_refresh(now);
+            state.force_refresh();
             before
         });
         // The next caller takes the slow path (and leads the refresh).

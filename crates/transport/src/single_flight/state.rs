@@ -178,8 +178,8 @@ impl FlightState {
     }
 
     /// Makes a refresh due now because the user asked.
-    pub(crate) fn force_refresh(&mut self, now: SystemTime) {
-        self.lifecycle.force_refresh(now);
+    pub(crate) fn force_refresh(&mut self) {
+        self.lifecycle.force_refresh();
         self.last_error = None;
         self.reload_at = None;
     }

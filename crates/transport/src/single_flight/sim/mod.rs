@@ -314,15 +314,6 @@ impl Sim {
         world(&self.world).now
     }
 
-    fn clock(&self, skew: i64) -> SystemTime {
-        let now = self.now();
-        if skew >= 0 {
-            now + Duration::from_secs(skew as u64)
-        } else {
-            now - Duration::from_secs(skew.unsigned_abs())
-        }
-    }
-
     /// A login: Pinterest's first pair for a new grant, saved as the CLI's login saves it
     /// (under the lock, as the set that succeeds what is stored). Nothing when the lock is
     /// busy or the store refuses.
@@ -439,14 +430,12 @@ impl Sim {
             }
             Event::RequestRefresh(p) => {
                 if let Some(i) = self.index(p) {
-                    let now = self.clock(self.processes[i].skew);
-                    self.processes[i].state.lifecycle.request_refresh(now);
+                    self.processes[i].state.lifecycle.request_refresh();
                 }
             }
             Event::ForceRefresh(p) => {
                 if let Some(i) = self.index(p) {
-                    let now = self.clock(self.processes[i].skew);
-                    self.processes[i].state.force_refresh(now);
+                    self.processes[i].state.force_refresh();
                 }
             }
             Event::Spawn => self.spawn(),
