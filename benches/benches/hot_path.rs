@@ -18,7 +18,7 @@ use divan::{Bencher, black_box};
 use pinterest_oauth_benches::{APP_ID, APP_SECRET, CODE_ANSWER, answer};
 use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, parse_token_response};
 use pinterest_oauth_store::MemoryStore;
-use pinterest_oauth_transport::FromSettings;
+use pinterest_oauth_transport::FromHttpConfig;
 
 fn main() {
     divan::main();
@@ -50,10 +50,11 @@ struct Contenders {
 
 impl Contenders {
     fn new() -> Contenders {
-        let http = pinterest_oauth_ureq::HttpClient::from_settings(&Default::default()).unwrap();
+        let http = pinterest_oauth_ureq::HttpClient::from_http_config(&Default::default()).unwrap();
         let client = pinterest_oauth_ureq::Client::with_http(config(), http);
         let blocking = pinterest_oauth_ureq::TokenSource::new(client, store()).unwrap();
-        let http = pinterest_oauth_hyper::HttpClient::from_settings(&Default::default()).unwrap();
+        let http =
+            pinterest_oauth_hyper::HttpClient::from_http_config(&Default::default()).unwrap();
         let client = pinterest_oauth_hyper::Client::with_http(config(), http);
         let hyper = pinterest_oauth_hyper::TokenSource::new(client, store()).unwrap();
         let contenders = Contenders {

@@ -14,7 +14,7 @@ use pinterest_oauth_core::{
     AppId, AppSecret, AuthorizationCode, BaseUrl, ClientConfig, RedirectUri, TokenDocument,
 };
 use pinterest_oauth_store::{FileStore, MemoryStore, TokenStore};
-use pinterest_oauth_transport::{FromSettings, HttpConfig};
+use pinterest_oauth_transport::{FromHttpConfig, HttpConfig};
 
 /// Set in the environment of this binary run as one of the processes sharing a file.
 const CHILD: &str = "PINTEREST_OAUTH_BENCH_CHILD";
@@ -48,7 +48,7 @@ fn fake() -> FakePinterest {
 
 /// A fresh grant whose access token has expired (its refresh token is valid).
 fn expired_grant(fake: &FakePinterest) -> TokenDocument {
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+    let http = pinterest_oauth_ureq::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
     let client = pinterest_oauth_ureq::Client::with_http(config(fake), http);
     let code = fake.issue_code(REDIRECT, &["boards:read"]);
     let token = client
@@ -76,7 +76,7 @@ fn ten_thousand_tasks_across_an_expiry(bencher: Bencher<'_, '_>) {
         .build()
         .unwrap();
     let client =
-        pinterest_oauth_hyper::Client::with_settings(config(&fake), &HttpConfig::default())
+        pinterest_oauth_hyper::Client::with_http_config(config(&fake), &HttpConfig::default())
             .unwrap();
     bencher
         .with_inputs(|| {
@@ -141,7 +141,7 @@ fn child(file: &Path) {
         AppSecret::new(env("APP_SECRET")),
     )
     .with_base_url(BaseUrl::parse(&env("API_BASE")).unwrap());
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+    let http = pinterest_oauth_ureq::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
     let client = pinterest_oauth_ureq::Client::with_http(config, http);
     let source = pinterest_oauth_ureq::TokenSource::new(client, FileStore::new(file)).unwrap();
     if let Err(e) = source.access_token() {

@@ -17,7 +17,7 @@ use pinterest_oauth_benches::{APP_ID, APP_SECRET, REFRESH_ANSWER, REFRESH_TOKEN}
 use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, Grant, RefreshToken, token_request,
 };
-use pinterest_oauth_transport::{AsyncHttp, FromSettings, Http, HttpConfig};
+use pinterest_oauth_transport::{AsyncHttp, FromHttpConfig, Http, HttpConfig};
 
 fn main() {
     divan::main();
@@ -112,7 +112,8 @@ mod ureq_stack {
     /// latency under a 2-core scheduler).
     #[divan::bench(sample_count = 20)]
     fn pinterest_oauth_ureq_64_callers(bencher: Bencher<'_, '_>) {
-        let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+        let http =
+            pinterest_oauth_ureq::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
         let request = request();
         bencher.bench(|| {
             std::thread::scope(|scope| {
@@ -149,7 +150,7 @@ mod ureq_stack {
     #[divan::bench]
     fn pinterest_oauth_ureq(bencher: Bencher<'_, '_>) {
         let (http, request) = (
-            pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap(),
+            pinterest_oauth_ureq::HttpClient::from_http_config(&HttpConfig::default()).unwrap(),
             request(),
         );
         bencher
@@ -262,7 +263,7 @@ mod hyper_stack {
     fn pinterest_oauth_hyper(bencher: Bencher<'_, '_>) {
         let runtime = runtime();
         let http =
-            pinterest_oauth_hyper::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+            pinterest_oauth_hyper::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
         let request = request();
         bencher.bench(|| runtime.block_on(async { http.execute(request.clone()).await.unwrap() }));
     }
@@ -281,7 +282,7 @@ mod hyper_stack {
     fn pinterest_oauth_hyper_64_callers(bencher: Bencher<'_, '_>) {
         let runtime = runtime();
         let http =
-            pinterest_oauth_hyper::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+            pinterest_oauth_hyper::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
         let request = request();
         bencher.bench(|| {
             runtime.block_on(async {

@@ -195,7 +195,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         Some(Action::Persist(document)) => {
                             if *persisted {
                                 stored = Some(document);
-                                lifecycle.confirm_persisted(now);
+                                lifecycle.confirm_persisted();
                             } else {
                                 lifecycle.persist_failed(now, *entropy);
                             }
@@ -205,8 +205,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     }
                 }
             }
-            Op::RequestRefresh => lifecycle.request_refresh(now),
-            Op::ForceRefresh => lifecycle.force_refresh(now),
+            Op::RequestRefresh => lifecycle.request_refresh(),
+            Op::ForceRefresh => lifecycle.force_refresh(),
             Op::Reload => {
                 if let Some(document) = stored.clone() {
                     lifecycle.handle_loaded(now, document);
@@ -228,7 +228,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         lifecycle.handle_token(now, token);
                     }
                     Op::StrayFailure => lifecycle.handle_failure(now, Failure::InvalidGrant, 0),
-                    Op::StrayConfirm => lifecycle.confirm_persisted(now),
+                    Op::StrayConfirm => lifecycle.confirm_persisted(),
                     _ => lifecycle.persist_failed(now, 0),
                 }
                 // A stray call may only settle a persist the driver left announced (never here:

@@ -46,7 +46,8 @@ pub fn user_token(fake: &FakePinterest) -> Token {
     let redirect = RedirectUri::new("http://localhost:8085/").unwrap();
     let code = fake.issue_code(redirect.as_str(), &["boards:read", "pins:read"]);
     let client =
-        pinterest_oauth_ureq::Client::with_settings(config_for(fake), &settings_for(fake)).unwrap();
+        pinterest_oauth_ureq::Client::with_http_config(config_for(fake), &settings_for(fake))
+            .unwrap();
     client
         .exchange_code(AuthorizationCode::new(code), &redirect)
         .unwrap()

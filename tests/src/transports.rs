@@ -6,7 +6,7 @@ use std::time::Duration;
 use fake_pinterest::FakePinterest;
 use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig, ConsentUrl};
 use pinterest_oauth_transport::blocking::Client;
-use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, RetryConfig};
+use pinterest_oauth_transport::{FromHttpConfig, Http, HttpConfig, RetryConfig};
 
 /// Which HTTP stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +26,10 @@ impl Kind {
 pub fn http(kind: Kind, settings: &HttpConfig) -> Box<dyn Http> {
     match kind {
         Kind::Ureq => {
-            Box::new(pinterest_oauth_ureq::HttpClient::from_settings(settings).expect("ureq"))
+            Box::new(pinterest_oauth_ureq::HttpClient::from_http_config(settings).expect("ureq"))
         }
         Kind::Hyper => Box::new(
-            pinterest_oauth_hyper::BlockingHttpClient::from_settings(settings).expect("hyper"),
+            pinterest_oauth_hyper::BlockingHttpClient::from_http_config(settings).expect("hyper"),
         ),
     }
 }

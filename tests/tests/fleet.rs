@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{AppId, AuthorizationCode, RedirectUri, TokenDocument};
-use pinterest_oauth_redis::{RedisOptions, RedisStore};
+use pinterest_oauth_redis::{RedisConfig, RedisStore};
 use pinterest_oauth_store::{StoreError, TokenStore};
 use pinterest_oauth_tests::redis::{RedisServer, in_ci, redis, unique_grant};
 use pinterest_oauth_tests::transports::{Kind, client_for};
@@ -21,10 +21,10 @@ const REDIRECT: &str = "http://localhost:8085/";
 const LEASE: Duration = Duration::from_millis(1500);
 
 fn store(url: &str, fake: &FakePinterest, grant: &str) -> RedisStore {
-    let options = RedisOptions::default()
+    let options = RedisConfig::default()
         .with_lease(LEASE)
         .with_lock_timeout(Duration::from_secs(30));
-    RedisStore::with_options(url, &AppId::new(fake.app_id()).unwrap(), grant, options).unwrap()
+    RedisStore::with_config(url, &AppId::new(fake.app_id()).unwrap(), grant, options).unwrap()
 }
 
 /// Logs in (a code exchanged with the fake) and stores the first set.
@@ -123,7 +123,7 @@ impl Drop for Killed {
 fn store_error(error: &pinterest_oauth_transport::Error) -> &StoreError {
     use pinterest_oauth_transport::Error;
     match error {
-        Error::Store(e) | Error::NotSaved { source: e, .. } => e,
+        Error::Store(e) => e.cause(),
         Error::Refresh(inner) => store_error(inner),
         other => panic!("not a store error: {other}"),
     }
@@ -365,7 +365,8 @@ impl pinterest_oauth_transport::Http for OnAnswer {
     fn execute(
         &self,
         request: pinterest_oauth_core::http::Request<Vec<u8>>,
-    ) -> Result<pinterest_oauth_transport::SecretResponse, pinterest_oauth_transport::Error> {
+    ) -> Result<pinterest_oauth_transport::SecretResponse, pinterest_oauth_transport::TransportError>
+    {
         let answer = self.inner.execute(request);
         if let Some(hook) = self.on_answer.lock().unwrap().take() {
             hook();
@@ -377,7 +378,7 @@ impl pinterest_oauth_transport::Http for OnAnswer {
 #[test]
 fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
     use pinterest_oauth_tests::transports::{config_for, settings_for};
-    use pinterest_oauth_transport::{FromSettings, SourceConfig};
+    use pinterest_oauth_transport::{FromHttpConfig, SourceConfig};
     use std::sync::{Arc, Mutex};
 
     let server = match RedisServer::start() {
@@ -389,16 +390,16 @@ fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
     };
     let url = server.lock().unwrap().url();
     let fake = FakePinterest::start(FakeConfig::default()).unwrap();
-    let options = RedisOptions::default()
+    let options = RedisConfig::default()
         .with_lease(LEASE)
         .with_io_timeout(Duration::from_millis(300))
         .with_lock_timeout(Duration::from_secs(2));
     let app = AppId::new(fake.app_id()).unwrap();
-    let store = RedisStore::with_options(&url, &app, &unique_grant("restart"), options).unwrap();
+    let store = RedisStore::with_config(&url, &app, &unique_grant("restart"), options).unwrap();
     log_in(&fake, &store);
     let recovered = tempfile::tempdir().unwrap();
     let http = OnAnswer {
-        inner: pinterest_oauth_ureq::HttpClient::from_settings(&settings_for(&fake)).unwrap(),
+        inner: pinterest_oauth_ureq::HttpClient::from_http_config(&settings_for(&fake)).unwrap(),
         on_answer: Mutex::new(None),
     };
     let client = pinterest_oauth_transport::blocking::Client::with_http(config_for(&fake), http);
@@ -408,7 +409,7 @@ fn a_redis_restart_is_a_typed_error_while_down_and_loses_no_token_set() {
         .with_backoff_max(Duration::from_millis(200))
         .with_attempt_deadline(Duration::from_secs(2))
         .with_burst(1000);
-    let source = pinterest_oauth_transport::blocking::TokenSource::with_options(
+    let source = pinterest_oauth_transport::blocking::TokenSource::with_config(
         client,
         store.clone(),
         SourceConfig::default()
@@ -581,10 +582,10 @@ fn a_lock_that_never_runs_out_is_one_typed_store_error_not_consent() {
     })
     .unwrap();
     let grant = unique_grant("stuck-lock");
-    let options = RedisOptions::default()
+    let options = RedisConfig::default()
         .with_lease(LEASE)
         .with_lock_timeout(Duration::from_millis(800));
-    let store = RedisStore::with_options(
+    let store = RedisStore::with_config(
         redis.url(),
         &AppId::new(fake.app_id()).unwrap(),
         &grant,

@@ -17,7 +17,7 @@ fn fake(tls: bool) -> FakePinterest {
 }
 
 fn client(fake: &FakePinterest) -> Client {
-    Client::with_settings(config_for(fake), &settings_for(fake)).unwrap()
+    Client::with_http_config(config_for(fake), &settings_for(fake)).unwrap()
 }
 
 #[test]
@@ -109,7 +109,7 @@ async fn http2_by_alpn_multiplexes_concurrent_tasks_over_one_connection() {
 fn ureq_speaks_http1_over_tls() {
     let fake = fake(true);
     let client =
-        pinterest_oauth_ureq::Client::with_settings(config_for(&fake), &settings_for(&fake))
+        pinterest_oauth_ureq::Client::with_http_config(config_for(&fake), &settings_for(&fake))
             .unwrap();
     client.client_credentials(&[Scope::AdsRead]).unwrap();
     assert_eq!(fake.requests()[0].version, "HTTP/1.1");

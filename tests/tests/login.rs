@@ -57,7 +57,7 @@ fn the_async_login_works_on_tokio() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
     let client =
-        pinterest_oauth_hyper::Client::with_settings(config_for(&fake), &settings_for(&fake))
+        pinterest_oauth_hyper::Client::with_http_config(config_for(&fake), &settings_for(&fake))
             .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -248,10 +248,10 @@ fn a_login_whose_save_fails_keeps_the_set_where_it_can_be_restored() {
             browser(&fake),
         )
         .unwrap_err();
-    let Error::NotSaved {
+    let Error::Store(pinterest_oauth_store::StoreError::Unsaved {
         kept_in: Some(path),
         ..
-    } = &err
+    }) = &err
     else {
         panic!("{err}");
     };

@@ -11,7 +11,7 @@ use pinterest_oauth_core::{AuthorizationCode, RedirectUri, RefreshToken, Scope};
 use pinterest_oauth_tests::transports::{Kind, client, config_for, http, settings_for};
 use pinterest_oauth_transport::blocking::Client;
 use pinterest_oauth_transport::{
-    Error, Http, RetryConfig, SecretResponse, TransportError, TransportErrorKind,
+    Http, RetryConfig, SecretResponse, TransportError, TransportErrorKind,
 };
 
 const REDIRECT: &str = "http://localhost:8085/";
@@ -123,11 +123,9 @@ struct RefusesFirst {
 }
 
 impl Http for RefusesFirst {
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(Error::Transport(TransportError::of_kind(
-                TransportErrorKind::Connect,
-            )));
+            return Err(TransportError::of_kind(TransportErrorKind::Connect));
         }
         self.inner.execute(request)
     }

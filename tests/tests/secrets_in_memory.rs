@@ -14,7 +14,7 @@ use std::time::Duration;
 use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{AccessToken, AuthorizationCode, RedirectUri, RefreshToken, Revocation};
 use pinterest_oauth_tests::transports::{config_for, settings_for};
-use pinterest_oauth_transport::{FromSettings, RetryConfig};
+use pinterest_oauth_transport::{FromHttpConfig, RetryConfig};
 use wipe_check::{Found, Pattern, Scanner};
 
 #[global_allocator]
@@ -110,7 +110,7 @@ fn parts(token: pinterest_oauth_core::Token) -> (AccessToken, RefreshToken) {
 #[test]
 fn ureq_wipes_every_buffer_it_owns() {
     let fake = fake();
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&settings_for(&fake)).unwrap();
+    let http = pinterest_oauth_ureq::HttpClient::from_http_config(&settings_for(&fake)).unwrap();
     let client = pinterest_oauth_ureq::Client::with_http(config_for(&fake), http)
         .with_retry(RetryConfig::none());
     let redirect = RedirectUri::new(REDIRECT).unwrap();
@@ -134,7 +134,7 @@ fn hyper_wipes_every_buffer_it_owns() {
         .enable_all()
         .build()
         .unwrap();
-    let http = pinterest_oauth_hyper::HttpClient::from_settings(&settings_for(&fake)).unwrap();
+    let http = pinterest_oauth_hyper::HttpClient::from_http_config(&settings_for(&fake)).unwrap();
     let client = pinterest_oauth_hyper::Client::with_http(config_for(&fake), http)
         .with_retry(RetryConfig::none());
     let redirect = RedirectUri::new(REDIRECT).unwrap();
@@ -232,7 +232,7 @@ fn the_login_listener_wipes_the_request_head_that_holds_the_code() {
     drop(closed);
     let config = ClientConfig::new(AppId::new("1234567").unwrap(), AppSecret::new("app-secret"))
         .with_base_url(BaseUrl::parse(&base).unwrap());
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(
+    let http = pinterest_oauth_ureq::HttpClient::from_http_config(
         &pinterest_oauth_transport::HttpConfig::default()
             .with_connect_timeout(Duration::from_secs(2)),
     )

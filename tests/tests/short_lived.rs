@@ -130,7 +130,7 @@ fn dropping_the_last_blocking_handle_keeps_the_background_refresh() {
         .with_recovery_dir(dir.path().join("recovered"));
     let client = pinterest_oauth_ureq::Client::new(config_for(&fake)).unwrap();
     let source =
-        pinterest_oauth_ureq::TokenSource::with_options(client, store.clone(), options).unwrap();
+        pinterest_oauth_ureq::TokenSource::with_config(client, store.clone(), options).unwrap();
     let clone = source.clone();
     clone.access_token().unwrap();
     drop(clone);
@@ -156,7 +156,7 @@ fn a_runtime_shut_down_right_after_the_call_keeps_the_background_refresh() {
             .with_recovery_dir(dir.path().join("recovered"));
         let client = pinterest_oauth_hyper::Client::new(config_for(&fake)).unwrap();
         let source =
-            pinterest_oauth_hyper::TokenSource::with_options(client, store.clone(), options)
+            pinterest_oauth_hyper::TokenSource::with_config(client, store.clone(), options)
                 .unwrap();
         // The source outlives the runtime: only the runtime's shutdown ends the program.
         runtime.block_on(async { source.access_token().await.unwrap() });

@@ -266,8 +266,8 @@ fn the_fakes_bodies_match_the_response_schemas() {
     let spec = spec::load();
     let fake = fake_pinterest::FakePinterest::start(fake_pinterest::FakeConfig::default()).unwrap();
     let config = pinterest_oauth_tests::transports::config_for(&fake);
-    use pinterest_oauth_transport::{FromSettings, Http, HttpConfig};
-    let http = pinterest_oauth_ureq::HttpClient::from_settings(&HttpConfig::default()).unwrap();
+    use pinterest_oauth_transport::{FromHttpConfig, Http, HttpConfig};
+    let http = pinterest_oauth_ureq::HttpClient::from_http_config(&HttpConfig::default()).unwrap();
     let send = |grant: &Grant| -> (u16, Value) {
         let response = http.execute(token_request(&config, grant)).unwrap();
         (

@@ -30,7 +30,7 @@ fn fake() -> FakePinterest {
 }
 
 fn hyper_client(fake: &FakePinterest, settings: &HttpConfig) -> pinterest_oauth_hyper::Client {
-    pinterest_oauth_hyper::Client::with_settings(config_for(fake), settings).unwrap()
+    pinterest_oauth_hyper::Client::with_http_config(config_for(fake), settings).unwrap()
 }
 
 /// A runtime for the async tests that need many workers.
@@ -71,7 +71,7 @@ impl Setup {
 
     /// A blocking source over `kind` for the stored set.
     fn source<S: TokenStore>(&self, kind: Kind, store: S) -> Source<S> {
-        TokenSource::with_options(client_for(kind, &self.fake), store, self.options()).unwrap()
+        TokenSource::with_config(client_for(kind, &self.fake), store, self.options()).unwrap()
     }
 
     /// Puts the clock past the token's expiry (30 days): the next ask must refresh.
@@ -93,7 +93,7 @@ fn ten_thousand_tasks_across_an_expiry_cause_one_refresh() {
         Times::Always,
     );
     let rt = runtime();
-    let source = pinterest_oauth_hyper::TokenSource::with_options(
+    let source = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(s.token.clone()),
         s.options(),
@@ -189,7 +189,7 @@ fn failures_keep_the_valid_token_then_surface_typed() {
     for kind in Kind::ALL {
         for (fault, settings, expected) in cases.clone() {
             let s = Setup::new();
-            let source = TokenSource::with_options(
+            let source = TokenSource::with_config(
                 client(kind, config_for(&s.fake), &settings),
                 MemoryStore::with_token(s.token.clone()),
                 s.options(),
@@ -245,7 +245,7 @@ fn failures_keep_the_valid_token_async() {
     let s = Setup::new();
     let rt = runtime();
     let settings = HttpConfig::default().with_timeout(Duration::from_millis(300));
-    let source = pinterest_oauth_hyper::TokenSource::with_options(
+    let source = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings),
         MemoryStore::with_token(s.token.clone()),
         s.options(),
@@ -469,7 +469,7 @@ fn the_rotated_set_is_on_disk_before_any_task_sees_it() {
     let path = s.dir.path().join("token.json");
     let (store, entered, release) = gated(&path, &s.token);
     let rt = runtime();
-    let source = pinterest_oauth_hyper::TokenSource::with_options(
+    let source = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         store,
         s.options(),
@@ -526,10 +526,10 @@ fn a_new_set_the_store_refuses_is_kept_and_restored_on_the_next_run() {
     let err = source.access_token().unwrap_err();
     assert_eq!(s.refreshes(), 1, "Pinterest rotated");
     let kept = match source.last_error().as_deref() {
-        Some(Error::NotSaved {
+        Some(Error::Store(StoreError::Unsaved {
             kept_in: Some(path),
             ..
-        }) => path.clone(),
+        })) => path.clone(),
         other => panic!("{other:?} ({err})"),
     };
     assert!(
@@ -601,7 +601,7 @@ fn an_invalid_grant_reaches_every_waiting_caller_and_is_not_retried() {
     assert_eq!(blocking.status(), Status::ConsentNeeded);
 
     let rt = runtime();
-    let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
+    let asynchronous = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(s.token.clone()),
         s.options(),
@@ -666,7 +666,7 @@ fn a_refusal_stops_every_source_sharing_the_grant_until_the_configuration_is_fix
         AppSecret::new("rotated-away"),
     )
     .with_base_url(BaseUrl::parse(&s.fake.api_base_url()).unwrap());
-    let broken = TokenSource::with_options(
+    let broken = TokenSource::with_config(
         client(Kind::Ureq, wrong.clone(), &settings_for(&s.fake)),
         store.clone(),
         s.options(),
@@ -689,7 +689,7 @@ fn a_refusal_stops_every_source_sharing_the_grant_until_the_configuration_is_fix
         "never retried automatically"
     );
     // Another process with the same wrong configuration honours the stop.
-    let same = TokenSource::with_options(
+    let same = TokenSource::with_config(
         client(Kind::Hyper, wrong, &settings_for(&s.fake)),
         store.clone(),
         s.options(),
@@ -755,7 +755,7 @@ fn a_rate_limit_seen_by_one_source_holds_for_every_source_sharing_the_file() {
 fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     let fake = fake();
     let dir = tempfile::tempdir().unwrap();
-    let source = TokenSource::with_options(
+    let source = TokenSource::with_config(
         client_for(Kind::Ureq, &fake),
         MemoryStore::new(),
         SourceConfig::default().with_recovery_dir(dir.path()),
@@ -767,7 +767,7 @@ fn an_empty_store_needs_consent_and_client_credentials_need_none() {
     assert_eq!(fake.stats().requests, 0);
 
     let clock = ManualClock::starting_now();
-    let app = TokenSource::with_options(
+    let app = TokenSource::with_config(
         client_for(Kind::Hyper, &fake),
         MemoryStore::new(),
         SourceConfig::default()
@@ -805,7 +805,7 @@ fn refresh_now_rotates_at_once() {
     assert_eq!(s.refreshes(), 1);
 
     let rt = runtime();
-    let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
+    let asynchronous = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(refreshed.clone()),
         s.options(),
@@ -860,7 +860,7 @@ fn a_proactive_refresh_never_blocks_callers_holding_a_valid_token() {
     let rt = runtime();
     let second = user_token(&s.fake);
     s.clock.set(second.expires_at() - Duration::from_secs(60));
-    let asynchronous = pinterest_oauth_hyper::TokenSource::with_options(
+    let asynchronous = pinterest_oauth_hyper::TokenSource::with_config(
         hyper_client(&s.fake, &settings_for(&s.fake)),
         MemoryStore::with_token(second.clone()),
         s.options(),
@@ -1089,7 +1089,10 @@ fn a_set_put_in_place_by_another_process_ends_this_ones_save_retries() {
     s.expire();
     let err = first.access_token().unwrap_err();
     assert!(
-        matches!(err, Error::NotSaved { .. } | Error::Refresh(_)),
+        matches!(
+            err,
+            Error::Store(StoreError::Unsaved { .. }) | Error::Refresh(_)
+        ),
         "{err:?}"
     );
     assert_eq!(s.refreshes(), 1, "Pinterest rotated");

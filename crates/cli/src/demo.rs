@@ -10,7 +10,7 @@ use pinterest_oauth_core::{
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
 use pinterest_oauth_transport::login::LoginConfig;
-use pinterest_oauth_transport::{FromSettings, Http, HttpConfig};
+use pinterest_oauth_transport::{FromHttpConfig, Http, HttpConfig};
 
 use crate::args::Transport;
 use crate::error::CliError;
@@ -33,11 +33,11 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     .with_base_url(BaseUrl::parse(&fake.api_base_url())?)
     .with_consent_url(ConsentUrl::parse(&fake.consent_url())?);
     let http: Box<dyn Http> = match transport {
-        Transport::Ureq => Box::new(pinterest_oauth_ureq::HttpClient::from_settings(
+        Transport::Ureq => Box::new(pinterest_oauth_ureq::HttpClient::from_http_config(
             &HttpConfig::default(),
         )?),
         #[cfg(feature = "hyper")]
-        Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_settings(
+        Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_http_config(
             &HttpConfig::default(),
         )?),
         #[cfg(not(feature = "hyper"))]
@@ -87,7 +87,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     out_raw!(status.text())?;
 
     out!("\n$ pinterest-oauth token")?;
-    let source = TokenSource::with_options(
+    let source = TokenSource::with_config(
         client.clone(),
         store.clone(),
         pinterest_oauth_transport::SourceConfig::default()

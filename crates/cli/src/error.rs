@@ -90,19 +90,16 @@ pub(crate) enum CliError {
         "cannot listen on {0}: only an http redirect uri on localhost, 127.0.0.1 or [::1] can be served; for another registered uri run `pinterest-oauth login --no-listen` (print the consent url, paste the redirected url back)"
     )]
     NotLoopback(String),
-    /// A library call failed.
     /// Pinterest's answer carried an access token this client must not use (not a bearer
     /// token, or not one RFC 6750 allows); whatever else it carried was saved.
-    #[error(
-        "Pinterest's answer has no usable access token ({problem}){}",
-        if *refresh_token_kept { "; the refresh token it carried is saved" } else { "" }
-    )]
+    #[error("Pinterest's answer has no usable access token ({problem}){}", kept_note(*refresh_token_kept))]
     UnusableAccessToken {
         /// Why the access token cannot be used.
         problem: pinterest_oauth_core::AccessTokenProblem,
         /// Whether the answer's refresh token was kept.
         refresh_token_kept: bool,
     },
+    /// A library call failed.
     #[error("{0}")]
     Oauth(#[from] Error),
     /// A configuration value was refused.
@@ -124,6 +121,26 @@ pub(crate) enum CliError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+fn kept_note(refresh_token_kept: bool) -> &'static str {
+    if refresh_token_kept {
+        "; the refresh token it carried is saved"
+    } else {
+        ""
+    }
+}
+
+impl From<pinterest_oauth_transport::CallError> for CliError {
+    fn from(error: pinterest_oauth_transport::CallError) -> CliError {
+        CliError::Oauth(error.into())
+    }
+}
+
+impl From<pinterest_oauth_transport::TransportError> for CliError {
+    fn from(error: pinterest_oauth_transport::TransportError) -> CliError {
+        CliError::Oauth(error.into())
+    }
 }
 
 impl CliError {

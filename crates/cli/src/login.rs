@@ -29,7 +29,7 @@ impl Opener {
             "Waiting for Pinterest to send the browser back to {} (listening on {}) until {}; press Ctrl-C to cancel.",
             start.redirect_uri(),
             listening.join(", "),
-            pinterest_oauth_transport::fmt_time(start.deadline())
+            pinterest_oauth_core::rfc3339(start.deadline())
         );
         match self {
             Opener::Print => {

@@ -34,7 +34,7 @@ use pinterest_oauth_core::{
 use pinterest_oauth_store::{FileStore, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
 use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginConfig};
-use pinterest_oauth_transport::{FromSettings, Http, HttpConfig, Pkce, SourceConfig};
+use pinterest_oauth_transport::{FromHttpConfig, Http, HttpConfig, Pkce, SourceConfig};
 
 use crate::args::{Cli, Command, Global, Transport};
 use crate::error::CliError;
@@ -186,7 +186,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     store::app_token_cache(context.app_id()?, &context.global.api_base, &scopes)?;
                 let options = SourceConfig::default()
                     .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
-                let source = TokenSource::with_options(client, cache, options)?;
+                let source = TokenSource::with_config(client, cache, options)?;
                 let (token, summary) = if args.new {
                     (source.refresh_now()?, "new app token")
                 } else {
@@ -218,7 +218,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             // and rate-limit deadline hold, and the set is saved before it is printed.
             let options = SourceConfig::default()
                 .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
-            let source = TokenSource::with_options(client, store, options)?;
+            let source = TokenSource::with_config(client, store, options)?;
             let token = source.refresh_now()?;
             let summary = format!("app token saved to {}", source.store().location());
             context.print_token(&token, &summary)?;
@@ -294,13 +294,13 @@ impl Context {
     fn http(&self) -> Result<Box<dyn Http>, CliError> {
         let settings = HttpConfig::default();
         Ok(match self.global.transport {
-            Transport::Ureq => {
-                Box::new(pinterest_oauth_ureq::HttpClient::from_settings(&settings)?)
-            }
-            #[cfg(feature = "hyper")]
-            Transport::Hyper => Box::new(pinterest_oauth_hyper::BlockingHttpClient::from_settings(
+            Transport::Ureq => Box::new(pinterest_oauth_ureq::HttpClient::from_http_config(
                 &settings,
             )?),
+            #[cfg(feature = "hyper")]
+            Transport::Hyper => Box::new(
+                pinterest_oauth_hyper::BlockingHttpClient::from_http_config(&settings)?,
+            ),
             #[cfg(not(feature = "hyper"))]
             Transport::Hyper => return Err(CliError::HyperNotBuilt),
         })
@@ -412,7 +412,7 @@ impl Context {
         if let Some(at) = source.login_needed_by() {
             note!(
                 "warning: Pinterest does not renew this refresh token; it lapses at {}: run `pinterest-oauth login` before then",
-                pinterest_oauth_transport::fmt_time(at)
+                pinterest_oauth_core::rfc3339(at)
             );
         }
         let token = source
@@ -542,13 +542,13 @@ fn holds_user_grant(token: &Token) -> bool {
 
 /// A revocation Pinterest refused with code 29 ("not permitted") says why; other errors as
 /// they are.
-fn revoke_refused(error: pinterest_oauth_transport::Error) -> CliError {
+fn revoke_refused(error: pinterest_oauth_transport::CallError) -> CliError {
     let not_permitted = matches!(
         error.response(),
         Some(pinterest_oauth_core::ResponseError::Api(api)) if api.status() == 403 && api.code() == Some(29)
     );
     if not_permitted {
-        CliError::RevokeNotPermitted(error)
+        CliError::RevokeNotPermitted(error.into())
     } else {
         error.into()
     }

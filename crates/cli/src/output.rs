@@ -9,7 +9,6 @@ use std::time::SystemTime;
 use pinterest_oauth_core::{
     LifecycleConfig, Status as LifecycleStatus, Token, TokenDocument, TokenLifecycle, Wait,
 };
-use pinterest_oauth_transport::fmt_time;
 use serde_json::{Value, json};
 
 /// Time left until `at`, for people ("in 29d 23h 59m"), or "expired".
@@ -204,4 +203,9 @@ impl Stored<'_> {
         }
         out
     }
+}
+
+/// A wall-clock time as RFC 3339 (UTC, seconds).
+fn fmt_time(time: SystemTime) -> String {
+    pinterest_oauth_core::rfc3339(time).to_string()
 }

@@ -443,7 +443,7 @@ fn revoke_works_on_what_is_stored_under_the_lock() {
     }
     // The other process's refresh lands: set B.
     let b = {
-        let client = pinterest_oauth_ureq::Client::with_settings(
+        let client = pinterest_oauth_ureq::Client::with_http_config(
             pinterest_oauth_tests_config(&env.fake),
             &pinterest_oauth_ureq::HttpConfig::default(),
         )

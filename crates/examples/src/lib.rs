@@ -94,7 +94,7 @@ pub fn show_token(token: &Token) -> String {
 
 /// A wall-clock time as RFC 3339 (UTC, seconds).
 pub fn rfc3339(time: SystemTime) -> String {
-    pinterest_oauth_transport::fmt_time(time)
+    pinterest_oauth_core::rfc3339(time).to_string()
 }
 
 #[cfg(test)]

@@ -210,6 +210,7 @@ mod response;
 mod retry_after;
 mod scope;
 mod secret;
+mod time;
 mod token;
 
 pub use account::{UserAccount, parse_user_account, user_account_request};
@@ -242,4 +243,5 @@ pub use scope::{Scope, UnknownScope};
 pub use secret::{
     AccessToken, AppSecret, AuthorizationCode, CsrfState, MIN_STATE_LEN, RefreshToken,
 };
+pub use time::{Rfc3339, rfc3339};
 pub use token::{DEFAULT_EXPIRES_IN, MAX_LIFETIME, ResponseType, Token, TokenType};

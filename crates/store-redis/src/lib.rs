@@ -134,16 +134,16 @@ return 1
 
 /// Timeouts of a [`RedisStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RedisOptions {
+pub struct RedisConfig {
     lease: Duration,
     lock_timeout: Duration,
     poll: Duration,
     io_timeout: Duration,
 }
 
-impl Default for RedisOptions {
+impl Default for RedisConfig {
     fn default() -> Self {
-        RedisOptions {
+        RedisConfig {
             lease: DEFAULT_LEASE,
 
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -153,7 +153,7 @@ impl Default for RedisOptions {
     }
 }
 
-impl RedisOptions {
+impl RedisConfig {
     /// How long a lease lasts unless renewed (at least 300 ms; renewed every third of it).
     #[must_use]
     pub fn with_lease(mut self, lease: Duration) -> Self {
@@ -237,7 +237,7 @@ struct Inner {
     client: redis::Client,
     keys: Keys,
     location: String,
-    options: RedisOptions,
+    options: RedisConfig,
     connection: Mutex<Option<Connection>>,
     save: Script,
     renew: Script,
@@ -264,15 +264,15 @@ impl RedisStore {
     /// Errors: [`StoreError::InvalidLocation`] for a URL that is not a Redis URL this build
     /// supports (`rediss://` needs TLS, which is not built in) or a bad grant name.
     pub fn open(url: &str, app_id: &AppId, grant: &str) -> Result<RedisStore, StoreError> {
-        RedisStore::with_options(url, app_id, grant, RedisOptions::default())
+        RedisStore::with_config(url, app_id, grant, RedisConfig::default())
     }
 
     /// [`open`](Self::open) with other timeouts.
-    pub fn with_options(
+    pub fn with_config(
         url: &str,
         app_id: &AppId,
         grant: &str,
-        options: RedisOptions,
+        options: RedisConfig,
     ) -> Result<RedisStore, StoreError> {
         let shown = redact_url(url);
         let invalid = |problem: String| StoreError::InvalidLocation {
@@ -337,7 +337,7 @@ impl RedisStore {
     }
 
     /// The timeouts.
-    pub fn options(&self) -> &RedisOptions {
+    pub fn options(&self) -> &RedisConfig {
         &self.inner.options
     }
 }
@@ -612,12 +612,12 @@ impl TokenStore for RedisStore {
     fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
         let inner = &self.inner;
         // Never write what could not be read back.
-        if document.revision() > pinterest_oauth_core::MAX_REVISION {
-            return Err(StoreError::Corrupt {
+        document
+            .check_storable()
+            .map_err(|problem| StoreError::Corrupt {
                 location: inner.location.clone(),
-                problem: pinterest_oauth_core::DocumentError::RevisionOutOfRange,
-            });
-        }
+                problem,
+            })?;
         let bytes = document.to_bytes();
         let (stored, revision): (i64, u64) = inner.run(|c| {
             inner
@@ -847,11 +847,11 @@ mod tests {
     fn an_unreachable_server_is_a_typed_error() {
         let app = AppId::new("1234567").unwrap();
         // Nothing listens on port 1.
-        let store = RedisStore::with_options(
+        let store = RedisStore::with_config(
             "redis://127.0.0.1:1/0",
             &app,
             "default",
-            RedisOptions::default().with_io_timeout(Duration::from_millis(200)),
+            RedisConfig::default().with_io_timeout(Duration::from_millis(200)),
         )
         .unwrap();
         assert!(matches!(store.load(), Err(StoreError::Unavailable { .. })));

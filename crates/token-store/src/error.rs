@@ -69,14 +69,15 @@ pub enum StoreError {
         /// The revision that was refused.
         attempted: u64,
     },
-    /// A new token set was written but could not be put in place; it is kept in `kept_in` and
-    /// is restored the next time the store is locked.
-    #[error("the new token set could not be put in place ({source}); it is kept in {} and restored on the next run", kept_in.display())]
+    /// A new token set (whose refresh token Pinterest has already rotated) could not be saved.
+    /// It is kept in `kept_in` (mode 0600) and restored the next time the store is locked;
+    /// without `kept_in` it could not be written anywhere and lives only in this process.
+    #[error("{}", unsaved_text(kept_in.as_deref(), source))]
     Unsaved {
-        /// Where the set is kept.
-        kept_in: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// Where the set is kept, if it could be kept.
+        kept_in: Option<PathBuf>,
+        /// Why the store refused it.
+        source: Box<StoreError>,
     },
     /// The lock ran out before the refresh it guarded was sent (the process was paused past
     /// its lease); another process may be refreshing. Nothing was sent.
@@ -123,12 +124,52 @@ pub enum StoreError {
     },
 }
 
+fn unsaved_text(kept_in: Option<&std::path::Path>, source: &StoreError) -> String {
+    match kept_in {
+        Some(path) => format!(
+            "the new token set could not be saved ({source}); it is kept in {} and restored on the next run",
+            path.display()
+        ),
+        None => format!(
+            "the new token set could not be saved ({source}); it could not be kept anywhere: this process holds the only copy"
+        ),
+    }
+}
+
 impl StoreError {
     /// Where a set that could not be saved is kept, if this error says.
     pub fn kept_in(&self) -> Option<&std::path::Path> {
         match self {
-            StoreError::Unsaved { kept_in, .. } => Some(kept_in),
+            StoreError::Unsaved { kept_in, .. } => kept_in.as_deref(),
             _ => None,
+        }
+    }
+
+    /// The error for a new set the store refused with `source`, kept in `kept_in` (if it
+    /// could be kept): [`StoreError::Unsaved`]. A `source` that is already one keeps the
+    /// place it names.
+    pub fn unsaved(kept_in: Option<PathBuf>, source: StoreError) -> StoreError {
+        match source {
+            StoreError::Unsaved {
+                kept_in: already,
+                source,
+            } => StoreError::Unsaved {
+                kept_in: already.or(kept_in),
+                source,
+            },
+            other => StoreError::Unsaved {
+                kept_in,
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// Why the store failed: for [`StoreError::Unsaved`] the refusal it wraps, otherwise this
+    /// error itself.
+    pub fn cause(&self) -> &StoreError {
+        match self {
+            StoreError::Unsaved { source, .. } => source.cause(),
+            other => other,
         }
     }
 }

@@ -335,8 +335,12 @@ impl FileStore {
             let kept_in = kept.to_path_buf();
             let _ = kept.keep();
             return Err(StoreError::Unsaved {
-                kept_in,
-                source: e.error,
+                source: Box::new(StoreError::Io {
+                    action: "put in place",
+                    path: self.path.clone(),
+                    source: e.error,
+                }),
+                kept_in: Some(kept_in),
             });
         }
         sync_dir(dir)?;
@@ -445,12 +449,12 @@ impl TokenStore for FileStore {
 
     fn save(&self, _lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
         // Never write what could not be read back.
-        if document.revision() > pinterest_oauth_core::MAX_REVISION {
-            return Err(StoreError::Corrupt {
+        document
+            .check_storable()
+            .map_err(|problem| StoreError::Corrupt {
                 location: self.location(),
-                problem: DocumentError::RevisionOutOfRange,
-            });
-        }
+                problem,
+            })?;
         self.ensure_dir()?;
         // Never replace what we cannot read back (it may be the only copy of a token), nor a
         // newer revision (another writer's set).

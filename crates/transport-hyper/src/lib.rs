@@ -31,6 +31,7 @@
 
 mod stack;
 
+pub use pinterest_oauth_transport::AsyncHttp;
 pub use pinterest_oauth_transport::prelude::*;
 pub use stack::{HttpClient, SecretBody, SecretChunk};
 

@@ -15,10 +15,9 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as PooledClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use pinterest_oauth_core::check_request_uri;
 use pinterest_oauth_core::http::{Request, Response, header};
 use pinterest_oauth_transport::{
-    AsyncHttp, Error, FromSettings, HttpConfig, InvalidCertificate, SecretResponse, TransportError,
+    AsyncHttp, FromHttpConfig, HttpConfig, InvalidCertificate, SecretResponse, TransportError,
     TransportErrorKind,
 };
 use zeroize::{Zeroize, Zeroizing};
@@ -46,30 +45,27 @@ pub struct HttpClient {
     max_body: u64,
 }
 
-impl FromSettings for HttpClient {
-    fn from_settings(settings: &HttpConfig) -> Result<HttpClient, Error> {
+impl FromHttpConfig for HttpClient {
+    fn from_http_config(config: &HttpConfig) -> Result<HttpClient, TransportError> {
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        for cert in settings.extra_roots() {
-            roots.add(cert.clone()).map_err(|_| {
-                Error::Transport(TransportError::new(
-                    TransportErrorKind::Tls,
-                    InvalidCertificate,
-                ))
-            })?;
+        for cert in config.extra_roots() {
+            roots
+                .add(cert.clone())
+                .map_err(|_| TransportError::new(TransportErrorKind::Tls, InvalidCertificate))?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Transport(TransportError::new(TransportErrorKind::Tls, e)))?
+            .map_err(|e| TransportError::new(TransportErrorKind::Tls, e))?
             .with_root_certificates(roots)
             .with_no_client_auth();
 
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(settings.connect_timeout()));
+        tcp.set_connect_timeout(Some(config.connect_timeout()));
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -88,23 +84,25 @@ impl FromSettings for HttpClient {
         Ok(HttpClient {
             client,
             isolated,
-            timeout: settings.timeout(),
-            max_body: settings.max_body(),
+            timeout: config.timeout(),
+            max_body: config.max_body(),
         })
     }
 }
 
 impl AsyncHttp for HttpClient {
     /// Sends a request built by the core (or by hand) and reads the whole response, capped.
-    /// Refuses, before sending a byte, any URI that is not `https` or plain `http` to a
-    /// loopback host. Any status is returned as data. The future is `Send`.
-    async fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    /// Any status is returned as data. The future is `Send`.
+    async fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         self.send(&self.client, request).await
     }
 
     /// As [`execute`](Self::execute), on a new connection made in the runtime polling the
     /// future, and not kept afterwards: nothing of it depends on another runtime.
-    async fn execute_isolated(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    async fn execute_isolated(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> Result<SecretResponse, TransportError> {
         self.send(&self.isolated, request).await
     }
 }
@@ -114,8 +112,7 @@ impl HttpClient {
         &self,
         client: &PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
         request: Request<Vec<u8>>,
-    ) -> Result<SecretResponse, Error> {
-        check_request_uri(request.uri())?;
+    ) -> Result<SecretResponse, TransportError> {
         let started = Instant::now();
         let (method, uri) = (request.method().clone(), request.uri().clone());
         let request = request.map(|body| SecretBody(Some(Zeroizing::new(body))));
@@ -138,7 +135,7 @@ impl HttpClient {
         &self,
         client: &PooledClient<HttpsConnector<HttpConnector>, SecretBody>,
         request: Request<SecretBody>,
-    ) -> Result<SecretResponse, Error> {
+    ) -> Result<SecretResponse, TransportError> {
         let response = client.request(request).await.map_err(classify)?;
         let declared = response
             .headers()
@@ -231,11 +228,11 @@ impl Body for SecretBody {
 fn transport(
     kind: TransportErrorKind,
     source: impl Into<Box<dyn StdError + Send + Sync>>,
-) -> Error {
-    Error::Transport(TransportError::new(kind, source))
+) -> TransportError {
+    TransportError::new(kind, source)
 }
 
-fn too_large(limit: u64) -> Error {
+fn too_large(limit: u64) -> TransportError {
     transport(
         TransportErrorKind::BodyTooLarge,
         format!("more than {limit} bytes"),
@@ -243,7 +240,7 @@ fn too_large(limit: u64) -> Error {
 }
 
 /// Sorts a failure of the pooled client into the shared kinds, keeping it as the source.
-fn classify(error: hyper_util::client::legacy::Error) -> Error {
+fn classify(error: hyper_util::client::legacy::Error) -> TransportError {
     let kind = if chain(&error).any(|e| e.is::<rustls::Error>()) {
         TransportErrorKind::Tls
     } else if error.is_connect() {

@@ -3,10 +3,9 @@
 use std::io::{self, Read};
 use std::time::Instant;
 
-use pinterest_oauth_core::check_request_uri;
 use pinterest_oauth_core::http::{Request, Response};
 use pinterest_oauth_transport::{
-    Error, FromSettings, Http, HttpConfig, SecretResponse, TransportError, TransportErrorKind,
+    FromHttpConfig, Http, HttpConfig, SecretResponse, TransportError, TransportErrorKind,
 };
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use zeroize::Zeroizing;
@@ -14,8 +13,8 @@ use zeroize::Zeroizing;
 /// A ureq agent configured for a token endpoint: the [`Http`] stack of this crate.
 ///
 /// Status codes are data (`http_status_as_error(false)`, so a 401 body reaches the parser), no
-/// redirect is followed, connect and whole-call timeouts apply (the call's is split evenly
-/// across sending, waiting for the answer and reading it), bodies are capped while read,
+/// redirect is followed, connect and whole-call timeouts apply (one deadline for the whole
+/// call, however its time is spent), bodies are capped while read,
 /// TLS is rustls with the ring provider and the webpki roots (plus any extra roots), and
 /// connections are kept alive and reused across calls. The request body is lent to ureq and
 /// wiped afterwards; the response body is read into a buffer that is wiped when dropped.
@@ -25,13 +24,13 @@ use zeroize::Zeroizing;
 ///
 /// ```no_run
 /// use pinterest_oauth_ureq::{
-///     parse_token_response, token_request, AppId, AppSecret, ClientConfig, FromSettings, Grant,
+///     parse_token_response, token_request, AppId, AppSecret, ClientConfig, FromHttpConfig, Grant,
 ///     Http, HttpClient, RefreshToken, HttpConfig,
 /// };
 /// use std::time::SystemTime;
 ///
 /// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("secret"));
-/// let http = HttpClient::from_settings(&HttpConfig::default())?;
+/// let http = HttpClient::from_http_config(&HttpConfig::default())?;
 /// let request = token_request(&config, &Grant::refresh_token(RefreshToken::new("pinr.x")));
 /// let response = http.execute(request)?;
 /// let token = parse_token_response(SystemTime::now(), &response)?;
@@ -43,16 +42,16 @@ pub struct HttpClient {
     max_body: u64,
 }
 
-impl FromSettings for HttpClient {
-    fn from_settings(settings: &HttpConfig) -> Result<HttpClient, Error> {
-        let root_certs = if settings.extra_roots().is_empty() {
+impl FromHttpConfig for HttpClient {
+    fn from_http_config(config: &HttpConfig) -> Result<HttpClient, TransportError> {
+        let root_certs = if config.extra_roots().is_empty() {
             RootCerts::WebPki
         } else {
             // ureq takes either the webpki roots or a list: give it both.
             let webpki = webpki_root_certs::TLS_SERVER_ROOT_CERTS
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned());
-            let extra = settings
+            let extra = config
                 .extra_roots()
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned());
@@ -65,18 +64,18 @@ impl FromSettings for HttpClient {
         // One deadline for the whole call, however its time is spent: a server that takes most
         // of it to answer (its answer may carry the only valid refresh token) is waited for.
         // (Splitting the timeout across phases was faster on loopback, but cut the wait for the
-        // answer to a quarter of what the settings promise.)
+        // answer to a quarter of what the configuration promises.)
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_connect(Some(settings.connect_timeout()))
-            .timeout_global(Some(settings.timeout()))
+            .timeout_connect(Some(config.connect_timeout()))
+            .timeout_global(Some(config.timeout()))
             .tls_config(tls)
             .build()
             .new_agent();
         Ok(HttpClient {
             agent,
-            max_body: settings.max_body(),
+            max_body: config.max_body(),
         })
     }
 }
@@ -90,10 +89,8 @@ impl HttpClient {
 
 impl Http for HttpClient {
     /// Sends a request built by the core (or by hand) and reads the whole response, capped.
-    /// Refuses, before sending a byte, any URI that is not `https` or plain `http` to a
-    /// loopback host. Any status is returned as data.
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
-        check_request_uri(request.uri())?;
+    /// Any status is returned as data.
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
         let body = Zeroizing::new(body);
@@ -125,16 +122,20 @@ impl Http for HttpClient {
     }
 }
 
-fn too_large(limit: u64) -> Error {
-    Error::Transport(TransportError::new(
+fn too_large(limit: u64) -> TransportError {
+    TransportError::new(
         TransportErrorKind::BodyTooLarge,
         format!("more than {limit} bytes"),
-    ))
+    )
 }
 
 /// Reads at most `cap` bytes into a buffer that is wiped when dropped; growing it never leaves
 /// an unwiped copy behind (each old buffer is wiped as it is replaced).
-fn read_capped(mut reader: impl Read, cap: u64, hint: u64) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn read_capped(
+    mut reader: impl Read,
+    cap: u64,
+    hint: u64,
+) -> Result<Zeroizing<Vec<u8>>, TransportError> {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
     let mut body = Zeroizing::new(Vec::with_capacity(
         usize::try_from(hint).unwrap_or(cap).min(cap),
@@ -162,7 +163,7 @@ fn read_capped(mut reader: impl Read, cap: u64, hint: u64) -> Result<Zeroizing<V
 }
 
 /// Sorts a ureq error into the shared kinds, keeping it as the source.
-fn classify(error: ureq::Error) -> Error {
+fn classify(error: ureq::Error) -> TransportError {
     use TransportErrorKind as K;
     use ureq::Error as U;
     let kind = match &error {
@@ -202,5 +203,5 @@ fn classify(error: ureq::Error) -> Error {
         },
         _ => K::Other,
     };
-    Error::Transport(TransportError::new(kind, error))
+    TransportError::new(kind, error)
 }

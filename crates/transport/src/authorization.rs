@@ -5,7 +5,7 @@ use pinterest_oauth_core::{
     Scope, Url, authorization_url, parse_callback,
 };
 
-use crate::Error;
+use crate::CallError;
 
 /// Whether a consent round trip uses PKCE (RFC 7636, S256).
 ///
@@ -31,11 +31,11 @@ pub enum Pkce {
 ///
 /// ```
 /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RedirectUri, Scope};
-/// use pinterest_oauth_transport::{Authorization, Pkce};
+/// use pinterest_oauth_transport::{AuthorizationRequest, Pkce};
 ///
 /// let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("secret"));
 /// let redirect = RedirectUri::new("http://localhost:8085/")?;
-/// let consent = Authorization::new(&config, &redirect, &[Scope::BoardsRead], Pkce::Off)?;
+/// let consent = AuthorizationRequest::new(&config, &redirect, &[Scope::BoardsRead], Pkce::Off)?;
 /// assert!(consent.url().as_str().starts_with("https://www.pinterest.com/oauth/?client_id=1234567"));
 ///
 /// let callback = format!("/?code=abc&state={}", consent.state().secret());
@@ -44,7 +44,7 @@ pub enum Pkce {
 /// assert!(consent.callback("/?code=abc&state=forged").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Authorization {
+pub struct AuthorizationRequest {
     url: Url,
     state: CsrfState,
     redirect_uri: RedirectUri,
@@ -52,33 +52,39 @@ pub struct Authorization {
     scopes: Vec<Scope>,
 }
 
-impl std::fmt::Debug for Authorization {
+impl std::fmt::Debug for AuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authorization")
+        f.debug_struct("AuthorizationRequest")
             .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
     }
 }
 
-impl Authorization {
+impl AuthorizationRequest {
     /// Starts a round trip for `scopes`, redirecting back to `redirect_uri`.
+    ///
+    /// Errors: [`CallError::Config`] for scopes or a redirect URI Pinterest would refuse;
+    /// [`CallError::Entropy`] when the OS gives no random bytes.
     pub fn new(
         config: &ClientConfig,
         redirect_uri: &RedirectUri,
         scopes: &[Scope],
         pkce: Pkce,
-    ) -> Result<Authorization, Error> {
-        let entropy = zeroize::Zeroizing::new(crate::entropy::bytes::<32>()?);
+    ) -> Result<AuthorizationRequest, CallError> {
+        let entropy =
+            zeroize::Zeroizing::new(crate::entropy::bytes::<32>().map_err(CallError::Entropy)?);
         let state = CsrfState::from_entropy(entropy.as_slice())?;
         let verifier = match pkce {
             Pkce::Off => None,
             Pkce::S256 => {
-                let entropy = zeroize::Zeroizing::new(crate::entropy::bytes::<32>()?);
+                let entropy = zeroize::Zeroizing::new(
+                    crate::entropy::bytes::<32>().map_err(CallError::Entropy)?,
+                );
                 Some(PkceVerifier::from_entropy(entropy.as_slice())?)
             }
         };
         let url = authorization_url(config, redirect_uri, scopes, &state, verifier.as_ref())?;
-        Ok(Authorization {
+        Ok(AuthorizationRequest {
             url,
             state,
             redirect_uri: redirect_uri.clone(),

@@ -12,8 +12,8 @@ pub(crate) fn seed() -> u64 {
 
 /// `n` random bytes from the OS, for a `state` or a PKCE verifier; an error when the OS has
 /// none (never a weaker fallback).
-pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], crate::Error> {
+pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], getrandom::Error> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(crate::Error::Entropy)?;
+    getrandom::fill(&mut buf)?;
     Ok(buf)
 }

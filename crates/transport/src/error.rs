@@ -2,7 +2,6 @@
 //! runtime sends the requests.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -101,11 +100,86 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// Everything a token client can fail with, shared by every transport.
+/// What a one-shot call of a [`blocking::Client`](crate::blocking::Client) or an
+/// [`asynchronous::Client`](crate::asynchronous::Client) can fail with: a call sends requests
+/// and reads answers, and nothing else (no store, no lifecycle). Each method says which of
+/// these it can return. Converts into [`Error`] with `?`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// A value given was refused before anything was sent: scopes, a grant, or a request URI
+    /// that is neither `https` nor plain `http` to a loopback host.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Pinterest answered with an error, or with something that could not be understood.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
+    /// The request or its answer failed on the wire.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The operating system gave no random bytes for a `state` or a PKCE verifier
+    /// ([`authorization_url`](crate::blocking::Client::authorization_url) only; nothing weaker
+    /// is ever used instead).
+    #[error("the operating system gave no random bytes: {0}")]
+    Entropy(getrandom::Error),
+}
+
+impl CallError {
+    /// What this error is about, for exit codes and dispatch.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CallError::Config(_) | CallError::Entropy(_) => ErrorKind::Config,
+            CallError::Response(e) if e.is_invalid_grant() => ErrorKind::ConsentNeeded,
+            CallError::Response(_) => ErrorKind::Api,
+            CallError::Transport(e) => ErrorKind::Transport(e.kind()),
+        }
+    }
+
+    /// Pinterest's answer behind this error, if there is one.
+    pub fn response(&self) -> Option<&ResponseError> {
+        match self {
+            CallError::Response(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The transport failure behind this error, if there is one.
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            CallError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// `true` when the user must log in again (the code or refresh token is invalid).
+    pub fn is_consent_needed(&self) -> bool {
+        self.kind() == ErrorKind::ConsentNeeded
+    }
+
+    /// Pinterest's request id (`x-pinterest-rid`) behind this error, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.response().and_then(ResponseError::request_id)
+    }
+}
+
+impl From<CallError> for Error {
+    fn from(error: CallError) -> Error {
+        match error {
+            CallError::Config(e) => Error::Config(e),
+            CallError::Response(e) => Error::Response(e),
+            CallError::Transport(e) => Error::Transport(e),
+            CallError::Entropy(e) => Error::Entropy(e),
+        }
+    }
+}
+
+/// Everything a token source or a login can fail with, shared by every transport.
 ///
 /// Pinterest's answers are [`Error::Response`]; the wire's failures [`Error::Transport`]; the
-/// store's [`Error::Store`]. A token source adds what its lifecycle decided:
-/// [`Error::ConsentNeeded`], [`Error::Stopped`], [`Error::Waiting`]. No variant holds a secret.
+/// store's [`Error::Store`] (with [`StoreError::Unsaved`] when a new set could not be saved
+/// and was kept aside). A token source adds what its lifecycle decided:
+/// [`Error::ConsentNeeded`], [`Error::Stopped`], [`Error::Waiting`]. One-shot calls have a
+/// narrower type of their own, [`CallError`]. No variant holds a secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -121,29 +195,14 @@ pub enum Error {
     /// The consent callback was refused.
     #[error(transparent)]
     Callback(#[from] CallbackError),
-    /// Reading, writing or locking the token store failed.
+    /// Reading, writing or locking the token store failed; or a new token set (whose refresh
+    /// token Pinterest has already rotated) could not be saved and was kept aside
+    /// ([`StoreError::Unsaved`]).
     #[error("token store: {0}")]
     Store(#[from] StoreError),
-    /// A new token set (whose refresh token Pinterest has already rotated) could not be saved
-    /// to the store. It is kept in `kept_in`, and picked up on the next run; without
-    /// `kept_in`, it could not be written anywhere and lives only in this process.
-    #[error("the new token set could not be saved ({source}); {}", match kept_in {
-        Some(path) => format!("it is kept in {} and restored on the next run", path.display()),
-        None => "it could not be kept anywhere: this process holds the only copy".to_owned(),
-    })]
-    NotSaved {
-        /// Where the set is kept.
-        kept_in: Option<PathBuf>,
-        /// Why the store refused it.
-        source: StoreError,
-    },
     /// The user must consent again: the grant is invalid (the cause this process saw, or the
     /// stop recorded by the process that did), or no token is stored.
-    #[error("consent needed: {}; log in again", match (cause, stop) {
-        (Some(cause), _) => cause.to_string(),
-        (None, Some(stop)) => format!("the grant was refused at {} ({stop})", crate::fmt_time(stop.at())),
-        (None, None) => "no token is stored".into(),
-    })]
+    #[error("{}", consent_needed_text(cause.as_deref(), stop.as_ref()))]
     ConsentNeeded {
         /// The failure that said so (an invalid grant), if this process saw it.
         cause: Option<Arc<Error>>,
@@ -152,7 +211,7 @@ pub enum Error {
     },
     /// Pinterest refused in a way no retry can mend; no token request is sent automatically
     /// until the app's configuration changes or the user forces a refresh.
-    #[error("no automatic token requests since {}: {stop}{}; fix the configuration, then force a refresh", crate::fmt_time(stop.at()), cause.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error("{}", stopped_text(stop, cause.as_deref()))]
     Stopped {
         /// The stop, as recorded for every process sharing the grant.
         stop: Stop,
@@ -186,11 +245,42 @@ pub enum Error {
     Refresh(Arc<Error>),
     /// A refresh was interrupted before its outcome was known: the code driving it was
     /// dropped, cancelled or panicked. It is retried after a backoff.
-    #[error("a token refresh was interrupted before its outcome was known{}; it is retried after a backoff", if *sent { " (its request may have been sent)" } else { " (nothing was sent)" })]
+    #[error("{}", interrupted_text(*sent))]
     Interrupted {
         /// Whether its request may have reached Pinterest.
         sent: bool,
     },
+}
+
+fn consent_needed_text(cause: Option<&Error>, stop: Option<&Stop>) -> String {
+    let why = match (cause, stop) {
+        (Some(cause), _) => cause.to_string(),
+        (None, Some(stop)) => format!(
+            "the grant was refused at {} ({stop})",
+            pinterest_oauth_core::rfc3339(stop.at())
+        ),
+        (None, None) => "no token is stored".into(),
+    };
+    format!("consent needed: {why}; log in again")
+}
+
+fn stopped_text(stop: &Stop, cause: Option<&Error>) -> String {
+    let cause = cause.map(|c| format!(" ({c})")).unwrap_or_default();
+    format!(
+        "no automatic token requests since {}: {stop}{cause}; fix the configuration, then force a refresh",
+        pinterest_oauth_core::rfc3339(stop.at())
+    )
+}
+
+fn interrupted_text(sent: bool) -> String {
+    let what = if sent {
+        "its request may have been sent"
+    } else {
+        "nothing was sent"
+    };
+    format!(
+        "a token refresh was interrupted before its outcome was known ({what}); it is retried after a backoff"
+    )
 }
 
 fn waiting_text(
@@ -199,11 +289,11 @@ fn waiting_text(
     valid_until: Option<SystemTime>,
     cause: Option<&Error>,
 ) -> String {
-    let until = crate::fmt_time(until);
+    let until = pinterest_oauth_core::rfc3339(until);
     let mut text = match valid_until {
         Some(valid) => format!(
             "no token request is allowed before {until} ({why}); the stored access token is valid until {}",
-            crate::fmt_time(valid)
+            pinterest_oauth_core::rfc3339(valid)
         ),
         None => {
             format!("no valid access token; the next token request is allowed at {until} ({why})")
@@ -255,9 +345,7 @@ impl Error {
             Error::Login(crate::login::LoginError::TimedOut { .. }) => ErrorKind::ConsentNeeded,
             #[cfg(feature = "login")]
             Error::Login(_) => ErrorKind::Config,
-            Error::Store(_) | Error::NotSaved { .. } | Error::Interrupted { sent: false } => {
-                ErrorKind::Store
-            }
+            Error::Store(_) | Error::Interrupted { sent: false } => ErrorKind::Store,
             Error::Interrupted { sent: true } => ErrorKind::Transport(TransportErrorKind::Other),
             Error::Refresh(cause) => cause.kind(),
             Error::Waiting { cause, .. } => cause.as_deref().map_or(ErrorKind::Api, Error::kind),

@@ -5,7 +5,7 @@ use std::future::Future;
 use pinterest_oauth_core::http::{Request, Response};
 use zeroize::Zeroizing;
 
-use crate::{Error, HttpConfig};
+use crate::{HttpConfig, TransportError};
 
 /// A response whose body is wiped from memory when dropped (token answers hold both tokens).
 pub type SecretResponse = Response<Zeroizing<Vec<u8>>>;
@@ -15,17 +15,23 @@ pub type SecretResponse = Response<Zeroizing<Vec<u8>>>;
 /// An implementation must: send the request as given (status codes are data: a 401's body is
 /// returned, not turned into an error); follow no redirect (a redirect would carry the
 /// credentials elsewhere); enforce the [`HttpConfig`] timeouts and body cap (refusing a body
-/// larger than the cap, before reading it when `Content-Length` says so); refuse, before
-/// sending a byte, a URI that is neither `https` nor plain `http` to a loopback host
-/// ([`check_request_uri`](pinterest_oauth_core::check_request_uri)); keep the status and
+/// larger than the cap, before reading it when `Content-Length` says so); keep the status and
 /// headers; and wipe the request and response bodies it buffers. It classifies its failures
-/// into a [`TransportErrorKind`](crate::TransportErrorKind), keeping the cause.
+/// into a [`TransportErrorKind`](crate::TransportErrorKind), keeping the cause: a
+/// [`TransportError`] is all it can fail with.
+///
+/// The clients and token sources check every request's URI before handing it over (neither
+/// `https` nor plain `http` to a loopback host is refused:
+/// [`check_request_uri`](pinterest_oauth_core::check_request_uri)); a stack need not, but code
+/// that calls `execute` directly should.
 ///
 /// `pinterest-oauth-ureq` implements it over ureq; [`Blocking`](crate::asynchronous::Blocking)
 /// turns any [`AsyncHttp`] into one.
 pub trait Http: Send + Sync + 'static {
     /// Sends `request` and reads the whole response, capped.
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error>;
+    ///
+    /// Errors: the [`TransportError`] of the failure, classified.
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError>;
 }
 
 /// An async HTTP stack that can send the core's requests; the same duties as [`Http`]. Its
@@ -37,7 +43,7 @@ pub trait AsyncHttp: Send + Sync + 'static {
     fn execute(
         &self,
         request: Request<Vec<u8>>,
-    ) -> impl Future<Output = Result<SecretResponse, Error>> + Send;
+    ) -> impl Future<Output = Result<SecretResponse, TransportError>> + Send;
 
     /// Sends `request` as [`execute`](Self::execute) does, over a connection of its own made
     /// in the runtime that polls the future, never one from a pool that another runtime
@@ -50,25 +56,28 @@ pub trait AsyncHttp: Send + Sync + 'static {
     fn execute_isolated(
         &self,
         request: Request<Vec<u8>>,
-    ) -> impl Future<Output = Result<SecretResponse, Error>> + Send {
+    ) -> impl Future<Output = Result<SecretResponse, TransportError>> + Send {
         self.execute(request)
     }
 }
 
 /// An HTTP stack that can be built from [`HttpConfig`], so clients can make their own.
-pub trait FromSettings: Sized {
-    /// A client configured with `settings`.
-    fn from_settings(settings: &HttpConfig) -> Result<Self, Error>;
+pub trait FromHttpConfig: Sized {
+    /// A stack configured with `config`.
+    ///
+    /// Errors: a [`TransportError`] when the stack cannot be built (its TLS configuration or
+    /// runtime).
+    fn from_http_config(config: &HttpConfig) -> Result<Self, TransportError>;
 }
 
 impl<H: Http + ?Sized> Http for Box<H> {
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         (**self).execute(request)
     }
 }
 
 impl<H: Http + ?Sized> Http for std::sync::Arc<H> {
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         (**self).execute(request)
     }
 }

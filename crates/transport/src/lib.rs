@@ -22,7 +22,7 @@
 //!   with the leader's work as a sans-IO state machine (crate-private: nothing outside drives
 //!   it) carried out by one loop for both flavours; a refresh that has started always ends
 //!   with its answer stored, however the program ends.
-//! * [`Authorization`]: a consent round trip's URL, `state` and PKCE verifier; with the
+//! * [`AuthorizationRequest`]: a consent round trip's URL, `state` and PKCE verifier; with the
 //!   `login` feature, the loopback login every app can run (`login`).
 //!
 //! **Out of scope**: the protocol (the core), storage (the store crate), sockets and TLS (the
@@ -41,14 +41,14 @@
 //! use pinterest_oauth_core::http::{Request, Response};
 //! use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RefreshToken};
 //! use pinterest_oauth_transport::blocking::Client;
-//! use pinterest_oauth_transport::{Error, Http, SecretResponse};
+//! use pinterest_oauth_transport::{Http, SecretResponse, TransportError};
 //! use zeroize::Zeroizing;
 //!
 //! /// Your HTTP stack: send as given, follow no redirect, cap the body, wipe the buffers.
 //! struct Canned;
 //!
 //! impl Http for Canned {
-//!     fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+//!     fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
 //!         let _sent = Zeroizing::new(request.into_body());
 //!         let body = br#"{"access_token":"pina.new","token_type":"bearer","expires_in":60,"refresh_token":"pinr.next"}"#;
 //!         Ok(Response::new(Zeroizing::new(body.to_vec())))
@@ -67,10 +67,10 @@
 
 mod authorization;
 mod call;
-#[cfg(any(feature = "blocking", feature = "tokio"))]
-mod client;
 mod entropy;
 mod error;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+mod flavours;
 mod http;
 mod http_config;
 mod in_flight;
@@ -90,24 +90,13 @@ pub mod blocking;
 #[cfg(feature = "login")]
 pub mod login;
 
-pub use authorization::{Authorization, Pkce};
+pub use authorization::{AuthorizationRequest, Pkce};
 pub use call::{RequestBudget, RetryConfig};
-pub use error::{BoxError, Error, ErrorKind, TransportError, TransportErrorKind};
-pub use http::{AsyncHttp, FromSettings, Http, SecretResponse};
+pub use error::{BoxError, CallError, Error, ErrorKind, TransportError, TransportErrorKind};
+pub use http::{AsyncHttp, FromHttpConfig, Http, SecretResponse};
 pub use http_config::{
     CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpConfig,
     InvalidCertificate,
 };
 pub use in_flight::{InFlight, refreshes_in_flight, wait_for_refreshes};
 pub use source_config::{Clock, SourceConfig};
-
-/// A wall-clock time as RFC 3339 (UTC, seconds); never panics (times past year 9999 are shown
-/// as such).
-pub fn fmt_time(time: std::time::SystemTime) -> String {
-    const MAX_UNIX: u64 = 253_402_300_799;
-    match time.duration_since(std::time::UNIX_EPOCH) {
-        Ok(since) if since.as_secs() > MAX_UNIX => "after 9999-12-31T23:59:59Z".to_owned(),
-        Ok(_) => humantime::format_rfc3339_seconds(time).to_string(),
-        Err(_) => "before 1970-01-01T00:00:00Z".to_owned(),
-    }
-}

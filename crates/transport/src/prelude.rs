@@ -1,6 +1,8 @@
 //! What an app needs for a whole flow, for a transport crate to re-export in one line
 //! (`pub use pinterest_oauth_transport::prelude::*;`): the core's configuration, grant, token
-//! and secret types, the store types, and this layer's own.
+//! and secret types, the store types (with what implementing [`TokenStore`] needs), and this
+//! layer's own. [`AsyncHttp`](crate::AsyncHttp) is not in it: a crate whose stack is async
+//! re-exports it itself.
 
 pub use pinterest_oauth_core as core;
 pub use pinterest_oauth_core::{
@@ -9,11 +11,13 @@ pub use pinterest_oauth_core::{
     PkceVerifier, RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
     parse_token_response, token_request,
 };
-pub use pinterest_oauth_store::{FileStore, MemoryStore, StoreError, TokenStore};
+pub use pinterest_oauth_store::{
+    Attempt, FileStore, MemoryStore, StoreError, StoreLock, TokenStore,
+};
 
 #[cfg(feature = "login")]
 pub use crate::login;
 pub use crate::{
-    AsyncHttp, Authorization, Error, ErrorKind, FromSettings, Http, HttpConfig, Pkce, RetryConfig,
-    SourceConfig, TransportError, TransportErrorKind,
+    AuthorizationRequest, CallError, Error, ErrorKind, FromHttpConfig, Http, HttpConfig, Pkce,
+    RetryConfig, SourceConfig, TransportError, TransportErrorKind,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use pinterest_oauth_core::RetryAfter;
 
 use crate::call::{RequestBudget, RetryConfig};
-use crate::{Error, SecretResponse};
+use crate::{SecretResponse, TransportError};
 
 /// Whether a request may be sent twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Call {
     /// retry it allows is counted in the budget at once.
     pub(crate) fn retry_delay(
         &mut self,
-        outcome: &Result<SecretResponse, Error>,
+        outcome: &Result<SecretResponse, TransportError>,
         entropy: u64,
     ) -> Option<Duration> {
         self.attempts = self.attempts.saturating_add(1);
@@ -76,7 +76,7 @@ impl Call {
                 }
                 _ => return None,
             },
-            Err(Error::Transport(e)) if !e.may_have_reached_server() => None,
+            Err(e) if !e.may_have_reached_server() => None,
             Err(_) => return None,
         };
         if asked.is_some_and(|asked| asked > self.policy.max_retry_after) {

@@ -99,10 +99,10 @@ impl<S: TokenStore> Storage<S> {
         };
         // A record of an attempt must leave room for the set it leads to: at the last readable
         // revision nothing is sent (only a document tampered with gets there).
-        if !critical && document.revision() >= pinterest_oauth_core::MAX_REVISION {
+        if !critical && let Err(problem) = document.check_followable() {
             return Err(Error::Store(StoreError::Corrupt {
                 location: self.store.location(),
-                problem: pinterest_oauth_core::DocumentError::RevisionOutOfRange,
+                problem,
             }));
         }
         match self.store.save(lock, document) {
@@ -137,7 +137,7 @@ impl<S: TokenStore> Storage<S> {
                         Some(path)
                     }),
                 };
-                Err(Error::NotSaved { kept_in, source })
+                Err(Error::Store(StoreError::unsaved(kept_in, source)))
             }
             Err(source) => Err(Error::Store(source)),
         }
@@ -277,10 +277,10 @@ mod tests {
         let first = storage.load().unwrap().unwrap();
         let rotated = document("pina_2", "pinr_2").rotating(&first);
         let ours = match storage.save(&rotated, true).unwrap_err() {
-            Error::NotSaved {
+            Error::Store(StoreError::Unsaved {
                 kept_in: Some(path),
                 ..
-            } => path,
+            }) => path,
             other => panic!("{other}"),
         };
         // Meanwhile another process of this user's kept a login its own store refused.

@@ -27,10 +27,10 @@ use pinterest_oauth_core::http::Request;
 use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, LifecycleConfig, TokenDocument,
 };
-use pinterest_oauth_redis::{RedisOptions, RedisStore};
+use pinterest_oauth_redis::{RedisConfig, RedisStore};
 use pinterest_oauth_store::{Attempt, StoreError, StoreLock, TokenStore};
 use pinterest_oauth_transport::{
-    Error, FromSettings, Http, HttpConfig, SecretResponse, SourceConfig,
+    FromHttpConfig, Http, HttpConfig, SecretResponse, SourceConfig, TransportError,
 };
 
 type Failure = Box<dyn std::error::Error>;
@@ -99,7 +99,7 @@ struct HookedHttp {
 }
 
 impl Http for HookedHttp {
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         self.hooks.at("before-send");
         let answer = self.inner.execute(request);
         if answer.as_ref().is_ok_and(|r| r.status().is_success()) {
@@ -161,11 +161,11 @@ fn config() -> Result<ClientConfig, Failure> {
 
 fn store() -> Result<RedisStore, Failure> {
     let lease = env("LEASE_MS")?.parse::<u64>()?;
-    let options = RedisOptions::default()
+    let options = RedisConfig::default()
         .with_lease(Duration::from_millis(lease))
         .with_lock_timeout(Duration::from_secs(60))
         .with_poll(Duration::from_millis(50));
-    Ok(RedisStore::with_options(
+    Ok(RedisStore::with_config(
         &env("REDIS_URL")?,
         &AppId::new(env("APP_ID")?)?,
         &env("GRANT")?,
@@ -186,7 +186,7 @@ fn tasks() -> Result<(), Failure> {
         .worker_threads(4)
         .enable_all()
         .build()?;
-    let client = pinterest_oauth_hyper::Client::with_settings(config()?, &http_config())?;
+    let client = pinterest_oauth_hyper::Client::with_http_config(config()?, &http_config())?;
     let source = pinterest_oauth_hyper::TokenSource::new(client, store()?)?;
     let (ok, failed) = runtime.block_on(async move {
         let now = SystemTime::now()
@@ -226,7 +226,7 @@ fn blocking_source(
     lifecycle: LifecycleConfig,
 ) -> Result<pinterest_oauth_transport::blocking::TokenSource<HookedHttp, HookedStore>, Failure> {
     let http = HookedHttp {
-        inner: pinterest_oauth_ureq::HttpClient::from_settings(&http_config())?,
+        inner: pinterest_oauth_ureq::HttpClient::from_http_config(&http_config())?,
         hooks: hooks.clone(),
     };
     let client = pinterest_oauth_transport::blocking::Client::with_http(config()?, http);
@@ -235,7 +235,7 @@ fn blocking_source(
         hooks: hooks.clone(),
     };
     let options = SourceConfig::default().with_lifecycle(lifecycle);
-    Ok(pinterest_oauth_transport::blocking::TokenSource::with_options(client, store, options)?)
+    Ok(pinterest_oauth_transport::blocking::TokenSource::with_config(client, store, options)?)
 }
 
 /// `ATTEMPT_DEADLINE_MS`, or `default_ms`.

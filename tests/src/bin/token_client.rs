@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         let store = FileStore::new(file);
         let recovery = std::path::Path::new(file).with_extension("recovered");
         let options = SourceConfig::default().with_recovery_dir(recovery);
-        let source = TokenSource::with_options(Client::new(config)?, store, options)?;
+        let source = TokenSource::with_config(Client::new(config)?, store, options)?;
         Ok(source.access_token()?.secret().to_owned())
     };
     match run() {

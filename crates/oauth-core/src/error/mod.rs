@@ -228,13 +228,18 @@ pub enum CallbackError {
     StateMismatch,
     /// The user (or Pinterest) refused consent: a callback with the right `state` carried
     /// `error=`. The texts are the server's, sanitized and shortened.
-    #[error("consent was not granted; the server said: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("consent was not granted; the server said: {error}{}", parenthesized(description.as_deref()))]
     Denied {
         /// The `error` parameter, such as `access_denied`.
         error: String,
         /// The `error_description` parameter, when present.
         description: Option<String>,
     },
+}
+
+/// ` (text)` for a present text, nothing otherwise.
+fn parenthesized(text: Option<&str>) -> String {
+    text.map(|text| format!(" ({text})")).unwrap_or_default()
 }
 
 /// Why a stored token document could not be read. Never quotes the document.

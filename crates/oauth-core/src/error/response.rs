@@ -350,7 +350,7 @@ pub enum Malformation {
     DuplicateField(&'static str),
     /// The server answered with a redirect; redirects are never followed (they would carry the
     /// credentials elsewhere). Usually the base URL is wrong.
-    #[error("unexpected redirect{}", location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default())]
+    #[error("unexpected redirect{}", to_location(location.as_deref()))]
     UnexpectedRedirect {
         /// The `Location` header, shortened.
         location: Option<String>,
@@ -379,6 +379,11 @@ pub enum AccessTokenProblem {
     /// The access token was revoked (and forgotten).
     #[error("the access token was revoked")]
     Revoked,
+}
+
+/// ` to <location>` for a redirect that said where, nothing otherwise.
+fn to_location(location: Option<&str>) -> String {
+    location.map(|l| format!(" to {l}")).unwrap_or_default()
 }
 
 /// The kind of a JSON value, for error messages.

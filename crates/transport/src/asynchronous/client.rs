@@ -20,21 +20,27 @@ pub struct Client<H> {
     budget: Arc<crate::RequestBudget>,
 }
 
-crate::client::one_shot_client!(http = AsyncHttp, async = async, await = [.await]);
+crate::flavours::one_shot_client!(http = AsyncHttp, async = async, await = [.await]);
 
 impl<H: AsyncHttp> Client<H> {
-    /// Sends a request built by `build`, again as the retry policy allows.
+    /// Sends a request built by `build` (its URI checked first), again as the retry policy
+    /// allows.
     async fn send(
         &self,
         replay: Replay,
         build: impl Fn() -> pinterest_oauth_core::http::Request<Vec<u8>>,
-    ) -> Result<SecretResponse, Error> {
-        let mut call = Call::new(self.retry, replay, self.budget.clone());
+    ) -> Result<SecretResponse, crate::CallError> {
+        let mut call = None;
         loop {
-            let outcome = self.http.execute(build()).await;
+            // Checked here, before each attempt is counted or sent: a stack need not.
+            let request = build();
+            pinterest_oauth_core::check_request_uri(request.uri())?;
+            let call =
+                call.get_or_insert_with(|| Call::new(self.retry, replay, self.budget.clone()));
+            let outcome = self.http.execute(request).await;
             match call.retry_delay(&outcome, crate::entropy::seed()) {
                 Some(delay) => tokio::time::sleep(delay).await,
-                None => return outcome,
+                None => return Ok(outcome?),
             }
         }
     }
@@ -65,7 +71,7 @@ impl<H: AsyncHttp> Client<H> {
             Ok(grant) => {
                 let reserve_store = store.clone();
                 match blocking(move || crate::login::reserve(&reserve_store)).await {
-                    Ok(Ok(())) => self.exchange(grant).await,
+                    Ok(Ok(())) => Ok(self.exchange(grant).await?),
                     Ok(Err(e)) | Err(e) => Err(e),
                 }
             }

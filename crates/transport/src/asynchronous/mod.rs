@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use pinterest_oauth_core::http::Request;
 
-use crate::{AsyncHttp, Error, FromSettings, Http, HttpConfig, SecretResponse};
+use crate::{
+    AsyncHttp, FromHttpConfig, Http, HttpConfig, SecretResponse, TransportError, TransportErrorKind,
+};
 
 /// An [`AsyncHttp`] stack driven from blocking code on a runtime of its own (one
 /// current-thread tokio runtime), so the blocking client and token source can use it: a
@@ -25,11 +27,11 @@ use crate::{AsyncHttp, Error, FromSettings, Http, HttpConfig, SecretResponse};
 /// # Examples
 ///
 /// ```no_run
-/// # fn run<H: pinterest_oauth_transport::AsyncHttp + pinterest_oauth_transport::FromSettings>() -> Result<(), pinterest_oauth_transport::Error> {
+/// # fn run<H: pinterest_oauth_transport::AsyncHttp + pinterest_oauth_transport::FromHttpConfig>() -> Result<(), pinterest_oauth_transport::Error> {
 /// use pinterest_oauth_transport::asynchronous::Blocking;
-/// use pinterest_oauth_transport::{FromSettings, HttpConfig};
+/// use pinterest_oauth_transport::{FromHttpConfig, HttpConfig};
 ///
-/// let http = Blocking::new(H::from_settings(&HttpConfig::default())?)?;
+/// let http = Blocking::new(H::from_http_config(&HttpConfig::default())?)?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -42,17 +44,12 @@ pub struct Blocking<H> {
 impl<H: AsyncHttp> Blocking<H> {
     /// Wraps `http` with a runtime of its own.
     ///
-    /// Errors: [`Error::Transport`] when the runtime cannot be built (no thread or timer).
-    pub fn new(http: H) -> Result<Blocking<H>, Error> {
+    /// Errors: a [`TransportError`] when the runtime cannot be built (no thread or timer).
+    pub fn new(http: H) -> Result<Blocking<H>, TransportError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                Error::Transport(crate::TransportError::new(
-                    crate::TransportErrorKind::Other,
-                    e,
-                ))
-            })?;
+            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
         Ok(Blocking {
             http: Arc::new(http),
             runtime: Some(runtime),
@@ -65,19 +62,19 @@ impl<H: AsyncHttp> Blocking<H> {
     }
 }
 
-impl<H: AsyncHttp + FromSettings> FromSettings for Blocking<H> {
-    fn from_settings(settings: &HttpConfig) -> Result<Self, Error> {
-        Blocking::new(H::from_settings(settings)?)
+impl<H: AsyncHttp + FromHttpConfig> FromHttpConfig for Blocking<H> {
+    fn from_http_config(config: &HttpConfig) -> Result<Self, TransportError> {
+        Blocking::new(H::from_http_config(config)?)
     }
 }
 
 impl<H: AsyncHttp> Http for Blocking<H> {
-    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, Error> {
+    fn execute(&self, request: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
         let Some(runtime) = &self.runtime else {
-            return Err(Error::Transport(crate::TransportError::new(
-                crate::TransportErrorKind::Other,
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
                 std::io::Error::other("the runtime is shutting down"),
-            )));
+            ));
         };
         if tokio::runtime::Handle::try_current().is_err() {
             return runtime.block_on(self.http.execute(request));
@@ -87,12 +84,7 @@ impl<H: AsyncHttp> Http for Blocking<H> {
             std::thread::Builder::new()
                 .name("pinterest-oauth-blocking".into())
                 .spawn_scoped(scope, || runtime.block_on(self.http.execute(request)))
-                .map_err(|e| {
-                    Error::Transport(crate::TransportError::new(
-                        crate::TransportErrorKind::Other,
-                        e,
-                    ))
-                })?
+                .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })

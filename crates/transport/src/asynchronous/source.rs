@@ -71,11 +71,11 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
     /// A source for the user's tokens in `store`, with the default lifecycle and the system
     /// clock. Loads the stored set: a corrupt or unreadable store is an error.
     pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
-        TokenSource::with_options(client, store, SourceConfig::default())
+        TokenSource::with_config(client, store, SourceConfig::default())
     }
 
     /// A source set up by `options` (lifecycle tuning, clock, client credentials, recovery).
-    pub fn with_options(
+    pub fn with_config(
         client: Client<H>,
         store: S,
         options: SourceConfig,
@@ -124,7 +124,7 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
         shared.flight.settled((shared.clock)(), before)
     }
 
-    crate::client::source_accessors!();
+    crate::flavours::source_accessors!();
 
     /// Waits until no refresh or save is in flight. Never needed to keep a grant (see the
     /// type's docs).
@@ -188,9 +188,7 @@ impl<H: AsyncHttp, S: TokenStore> Shared<H, S> {
                         tokio::runtime::Builder::new_current_thread()
                             .enable_all()
                             .build()
-                            .map_err(|e| {
-                                Error::Transport(TransportError::new(TransportErrorKind::Other, e))
-                            })?,
+                            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?,
                     ),
                 };
                 runtime.block_on(self.client.http().execute_isolated(request))

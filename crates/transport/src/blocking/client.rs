@@ -16,7 +16,7 @@ use crate::{Error, Http, RetryConfig, SecretResponse};
 /// # Examples
 ///
 /// ```no_run
-/// # fn run<H: pinterest_oauth_transport::Http + pinterest_oauth_transport::FromSettings>() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn run<H: pinterest_oauth_transport::Http + pinterest_oauth_transport::FromHttpConfig>() -> Result<(), Box<dyn std::error::Error>> {
 /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RefreshToken};
 /// use pinterest_oauth_transport::blocking::Client;
 ///
@@ -34,21 +34,27 @@ pub struct Client<H> {
     budget: Arc<crate::RequestBudget>,
 }
 
-crate::client::one_shot_client!(http = Http, await = []);
+crate::flavours::one_shot_client!(http = Http, await = []);
 
 impl<H: Http> Client<H> {
-    /// Sends a request built by `build`, again as the retry policy allows.
+    /// Sends a request built by `build` (its URI checked first), again as the retry policy
+    /// allows.
     fn send(
         &self,
         replay: Replay,
         build: impl Fn() -> pinterest_oauth_core::http::Request<Vec<u8>>,
-    ) -> Result<SecretResponse, Error> {
-        let mut call = Call::new(self.retry, replay, self.budget.clone());
+    ) -> Result<SecretResponse, crate::CallError> {
+        let mut call = None;
         loop {
-            let outcome = self.http.execute(build());
+            // Checked here, before each attempt is counted or sent: a stack need not.
+            let request = build();
+            pinterest_oauth_core::check_request_uri(request.uri())?;
+            let call =
+                call.get_or_insert_with(|| Call::new(self.retry, replay, self.budget.clone()));
+            let outcome = self.http.execute(request);
             match call.retry_delay(&outcome, crate::entropy::seed()) {
                 Some(delay) => std::thread::sleep(delay),
-                None => return outcome,
+                None => return Ok(outcome?),
             }
         }
     }
@@ -91,5 +97,68 @@ impl<H: Http> Client<H> {
             });
         crate::login::answer(callback, &result);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use pinterest_oauth_core::http::Request;
+    use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, ConfigError};
+
+    use super::*;
+    use crate::{CallError, TransportError};
+
+    /// A stack that counts what reaches it.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Http for Counting {
+        fn execute(&self, _: Request<Vec<u8>>) -> Result<SecretResponse, TransportError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(pinterest_oauth_core::http::Response::new(
+                zeroize::Zeroizing::new(Vec::new()),
+            ))
+        }
+    }
+
+    #[test]
+    fn a_request_to_a_plain_http_host_that_is_not_loopback_never_reaches_the_stack() {
+        let config = ClientConfig::new(AppId::new("1234").unwrap(), AppSecret::new("s"));
+        let client = Client::with_http(config, Counting::default());
+        for uri in [
+            "http://api.pinterest.com/v5/oauth/token",
+            "http://localhost.example:8080/v5/oauth/token",
+            "ftp://127.0.0.1/v5/oauth/token",
+        ] {
+            let build = || {
+                Request::post(uri)
+                    .body(b"grant_type=client_credentials".to_vec())
+                    .unwrap()
+            };
+            let err = client.send(Replay::Allowed, build).unwrap_err();
+            assert!(
+                matches!(err, CallError::Config(ConfigError::InvalidUrl { .. })),
+                "{uri}: {err}"
+            );
+        }
+        assert_eq!(
+            client.http().0.load(Ordering::SeqCst),
+            0,
+            "nothing was sent"
+        );
+        assert_eq!(
+            client.budget().in_window(std::time::Instant::now()),
+            0,
+            "nothing was counted"
+        );
+        let build = || {
+            Request::post("http://127.0.0.1:9/v5/oauth/token")
+                .body(Vec::new())
+                .unwrap()
+        };
+        client.send(Replay::Allowed, build).unwrap();
+        assert_eq!(client.http().0.load(Ordering::SeqCst), 1, "loopback goes");
     }
 }

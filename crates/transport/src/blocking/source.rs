@@ -40,7 +40,7 @@ use super::Client;
 /// # Examples
 ///
 /// ```no_run
-/// # fn run<H: pinterest_oauth_transport::Http + pinterest_oauth_transport::FromSettings>() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn run<H: pinterest_oauth_transport::Http + pinterest_oauth_transport::FromHttpConfig>() -> Result<(), Box<dyn std::error::Error>> {
 /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig};
 /// use pinterest_oauth_store::FileStore;
 /// use pinterest_oauth_transport::blocking::{Client, TokenSource};
@@ -87,11 +87,11 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
     /// A source for the user's tokens in `store`, with the default lifecycle and the system
     /// clock. Loads the stored set: a corrupt or unreadable store is an error.
     pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
-        TokenSource::with_options(client, store, SourceConfig::default())
+        TokenSource::with_config(client, store, SourceConfig::default())
     }
 
     /// A source set up by `options` (lifecycle tuning, clock, client credentials, recovery).
-    pub fn with_options(
+    pub fn with_config(
         client: Client<H>,
         store: S,
         options: SourceConfig,
@@ -144,7 +144,7 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
         shared.flight.settled((shared.clock)(), before)
     }
 
-    crate::client::source_accessors!();
+    crate::flavours::source_accessors!();
 
     /// Blocks until no refresh or save is in flight. Never needed to keep a grant: the last
     /// handle's drop does this.

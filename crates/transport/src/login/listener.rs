@@ -11,7 +11,7 @@ use pinterest_oauth_core::{AuthorizationCodeGrant, CallbackError, RedirectUri, U
 use zeroize::Zeroizing;
 
 use super::LoginError;
-use crate::Authorization;
+use crate::AuthorizationRequest;
 
 /// The largest request head read from a browser (the callback is a short GET).
 const MAX_HEAD: usize = 16 * 1024;
@@ -132,10 +132,7 @@ impl Listener {
         };
         let random = || -> Result<Zeroizing<String>, LoginError> {
             use base64::Engine as _;
-            let bytes = Zeroizing::new(crate::entropy::bytes::<32>().map_err(|e| match e {
-                crate::Error::Entropy(e) => LoginError::Entropy(e),
-                _ => LoginError::Entropy(getrandom::Error::UNSUPPORTED),
-            })?);
+            let bytes = Zeroizing::new(crate::entropy::bytes::<32>().map_err(LoginError::Entropy)?);
             Ok(Zeroizing::new(
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice()),
             ))
@@ -193,7 +190,7 @@ impl Listener {
     /// even with `error=`) gets a 400 or 404 page and the listener keeps waiting.
     pub fn wait(
         &self,
-        consent: &Arc<Authorization>,
+        consent: &Arc<AuthorizationRequest>,
         deadline: Instant,
     ) -> Result<Callback, LoginError> {
         let (found, callbacks) = mpsc::channel();
@@ -243,7 +240,7 @@ impl Listener {
         &self,
         stream: TcpStream,
         peer: SocketAddr,
-        consent: &Arc<Authorization>,
+        consent: &Arc<AuthorizationRequest>,
         login: &Arc<Login>,
         found: &mpsc::Sender<Event>,
         live: &Arc<Live>,
@@ -349,7 +346,7 @@ fn cookie_in(head: &str) -> Option<&str> {
 fn handle(
     mut stream: TcpStream,
     login: &Login,
-    consent: &Authorization,
+    consent: &AuthorizationRequest,
     found: &mpsc::Sender<Event>,
     until: Instant,
     read: impl FnOnce(),
@@ -460,7 +457,7 @@ fn hand_over(
 
 /// The start address's one answer: a redirect to the consent page, setting the cookie the
 /// callback must bring back. Neither is cached, and the page says where it goes.
-fn redirect_to_consent(stream: &mut TcpStream, consent: &Authorization, cookie: &str) {
+fn redirect_to_consent(stream: &mut TcpStream, consent: &AuthorizationRequest, cookie: &str) {
     let location = consent.url().as_str();
     let body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Redirecting · pinterest-oauth</title></head>\
          <body style=\"font-family:sans-serif;margin:4em\"><p>Redirecting to Pinterest…</p></body></html>";

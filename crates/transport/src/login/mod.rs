@@ -22,7 +22,7 @@
 //!
 //! [`blocking::Client::login`](crate::blocking::Client::login) and
 //! [`asynchronous::Client::login`](crate::asynchronous::Client::login) run the whole flow; the
-//! pieces ([`Listener`], [`Authorization`](crate::Authorization), [`save_login`]) are public for
+//! pieces ([`Listener`], [`AuthorizationRequest`](crate::AuthorizationRequest), [`save_login`]) are public for
 //! flows of your own.
 
 mod listener;
@@ -245,7 +245,9 @@ pub fn save_login<S: TokenStore + ?Sized>(
                         .ok()
                 }),
             };
-            Err(Error::NotSaved { kept_in, source })
+            Err(Error::Store(pinterest_oauth_store::StoreError::unsaved(
+                kept_in, source,
+            )))
         }
     }
 }
@@ -281,10 +283,17 @@ pub(crate) fn start<S: TokenStore + ?Sized>(
     config: &pinterest_oauth_core::ClientConfig,
     store: &S,
     options: &LoginConfig,
-) -> Result<(Listener, std::sync::Arc<crate::Authorization>, LoginStart), Error> {
+) -> Result<
+    (
+        Listener,
+        std::sync::Arc<crate::AuthorizationRequest>,
+        LoginStart,
+    ),
+    Error,
+> {
     let listener = Listener::bind(&options.redirect_uri()?)?;
     reserve(store)?;
-    let consent = crate::Authorization::new(
+    let consent = crate::AuthorizationRequest::new(
         config,
         listener.redirect_uri(),
         options.scopes(),

@@ -17,7 +17,7 @@ use pinterest_oauth_store::TokenStore;
 
 use super::{Flight, Leader, Next, StepAction};
 use crate::storage::Storage;
-use crate::{Clock, Error, RequestBudget, SecretResponse};
+use crate::{Clock, Error, RequestBudget, SecretResponse, TransportError};
 
 /// How many leader turns one call may take before it reports the failure at hand (a bound on
 /// work per call; in practice one or two).
@@ -31,7 +31,7 @@ pub(crate) fn lead<S: TokenStore>(
     storage: &Storage<S>,
     clock: &Clock,
     budget: &RequestBudget,
-    mut send: impl FnMut(Request<Vec<u8>>) -> Result<SecretResponse, Error>,
+    mut send: impl FnMut(Request<Vec<u8>>) -> Result<SecretResponse, TransportError>,
 ) -> Option<Arc<Error>> {
     // From the send until the turn ends (its answer stored or kept), the request is in flight:
     // a program stopping on a signal waits for it. Dropped last.
@@ -46,10 +46,15 @@ pub(crate) fn lead<S: TokenStore>(
                 leader.handle_confirm(clock(), storage.confirm(&attempt));
             }
             StepAction::Send(request) => {
+                // Checked once, here, before anything is counted or sent.
+                if let Err(refused) = pinterest_oauth_core::check_request_uri(request.uri()) {
+                    leader.handle_response(clock(), Err(Error::Config(refused)));
+                    continue;
+                }
                 flying.get_or_insert_with(crate::InFlight::enter);
                 // Counted in the client's budget, which one-shot retries honour.
                 budget.record(Instant::now());
-                let answer = send(request);
+                let answer = send(request).map_err(Error::Transport);
                 leader.handle_response(clock(), answer);
             }
             StepAction::Save { document, critical } => {

@@ -217,7 +217,7 @@ impl LeaderTurn {
             _ => {
                 if let Some(at) = lifecycle.refresh_token_lapses_at(now) {
                     tracing::warn!(
-                        expires = %crate::fmt_time(at),
+                        expires = %pinterest_oauth_core::rfc3339(at),
                         "Pinterest does not renew this refresh token: log in again before it lapses"
                     );
                 }

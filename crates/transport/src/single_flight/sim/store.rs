@@ -208,10 +208,14 @@ impl TokenStore for SimStore {
                         w.crash_after_save = Some(self.pid);
                         return Err(full("token.json"));
                     }
-                    return Err(StoreError::Unsaved {
-                        kept_in: PathBuf::from(format!("temp-{serial}")),
-                        source: io::Error::from(io::ErrorKind::PermissionDenied),
-                    });
+                    return Err(StoreError::unsaved(
+                        Some(PathBuf::from(format!("temp-{serial}"))),
+                        StoreError::Io {
+                            action: "put in place",
+                            path: PathBuf::from("token.json"),
+                            source: io::Error::from(io::ErrorKind::PermissionDenied),
+                        },
+                    ));
                 }
                 w.disk.file = Some(document.clone());
                 Ok(())

@@ -16,18 +16,24 @@ macro_rules! one_shot_client {
             }
         }
 
-        impl<H: $http + crate::FromSettings> Client<H> {
+        impl<H: $http + crate::FromHttpConfig> Client<H> {
             /// A client with default [`HttpConfig`](crate::HttpConfig).
-            pub fn new(config: ClientConfig) -> Result<Client<H>, Error> {
-                Client::with_settings(config, &crate::HttpConfig::default())
+            ///
+            /// Errors: the [`TransportError`](crate::TransportError) of a stack that cannot be
+            /// built.
+            pub fn new(config: ClientConfig) -> Result<Client<H>, crate::TransportError> {
+                Client::with_http_config(config, &crate::HttpConfig::default())
             }
 
-            /// A client with these settings.
-            pub fn with_settings(
+            /// A client whose stack is built with `http_config`.
+            ///
+            /// Errors: the [`TransportError`](crate::TransportError) of a stack that cannot be
+            /// built.
+            pub fn with_http_config(
                 config: ClientConfig,
-                settings: &crate::HttpConfig,
-            ) -> Result<Client<H>, Error> {
-                Ok(Client::with_http(config, H::from_settings(settings)?))
+                http_config: &crate::HttpConfig,
+            ) -> Result<Client<H>, crate::TransportError> {
+                Ok(Client::with_http(config, H::from_http_config(http_config)?))
             }
         }
 
@@ -77,58 +83,92 @@ macro_rules! one_shot_client {
 
             /// The consent page URL with a fresh `state` (32 bytes from the OS) and, with
             /// [`Pkce::S256`](crate::Pkce), a PKCE verifier: send the user there, keep the
-            /// [`Authorization`](crate::Authorization) to check the callback and exchange the
+            /// [`AuthorizationRequest`](crate::AuthorizationRequest) to check the callback and exchange the
             /// code.
+            ///
+            /// Errors: [`CallError::Config`](crate::CallError::Config) for scopes or a
+            /// redirect URI Pinterest would refuse; [`CallError::Entropy`](crate::CallError::Entropy)
+            /// when the OS gives no random bytes.
             pub fn authorization_url(
                 &self,
                 redirect_uri: &pinterest_oauth_core::RedirectUri,
                 scopes: &[pinterest_oauth_core::Scope],
                 pkce: crate::Pkce,
-            ) -> Result<crate::Authorization, Error> {
-                crate::Authorization::new(&self.config, redirect_uri, scopes, pkce)
+            ) -> Result<crate::AuthorizationRequest, crate::CallError> {
+                crate::AuthorizationRequest::new(&self.config, redirect_uri, scopes, pkce)
             }
 
             /// Exchanges the code from the consent redirect (with `continuous_refresh=true`).
             /// Never sent twice once a byte of it may have reached Pinterest.
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http`.
             pub $($async)? fn exchange_code(
                 &self,
                 code: pinterest_oauth_core::AuthorizationCode,
                 redirect_uri: &pinterest_oauth_core::RedirectUri,
-            ) -> Result<Token, Error> {
+            ) -> Result<Token, crate::CallError> {
                 let grant = pinterest_oauth_core::AuthorizationCodeGrant::new(code, redirect_uri.clone());
                 self.exchange(grant) $($await)*
             }
 
             /// Exchanges a code with a grant you built (PKCE verifier, `continuous_refresh`),
-            /// such as [`Authorization::callback`](crate::Authorization::callback) gives.
+            /// such as [`AuthorizationRequest::callback`](crate::AuthorizationRequest::callback) gives.
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http`.
             pub $($async)? fn exchange(
                 &self,
                 grant: pinterest_oauth_core::AuthorizationCodeGrant,
-            ) -> Result<Token, Error> {
+            ) -> Result<Token, crate::CallError> {
                 self.request_token(&Grant::AuthorizationCode(grant)) $($await)*
             }
 
             /// Refreshes. Pinterest rotates the refresh token: persist the returned one.
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http`.
             pub $($async)? fn refresh(
                 &self,
                 refresh_token: &pinterest_oauth_core::RefreshToken,
-            ) -> Result<Token, Error> {
+            ) -> Result<Token, crate::CallError> {
                 self.request_token(&Grant::refresh_token(refresh_token.clone())) $($await)*
             }
 
             /// A token for the app itself.
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http` or no scopes.
             pub $($async)? fn client_credentials(
                 &self,
                 scopes: &[pinterest_oauth_core::Scope],
-            ) -> Result<Token, Error> {
+            ) -> Result<Token, crate::CallError> {
                 self.request_token(&Grant::client_credentials(scopes.to_vec())?) $($await)*
             }
 
             /// Revokes a token.
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http`.
             pub $($async)? fn revoke(
                 &self,
                 revocation: &pinterest_oauth_core::Revocation,
-            ) -> Result<(), Error> {
+            ) -> Result<(), crate::CallError> {
                 let build = || pinterest_oauth_core::revoke_request(&self.config, revocation);
                 let response = self.send(crate::retry::Replay::Allowed, build) $($await)* ?;
                 Ok(pinterest_oauth_core::parse_revoke_response(&response)?)
@@ -137,14 +177,21 @@ macro_rules! one_shot_client {
             /// Who `access_token` acts for: `GET {base}/user_account` (what a login reports when
             /// `user_accounts:read` was granted). One attempt, never retried, and not counted
             /// in the token requests' budget (it is not one).
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http`.
             pub $($async)? fn user_account(
                 &self,
                 access_token: &pinterest_oauth_core::AccessToken,
-            ) -> Result<pinterest_oauth_core::UserAccount, Error> {
+            ) -> Result<pinterest_oauth_core::UserAccount, crate::CallError> {
                 let request = pinterest_oauth_core::user_account_request(&self.config, access_token);
+                pinterest_oauth_core::check_request_uri(request.uri())?;
                 let response = self.http.execute(request) $($await)* ?;
                 pinterest_oauth_core::parse_user_account(&response).map_err(|e| {
-                    Error::Response(e.without_secrets(&[
+                    crate::CallError::Response(e.without_secrets(&[
                         access_token.secret(),
                         self.config.app_secret().secret(),
                     ]))
@@ -154,7 +201,13 @@ macro_rules! one_shot_client {
             /// Sends any grant and parses the token, timed at the moment the answer arrived.
             /// An authorization-code exchange is never replayed; other grants are retried as
             /// the [`RetryConfig`](crate::RetryConfig) allows.
-            pub $($async)? fn request_token(&self, grant: &Grant) -> Result<Token, Error> {
+            ///
+            /// Errors: [`CallError::Response`](crate::CallError::Response) for Pinterest's refusal
+            /// (an invalid grant among them) or an answer that cannot be read;
+            /// [`CallError::Transport`](crate::CallError::Transport) for the wire;
+            /// [`CallError::Config`](crate::CallError::Config) for a request URI that is neither
+            /// `https` nor loopback `http` or a grant the spec refuses.
+            pub $($async)? fn request_token(&self, grant: &Grant) -> Result<Token, crate::CallError> {
                 let replay = match grant {
                     Grant::AuthorizationCode(_) => crate::retry::Replay::Never,
                     _ => crate::retry::Replay::Allowed,
@@ -165,11 +218,11 @@ macro_rules! one_shot_client {
                     std::time::SystemTime::now(),
                     &response,
                 );
-                crate::client::keep_raw_answer(&response, parsed.as_ref().ok());
+                crate::flavours::keep_raw_answer(&response, parsed.as_ref().ok());
                 let token = parsed.map_err(|e| {
                     let mut secrets = grant.secrets();
                     secrets.push(self.config.app_secret().secret());
-                    Error::Response(e.without_secrets(&secrets))
+                    crate::CallError::Response(e.without_secrets(&secrets))
                 })?;
                 Ok(token.with_requested_scopes(grant.requested_scopes()))
             }
