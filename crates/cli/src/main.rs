@@ -24,6 +24,7 @@ mod store;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::SystemTime;
 
 use clap::Parser;
@@ -49,19 +50,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     stop_after_the_request_in_flight();
-    match run(cli) {
-        Ok(()) => ExitCode::from(error::exit::OK),
+    let code = match run(cli) {
+        Ok(()) => error::exit::OK,
         Err(e) => {
             note!("error: {e}");
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
+    };
+    // A signal that came during the last request: the work it waited for is done, and the
+    // status is the signal's, as it would be had the signal thread ended the process first.
+    match SIGNALLED.load(Ordering::SeqCst) {
+        0 => ExitCode::from(code),
+        signal => ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX)),
     }
 }
+
+/// The signal that asked this process to stop (0: none yet).
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
 /// On `SIGINT`, `SIGTERM` or `SIGHUP` (Ctrl-C, a cron job's `timeout`, a closed terminal) the
 /// command stops at once, unless a token request is in flight: Pinterest may already have
 /// rotated the refresh token, and its answer must be stored first. It then stops as soon as
-/// it is (at most the attempt deadline, a minute), with the signal's exit status.
+/// it is (at most the attempt deadline, a minute), with the signal's exit status, and no
+/// request starts meanwhile.
 fn stop_after_the_request_in_flight() {
     #[cfg(unix)]
     {
@@ -73,13 +84,14 @@ fn stop_after_the_request_in_flight() {
             .name("signals".into())
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
+                    SIGNALLED.store(signal, Ordering::SeqCst);
                     if pinterest_oauth_transport::refreshes_in_flight() > 0 {
                         note!("stopping once the token request in flight is answered and stored");
-                        pinterest_oauth_transport::wait_for_refreshes(
-                            std::time::Duration::from_secs(75),
-                        );
                     }
-                    std::process::exit(128 + signal);
+                    pinterest_oauth_transport::exit_once_settled(
+                        128 + signal,
+                        std::time::Duration::from_secs(75),
+                    );
                 }
             });
     }

@@ -66,3 +66,90 @@ pub fn wait_for_refreshes(timeout: Duration) -> bool {
     }
     true
 }
+
+/// Ends the process with `code` once no token request is in flight in it (waiting at most
+/// `timeout`), and lets none start in between: the count is held from the moment it is zero
+/// until the process is gone, so a request about to be sent waits instead, and is never sent.
+/// What a signal handler calls: [`wait_for_refreshes`] followed by `exit` leaves a window in
+/// which another thread may send a request whose answer nobody stores.
+///
+/// After `timeout` the process ends even with a request in flight (its answer is then lost:
+/// give it at least the attempt deadline).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// // In the thread that receives SIGTERM:
+/// pinterest_oauth_transport::exit_once_settled(128 + 15, Duration::from_secs(75));
+/// ```
+pub fn exit_once_settled(code: i32, timeout: Duration) -> ! {
+    let deadline = Instant::now() + timeout;
+    let mut count = COUNT.lock().unwrap_or_else(PoisonError::into_inner);
+    while *count > 0 {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        count = SETTLED
+            .wait_timeout(count, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    // `count` stays locked: `InFlight::enter` blocks until the process has ended.
+    std::process::exit(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHILD: &str = "PINTEREST_OAUTH_EXIT_ONCE_SETTLED_CHILD";
+
+    /// Runs in a child process (this test binary, started again): a request in flight while
+    /// another thread asks to exit. The answer is "stored" (a file written) before the count
+    /// drops; the exit comes after that, with the code asked for.
+    #[test]
+    fn exit_once_settled_waits_for_the_request_in_flight_then_exits_with_the_code() {
+        if let Some(dir) = std::env::var_os(CHILD) {
+            let stored = std::path::Path::new(&dir).join("stored");
+            let flying = InFlight::enter();
+            std::thread::spawn(|| exit_once_settled(7, Duration::from_secs(60)));
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(&stored, b"answer").unwrap();
+            drop(flying);
+            // Nothing else ends this process: only the exit asked for does.
+            for _ in 0..600 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::process::exit(0);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "in_flight::tests::exit_once_settled_waits_for_the_request_in_flight_then_exits_with_the_code",
+                "--nocapture",
+            ])
+            .env(CHILD, dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the child never exited");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(7));
+        assert!(
+            dir.path().join("stored").exists(),
+            "the exit waited for the answer to be stored"
+        );
+    }
+}

@@ -98,5 +98,5 @@ pub use http_config::{
     CertificateDer, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, HttpConfig,
     InvalidCertificate,
 };
-pub use in_flight::{InFlight, refreshes_in_flight, wait_for_refreshes};
+pub use in_flight::{InFlight, exit_once_settled, refreshes_in_flight, wait_for_refreshes};
 pub use source_config::{Clock, SourceConfig};

@@ -1,0 +1,451 @@
+//! What the CLI prints and exits with: one exit code per failure class, never a secret (even
+//! one the server echoes), never a crash on odd input or a closed output.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fake_pinterest::{FakeConfig, Fault, Route, Times};
+
+use crate::support::*;
+
+#[test]
+fn far_future_expiry_times_never_crash_the_cli() {
+    let env = logged_in(FakeConfig {
+        access_ttl: Duration::from_secs(250_000_000_000),
+        ..FakeConfig::default()
+    });
+    edit_stored(&env.token_file(), |doc| {
+        doc["refresh_token_expires_at"] = 300_000_000_000u64.into();
+        doc["expires_at"] = u64::MAX.into();
+        doc["expires_in"] = u64::MAX.into();
+    });
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["token", "--json"],
+        &["token"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn absurd_timeouts_are_usage_errors_not_crashes() {
+    let env = Env::new("ureq");
+    for timeout in ["18446744073709551615", "0", "86401", "-1"] {
+        let login = env.run(&["login", "--no-browser", "--timeout", timeout]);
+        assert_eq!(code(&login), 2, "{timeout}: {}", text(&login.stderr));
+    }
+}
+
+#[test]
+fn the_app_secret_can_come_from_a_file_or_stdin_and_help_warns_about_ps() {
+    use std::io::Write;
+    let env = Env::new("ureq");
+    let file = env.dir.path().join("secret");
+    std::fs::write(&file, format!("{}\n", env.fake.app_secret())).unwrap();
+    let from_file = {
+        let mut command = env.command(&[
+            "client-credentials",
+            "--scopes",
+            "ads:read",
+            "--app-secret-file",
+            file.to_str().unwrap(),
+        ]);
+        command.env_remove("PINTEREST_APP_SECRET");
+        finish(command.spawn().unwrap())
+    };
+    assert_eq!(code(&from_file), 0, "{}", text(&from_file.stderr));
+    let from_stdin = {
+        let mut command = env.command(&[
+            "client-credentials",
+            "--scopes",
+            "ads:read",
+            "--app-secret",
+            "-",
+        ]);
+        command
+            .env_remove("PINTEREST_APP_SECRET")
+            .stdin(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "{}", env.fake.app_secret()).unwrap();
+        finish(child)
+    };
+    assert_eq!(code(&from_stdin), 0, "{}", text(&from_stdin.stderr));
+    let help = env.run(&["--help"]);
+    let help = text(&help.stdout);
+    assert!(
+        help.contains("ps") && help.contains("--app-secret-file"),
+        "{help}"
+    );
+}
+
+#[test]
+fn exit_codes_for_each_failure_class() {
+    let env = logged_in(FakeConfig::default());
+
+    // 2: usage or configuration.
+    let no_id = {
+        let mut command = env.command(&["refresh"]);
+        command.env_remove("PINTEREST_APP_ID");
+        finish(command.spawn().unwrap())
+    };
+    assert_eq!(code(&no_id), 2);
+    assert_eq!(
+        text(&no_id.stderr),
+        "error: missing app id: pass --app-id or set PINTEREST_APP_ID\n"
+    );
+    let bad_url = env.run(&["--api-base", "http://api.example.com/v5", "refresh"]);
+    assert_eq!(code(&bad_url), 2);
+    assert!(text(&bad_url.stderr).contains("plain http is allowed only for loopback"));
+    let bad_scope = env.run(&["client-credentials", "--scopes", "ads:read,two words"]);
+    assert_eq!(code(&bad_scope), 2);
+    assert_eq!(code(&env.run(&["no-such-command"])), 2);
+
+    // An unknown scope is only a warning.
+    let unknown = env.run(&["client-credentials", "--scopes", "ads:read,videos:read"]);
+    assert!(text(&unknown.stderr).contains("warning: unknown scope `videos:read`"));
+
+    // 5: network.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = env.run(&[
+        "--api-base",
+        &format!("http://127.0.0.1:{port}/v5"),
+        "refresh",
+    ]);
+    assert_eq!(code(&refused), 5, "{}", text(&refused.stderr));
+    env.fake.push_fault(
+        Route::Token,
+        Fault::Endless {
+            declared: Some(50 << 20),
+        },
+        Times::Once,
+    );
+    let huge = env.run(&["refresh"]);
+    assert_eq!(code(&huge), 5, "{}", text(&huge.stderr));
+    assert!(text(&huge.stderr).contains("exceeds"));
+
+    // 4: an API error, with Pinterest's code, message and request id on one line.
+    env.fake
+        .push_fault(Route::Token, Fault::rate_limited(30), Times::Once);
+    let limited = env.run(&["refresh"]);
+    assert_eq!(code(&limited), 4, "{}", text(&limited.stderr));
+    let err = text(&limited.stderr);
+    assert!(
+        err.contains("rate limited") && err.contains("code 8") && err.contains("request id"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let wrong_secret = env.run(&[
+        "--app-secret",
+        "wrong",
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+    ]);
+    assert_eq!(code(&wrong_secret), 4);
+    assert!(text(&wrong_secret.stderr).contains("client authentication failed"));
+    assert!(!text(&wrong_secret.stderr).contains("wrong"));
+
+    // 6: the token file.
+    std::fs::write(env.token_file(), b"{ not a token").unwrap();
+    for args in [&["token"][..], &["status"], &["refresh"]] {
+        let corrupt = env.run(args);
+        assert_eq!(code(&corrupt), 6, "{args:?}: {}", text(&corrupt.stderr));
+        assert!(text(&corrupt.stderr).contains("left untouched"));
+    }
+    assert_eq!(std::fs::read(env.token_file()).unwrap(), b"{ not a token");
+    // Not a file (a directory where the file should be, whatever the user's privileges).
+    std::fs::remove_file(env.token_file()).unwrap();
+    std::fs::create_dir(env.token_file()).unwrap();
+    let unreadable = env.run(&["token"]);
+    assert_eq!(code(&unreadable), 6, "{}", text(&unreadable.stderr));
+    assert!(
+        text(&unreadable.stderr).contains("is not a regular file"),
+        "{}",
+        text(&unreadable.stderr)
+    );
+    let blocked = env.dir.path().join("a-file");
+    std::fs::write(&blocked, b"").unwrap();
+    let unwritable = env.run(&[
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+        "--save",
+        "--token-file",
+        blocked.join("token.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&unwritable), 6, "{}", text(&unwritable.stderr));
+}
+
+#[test]
+fn a_valid_token_is_printed_without_credentials() {
+    let env = logged_in(FakeConfig::default());
+    let without = |env: &Env| {
+        let mut command = env.command(&["token"]);
+        command
+            .env_remove("PINTEREST_APP_ID")
+            .env_remove("PINTEREST_APP_SECRET");
+        finish(command.spawn().unwrap())
+    };
+    let token = without(&env);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+    assert_eq!(
+        text(&token.stdout).trim(),
+        stored(&env.token_file())["access_token"]
+    );
+    // Due but still valid: printed, with a warning that it could not be refreshed.
+    edit_stored(&env.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now + 120).into();
+        doc["received_at"] = (now + 120 - doc["expires_in"].as_u64().unwrap()).into();
+    });
+    let due = without(&env);
+    assert_eq!(code(&due), 0, "{}", text(&due.stderr));
+    assert!(
+        text(&due.stderr).contains("warning: the token is due for refresh"),
+        "{}",
+        text(&due.stderr)
+    );
+    // Expired: nothing to print without credentials.
+    expire_stored(&env.token_file());
+    let expired = without(&env);
+    assert_eq!(code(&expired), 2, "{}", text(&expired.stderr));
+    assert!(text(&expired.stdout).is_empty());
+}
+
+/// `-vv` over the whole flow: neither logs nor outputs carry a secret, token or code.
+#[test]
+fn very_verbose_output_never_shows_a_secret() {
+    let transports: &[&'static str] = if cfg!(feature = "hyper") {
+        &["ureq", "hyper"]
+    } else {
+        &["ureq"]
+    };
+    for &transport in transports {
+        let env = Env::new(transport);
+        let (login, browsed) = env.login(&["-vv"]);
+        assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+        let callback = url::Url::parse(&browsed.callback).unwrap();
+        let param = |name: &str| {
+            callback
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        let first = stored(&env.token_file());
+        // The consent URL carries the state by necessity: it is the one line allowed to.
+        let login_logs: String = text(&login.stderr)
+            .lines()
+            .filter(|line| !line.starts_with(&browsed.consent_url))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let mut logs = vec![login_logs, text(&login.stdout)];
+        for args in [
+            &["-vv", "token", "--json"][..],
+            &["-vv", "status"],
+            &["-vv", "refresh"],
+            &["-vv", "client-credentials", "--scopes", "ads:read"],
+        ] {
+            let out = env.run(args);
+            assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+            logs.push(text(&out.stderr));
+            if args[1] != "token" {
+                logs.push(text(&out.stdout));
+            }
+        }
+        let second = stored(&env.token_file());
+        let revoke = env.run(&["-vv", "revoke"]);
+        assert_eq!(code(&revoke), 0);
+        logs.push(text(&revoke.stderr));
+        logs.push(text(&revoke.stdout));
+
+        let all = logs.join("\n");
+        assert!(
+            all.contains("DEBUG"),
+            "{transport}: -vv logs at debug level:\n{all}"
+        );
+        let secrets = [
+            env.fake.app_secret().to_owned(),
+            param("code"),
+            param("state"),
+            first["access_token"].as_str().unwrap().to_owned(),
+            first["refresh_token"].as_str().unwrap().to_owned(),
+            second["access_token"].as_str().unwrap().to_owned(),
+            second["refresh_token"].as_str().unwrap().to_owned(),
+        ];
+        for secret in &secrets {
+            assert!(
+                !all.contains(secret.as_str()),
+                "{transport}: a secret leaked into:\n{all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unusable_access_tokens_are_never_printed_but_their_refresh_token_is_kept() {
+    let odd = [
+        // RFC 6750 §2.1 b64token: no spaces, no CR/LF, no control characters.
+        (r#""sint consectetur""#, "bearer"),
+        (r#""pina_ok\r\nX-Injected: 1""#, "bearer"),
+        (r#""pina_\u0007bell""#, "bearer"),
+        // RFC 6749 §7.1: a token type the client does not understand is not used.
+        (r#""pina_fine""#, "veniam amet"),
+        (r#""pina_fine""#, "mac"),
+    ];
+    for (i, (access, token_type)) in odd.iter().enumerate() {
+        let env = logged_in(FakeConfig::default());
+        let rotated = format!("pinr_rotated_{i}");
+        let body = format!(
+            r#"{{"access_token":{access},"token_type":"{token_type}","expires_in":3600,"refresh_token":"{rotated}","refresh_token_expires_in":5184000,"scope":"boards:read"}}"#
+        );
+        env.fake.push_fault(
+            Route::Grant(fake_pinterest::Grant::RefreshToken),
+            Fault::respond(200, &[], &body),
+            Times::Once,
+        );
+        let refresh = env.run(&["refresh"]);
+        let secret = access.trim_matches('"');
+        for out in [&refresh.stdout, &refresh.stderr] {
+            assert!(
+                !text(out).contains("sint")
+                    && !text(out).contains("pina_fine")
+                    && !text(out).contains("pina_ok"),
+                "{access}: the value was quoted: {}",
+                text(out)
+            );
+        }
+        assert_ne!(
+            code(&refresh),
+            0,
+            "{access} / {token_type}: {}",
+            text(&refresh.stderr)
+        );
+        // The rotated refresh token is what the server now honours: it is on disk.
+        let file = stored(&env.token_file());
+        assert_eq!(file["refresh_token"], rotated.as_str(), "{access}");
+        assert!(file["access_token"].is_null(), "{access}: {file}");
+        let token = env.run(&["token"]);
+        assert_ne!(code(&token), 0, "{access}: {}", text(&token.stdout));
+        assert!(!text(&token.stdout).contains(secret.get(..8).unwrap_or(secret)));
+        let err = text(&token.stderr);
+        assert!(err.contains("access token"), "{err}");
+    }
+}
+
+#[test]
+fn a_network_failure_on_an_expired_token_exits_5_with_its_cause() {
+    let env = logged_in(FakeConfig::default());
+    expire_stored(&env.token_file());
+    let base = closed_port_url();
+    for args in [&["token"][..], &["refresh"]] {
+        let out = env.run(&[&["--api-base", base.as_str()][..], args].concat());
+        let err = text(&out.stderr);
+        assert_eq!(code(&out), 5, "{args:?}: {err}");
+        assert!(err.contains("could not connect"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn status_shows_every_wait_including_the_budgets_ceiling() {
+    let env = logged_in(FakeConfig::default());
+    for _ in 0..5 {
+        let out = env.run(&["refresh"]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    }
+    let status = json(&env.run(&["--json", "status"]));
+    assert_eq!(status["waiting_for"], "budget", "{status}");
+    assert!(status["next_request_not_before"].is_string(), "{status}");
+}
+
+#[test]
+fn errors_never_repeat_a_secret_the_server_echoes() {
+    // A secret that looks like no token (the server-text filter alone would keep it).
+    let secret = "hunter2!hunter2";
+    let env = logged_in(FakeConfig {
+        app_secret: secret.to_owned(),
+        ..FakeConfig::default()
+    });
+    let file = stored(&env.token_file());
+    let refresh = file["refresh_token"].as_str().unwrap();
+    env.fake.push_fault(
+        Route::Token,
+        Fault::status(
+            400,
+            &format!(
+                r#"{{"code":1,"message":"client secret {secret} refused for {}","message_detail":"{secret}"}}"#,
+                &refresh[5..]
+            ),
+        ),
+        Times::Always,
+    );
+    for args in [
+        &["refresh"][..],
+        &["--json", "refresh"][..],
+        &["-vv", "refresh"][..],
+    ] {
+        let out = env.run(args);
+        assert_ne!(code(&out), 0);
+        let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(shown.contains("refused"), "{shown}");
+        assert!(!shown.contains(secret), "{args:?}: {shown}");
+        assert!(!shown.contains(&refresh[5..]), "{args:?}: {shown}");
+    }
+}
+
+#[test]
+fn output_nobody_reads_is_an_error_never_a_crash() {
+    let env = logged_in(FakeConfig::default());
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    // Stdout a closed pipe (`pinterest-oauth refresh | head -c0`): the rotated set is saved
+    // before anything is printed; the failure to print is exit 1, never a panic (101).
+    let before = stored(&env.token_file());
+    for args in [
+        &["refresh"][..],
+        &["token"],
+        &["status"],
+        &["token", "--json"],
+    ] {
+        let mut command = env.command(args);
+        command.stdout(closed());
+        let output = finish(command.spawn().unwrap());
+        assert_eq!(code(&output), 1, "{args:?}: {}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains("cannot write the output"),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    let after = stored(&env.token_file());
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+    assert!(
+        env.fake
+            .refresh_token_valid(after["refresh_token"].as_str().unwrap())
+    );
+    assert_eq!(env.fake.stats().token.refresh_token, 1);
+    // Stderr a closed pipe too: errors and warnings go nowhere, the exit code still says.
+    let mut command = env.command(&["--token-file", "/nonexistent/dir/t.json", "token"]);
+    command.stdout(closed()).stderr(closed());
+    let output = finish(command.spawn().unwrap());
+    assert_eq!(code(&output), 3);
+    let mut command = env.command(&["status"]);
+    command.stderr(closed());
+    let output = finish(command.spawn().unwrap());
+    assert_eq!(code(&output), 0);
+    assert!(
+        text(&output.stdout).contains("expires"),
+        "{}",
+        text(&output.stdout)
+    );
+}
