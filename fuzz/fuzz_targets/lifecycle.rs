@@ -1,27 +1,39 @@
 //! The token lifecycle driven by any sequence of answers, store outcomes, callers, stray calls
 //! and time steps. Never panics; never more than the budget's ceiling of requests in its
 //! window (forced ones included); nothing after an invalid grant; only the refresh token the
-//! server last issued is spent; and that token is always held (current or unsaved).
+//! server last issued is spent; that token is always held (current or unsaved); and nothing,
+//! not even a forced refresh, is sent before a 429's wait is over. The server is the simulated
+//! Pinterest the day-long property test uses too.
 #![no_main]
 
 use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use pinterest_oauth_core::http::Response;
 use pinterest_oauth_core::{
-    Action, Failure, Grant, LifecycleConfig, Token, TokenDocument, TokenLifecycle,
-    parse_token_response,
+    Action, Failure, Grant, LifecycleConfig, TokenDocument, TokenLifecycle, parse_token_response,
 };
 
-/// What the server answers to one request.
+/// The simulated Pinterest the day-long property test uses too.
+#[path = "../../crates/oauth-core/tests/sim/pinterest.rs"]
+mod pinterest;
+use pinterest::{Answer, Server, asked, refresh_token_of};
+
+/// What the server answers to one request (see [`pinterest::Answer`]).
 #[derive(Arbitrary, Debug, Clone)]
-enum Answer {
+enum FuzzAnswer {
     Token {
         lifetime: u32,
         rotate: bool,
         refresh_lifetime: Option<u32>,
-        legacy_scope: bool,
+        with_scope: bool,
+    },
+    ServerError {
+        retry_after: Option<u32>,
+    },
+    RateLimited {
+        retry_after: Option<u32>,
+        reset: Option<u16>,
     },
     Status {
         status: u16,
@@ -30,6 +42,48 @@ enum Answer {
         code: i16,
     },
     Network,
+    InvalidGrant,
+    Refused,
+}
+
+impl From<&FuzzAnswer> for Answer {
+    fn from(answer: &FuzzAnswer) -> Answer {
+        let wide = |v: Option<u32>| v.map(u64::from);
+        match *answer {
+            FuzzAnswer::Token {
+                lifetime,
+                rotate,
+                refresh_lifetime,
+                with_scope,
+            } => Answer::Token {
+                lifetime: lifetime.into(),
+                rotate,
+                refresh_lifetime: wide(refresh_lifetime),
+                with_scope,
+            },
+            FuzzAnswer::ServerError { retry_after } => Answer::ServerError {
+                retry_after: wide(retry_after),
+            },
+            FuzzAnswer::RateLimited { retry_after, reset } => Answer::RateLimited {
+                retry_after: wide(retry_after),
+                reset: reset.map(u64::from),
+            },
+            FuzzAnswer::Status {
+                status,
+                retry_after,
+                reset,
+                code,
+            } => Answer::Status {
+                status,
+                retry_after: wide(retry_after),
+                reset: reset.map(u64::from),
+                code: code.into(),
+            },
+            FuzzAnswer::Network => Answer::Network,
+            FuzzAnswer::InvalidGrant => Answer::InvalidGrant,
+            FuzzAnswer::Refused => Answer::Refused,
+        }
+    }
 }
 
 /// One step of the driver.
@@ -41,7 +95,7 @@ enum Op {
     Sleep(u32),
     /// Carry out what the lifecycle wants now: answers to sends, store outcomes to persists.
     Poll {
-        answer: Answer,
+        answer: FuzzAnswer,
         persisted: bool,
         entropy: u64,
     },
@@ -58,95 +112,16 @@ enum Op {
     StrayPersistFailed,
 }
 
-struct Server {
-    valid: String,
-    issued: u64,
-}
-
-fn parse(
-    now: SystemTime,
-    status: u16,
-    headers: &[(&'static str, String)],
-    body: String,
-) -> Result<Token, Failure> {
-    let mut response = Response::new(body);
-    *response.status_mut() = pinterest_oauth_core::http::StatusCode::from_u16(status).unwrap();
-    for (name, value) in headers {
-        response.headers_mut().insert(*name, value.parse().unwrap());
-    }
-    parse_token_response(now, &response).map_err(|e| Failure::of(&e))
-}
-
-fn answer(server: &mut Server, now: SystemTime, answer: &Answer) -> Result<Token, Failure> {
-    match answer {
-        Answer::Token {
-            lifetime,
-            rotate,
-            refresh_lifetime,
-            legacy_scope,
-        } => {
-            server.issued += 1;
-            let mut body = format!(
-                r#"{{"access_token":"pina_{}","token_type":"bearer","expires_in":{lifetime}"#,
-                server.issued
-            );
-            if *rotate {
-                server.valid = format!("pinr_{}", server.issued);
-                body.push_str(&format!(r#","refresh_token":"{}""#, server.valid));
-                if let Some(life) = refresh_lifetime {
-                    body.push_str(&format!(r#","refresh_token_expires_in":{life}"#));
-                }
-            }
-            if *legacy_scope {
-                body.push_str(r#","scope":"boards:read user_accounts:read""#);
-            }
-            body.push('}');
-            parse(now, 200, &[], body)
-        }
-        Answer::Status {
-            status,
-            retry_after,
-            reset,
-            code,
-        } => {
-            let status = 400 + status % 200;
-            let mut headers = Vec::new();
-            if let Some(r) = retry_after {
-                headers.push(("retry-after", r.to_string()));
-            }
-            if let Some(r) = reset {
-                headers.push(("x-ratelimit-reset", r.to_string()));
-            }
-            let body = format!(r#"{{"code":{code},"message":"no"}}"#);
-            parse(now, status, &headers, body)
-        }
-        Answer::Network => Err(Failure::Transient { retry_after: None }),
-    }
-}
-
-fn refresh_token(token: Option<&Token>) -> Option<String> {
-    token?.refresh_token().map(|t| t.secret().to_owned())
-}
-
 fuzz_target!(|ops: Vec<Op>| {
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let config = LifecycleConfig::default();
-    let mut server = Server {
-        valid: "pinr_0".into(),
-        issued: 0,
-    };
-    let first = parse(
-        t0,
-        200,
-        &[],
-        r#"{"access_token":"pina_0","token_type":"bearer","expires_in":3600,"refresh_token":"pinr_0","refresh_token_expires_in":5184000}"#.into(),
-    )
-    .unwrap();
+    let (mut server, first) = Server::start(t0);
     let mut lifecycle = TokenLifecycle::new(config.clone(), first);
     let mut stored: Option<TokenDocument> = lifecycle.document();
     let mut now = t0;
     let mut sent: Vec<SystemTime> = Vec::new();
     let mut invalid_grant = false;
+    let mut rate_limited_until: Option<SystemTime> = None;
 
     for op in ops.iter().take(512) {
         match op {
@@ -167,6 +142,10 @@ fuzz_target!(|ops: Vec<Op>| {
                         Some(Action::Send(grant)) => {
                             assert!(!invalid_grant, "a request after an invalid grant");
                             sent.push(now);
+                            // Pinterest's rate limit binds even a forced refresh.
+                            if let Some(until) = rate_limited_until {
+                                assert!(now >= until, "sent before a 429's wait was over");
+                            }
                             let window = config.budget_window();
                             let recent = sent
                                 .iter()
@@ -184,9 +163,13 @@ fuzz_target!(|ops: Vec<Op>| {
                                 server.valid,
                                 "only the valid refresh token is spent"
                             );
-                            match answer(&mut server, now, reply) {
+                            let reply = Answer::from(reply);
+                            match server.respond(now, &reply) {
                                 Ok(token) => lifecycle.handle_token(now, token),
                                 Err(failure) => {
+                                    if matches!(failure, Failure::RateLimited { .. }) {
+                                        rate_limited_until = Some(now + asked(&reply));
+                                    }
                                     invalid_grant |= failure == Failure::InvalidGrant;
                                     lifecycle.handle_failure(now, failure, *entropy);
                                 }
@@ -217,12 +200,11 @@ fuzz_target!(|ops: Vec<Op>| {
                 let before = (lifecycle.document(), lifecycle.unsaved().cloned());
                 match stray {
                     Op::StrayToken => {
-                        let token = parse(
+                        let token = parse_token_response(
                             now,
-                            200,
-                            &[],
-                            r#"{"access_token":"pina_x","expires_in":60,"refresh_token":"pinr_x"}"#
-                                .into(),
+                            &pinterest_oauth_core::http::Response::new(
+                                r#"{"access_token":"pina_x","expires_in":60,"refresh_token":"pinr_x"}"#,
+                            ),
                         )
                         .unwrap();
                         lifecycle.handle_token(now, token);
@@ -241,7 +223,7 @@ fuzz_target!(|ops: Vec<Op>| {
             }
         }
         // The grant is never lost: the server's valid refresh token is held, current or unsaved.
-        let held = refresh_token(lifecycle.unsaved().map(|d| d.token()).or(lifecycle.token()));
+        let held = refresh_token_of(lifecycle.unsaved().map(|d| d.token()).or(lifecycle.token()));
         assert_eq!(
             held.as_deref(),
             Some(server.valid.as_str()),

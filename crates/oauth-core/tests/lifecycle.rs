@@ -477,6 +477,38 @@ fn rate_limit_reset_and_code_8_are_honoured() {
     s.send();
 }
 
+/// Found by the lifecycle fuzz target once it checked rate limits: a store that could not be
+/// locked during a rate limit replaced Pinterest's wait (hours) with a store backoff (seconds),
+/// after which a refresh went out, forced or not, long before the limit was over.
+#[test]
+fn a_store_failure_during_a_rate_limit_never_shortens_it() {
+    let limited = failure(
+        429,
+        &[("x-ratelimit-reset", "26849")],
+        r#"{"code":8,"message":"Max rate limit exceeded"}"#,
+    );
+    let (mut s, _) = Scenario::user().refreshing();
+    s.failed(limited, 0);
+    let until = s.now + Duration::from_secs(26_849);
+    for entropy in [0, u64::MAX] {
+        s.advance(Duration::from_secs(1));
+        s.lifecycle.request_refresh();
+        s.lifecycle.handle_store_failure(s.now, entropy);
+        assert_eq!(
+            s.status(),
+            Status::Waiting {
+                until,
+                why: Wait::RateLimited
+            }
+        );
+    }
+    s.lifecycle.force_refresh();
+    s.advance(HOUR);
+    assert_eq!(s.poll(), None, "neither a due nor a forced refresh is sent");
+    s.now = until;
+    s.send();
+}
+
 #[test]
 fn an_invalid_grant_stops_everything_until_a_new_set_is_loaded() {
     let (mut s, _) = Scenario::user().refreshing();

@@ -1,43 +1,25 @@
 //! A virtual day of random answers, persist failures and callers: the lifecycle never sends
 //! token requests outside its budget, and never drops the refresh token the server last issued.
 //!
+//! The server is the simulated Pinterest the lifecycle fuzz target uses too (`sim/pinterest.rs`).
+//! `PINTEREST_OAUTH_DAY_CASES` sets how many days are tried (a thousand by default).
+//!
 //! The driver is as eager as a real one can be: it polls again the moment
 //! [`TokenLifecycle::poll_timeout`] says something may be due.
 
 use std::time::{Duration, SystemTime};
 
 use pinterest_oauth_core::{
-    Action, Failure, Grant, LifecycleConfig, Status, StopReason, Token, TokenLifecycle, http,
-    parse_token_response,
+    Action, Failure, Grant, LifecycleConfig, Status, TokenLifecycle, http, parse_token_response,
 };
 use proptest::prelude::*;
 
+#[path = "sim/pinterest.rs"]
+mod pinterest;
+use pinterest::{Answer, Server, asked, refresh_token_of};
+
 const DAY: Duration = Duration::from_secs(86_400);
 const BUDGET: Duration = Duration::from_secs(60);
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// What the server answers to one request.
-#[derive(Debug, Clone)]
-enum Answer {
-    Token {
-        /// `expires_in`, 0 to 2⁴⁰ seconds.
-        lifetime: u64,
-        /// A new refresh token (continuous refresh), or none (legacy: the old one stays).
-        rotate: bool,
-        refresh_lifetime: Option<u64>,
-        with_scope: bool,
-    },
-    ServerError {
-        retry_after: Option<u64>,
-    },
-    RateLimited {
-        retry_after: Option<u64>,
-        reset: Option<u64>,
-    },
-    Network,
-    InvalidGrant,
-    Refused,
-}
 
 fn lifetime() -> impl Strategy<Value = u64> {
     prop_oneof![
@@ -60,6 +42,8 @@ fn answer() -> impl Strategy<Value = Answer> {
         2 => Just(Answer::Network),
         1 => Just(Answer::InvalidGrant),
         1 => Just(Answer::Refused),
+        1 => (any::<u16>(), proptest::option::of(0u64..(1 << 20)), proptest::option::of(0u64..(1 << 12)), any::<i64>())
+            .prop_map(|(status, retry_after, reset, code)| Answer::Status { status, retry_after, reset, code }),
     ]
 }
 
@@ -84,12 +68,6 @@ fn step() -> impl Strategy<Value = (u64, Caller)> {
     )
 }
 
-/// The server: which refresh token is the valid one.
-struct Server {
-    valid: String,
-    issued: u64,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
     Success,
@@ -100,88 +78,17 @@ enum Outcome {
     Final,
 }
 
-fn respond(server: &mut Server, now: SystemTime, answer: &Answer) -> Result<Token, Failure> {
-    let status = |code: u16, headers: &[(&str, String)], body: &str| {
-        let mut builder = http::Response::builder().status(code);
-        for (name, value) in headers {
-            builder = builder.header(*name, value.as_str());
-        }
-        let response = builder.body(body.to_owned()).unwrap();
-        Err(Failure::of(
-            &parse_token_response(now, &response).unwrap_err(),
-        ))
-    };
-    match answer {
-        Answer::Token {
-            lifetime,
-            rotate,
-            refresh_lifetime,
-            with_scope,
-        } => {
-            server.issued += 1;
-            let mut body = format!(
-                r#"{{"access_token":"pina_{}","token_type":"bearer","expires_in":{lifetime}"#,
-                server.issued
-            );
-            if *rotate {
-                server.valid = format!("pinr_{}", server.issued);
-                body.push_str(&format!(r#","refresh_token":"{}""#, server.valid));
-                if let Some(life) = refresh_lifetime {
-                    body.push_str(&format!(r#","refresh_token_expires_in":{life}"#));
-                }
-            }
-            if *with_scope {
-                body.push_str(r#","scope":"boards:read""#);
-            }
-            body.push('}');
-            Ok(parse_token_response(now, &http::Response::new(body)).unwrap())
-        }
-        Answer::ServerError { retry_after } => {
-            let headers: Vec<_> = retry_after
-                .iter()
-                .map(|s| ("retry-after", s.to_string()))
-                .collect();
-            status(503, &headers, r#"{"code":3,"message":"unavailable"}"#)
-        }
-        Answer::RateLimited { retry_after, reset } => {
-            let mut headers: Vec<_> = retry_after
-                .iter()
-                .map(|s| ("retry-after", s.to_string()))
-                .collect();
-            headers.extend(reset.iter().map(|s| ("x-ratelimit-reset", s.to_string())));
-            status(
-                429,
-                &headers,
-                r#"{"code":8,"message":"Max rate limit exceeded"}"#,
-            )
-        }
-        Answer::Network => Err(Failure::Transient { retry_after: None }),
-        Answer::InvalidGrant => status(
-            401,
-            &[],
-            r#"{"code":283,"message":"The authorization grant is invalid"}"#,
-        ),
-        Answer::Refused => status(401, &[], r#"{"code":2,"message":"Authentication failed."}"#),
-    }
-}
-
-fn asked(answer: &Answer) -> Duration {
-    let secs = match answer {
-        Answer::ServerError { retry_after } => retry_after.unwrap_or(0),
-        Answer::RateLimited { retry_after, reset } => {
-            retry_after.unwrap_or(0).max(reset.unwrap_or(0))
-        }
-        _ => 0,
-    };
-    Duration::from_secs(secs).min(MAX_RETRY_AFTER)
-}
-
-fn refresh_token_of(token: Option<&Token>) -> Option<String> {
-    token?.refresh_token().map(|t| t.secret().to_owned())
+/// How many virtual days: `PINTEREST_OAUTH_DAY_CASES`, else a thousand.
+fn day_cases() -> u32 {
+    std::env::var("PINTEREST_OAUTH_DAY_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+    // A thousand days by default (a second or two); `.ci/run` sets ten thousand.
+    #![proptest_config(ProptestConfig { cases: day_cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn a_day_of_random_answers_keeps_the_budget_and_the_grant(
@@ -191,10 +98,7 @@ proptest! {
         entropy in any::<u64>(),
     ) {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut server = Server { valid: "pinr_0".into(), issued: 0 };
-        let first = parse_token_response(t0, &http::Response::new(
-            r#"{"access_token":"pina_0","token_type":"bearer","expires_in":3600,"scope":"boards:read","refresh_token":"pinr_0","refresh_token_expires_in":5184000}"#,
-        )).unwrap();
+        let (mut server, first) = Server::start(t0);
         let mut lifecycle = TokenLifecycle::new(LifecycleConfig::default(), first);
         let mut stored = lifecycle.document();
         let (mut next_answer, mut next_persist, mut next_step) = (0usize, 0usize, 0usize);
@@ -229,7 +133,7 @@ proptest! {
                             "only the valid refresh token is ever spent");
                         let answer = &answers[next_answer % answers.len()];
                         next_answer += 1;
-                        match respond(&mut server, now, answer) {
+                        match server.respond(now, answer) {
                             Ok(token) => {
                                 lifecycle.handle_token(now, token);
                                 last = Some((now, Outcome::Success));
@@ -275,7 +179,7 @@ proptest! {
             if matches!(last, Some((_, Outcome::Final))) {
                 prop_assert!(matches!(
                     lifecycle.status(now),
-                    Status::ConsentNeeded | Status::Stopped { reason: StopReason::InvalidClient } | Status::Persisting
+                    Status::ConsentNeeded | Status::Stopped { .. } | Status::Persisting
                 ), "{:?}", lifecycle.status(now));
             }
 

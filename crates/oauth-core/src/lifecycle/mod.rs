@@ -712,7 +712,10 @@ impl TokenLifecycle {
     }
 
     /// Sets the deadline after a failure: the backoff, or what the server asked (capped), the
-    /// longer of the two.
+    /// longer of the two. A wait still running is never shortened (a store that cannot be
+    /// locked during a rate limit must not end Pinterest's wait early), and while either is
+    /// Pinterest's own, the wait is [`Wait::RateLimited`], which not even a forced refresh
+    /// passes.
     fn wait(
         &mut self,
         now: SystemTime,
@@ -724,8 +727,12 @@ impl TokenLifecycle {
         if let Some(asked) = asked {
             delay = delay.max(asked.min(self.config.max_retry_after()));
         }
-        self.state.not_before = Some(now.checked_add(delay).unwrap_or(now));
-        self.state.wait = why;
+        let until = now.checked_add(delay).unwrap_or(now);
+        let running = self.state.not_before.filter(|t| *t > now);
+        let rate_limited =
+            why == Wait::RateLimited || (running.is_some() && self.state.wait == Wait::RateLimited);
+        self.state.not_before = Some(running.map_or(until, |t| t.max(until)));
+        self.state.wait = if rate_limited { Wait::RateLimited } else { why };
     }
 
     fn next_revision(&self) -> u64 {
