@@ -614,8 +614,8 @@ fn a_lock_that_never_runs_out_is_one_typed_store_error_not_consent() {
         .arg("someone-else")
         .query(&mut redis_cli(redis.url()))
         .unwrap();
-    let locks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = CountsLocks(store, locks.clone());
+    let counted = Instrumented::new(store);
+    let locks = counted.locks.clone();
     let source = pinterest_oauth_transport::blocking::TokenSource::new(
         client_for(Kind::Ureq, &fake),
         counted,
@@ -636,93 +636,69 @@ fn a_lock_that_never_runs_out_is_one_typed_store_error_not_consent() {
     assert_eq!(fake.stats().token.refresh_token, 0);
 }
 
-/// The Redis store, counting the waits for its lock.
-struct CountsLocks(RedisStore, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+/// The Redis store, instrumented: it counts the waits for its lock, and with `loses_lease`
+/// (a Redis URL) it hands its lease to another owner right after each save (as if the process
+/// had been paused past its lease, and another had taken it).
+struct Instrumented {
+    store: RedisStore,
+    locks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    loses_lease: Option<String>,
+}
 
-impl TokenStore for CountsLocks {
-    fn lock(&self) -> Result<pinterest_oauth_store::StoreLock, StoreError> {
-        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.0.lock()
-    }
-    fn try_lock(&self) -> Result<Option<pinterest_oauth_store::StoreLock>, StoreError> {
-        self.0.try_lock()
-    }
-    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.0.load()
-    }
-    fn save(
-        &self,
-        lock: &pinterest_oauth_store::StoreLock,
-        document: &TokenDocument,
-    ) -> Result<(), StoreError> {
-        self.0.save(lock, document)
-    }
-    fn reserve(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
-        self.0.reserve(lock)
-    }
-    fn confirm(
-        &self,
-        lock: &pinterest_oauth_store::StoreLock,
-        attempt: &pinterest_oauth_store::Attempt,
-    ) -> Result<(), StoreError> {
-        self.0.confirm(lock, attempt)
-    }
-    fn clear(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
-        self.0.clear(lock)
-    }
-    fn identity(&self) -> String {
-        self.0.identity()
-    }
-    fn location(&self) -> String {
-        self.0.location()
+impl Instrumented {
+    fn new(store: RedisStore) -> Instrumented {
+        Instrumented {
+            store,
+            locks: Default::default(),
+            loses_lease: None,
+        }
     }
 }
 
-/// The Redis store, deleting its own lease right after recording an attempt (as if the process
-/// had been paused past its lease, and another had taken it).
-struct LosesLease(RedisStore, String);
-
-impl TokenStore for LosesLease {
+impl TokenStore for Instrumented {
     fn lock(&self) -> Result<pinterest_oauth_store::StoreLock, StoreError> {
-        self.0.lock()
+        self.locks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.store.lock()
     }
     fn try_lock(&self) -> Result<Option<pinterest_oauth_store::StoreLock>, StoreError> {
-        self.0.try_lock()
+        self.store.try_lock()
     }
     fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
-        self.0.load()
+        self.store.load()
     }
     fn save(
         &self,
         lock: &pinterest_oauth_store::StoreLock,
         document: &TokenDocument,
     ) -> Result<(), StoreError> {
-        self.0.save(lock, document)?;
-        let _: () = redis::cmd("SET")
-            .arg(&self.0.keys().lock)
-            .arg("another-process")
-            .query(&mut redis_cli(&self.1))
-            .unwrap();
+        self.store.save(lock, document)?;
+        if let Some(url) = &self.loses_lease {
+            let _: () = redis::cmd("SET")
+                .arg(&self.store.keys().lock)
+                .arg("another-process")
+                .query(&mut redis_cli(url))
+                .unwrap();
+        }
         Ok(())
     }
     fn reserve(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
-        self.0.reserve(lock)
+        self.store.reserve(lock)
     }
     fn confirm(
         &self,
         lock: &pinterest_oauth_store::StoreLock,
         attempt: &pinterest_oauth_store::Attempt,
     ) -> Result<(), StoreError> {
-        self.0.confirm(lock, attempt)
+        self.store.confirm(lock, attempt)
     }
     fn clear(&self, lock: &pinterest_oauth_store::StoreLock) -> Result<(), StoreError> {
-        self.0.clear(lock)
+        self.store.clear(lock)
     }
     fn identity(&self) -> String {
-        self.0.identity()
+        self.store.identity()
     }
     fn location(&self) -> String {
-        self.0.location()
+        self.store.location()
     }
 }
 
@@ -739,7 +715,10 @@ fn a_holder_that_lost_its_lease_sends_nothing() {
     std::thread::sleep(Duration::from_millis(2100));
     let source = pinterest_oauth_transport::blocking::TokenSource::new(
         client_for(Kind::Ureq, &fake),
-        LosesLease(store, redis.url().to_owned()),
+        Instrumented {
+            loses_lease: Some(redis.url().to_owned()),
+            ..Instrumented::new(store)
+        },
     )
     .unwrap();
     let err = source.access_token().unwrap_err();

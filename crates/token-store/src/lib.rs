@@ -2,9 +2,10 @@
 //!
 //! Pinterest rotates the refresh token on every refresh: the new one must reach storage before
 //! anything relies on it, and two processes must never race the rotation. [`TokenStore`] is the
-//! contract the token sources of `pinterest-oauth-ureq` and `pinterest-oauth-hyper` are written
-//! against; what is stored is a [`TokenDocument`]: the token set, the lifecycle's memory every
-//! process honours (request budget, backoff, stops), and a revision counting the saves.
+//! contract the token sources of `pinterest-oauth-transport` (blocking and tokio, whichever HTTP
+//! stack sends) are written against; what is stored is a [`TokenDocument`]: the token set, the
+//! lifecycle's memory every process honours (request budget, backoff, stops), and a revision
+//! counting the saves.
 //!
 //! * [`TokenStore::lock`] takes the store's exclusive lock, waiting for it;
 //!   [`TokenStore::try_lock`] takes it only if it is free. For [`FileStore`] it is an advisory
@@ -13,12 +14,16 @@
 //! * [`TokenStore::load`] reads the current document (or `None`).
 //! * [`TokenStore::save`] writes a document; it needs the lock as proof, and refuses one whose
 //!   revision is not newer than the stored one (a stale writer never overwrites a newer set).
+//! * [`TokenStore::reserve`] proves, before a code or refresh token is spent, that the answer
+//!   can be stored; [`TokenStore::confirm`] checks the lock is still held just before the
+//!   request is sent (a lease may run out) and counts it in a budget every process shares.
 //!
 //! [`FileStore`] writes atomically: a temporary file in the same directory (mode 0600), fsync,
 //! rename over the old file, fsync of the directory. A reader, or a crash at any instant, sees
-//! the old document or the new one, never a mix; a complete newer document a writer left in its
+//! the old document or the new one, never a mix; a complete document a writer left in its
 //! temporary file (a crash, or a rename that failed) is restored the next time the lock is
-//! taken. A file that is corrupt, unreadable, of a newer version, or not a regular file is a
+//! taken, if it is a regular file of this user, mode 0600, that follows the stored set in its
+//! lineage (anything else is left alone and reported). A file that is corrupt, unreadable, of a newer version, or not a regular file is a
 //! typed error and is never overwritten. When a new set cannot be saved anywhere in the store,
 //! [`recovery`] keeps it in the user's state directory.
 //!

@@ -264,6 +264,41 @@ pub(crate) fn keep_raw_answer(
 
 /// The token source's accessors, written once for both flavours (their `shared` holds the
 /// same fields).
+/// A flavour's `TokenSource<H, S>` over the HTTP trait `$http`: `Clone`, `Debug`, `new` (over
+/// the flavour's own `with_config`) and the handle's shared state.
+macro_rules! source_basics {
+    (http = $http:ident) => {
+        impl<H: $http, S: TokenStore> Clone for TokenSource<H, S> {
+            fn clone(&self) -> Self {
+                TokenSource {
+                    handle: self.handle.clone(),
+                }
+            }
+        }
+
+        impl<H: $http, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("TokenSource")
+                    .field("flight", &self.handle.shared.flight)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<H: $http, S: TokenStore> TokenSource<H, S> {
+            /// A source for the user's tokens in `store`, with the default lifecycle and the
+            /// system clock. Loads the stored set: a corrupt or unreadable store is an error.
+            pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
+                TokenSource::with_config(client, store, SourceConfig::default())
+            }
+
+            fn shared(&self) -> &Arc<Shared<H, S>> {
+                &self.handle.shared
+            }
+        }
+    };
+}
+pub(crate) use source_basics;
+
 macro_rules! source_accessors {
     () => {
         /// Makes a refresh due now within the request budget: call it when the API refused

@@ -131,8 +131,9 @@ struct Pending {
 ///   refresh;
 /// * the refresh token's expiry is chased (refreshing early to renew it) only while refreshes
 ///   renew it; when they stop doing so, [`refresh_token_lapses_at`](Self::refresh_token_lapses_at)
-///   warns that the user must log in again.
-///
+///   warns that the user must log in again;
+/// * a wait still running is never shortened by a later failure, and Pinterest's own wait
+///   (`Retry-After`, a 429) holds even for a refresh the user forces;
 /// * whatever the answers, failures and callers, never more than
 ///   [`burst`](LifecycleConfig::burst) requests in any window of
 ///   `burst × min_refresh_interval` (5 in 5 minutes by default): at most one a minute on

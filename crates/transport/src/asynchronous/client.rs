@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use pinterest_oauth_core::{ClientConfig, Grant, Token};
 
+#[cfg(feature = "login")]
+use crate::Error;
 use crate::retry::{Call, Replay};
-use crate::{AsyncHttp, Error, RetryConfig, SecretResponse};
+use crate::{AsyncHttp, RetryConfig, SecretResponse};
 
 /// An async Pinterest OAuth client: the core's requests sent over an [`AsyncHttp`] stack, with
 /// the retries of a [`RetryConfig`]. The same calls as the blocking

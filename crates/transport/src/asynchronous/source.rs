@@ -51,29 +51,9 @@ struct Shared<H, S> {
     finished: Arc<Notify>,
 }
 
-impl<H: AsyncHttp, S: TokenStore> Clone for TokenSource<H, S> {
-    fn clone(&self) -> Self {
-        TokenSource {
-            handle: self.handle.clone(),
-        }
-    }
-}
-
-impl<H: AsyncHttp, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("flight", &self.handle.shared.flight)
-            .finish_non_exhaustive()
-    }
-}
+crate::flavours::source_basics!(http = AsyncHttp);
 
 impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
-    /// A source for the user's tokens in `store`, with the default lifecycle and the system
-    /// clock. Loads the stored set: a corrupt or unreadable store is an error.
-    pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
-        TokenSource::with_config(client, store, SourceConfig::default())
-    }
-
     /// A source set up by `options` (lifecycle tuning, clock, client credentials, recovery).
     pub fn with_config(
         client: Client<H>,
@@ -95,10 +75,6 @@ impl<H: AsyncHttp, S: TokenStore> TokenSource<H, S> {
                 }),
             }),
         })
-    }
-
-    fn shared(&self) -> &Arc<Shared<H, S>> {
-        &self.handle.shared
     }
 
     /// A valid access token, refreshing (and saving) first when due. The same errors as the

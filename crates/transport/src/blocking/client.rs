@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use pinterest_oauth_core::{ClientConfig, Grant, Token};
 
+#[cfg(feature = "login")]
+use crate::Error;
 use crate::retry::{Call, Replay};
-use crate::{Error, Http, RetryConfig, SecretResponse};
+use crate::{Http, RetryConfig, SecretResponse};
 
 /// A blocking Pinterest OAuth client: the core's requests sent over an [`Http`] stack, with
 /// the retries of a [`RetryConfig`].

@@ -6,5 +6,5 @@ mod source;
 pub use client::Client;
 pub use source::TokenSource;
 
-#[allow(unused_imports)]
+#[cfg(doc)]
 use crate::Http;

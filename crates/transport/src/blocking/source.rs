@@ -67,29 +67,9 @@ struct Shared<H, S> {
     flight: Arc<Flight>,
 }
 
-impl<H: Http, S: TokenStore> Clone for TokenSource<H, S> {
-    fn clone(&self) -> Self {
-        TokenSource {
-            handle: self.handle.clone(),
-        }
-    }
-}
-
-impl<H: Http, S: TokenStore> std::fmt::Debug for TokenSource<H, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSource")
-            .field("flight", &self.handle.shared.flight)
-            .finish_non_exhaustive()
-    }
-}
+crate::flavours::source_basics!(http = Http);
 
 impl<H: Http, S: TokenStore> TokenSource<H, S> {
-    /// A source for the user's tokens in `store`, with the default lifecycle and the system
-    /// clock. Loads the stored set: a corrupt or unreadable store is an error.
-    pub fn new(client: Client<H>, store: S) -> Result<TokenSource<H, S>, Error> {
-        TokenSource::with_config(client, store, SourceConfig::default())
-    }
-
     /// A source set up by `options` (lifecycle tuning, clock, client credentials, recovery).
     pub fn with_config(
         client: Client<H>,
@@ -107,10 +87,6 @@ impl<H: Http, S: TokenStore> TokenSource<H, S> {
                 }),
             }),
         })
-    }
-
-    fn shared(&self) -> &Arc<Shared<H, S>> {
-        &self.handle.shared
     }
 
     /// A valid access token, refreshing (and saving) first when due.
