@@ -72,9 +72,15 @@ pub(crate) struct Global {
     #[arg(long, default_value = pinterest_oauth_core::PINTEREST_CONSENT_URL, global = true)]
     pub(crate) consent_url: String,
 
-    /// The token file (default: pinterest-oauth/token.json in the user config directory).
+    /// One token file, exactly (conflicts with --grant). Without it each grant is a file in
+    /// --token-dir.
     #[arg(long, env = "PINTEREST_TOKEN_FILE", global = true)]
     pub(crate) token_file: Option<PathBuf>,
+
+    /// The directory of the grants' token files: `default` is token.json, any other grant
+    /// NAME is NAME.token.json (default: pinterest-oauth in the user config directory).
+    #[arg(long, env = "PINTEREST_TOKEN_DIR", global = true, value_name = "DIR")]
+    pub(crate) token_dir: Option<PathBuf>,
 
     /// Keep the tokens elsewhere than the token file: `redis://[:PASSWORD@]HOST:PORT/DB` shares
     /// one grant between processes on many machines (exactly one refreshes at a time). Takes
@@ -88,16 +94,11 @@ pub(crate) struct Global {
     )]
     pub(crate) store: Option<String>,
 
-    /// The grant's name in a shared store (with --store): one per Pinterest user the app acts
-    /// for.
-    #[arg(
-        long,
-        env = "PINTEREST_GRANT",
-        default_value = "default",
-        global = true,
-        value_name = "NAME"
-    )]
-    pub(crate) grant: String,
+    /// The grant (one Pinterest account the app acts for) to work on, in any store: 1 to 64
+    /// ASCII letters, digits and . _ - @ +. Default: the one `grants default NAME` chose, else
+    /// `default`.
+    #[arg(long, env = "PINTEREST_GRANT", global = true, value_name = "NAME")]
+    pub(crate) grant: Option<String>,
 
     /// The HTTP transport (hyper needs a build with the `hyper` feature).
     #[arg(long, value_enum, default_value_t = Transport::Ureq, global = true)]
@@ -139,7 +140,9 @@ pub(crate) enum Command {
     /// Revoke the stored tokens (both, unless one is chosen).
     Revoke(Revoke),
     /// Show what is stored: expiry times, scopes, file path. Never a secret.
-    Status,
+    Status(Status),
+    /// List the grants the store holds (name, state, expiry, scopes), or choose the default.
+    Grants(Grants),
     /// The full flow against an embedded fake Pinterest: no credentials, no network.
     #[cfg(feature = "demo")]
     Demo,
@@ -200,6 +203,32 @@ pub(crate) struct ClientCredentials {
     /// budget).
     #[arg(long, conflicts_with = "save")]
     pub(crate) new: bool,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub(crate) struct Status {
+    /// Every grant the store holds, not only the one --grant names.
+    #[arg(long, conflicts_with = "grant")]
+    pub(crate) all: bool,
+}
+
+/// `grants` options.
+#[derive(Debug, Args)]
+pub(crate) struct Grants {
+    /// What to do (without one: list them).
+    #[command(subcommand)]
+    pub(crate) action: Option<GrantsAction>,
+}
+
+/// What `grants` does besides listing.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GrantsAction {
+    /// The grant commands use without --grant (kept for this user on this machine).
+    Default {
+        /// The grant's name.
+        name: String,
+    },
 }
 
 /// `revoke` options.

@@ -78,6 +78,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     out!("\n$ pinterest-oauth status")?;
     let stored = store.load()?;
     let status = Stored {
+        grant: None,
         location: store.location(),
         document: stored.as_ref(),
         kept: None,

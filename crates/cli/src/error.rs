@@ -49,6 +49,29 @@ pub(crate) enum CliError {
     /// Stdout could not be written (a closed pipe, a full disk); what was saved stays saved.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
+    /// A grant name was refused.
+    #[error("--grant: {0}")]
+    GrantName(#[from] pinterest_oauth_store::GrantNameError),
+    /// `--grant` with one named token file.
+    #[error(
+        "--grant names a grant in a directory of token files (--token-dir) or a shared store (--store), but --token-file (PINTEREST_TOKEN_FILE) names one file: drop one of them"
+    )]
+    GrantWithTokenFile,
+    /// A command about every grant with one named token file.
+    #[error(
+        "--token-file (PINTEREST_TOKEN_FILE) names one file, not a store of grants: use --token-dir or --store"
+    )]
+    OneTokenFile,
+    /// The default grant could not be read or recorded.
+    #[error("cannot {action} the default grant in {path}: {source}")]
+    DefaultGrant {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Nothing is stored yet.
     #[error("no token stored in {0}: run `pinterest-oauth login` first")]
     NoToken(String),
@@ -155,6 +178,9 @@ impl CliError {
             | CliError::Config(_)
             | CliError::NoRefreshToken(_)
             | CliError::WouldReplaceGrant(_)
+            | CliError::GrantName(_)
+            | CliError::GrantWithTokenFile
+            | CliError::OneTokenFile
             | CliError::RedisNotBuilt
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,
@@ -163,7 +189,9 @@ impl CliError {
             CliError::NoToken(_) => exit::CONSENT,
             CliError::Output(_) => exit::OUTPUT,
             CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::API,
-            CliError::Store(_) | CliError::RevokedNotRecorded { .. } => exit::TOKEN_FILE,
+            CliError::Store(_)
+            | CliError::RevokedNotRecorded { .. }
+            | CliError::DefaultGrant { .. } => exit::TOKEN_FILE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,
                 ErrorKind::Api => exit::API,

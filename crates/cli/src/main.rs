@@ -32,16 +32,16 @@ use pinterest_oauth_core::{
     AppId, AppSecret, BaseUrl, ClientConfig, ClientCredentialsGrant, ConsentUrl, RedirectUri,
     Revocation, Scope, Status, Token, TokenDocument,
 };
-use pinterest_oauth_store::{FileStore, TokenStore};
+use pinterest_oauth_store::{FileGrants, FileStore, GrantName, TokenStore};
 use pinterest_oauth_transport::blocking::{Client, TokenSource};
 use pinterest_oauth_transport::login::{DEFAULT_REDIRECT_URI, LoginConfig};
 use pinterest_oauth_transport::{FromHttpConfig, Http, HttpConfig, Pkce, SourceConfig};
 
-use crate::args::{Cli, Command, Global, Transport};
+use crate::args::{Cli, Command, Global, GrantsAction, Transport};
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener};
 use crate::say::{note, out, out_raw};
-use crate::store::{CliStore, settled};
+use crate::store::{CliGrants, CliStore, settled};
 
 /// The client every command uses, whichever HTTP stack sends.
 pub(crate) type AnyClient = Client<Box<dyn Http>>;
@@ -236,31 +236,106 @@ fn run(cli: Cli) -> Result<(), CliError> {
             context.print_token(&token, &summary)?;
         }
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
-        Command::Status => {
-            let store = context.store()?;
-            let document = store.load()?;
-            let kept = match store::recovery_dir() {
-                Some(dir) => pinterest_oauth_store::recovery::pending(&store, &dir)?,
-                None => None,
-            };
-            let raw = store::kept_answers(&store);
-            let status = output::Stored {
-                location: store.location(),
-                document: document.as_ref(),
-                kept: kept.as_deref(),
-                raw: &raw,
-                now: SystemTime::now(),
-            };
-            if context.global.json {
-                context.print_json(&status.json())?;
+        Command::Status(args) => {
+            let now = SystemTime::now();
+            let reports = if args.all {
+                let grants = context.grants()?;
+                let mut reports = Vec::new();
+                for grant in grants.list()? {
+                    let store = grants.open(&grant)?;
+                    reports.push((Some(grant), context.stored_status(&store)?));
+                }
+                reports
             } else {
-                out_raw!(status.text())?;
+                let grant = match context.one_file() {
+                    Some(_) => None,
+                    None => Some(context.grant()?),
+                };
+                let store = context.store()?;
+                vec![(grant, context.stored_status(&store)?)]
+            };
+            let shown: Vec<output::Stored<'_>> = reports
+                .iter()
+                .map(|(grant, report)| output::Stored {
+                    grant: grant.as_ref().map(GrantName::as_str),
+                    location: report.location.clone(),
+                    document: report.document.as_ref(),
+                    kept: report.kept.as_deref(),
+                    raw: &report.raw,
+                    now,
+                })
+                .collect();
+            if context.global.json {
+                let value = if args.all {
+                    serde_json::Value::Array(shown.iter().map(output::Stored::json).collect())
+                } else {
+                    shown[0].json()
+                };
+                context.print_json(&value)?;
+            } else if args.all && shown.is_empty() {
+                out!(
+                    "no grants stored in {}: run `pinterest-oauth login --grant NAME`",
+                    context.grants()?.location()
+                )?;
+            } else {
+                let texts: Vec<String> = shown.iter().map(output::Stored::text).collect();
+                out_raw!(texts.join("\n"))?;
             }
         }
+        Command::Grants(args) => match args.action {
+            Some(GrantsAction::Default { name }) => {
+                let grant = GrantName::new(name)?;
+                let file = context.default_grant_file().ok_or(CliError::NoConfigDir)?;
+                let grants = context.grants()?;
+                if !grants.list()?.contains(&grant) {
+                    note!(
+                        "warning: no token is stored for {grant} yet in {}: run `pinterest-oauth login --grant {grant}`",
+                        grants.location()
+                    );
+                }
+                store::set_default_grant(&file, &grant)?;
+                out!("default grant: {grant}")?;
+            }
+            None => {
+                let grants = context.grants()?;
+                let default = store::default_grant(context.default_grant_file().as_deref())?;
+                let now = SystemTime::now();
+                let mut rows = Vec::new();
+                for grant in grants.list()? {
+                    let document = grants.open(&grant)?.load();
+                    rows.push(output::GrantRow {
+                        is_default: grant == default,
+                        grant,
+                        document,
+                        now,
+                    });
+                }
+                if context.global.json {
+                    context.print_json(&serde_json::Value::Array(
+                        rows.iter().map(output::GrantRow::json).collect(),
+                    ))?;
+                } else if rows.is_empty() {
+                    out!(
+                        "no grants stored in {}: run `pinterest-oauth login --grant NAME`",
+                        grants.location()
+                    )?;
+                } else {
+                    out_raw!(output::grant_table(&rows))?;
+                }
+            }
+        },
         #[cfg(feature = "demo")]
         Command::Demo => demo::run(context.global.transport)?,
     }
     Ok(())
+}
+
+/// What `status` reports of one grant.
+struct StatusReport {
+    location: String,
+    document: Option<pinterest_oauth_core::TokenDocument>,
+    kept: Option<PathBuf>,
+    raw: Vec<PathBuf>,
 }
 
 /// Turns the global options into what the commands need.
@@ -323,21 +398,31 @@ impl Context {
         Ok(Client::with_http(config, self.http()?))
     }
 
-    /// The store `--store` names, else the token file.
-    fn store(&self) -> Result<CliStore, CliError> {
+    /// The one file `--token-file` or `--store file:PATH` names, if any.
+    fn one_file(&self) -> Option<PathBuf> {
+        match &self.global.store {
+            Some(url) => url.strip_prefix("file:").map(PathBuf::from),
+            None => self.global.token_file.clone(),
+        }
+    }
+
+    /// Where the grants are: Redis (`--store redis://…`), else the directory of token files.
+    ///
+    /// Errors: [`CliError::OneTokenFile`] when one file is named; a bad `--store`; no config
+    /// directory.
+    fn grants(&self) -> Result<CliGrants, CliError> {
         if let Some(url) = &self.global.store {
-            if let Some(path) = url.strip_prefix("file:") {
-                return Ok(CliStore::File(FileStore::new(path)));
+            if url.starts_with("file:") {
+                return Err(CliError::OneTokenFile);
             }
             if url.starts_with("redis") {
                 #[cfg(feature = "redis")]
                 {
-                    let store = pinterest_oauth_redis::RedisStore::open(
+                    let grants = pinterest_oauth_redis::RedisGrants::open(
                         url,
                         &AppId::new(self.app_id()?)?,
-                        &self.global.grant,
                     )?;
-                    return Ok(CliStore::Redis(store));
+                    return Ok(CliGrants::Redis(Box::new(grants)));
                 }
                 #[cfg(not(feature = "redis"))]
                 return Err(CliError::RedisNotBuilt);
@@ -348,14 +433,64 @@ impl Context {
             }
             .into());
         }
-        let path = match &self.global.token_file {
-            Some(path) => path.clone(),
-            None => dirs::config_dir()
+        if self.global.token_file.is_some() {
+            return Err(CliError::OneTokenFile);
+        }
+        Ok(CliGrants::File(FileGrants::new(self.token_dir()?)))
+    }
+
+    /// `--token-dir`, else `pinterest-oauth` in the user config directory.
+    fn token_dir(&self) -> Result<PathBuf, CliError> {
+        match &self.global.token_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(dirs::config_dir()
                 .ok_or(CliError::NoConfigDir)?
-                .join("pinterest-oauth")
-                .join("token.json"),
+                .join("pinterest-oauth")),
+        }
+    }
+
+    /// The file recording the default grant: `default-grant` in the user config directory's
+    /// `pinterest-oauth` (none without a config directory).
+    fn default_grant_file(&self) -> Option<PathBuf> {
+        dirs::config_dir().map(|dir| dir.join("pinterest-oauth").join("default-grant"))
+    }
+
+    /// The grant `--grant` names, else the default one.
+    fn grant(&self) -> Result<GrantName, CliError> {
+        match &self.global.grant {
+            Some(name) => Ok(GrantName::new(name.as_str())?),
+            None => store::default_grant(self.default_grant_file().as_deref()),
+        }
+    }
+
+    /// The store of the grant a command works on: the one file named, else the grant's store.
+    ///
+    /// Errors: [`CliError::GrantWithTokenFile`] for `--grant` with one file; those of
+    /// [`grants`](Self::grants) and [`grant`](Self::grant).
+    fn store(&self) -> Result<CliStore, CliError> {
+        if let Some(path) = self.one_file() {
+            if self.global.grant.is_some() {
+                return Err(CliError::GrantWithTokenFile);
+            }
+            return Ok(CliStore::File(FileStore::new(path)));
+        }
+        let grant = self.grant()?;
+        Ok(self.grants()?.open(&grant)?)
+    }
+
+    /// What `status` shows of the grant `store` holds.
+    fn stored_status(&self, store: &CliStore) -> Result<StatusReport, CliError> {
+        let document = store.load()?;
+        let kept = match store::recovery_dir() {
+            Some(dir) => pinterest_oauth_store::recovery::pending(store, &dir)?,
+            None => None,
         };
-        Ok(CliStore::File(FileStore::new(path)))
+        Ok(StatusReport {
+            location: store.location(),
+            document,
+            kept,
+            raw: store::kept_answers(store),
+        })
     }
 
     fn print_json(&self, value: &serde_json::Value) -> Result<(), CliError> {

@@ -73,6 +73,8 @@ pub(crate) fn token_summary(token: &Token, now: SystemTime) -> String {
 /// run could not save it; the next command puts it in place), and when the next token request
 /// may go. Never a secret.
 pub(crate) struct Stored<'a> {
+    /// The grant, when the store holds several.
+    pub(crate) grant: Option<&'a str>,
     /// The store (a path, or a Redis URL and key).
     pub(crate) location: String,
     /// The stored document.
@@ -107,6 +109,7 @@ impl Stored<'_> {
         let raw: Vec<String> = self.raw.iter().map(|p| p.display().to_string()).collect();
         let Some(document) = self.document else {
             return json!({
+                "grant": self.grant,
                 "token_file": self.location,
                 "stored": false,
                 "kept_set": kept,
@@ -117,6 +120,7 @@ impl Stored<'_> {
         let state = document.state();
         let wait = self.wait();
         json!({
+            "grant": self.grant,
             "token_file": self.location,
             "stored": true,
             "token_type": token.token_type().as_str(),
@@ -144,7 +148,11 @@ impl Stored<'_> {
     /// For people.
     pub(crate) fn text(&self) -> String {
         let now = self.now;
-        let mut out = format!("token store: {}\n", self.location);
+        let mut out = String::new();
+        if let Some(grant) = self.grant {
+            out.push_str(&format!("grant: {grant}\n"));
+        }
+        out.push_str(&format!("token store: {}\n", self.location));
         if let Some(kept) = self.kept {
             out.push_str(&format!(
                 "kept set: {} (an earlier run could not save it; the next command puts it in place)\n",
@@ -203,6 +211,101 @@ impl Stored<'_> {
         }
         out
     }
+}
+
+/// One line of `grants`: a grant and what its store holds (or why it cannot be read).
+pub(crate) struct GrantRow {
+    /// The grant.
+    pub(crate) grant: pinterest_oauth_store::GrantName,
+    /// Whether commands use it without `--grant`.
+    pub(crate) is_default: bool,
+    /// What its store holds.
+    pub(crate) document: Result<Option<TokenDocument>, pinterest_oauth_store::StoreError>,
+    /// Now.
+    pub(crate) now: SystemTime,
+}
+
+impl GrantRow {
+    /// valid, due, waiting until T, consent needed, stopped (why), or why it cannot be read.
+    fn state(&self) -> String {
+        let document = match &self.document {
+            Ok(Some(document)) => document,
+            Ok(None) => return "empty".into(),
+            Err(e) => return format!("unreadable ({e})"),
+        };
+        let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
+        match lifecycle.status(self.now) {
+            LifecycleStatus::Fresh => "valid".into(),
+            LifecycleStatus::ConsentNeeded => "consent needed".into(),
+            LifecycleStatus::Stopped { reason } => format!("stopped ({reason})"),
+            LifecycleStatus::Waiting { until, .. } => format!("waiting until {}", fmt_time(until)),
+            _ => "due".into(),
+        }
+    }
+
+    fn token(&self) -> Option<&Token> {
+        self.document
+            .as_ref()
+            .ok()?
+            .as_ref()
+            .map(TokenDocument::token)
+    }
+
+    /// As JSON.
+    pub(crate) fn json(&self) -> Value {
+        let token = self.token();
+        json!({
+            "grant": self.grant.as_str(),
+            "default": self.is_default,
+            "state": self.state(),
+            "expires_at": token.map(|t| fmt_time(t.expires_at())),
+            "refresh_token_expires_at": token.and_then(|t| t.refresh_token_expires_at()).map(fmt_time),
+            "scopes": token.map(scopes).unwrap_or_default(),
+        })
+    }
+}
+
+/// `grants` for people: one line a grant, the default marked `*`.
+pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
+    let mut lines = vec![[
+        "  GRANT".to_owned(),
+        "STATE".to_owned(),
+        "ACCESS TOKEN EXPIRES".to_owned(),
+        "REFRESH TOKEN EXPIRES".to_owned(),
+        "SCOPES".to_owned(),
+    ]];
+    for row in rows {
+        let token = row.token();
+        lines.push([
+            format!("{} {}", if row.is_default { "*" } else { " " }, row.grant),
+            row.state(),
+            token.map_or("-".into(), |t| fmt_time(t.expires_at())),
+            token
+                .and_then(|t| t.refresh_token_expires_at())
+                .map_or("-".into(), fmt_time),
+            token.map_or("-".into(), |t| scopes(t).join(",")),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for line in &lines {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// A wall-clock time as RFC 3339 (UTC, seconds).

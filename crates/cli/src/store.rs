@@ -1,11 +1,14 @@
 //! The token store a command works on: the token file, or a grant kept in Redis
 //! (`--store redis://…`) that processes on many machines share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
 use pinterest_oauth_core::TokenDocument;
-use pinterest_oauth_store::{Attempt, FileStore, StoreError, StoreLock, TokenStore, recovery};
+use pinterest_oauth_store::{
+    Attempt, FileGrants, FileStore, GrantName, GrantStore, StoreError, StoreLock, TokenStore,
+    recovery,
+};
 
 /// The token file, or a Redis grant.
 #[derive(Debug)]
@@ -55,6 +58,84 @@ impl TokenStore for CliStore {
     fn location(&self) -> String {
         self.inner().location()
     }
+}
+
+/// Where the grants are: a directory of token files, or Redis.
+#[derive(Debug)]
+pub(crate) enum CliGrants {
+    /// `default` is token.json, any other grant NAME.token.json.
+    File(FileGrants),
+    /// A key per grant.
+    #[cfg(feature = "redis")]
+    Redis(Box<pinterest_oauth_redis::RedisGrants>),
+}
+
+impl CliGrants {
+    /// Every grant with a document, sorted by name.
+    pub(crate) fn list(&self) -> Result<Vec<GrantName>, StoreError> {
+        match self {
+            CliGrants::File(files) => files.grants(),
+            #[cfg(feature = "redis")]
+            CliGrants::Redis(redis) => redis.grants(),
+        }
+    }
+
+    /// Where the grants are, for messages.
+    pub(crate) fn location(&self) -> String {
+        match self {
+            CliGrants::File(files) => files.location(),
+            #[cfg(feature = "redis")]
+            CliGrants::Redis(redis) => redis.location(),
+        }
+    }
+
+    /// The store of `grant`.
+    pub(crate) fn open(&self, grant: &GrantName) -> Result<CliStore, StoreError> {
+        Ok(match self {
+            CliGrants::File(files) => CliStore::File(files.open(grant)?),
+            #[cfg(feature = "redis")]
+            CliGrants::Redis(redis) => CliStore::Redis(redis.open(grant)?),
+        })
+    }
+}
+
+/// The grant commands use without `--grant`: the name in `file` (written by `grants default`),
+/// else `default`.
+///
+/// Errors: [`CliError::DefaultGrant`] when the file exists but cannot be read;
+/// [`CliError::GrantName`] when it holds no valid name.
+pub(crate) fn default_grant(file: Option<&Path>) -> Result<GrantName, CliError> {
+    let Some(file) = file else {
+        return Ok(GrantName::default_grant());
+    };
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(GrantName::new(text.trim())?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(GrantName::default_grant()),
+        Err(source) => Err(CliError::DefaultGrant {
+            action: "read",
+            path: file.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Records `grant` as the default in `file` (written whole, then renamed over the old one).
+///
+/// Errors: [`CliError::DefaultGrant`].
+pub(crate) fn set_default_grant(file: &Path, grant: &GrantName) -> Result<(), CliError> {
+    let failed = |source| CliError::DefaultGrant {
+        action: "record",
+        path: file.to_path_buf(),
+        source,
+    };
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let temporary = dir.join(format!(".default-grant.tmp-{}", std::process::id()));
+    std::fs::write(&temporary, format!("{grant}\n")).map_err(failed)?;
+    std::fs::rename(&temporary, file).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        failed(e)
+    })
 }
 
 /// Where sets a store refused are kept (the library's default directory).

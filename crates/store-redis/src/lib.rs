@@ -44,6 +44,7 @@
 mod config;
 mod connection;
 mod document;
+mod grants;
 mod lease;
 mod location;
 mod scripts;
@@ -52,6 +53,7 @@ mod store;
 use std::time::Duration;
 
 pub use config::{Keys, RedisConfig};
+pub use grants::RedisGrants;
 pub use store::RedisStore;
 
 #[cfg(doc)]

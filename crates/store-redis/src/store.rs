@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use pinterest_oauth_core::{AppId, TokenDocument};
-use pinterest_oauth_store::{Attempt, StoreError, StoreLock, TokenStore};
+use pinterest_oauth_store::{Attempt, GrantName, StoreError, StoreLock, TokenStore};
 
 use crate::config::{Keys, RedisConfig};
 use crate::connection::Inner;
@@ -29,8 +29,8 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// The store of grant `grant` (any name without spaces or braces, such as `default` or a
-    /// user id) of app `app_id`, on the Redis server at `url` (`redis://[:password@]host[:port][/db]`
+    /// The store of grant `grant` (a [`GrantName`]: such as `default`, a user id or an email
+    /// address) of app `app_id`, on the Redis server at `url` (`redis://[:password@]host[:port][/db]`
     /// or `redis+unix:///path`). Connects lazily: an unreachable server is an error of the
     /// first operation, not of this call.
     ///
@@ -52,17 +52,7 @@ impl RedisStore {
             location: shown.clone(),
             problem,
         };
-        if grant.is_empty()
-            || grant.len() > 128
-            || !grant
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}')
-        {
-            return Err(invalid(
-                "the grant name must be 1 to 128 printable characters without spaces or braces"
-                    .into(),
-            ));
-        }
+        GrantName::new(grant).map_err(|e| invalid(e.to_string()))?;
         if app_id.as_str().contains(['{', '}']) {
             return Err(invalid("the app id must not contain braces".into()));
         }

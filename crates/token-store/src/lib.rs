@@ -51,6 +51,7 @@
 
 mod error;
 mod file;
+pub mod grants;
 mod memory;
 pub mod recovery;
 
@@ -62,6 +63,7 @@ use pinterest_oauth_core::TokenDocument;
 
 pub use error::StoreError;
 pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
+pub use grants::{FileGrants, GrantName, GrantNameError, GrantStore};
 pub use memory::MemoryStore;
 
 /// Where a token source keeps its token document.

@@ -3,6 +3,7 @@
 
 mod answers;
 mod file_safety;
+mod grants;
 mod login;
 mod output;
 #[cfg(feature = "redis")]

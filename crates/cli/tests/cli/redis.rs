@@ -165,3 +165,46 @@ fn scripts_on_many_machines_share_one_grant_through_redis() {
     let out = finish(command.spawn().unwrap());
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
 }
+
+#[cfg(feature = "redis")]
+#[test]
+fn grants_in_redis_are_listed_chosen_and_checked_like_files() {
+    let Some(redis) = test_redis() else { return };
+    let env = Env::new("ureq");
+    let tag = format!("{}-{}", std::process::id(), unix_now());
+    let (alice, bob) = (format!("alice-{tag}"), format!("bob-{tag}"));
+    for grant in [&alice, &bob] {
+        let (login, _) = env.login(&["--store", redis.url.as_str(), "--grant", grant]);
+        assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    }
+    let listed = json(&env.run(&["--store", redis.url.as_str(), "grants", "--json"]));
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["grant"].as_str().unwrap())
+        .collect();
+    // The server may hold other tests' grants of the same app: ours are there, sorted.
+    let ours: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.ends_with(&tag))
+        .collect();
+    assert_eq!(ours, [alice.as_str(), bob.as_str()], "{names:?}");
+    let token = |grant: &str| {
+        let out = env.run(&["--store", redis.url.as_str(), "--grant", grant, "token"]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    assert_ne!(token(&alice), token(&bob));
+    let bad = env.run(&["--store", redis.url.as_str(), "--grant=../x", "status"]);
+    assert_eq!(code(&bad), 2, "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("grant name"),
+        "{}",
+        text(&bad.stderr)
+    );
+    // The one-file option does not name a store of grants.
+    let file = env.run(&["--store", "file:/tmp/x.json", "grants"]);
+    assert_eq!(code(&file), 2, "{}", text(&file.stderr));
+}

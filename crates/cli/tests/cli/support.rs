@@ -27,6 +27,9 @@ pub(crate) struct Env {
     pub(crate) transport: &'static str,
     /// Run the CLI as this user id (through `setpriv`).
     pub(crate) user: Option<u32>,
+    /// Name the token directory (`PINTEREST_TOKEN_DIR`, a file per grant) instead of one
+    /// token file (`PINTEREST_TOKEN_FILE`).
+    pub(crate) by_grant: bool,
 }
 
 impl Env {
@@ -42,6 +45,7 @@ impl Env {
             dir,
             transport,
             user: None,
+            by_grant: false,
         }
     }
 
@@ -81,7 +85,8 @@ impl Env {
             .env("PINTEREST_APP_ID", self.fake.app_id())
             .env("PINTEREST_APP_SECRET", self.fake.app_secret())
             .env("PINTEREST_API_URI", self.fake.api_base_url())
-            .env("PINTEREST_TOKEN_FILE", self.token_file())
+            // The default grant (`grants default`) is recorded here.
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             // Sets kept aside go here, never into the home directory of whoever runs the tests.
             .env("XDG_STATE_HOME", self.state_dir())
             .args([
@@ -91,6 +96,18 @@ impl Env {
                 self.transport,
             ])
             .args(args)
+            .env(
+                if self.by_grant {
+                    "PINTEREST_TOKEN_DIR"
+                } else {
+                    "PINTEREST_TOKEN_FILE"
+                },
+                if self.by_grant {
+                    self.token_dir.clone()
+                } else {
+                    self.token_file()
+                },
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

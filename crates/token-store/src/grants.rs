@@ -1,0 +1,288 @@
+//! Many grants of one app: names, and stores that list them and open a [`TokenStore`] per
+//! grant.
+//!
+//! A person with a personal and a business account, an agency posting for forty clients, a
+//! service holding every customer's grant: each grant is a [`GrantName`], and a [`GrantStore`]
+//! keeps one document per name. [`FileGrants`] is a directory with a file per grant; the Redis
+//! store crate has one with a key per grant.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::{FileStore, StoreError, TokenStore};
+
+/// The longest grant name.
+pub const MAX_GRANT_NAME: usize = 64;
+
+/// The name of the grant commands use when none is named.
+pub const DEFAULT_GRANT: &str = "default";
+
+/// The name of one grant: 1 to 64 characters of ASCII letters, digits and `. _ - @ +` (an
+/// email address or a user id fits), not starting with `.` or `-`. The same rule for every
+/// store, so a name valid for files is valid for Redis and the other way round.
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_store::GrantName;
+///
+/// assert_eq!(GrantName::new("alice@example.com")?.as_str(), "alice@example.com");
+/// assert!(GrantName::new("../etc/passwd").is_err());
+/// assert!(GrantName::new("").is_err());
+/// # Ok::<(), pinterest_oauth_store::GrantNameError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrantName(String);
+
+/// Why a grant name was refused. It quotes no more than the first 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GrantNameError {
+    /// The name is empty or longer than [`MAX_GRANT_NAME`].
+    #[error("a grant name is 1 to {MAX_GRANT_NAME} characters (this one has {0})")]
+    Length(usize),
+    /// The name holds a character outside ASCII letters, digits and `. _ - @ +`, or starts
+    /// with `.` or `-`.
+    #[error(
+        "a grant name is ASCII letters, digits and . _ - @ +, not starting with . or - (got {0:?})"
+    )]
+    Characters(String),
+}
+
+impl GrantName {
+    /// Checks `name`.
+    ///
+    /// Errors: [`GrantNameError::Length`], [`GrantNameError::Characters`].
+    pub fn new(name: impl Into<String>) -> Result<GrantName, GrantNameError> {
+        let name = name.into();
+        let length = name.chars().count();
+        if length == 0 || length > MAX_GRANT_NAME {
+            return Err(GrantNameError::Length(length));
+        }
+        let allowed =
+            |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+');
+        if !name.bytes().all(allowed) || name.starts_with(['.', '-']) {
+            return Err(GrantNameError::Characters(name.chars().take(64).collect()));
+        }
+        Ok(GrantName(name))
+    }
+
+    /// The grant commands use when none is named: `default`.
+    pub fn default_grant() -> GrantName {
+        GrantName(DEFAULT_GRANT.to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for GrantName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for GrantName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for GrantName {
+    type Err = GrantNameError;
+    fn from_str(s: &str) -> Result<GrantName, GrantNameError> {
+        GrantName::new(s)
+    }
+}
+
+/// A store of many grants of one app: it lists them, and opens the [`TokenStore`] of each.
+pub trait GrantStore: Send + Sync + 'static {
+    /// The store of one grant.
+    type Store: TokenStore;
+
+    /// Every grant the store holds a document for, sorted by name.
+    ///
+    /// Errors: [`StoreError::Io`] or [`StoreError::Unavailable`] when the store cannot be read.
+    fn grants(&self) -> Result<Vec<GrantName>, StoreError>;
+
+    /// The store of `grant` (whether or not it holds a document yet).
+    ///
+    /// Errors: what opening a store can fail with ([`StoreError::InvalidLocation`]).
+    fn open(&self, grant: &GrantName) -> Result<Self::Store, StoreError>;
+
+    /// Where the grants are kept, for messages. Never a secret.
+    fn location(&self) -> String;
+}
+
+/// Grants as files in one directory: `default` is `token.json`, any other grant `NAME` is
+/// `NAME.token.json`, each a [`FileStore`] (locked, written atomically, 0600).
+///
+/// # Examples
+///
+/// ```
+/// use pinterest_oauth_store::{FileGrants, GrantName, GrantStore};
+///
+/// let dir = tempfile::tempdir()?;
+/// let grants = FileGrants::new(dir.path());
+/// let alice = grants.open(&GrantName::new("alice")?)?;
+/// assert_eq!(alice.path(), dir.path().join("alice.token.json"));
+/// assert!(grants.grants()?.is_empty(), "no document saved yet");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileGrants {
+    dir: PathBuf,
+}
+
+/// The suffix of a grant's file (`token.json` itself is the default grant).
+const SUFFIX: &str = ".token.json";
+
+impl FileGrants {
+    /// The grants in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> FileGrants {
+        FileGrants { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of `grant`.
+    pub fn path(&self, grant: &GrantName) -> PathBuf {
+        if grant.as_str() == DEFAULT_GRANT {
+            self.dir.join("token.json")
+        } else {
+            self.dir.join(format!("{}{SUFFIX}", grant.as_str()))
+        }
+    }
+
+    /// The grant a file name in the directory belongs to, if any (lock files, temporary files
+    /// and anything else are no grant).
+    fn grant_of(file_name: &str) -> Option<GrantName> {
+        if file_name == "token.json" {
+            return Some(GrantName::default_grant());
+        }
+        let name = file_name.strip_suffix(SUFFIX)?;
+        GrantName::new(name)
+            .ok()
+            .filter(|n| n.as_str() != DEFAULT_GRANT)
+    }
+}
+
+impl GrantStore for FileGrants {
+    type Store = FileStore;
+
+    /// The grants whose file exists (a regular file or not: opening it says what is wrong).
+    /// A directory that does not exist holds no grant.
+    fn grants(&self) -> Result<Vec<GrantName>, StoreError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    action: "list the grants in",
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut grants = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| StoreError::Io {
+                action: "list the grants in",
+                path: self.dir.clone(),
+                source,
+            })?;
+            if let Some(grant) = entry.file_name().to_str().and_then(FileGrants::grant_of) {
+                grants.push(grant);
+            }
+        }
+        grants.sort();
+        Ok(grants)
+    }
+
+    fn open(&self, grant: &GrantName) -> Result<FileStore, StoreError> {
+        Ok(FileStore::new(self.path(grant)))
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_are_checked_the_same_way_everywhere() {
+        for good in [
+            "default",
+            "alice",
+            "alice@example.com",
+            "user_42",
+            "a.b-c+d",
+            "A",
+        ] {
+            assert_eq!(GrantName::new(good).unwrap().as_str(), good);
+        }
+        let long = "a".repeat(MAX_GRANT_NAME + 1);
+        for bad in [
+            "", ".", "..", ".hidden", "-flag", "a b", "a/b", "../x", "a{b}", "é", "a\n", &long,
+        ] {
+            assert!(GrantName::new(bad).is_err(), "{bad:?}");
+        }
+        assert!(GrantName::new("a".repeat(MAX_GRANT_NAME)).is_ok());
+    }
+
+    #[test]
+    fn files_are_named_after_their_grant_and_listed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let grants = FileGrants::new(dir.path());
+        assert_eq!(grants.grants().unwrap(), Vec::<GrantName>::new());
+        for file in [
+            "token.json",
+            "alice.token.json",
+            "bob@example.com.token.json",
+            "alice.token.json.lock",
+            ".alice.token.json.tmp-1234",
+            "default.token.json",
+            "notes.txt",
+            "..token.json",
+        ] {
+            std::fs::write(dir.path().join(file), b"{}").unwrap();
+        }
+        let names: Vec<String> = grants
+            .grants()
+            .unwrap()
+            .iter()
+            .map(|g| g.to_string())
+            .collect();
+        assert_eq!(names, ["alice", "bob@example.com", "default"]);
+        assert_eq!(
+            grants.path(&GrantName::default_grant()),
+            dir.path().join("token.json")
+        );
+        let missing = FileGrants::new(dir.path().join("absent"));
+        assert!(missing.grants().unwrap().is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_name_or_a_typed_error_and_a_name_never_leaves_the_directory(text in ".{0,80}") {
+            match GrantName::new(text.clone()) {
+                Ok(name) => {
+                    let grants = FileGrants::new("/grants");
+                    let path = grants.path(&name);
+                    prop_assert_eq!(path.parent(), Some(Path::new("/grants")));
+                    prop_assert_eq!(FileGrants::grant_of(path.file_name().unwrap().to_str().unwrap()), Some(name));
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}
