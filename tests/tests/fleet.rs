@@ -841,3 +841,36 @@ fn a_lease_lost_while_a_refresh_is_in_flight_lets_no_other_process_spend_the_tok
     let stored = store.load().unwrap().unwrap();
     assert!(fake.refresh_token_valid(stored.token().refresh_token().unwrap().secret()));
 }
+
+#[test]
+fn grants_sealed_in_redis_hold_no_token_open_only_with_their_key_and_are_listed() {
+    use pinterest_oauth_redis::RedisGrants;
+    use pinterest_oauth_store::seal::{Keyring, Sealing, TokenKey};
+    use pinterest_oauth_store::{GrantName, GrantStore};
+    let Some(redis) = redis() else { return };
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let app = AppId::new(fake.app_id()).unwrap();
+    let name = GrantName::new(unique_grant("sealed")).unwrap();
+    let key = TokenKey::generate().unwrap();
+    let sealing = Sealing::new(Keyring::new(vec![key.clone()]).unwrap(), &app, &name);
+    let sealed = store(redis.url(), &fake, name.as_str()).with_sealing(sealing);
+    let document = log_in(&fake, &sealed);
+    let raw: Vec<u8> = redis::cmd("HGET")
+        .arg(&sealed.keys().document)
+        .arg("document")
+        .query(&mut redis_cli(redis.url()))
+        .unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let access = document.token().access_token().unwrap().secret().to_owned();
+    assert!(!raw.contains(&access) && !raw.contains("pinr"), "{raw}");
+    assert_eq!(sealed.sealed_under().unwrap().as_deref(), Some(key.id()));
+    assert_eq!(sealed.load().unwrap(), Some(document.clone()));
+
+    // Without the key: a typed error, and the sealed document is left as it is.
+    let plain = store(redis.url(), &fake, name.as_str());
+    assert!(matches!(plain.load(), Err(StoreError::Sealed { .. })));
+    assert_eq!(sealed.load().unwrap(), Some(document.clone()));
+
+    let grants = RedisGrants::open(redis.url(), &app).unwrap();
+    assert!(grants.grants().unwrap().contains(&name));
+}

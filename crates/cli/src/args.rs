@@ -100,6 +100,18 @@ pub(crate) struct Global {
     #[arg(long, env = "PINTEREST_GRANT", global = true, value_name = "NAME")]
     pub(crate) grant: Option<String>,
 
+    /// A file of token keys, one per line (`ptk1:…`, from `pinterest-oauth keygen`): token
+    /// documents are then sealed at rest (AES-256-GCM) under the first, and open under any.
+    /// The environment variable PINTEREST_TOKEN_KEY may hold them instead (never give a key on
+    /// the command line: every local user sees it in `ps`).
+    #[arg(
+        long,
+        env = "PINTEREST_TOKEN_KEY_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub(crate) token_key_file: Option<PathBuf>,
+
     /// The HTTP transport (hyper needs a build with the `hyper` feature).
     #[arg(long, value_enum, default_value_t = Transport::Ureq, global = true)]
     pub(crate) transport: Transport,
@@ -143,6 +155,8 @@ pub(crate) enum Command {
     Status(Status),
     /// List the grants the store holds (name, state, expiry, scopes), or choose the default.
     Grants(Grants),
+    /// Print a new token key (`ptk1:…`) for PINTEREST_TOKEN_KEY or a key file.
+    Keygen,
     /// The full flow against an embedded fake Pinterest: no credentials, no network.
     #[cfg(feature = "demo")]
     Demo,
@@ -229,6 +243,9 @@ pub(crate) enum GrantsAction {
         /// The grant's name.
         name: String,
     },
+    /// Seal every grant under the first token key (plain ones, and those sealed under an
+    /// older key), without a refresh.
+    Rekey,
 }
 
 /// `revoke` options.

@@ -79,6 +79,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
     let stored = store.load()?;
     let status = Stored {
         grant: None,
+        sealed_under: None,
         location: store.location(),
         document: stored.as_ref(),
         kept: None,

@@ -72,6 +72,19 @@ pub(crate) enum CliError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The token keys could not be read or were refused.
+    #[error("token keys ({from}): {problem}")]
+    TokenKeys {
+        /// Where they were read from.
+        from: String,
+        /// Why they were refused.
+        problem: String,
+    },
+    /// `grants rekey` without a key.
+    #[error(
+        "no token key: set PINTEREST_TOKEN_KEY or --token-key-file (pinterest-oauth keygen prints one)"
+    )]
+    NoTokenKey,
     /// Nothing is stored yet.
     #[error("no token stored in {0}: run `pinterest-oauth login` first")]
     NoToken(String),
@@ -181,6 +194,8 @@ impl CliError {
             | CliError::GrantName(_)
             | CliError::GrantWithTokenFile
             | CliError::OneTokenFile
+            | CliError::TokenKeys { .. }
+            | CliError::NoTokenKey
             | CliError::RedisNotBuilt
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,

@@ -41,7 +41,7 @@ use crate::args::{Cli, Command, Global, GrantsAction, Transport};
 use crate::error::CliError;
 use crate::login::{LoginRequest, Opener};
 use crate::say::{note, out, out_raw};
-use crate::store::{CliGrants, CliStore, settled};
+use crate::store::{CliGrants, CliStore, Keys, settled};
 
 /// The client every command uses, whichever HTTP stack sends.
 pub(crate) type AnyClient = Client<Box<dyn Http>>;
@@ -240,9 +240,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let now = SystemTime::now();
             let reports = if args.all {
                 let grants = context.grants()?;
+                let keys = context.keys()?;
                 let mut reports = Vec::new();
                 for grant in grants.list()? {
-                    let store = grants.open(&grant)?;
+                    let store = grants.open(&grant, keys.as_ref())?;
                     reports.push((Some(grant), context.stored_status(&store)?));
                 }
                 reports
@@ -259,6 +260,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .map(|(grant, report)| output::Stored {
                     grant: grant.as_ref().map(GrantName::as_str),
                     location: report.location.clone(),
+                    sealed_under: report.sealed_under.as_deref(),
                     document: report.document.as_ref(),
                     kept: report.kept.as_deref(),
                     raw: &report.raw,
@@ -282,6 +284,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 out_raw!(texts.join("\n"))?;
             }
         }
+        Command::Keygen => {
+            let key = pinterest_oauth_store::seal::TokenKey::generate().map_err(|e| {
+                CliError::TokenKeys {
+                    from: "the operating system".into(),
+                    problem: e.to_string(),
+                }
+            })?;
+            note!(
+                "a new token key (id {}): keep it in PINTEREST_TOKEN_KEY or a 0600 key file (--token-key-file), never on a command line; without it sealed tokens cannot be read",
+                key.id()
+            );
+            out!("{}", key.expose().as_str())?;
+        }
         Command::Grants(args) => match args.action {
             Some(GrantsAction::Default { name }) => {
                 let grant = GrantName::new(name)?;
@@ -296,17 +311,40 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 store::set_default_grant(&file, &grant)?;
                 out!("default grant: {grant}")?;
             }
+            Some(GrantsAction::Rekey) => {
+                let keys = context.keys()?.ok_or(CliError::NoTokenKey)?;
+                let sealing_id = keys.keyring.sealing_key().id().to_owned();
+                let grants = context.grants()?;
+                let mut resealed = 0;
+                for grant in grants.list()? {
+                    let store = grants.open(&grant, Some(&keys))?;
+                    let lock = store.lock()?;
+                    let Some(stored) = settled(&store, &lock)? else {
+                        continue;
+                    };
+                    if store.sealed_under()?.as_deref() == Some(sealing_id.as_str()) {
+                        continue;
+                    }
+                    // The same set as the next revision, sealed under the first key.
+                    store.save(&lock, &stored.clone().after(Some(&stored)))?;
+                    resealed += 1;
+                    note!("{grant}: sealed under key {sealing_id}");
+                }
+                out!("{resealed} grant(s) sealed anew under key {sealing_id}")?;
+            }
             None => {
                 let grants = context.grants()?;
                 let default = store::default_grant(context.default_grant_file().as_deref())?;
                 let now = SystemTime::now();
+                let keys = context.keys()?;
                 let mut rows = Vec::new();
                 for grant in grants.list()? {
-                    let document = grants.open(&grant)?.load();
+                    let store = grants.open(&grant, keys.as_ref())?;
                     rows.push(output::GrantRow {
                         is_default: grant == default,
+                        sealed_under: store.sealed_under().ok().flatten(),
+                        document: store.load(),
                         grant,
-                        document,
                         now,
                     });
                 }
@@ -333,6 +371,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// What `status` reports of one grant.
 struct StatusReport {
     location: String,
+    sealed_under: Option<String>,
     document: Option<pinterest_oauth_core::TokenDocument>,
     kept: Option<PathBuf>,
     raw: Vec<PathBuf>,
@@ -463,6 +502,39 @@ impl Context {
         }
     }
 
+    /// The token keys given (`--token-key-file`, else `PINTEREST_TOKEN_KEY`), if any.
+    ///
+    /// Errors: [`CliError::TokenKeys`] for a key file that cannot be read or keys refused;
+    /// [`CliError::MissingAppId`] (sealed documents are bound to the app).
+    fn keys(&self) -> Result<Option<Keys>, CliError> {
+        let (text, from) = match &self.global.token_key_file {
+            Some(path) => {
+                let text = read_bounded(path).map_err(|e| CliError::TokenKeys {
+                    from: path.display().to_string(),
+                    problem: e.to_string(),
+                })?;
+                (text, path.display().to_string())
+            }
+            None => match std::env::var("PINTEREST_TOKEN_KEY") {
+                Ok(text) if !text.trim().is_empty() => (
+                    zeroize::Zeroizing::new(text),
+                    "PINTEREST_TOKEN_KEY".to_owned(),
+                ),
+                _ => return Ok(None),
+            },
+        };
+        let keyring = pinterest_oauth_store::seal::Keyring::parse(&text).map_err(|e| {
+            CliError::TokenKeys {
+                from,
+                problem: e.to_string(),
+            }
+        })?;
+        Ok(Some(Keys {
+            keyring,
+            app_id: AppId::new(self.app_id()?)?,
+        }))
+    }
+
     /// The store of the grant a command works on: the one file named, else the grant's store.
     ///
     /// Errors: [`CliError::GrantWithTokenFile`] for `--grant` with one file; those of
@@ -472,10 +544,14 @@ impl Context {
             if self.global.grant.is_some() {
                 return Err(CliError::GrantWithTokenFile);
             }
-            return Ok(CliStore::File(FileStore::new(path)));
+            let store = FileStore::new(path);
+            return Ok(CliStore::File(match self.keys()? {
+                Some(keys) => store.with_sealing(keys.sealing(&GrantName::default_grant())),
+                None => store,
+            }));
         }
         let grant = self.grant()?;
-        Ok(self.grants()?.open(&grant)?)
+        Ok(self.grants()?.open(&grant, self.keys()?.as_ref())?)
     }
 
     /// What `status` shows of the grant `store` holds.
@@ -487,6 +563,7 @@ impl Context {
         };
         Ok(StatusReport {
             location: store.location(),
+            sealed_under: store.sealed_under()?,
             document,
             kept,
             raw: store::kept_answers(store),
@@ -670,6 +747,24 @@ fn read_first_line(path: Option<&PathBuf>) -> Result<zeroize::Zeroizing<String>,
     let trimmed = line.trim_end_matches(['\r', '\n']).len();
     line.truncate(trimmed);
     Ok(line)
+}
+
+/// A small text file (a key file), at most 64 KiB, read into memory wiped on drop. A FIFO or a
+/// device is read without blocking past its first 64 KiB.
+fn read_bounded(path: &std::path::Path) -> std::io::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read as _;
+    const MAX: u64 = 64 * 1024;
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(1024));
+    std::fs::File::open(path)?
+        .take(MAX + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX {
+        return Err(std::io::Error::other("larger than 64 KiB"));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text.to_owned())),
+        Err(_) => Err(std::io::Error::other("not UTF-8 text")),
+    }
 }
 
 /// The stored document, or a clear error when there is none.

@@ -77,6 +77,8 @@ pub(crate) struct Stored<'a> {
     pub(crate) grant: Option<&'a str>,
     /// The store (a path, or a Redis URL and key).
     pub(crate) location: String,
+    /// The key the stored document is sealed under (`None`: plain).
+    pub(crate) sealed_under: Option<&'a str>,
     /// The stored document.
     pub(crate) document: Option<&'a TokenDocument>,
     /// A kept set that will replace it.
@@ -140,6 +142,7 @@ impl Stored<'_> {
                 "code": stop.code(),
             })),
             "revision": document.revision(),
+            "sealed_under": self.sealed_under,
             "kept_set": kept,
             "kept_answers": raw,
         })
@@ -196,6 +199,10 @@ impl Stored<'_> {
         }
         out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
         out.push_str(&format!("token type: {}\n", token.token_type()));
+        match self.sealed_under {
+            Some(kid) => out.push_str(&format!("sealed: yes, under key {kid}\n")),
+            None => out.push_str("sealed: no (set PINTEREST_TOKEN_KEY to seal it at rest)\n"),
+        }
         out.push_str(&format!("received: {}\n", fmt_time(token.received_at())));
         let state = document.state();
         if let Some(stop) = state.stop() {
@@ -219,6 +226,8 @@ pub(crate) struct GrantRow {
     pub(crate) grant: pinterest_oauth_store::GrantName,
     /// Whether commands use it without `--grant`.
     pub(crate) is_default: bool,
+    /// The key its document is sealed under (`None`: plain).
+    pub(crate) sealed_under: Option<String>,
     /// What its store holds.
     pub(crate) document: Result<Option<TokenDocument>, pinterest_oauth_store::StoreError>,
     /// Now.
@@ -258,6 +267,7 @@ impl GrantRow {
             "grant": self.grant.as_str(),
             "default": self.is_default,
             "state": self.state(),
+            "sealed_under": self.sealed_under,
             "expires_at": token.map(|t| fmt_time(t.expires_at())),
             "refresh_token_expires_at": token.and_then(|t| t.refresh_token_expires_at()).map(fmt_time),
             "scopes": token.map(scopes).unwrap_or_default(),
@@ -267,12 +277,13 @@ impl GrantRow {
 
 /// `grants` for people: one line a grant, the default marked `*`.
 pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
-    let mut lines = vec![[
+    let mut lines: Vec<[String; 6]> = vec![[
         "  GRANT".to_owned(),
         "STATE".to_owned(),
         "ACCESS TOKEN EXPIRES".to_owned(),
         "REFRESH TOKEN EXPIRES".to_owned(),
         "SCOPES".to_owned(),
+        "SEALED".to_owned(),
     ]];
     for row in rows {
         let token = row.token();
@@ -284,9 +295,12 @@ pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
                 .and_then(|t| t.refresh_token_expires_at())
                 .map_or("-".into(), fmt_time),
             token.map_or("-".into(), |t| scopes(t).join(",")),
+            row.sealed_under
+                .as_ref()
+                .map_or("no".into(), |kid| format!("key {kid}")),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|i| {
             lines
                 .iter()

@@ -30,6 +30,31 @@ impl CliStore {
     }
 }
 
+impl CliStore {
+    /// The id of the key the stored document is sealed under (`None`: plain, or nothing).
+    pub(crate) fn sealed_under(&self) -> Result<Option<String>, StoreError> {
+        match self {
+            CliStore::File(file) => file.sealed_under(),
+            #[cfg(feature = "redis")]
+            CliStore::Redis(redis) => redis.sealed_under(),
+        }
+    }
+}
+
+/// The token keys given, and the app they seal for.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    pub(crate) keyring: pinterest_oauth_store::seal::Keyring,
+    pub(crate) app_id: pinterest_oauth_core::AppId,
+}
+
+impl Keys {
+    /// What binds `grant`'s documents to it.
+    pub(crate) fn sealing(&self, grant: &GrantName) -> pinterest_oauth_store::seal::Sealing {
+        pinterest_oauth_store::seal::Sealing::new(self.keyring.clone(), &self.app_id, grant)
+    }
+}
+
 impl TokenStore for CliStore {
     fn lock(&self) -> Result<StoreLock, StoreError> {
         self.inner().lock()
@@ -89,12 +114,29 @@ impl CliGrants {
         }
     }
 
-    /// The store of `grant`.
-    pub(crate) fn open(&self, grant: &GrantName) -> Result<CliStore, StoreError> {
+    /// The store of `grant`, sealing under `keys` when given.
+    pub(crate) fn open(
+        &self,
+        grant: &GrantName,
+        keys: Option<&Keys>,
+    ) -> Result<CliStore, StoreError> {
+        let sealing = keys.map(|keys| keys.sealing(grant));
         Ok(match self {
-            CliGrants::File(files) => CliStore::File(files.open(grant)?),
+            CliGrants::File(files) => {
+                let store = files.open(grant)?;
+                CliStore::File(match sealing {
+                    Some(sealing) => store.with_sealing(sealing),
+                    None => store,
+                })
+            }
             #[cfg(feature = "redis")]
-            CliGrants::Redis(redis) => CliStore::Redis(redis.open(grant)?),
+            CliGrants::Redis(redis) => {
+                let store = redis.open(grant)?;
+                CliStore::Redis(match sealing {
+                    Some(sealing) => store.with_sealing(sealing),
+                    None => store,
+                })
+            }
         })
     }
 }

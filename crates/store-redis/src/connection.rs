@@ -19,6 +19,8 @@ pub(crate) struct Inner {
     pub(crate) options: RedisConfig,
     pub(crate) connection: Mutex<Option<Connection>>,
     pub(crate) scripts: Scripts,
+    /// Seals documents written, opens sealed ones read.
+    pub(crate) sealing: Option<pinterest_oauth_store::seal::Sealing>,
 }
 
 impl Inner {

@@ -10,8 +10,8 @@ use crate::connection::Inner;
 /// The largest document read: a token document is well under 4 KiB.
 const MAX_DOCUMENT: u64 = 1024 * 1024;
 
-/// Reads the stored document; the bytes are wiped once parsed.
-pub(crate) fn load(inner: &Inner) -> Result<Option<TokenDocument>, StoreError> {
+/// The stored document's bytes, as stored (wiped on drop).
+pub(crate) fn raw(inner: &Inner) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
     let size: u64 = inner.run(|c| {
         redis::cmd("HSTRLEN")
             .arg(&inner.keys.document)
@@ -27,10 +27,19 @@ pub(crate) fn load(inner: &Inner) -> Result<Option<TokenDocument>, StoreError> {
             .arg("document")
             .query(c)
     })?;
-    let Some(bytes) = bytes.map(Zeroizing::new) else {
+    Ok(bytes.map(Zeroizing::new))
+}
+
+/// Reads the stored document; the bytes are wiped once parsed.
+pub(crate) fn load(inner: &Inner) -> Result<Option<TokenDocument>, StoreError> {
+    let Some(bytes) = raw(inner)? else {
         return Ok(None);
     };
-    TokenDocument::from_bytes(&bytes)
+    pinterest_oauth_store::seal::read_document(&bytes, inner.sealing.as_ref())
+        .map_err(|problem| StoreError::Sealed {
+            location: inner.location.clone(),
+            problem,
+        })?
         .map(Some)
         .map_err(|problem| corrupt(inner, problem))
 }
@@ -42,7 +51,11 @@ pub(crate) fn save(inner: &Inner, document: &TokenDocument) -> Result<(), StoreE
     document
         .check_storable()
         .map_err(|problem| corrupt(inner, problem))?;
-    let bytes = document.to_bytes();
+    let bytes = pinterest_oauth_store::seal::write_document(document, inner.sealing.as_ref())
+        .map_err(|problem| StoreError::Sealed {
+            location: inner.location.clone(),
+            problem,
+        })?;
     let (stored, revision): (i64, u64) = inner.run(|c| {
         inner
             .scripts

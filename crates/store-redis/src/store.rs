@@ -86,8 +86,43 @@ impl RedisStore {
                 options,
                 connection: Mutex::new(None),
                 scripts: Scripts::new(),
+                sealing: None,
             }),
         })
+    }
+
+    /// Seals every document this store writes under `sealing`'s first key, and opens sealed
+    /// ones with any of its keys; plain documents already stored stay readable (the next save
+    /// seals them). The grant's name and the app id are the sealed documents' authenticated
+    /// data: give the same ones this store was opened with.
+    #[must_use]
+    pub fn with_sealing(self, sealing: pinterest_oauth_store::seal::Sealing) -> RedisStore {
+        let inner = &self.inner;
+        RedisStore {
+            inner: Arc::new(Inner {
+                client: inner.client.clone(),
+                keys: inner.keys.clone(),
+                location: inner.location.clone(),
+                options: inner.options,
+                connection: Mutex::new(None),
+                scripts: Scripts::new(),
+                sealing: Some(sealing),
+            }),
+        }
+    }
+
+    /// The sealing, if documents are sealed.
+    pub fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        self.inner.sealing.as_ref()
+    }
+
+    /// The id of the key the stored document is sealed under; `None` when it is plain or there
+    /// is none. Needs no key.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn sealed_under(&self) -> Result<Option<String>, StoreError> {
+        Ok(document::raw(&self.inner)?
+            .and_then(|bytes| pinterest_oauth_store::seal::sealed_kid(&bytes)))
     }
 
     /// The keys this store uses.

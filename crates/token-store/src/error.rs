@@ -106,6 +106,15 @@ pub enum StoreError {
     /// A save or clear was attempted without holding the store's lock (a bug in the caller).
     #[error("the token store's lock is not held")]
     NotLocked,
+    /// A sealed document does not open (a key not given, another grant's document, tampered
+    /// with), or a document could not be sealed; nothing was overwritten.
+    #[error("{location}: {problem}")]
+    Sealed {
+        /// The file or key.
+        location: String,
+        /// Why.
+        problem: crate::seal::SealError,
+    },
     /// The store's location cannot be used (a malformed URL); nothing was tried.
     #[error("invalid token store {location}: {problem}")]
     InvalidLocation {

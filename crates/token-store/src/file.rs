@@ -41,6 +41,7 @@ pub struct FileStore {
     path: PathBuf,
     lock_path: PathBuf,
     lock_timeout: Duration,
+    sealing: Option<crate::seal::Sealing>,
 }
 
 /// How long [`FileStore::lock`](TokenStore::lock) waits by default: longer than a refresh with
@@ -60,7 +61,33 @@ impl FileStore {
             path,
             lock_path: PathBuf::from(lock_path),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            sealing: None,
         }
+    }
+
+    /// Seals every document this store writes (its temporary files included) under
+    /// `sealing`'s first key, and opens sealed ones with any of its keys. Plain documents
+    /// already stored stay readable; the next save seals them.
+    #[must_use]
+    pub fn with_sealing(mut self, sealing: crate::seal::Sealing) -> FileStore {
+        self.sealing = Some(sealing);
+        self
+    }
+
+    /// The sealing, if documents are sealed.
+    pub fn sealing(&self) -> Option<&crate::seal::Sealing> {
+        self.sealing.as_ref()
+    }
+
+    /// The id of the key the stored document is sealed under; `None` when it is plain or there
+    /// is none. Needs no key.
+    ///
+    /// Errors: what reading the file can fail with ([`StoreError::Io`],
+    /// [`StoreError::NotRegularFile`], [`StoreError::Corrupt`] for an oversized file).
+    pub fn sealed_under(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .read_path(&self.path)?
+            .and_then(|bytes| crate::seal::sealed_kid(&bytes)))
     }
 
     /// Waits at most this long for the lock (default 2 minutes), then fails with
@@ -230,10 +257,15 @@ impl FileStore {
     }
 
     fn parse(&self, path: &Path, bytes: &[u8]) -> Result<TokenDocument, StoreError> {
-        TokenDocument::from_bytes(bytes).map_err(|problem| StoreError::Corrupt {
-            location: path.display().to_string(),
-            problem,
-        })
+        crate::seal::read_document(bytes, self.sealing.as_ref())
+            .map_err(|problem| StoreError::Sealed {
+                location: path.display().to_string(),
+                problem,
+            })?
+            .map_err(|problem| StoreError::Corrupt {
+                location: path.display().to_string(),
+                problem,
+            })
     }
 
     fn read_document(&self) -> Result<Option<TokenDocument>, StoreError> {
@@ -277,11 +309,15 @@ impl FileStore {
         let mut kept: Vec<(PathBuf, TokenDocument)> = Vec::new();
         for temp in temps {
             match recovery::read_private(&temp) {
-                Ok(bytes) => match TokenDocument::from_bytes(&bytes) {
-                    Ok(doc) => kept.push((temp, doc)),
+                Ok(bytes) => match crate::seal::read_document(&bytes, self.sealing.as_ref()) {
+                    Ok(Ok(doc)) => kept.push((temp, doc)),
                     // A write of ours cut short.
-                    Err(_) => {
+                    Ok(Err(_)) => {
                         let _ = fs::remove_file(&temp);
+                    }
+                    // Sealed under a key not given: maybe the only copy of a set.
+                    Err(why) => {
+                        tracing::warn!(temp = %temp.display(), %why, "a sealed temporary token file could not be opened; it was left alone");
                     }
                 },
                 Err(why) => {
@@ -326,7 +362,14 @@ impl FileStore {
         let mut temp = builder
             .tempfile_in(dir)
             .map_err(io_error("create a temporary file in", dir))?;
-        temp.write_all(&document.to_bytes())
+        let bytes =
+            crate::seal::write_document(document, self.sealing.as_ref()).map_err(|problem| {
+                StoreError::Sealed {
+                    location: self.path.display().to_string(),
+                    problem,
+                }
+            })?;
+        temp.write_all(&bytes)
             .and_then(|()| temp.as_file().sync_all())
             .map_err(io_error("write", temp.path()))?;
         if let Err(e) = temp.persist(&self.path) {

@@ -54,6 +54,7 @@ mod file;
 pub mod grants;
 mod memory;
 pub mod recovery;
+pub mod seal;
 
 use std::any::Any;
 use std::fmt;

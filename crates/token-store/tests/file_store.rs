@@ -414,3 +414,109 @@ fn attempt() -> pinterest_oauth_store::Attempt {
         std::time::Duration::from_secs(300),
     )
 }
+
+mod sealed {
+    use super::*;
+    use pinterest_oauth_core::AppId;
+    use pinterest_oauth_store::GrantName;
+    use pinterest_oauth_store::seal::{Keyring, SealError, Sealing, TokenKey};
+
+    fn sealing(keys: &[&TokenKey], grant: &str) -> Sealing {
+        Sealing::new(
+            Keyring::new(keys.iter().map(|k| (*k).clone()).collect()).unwrap(),
+            &AppId::new("1234567").unwrap(),
+            &GrantName::new(grant).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_sealed_file_holds_no_token_opens_with_its_key_and_migrates_a_plain_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alice.token.json");
+        // A plain file from before sealing was turned on.
+        let plain = FileStore::new(&path);
+        let first = save(&plain, &token("pina_plainSECRET")).unwrap();
+        let key = TokenKey::generate().unwrap();
+        let store = FileStore::new(&path).with_sealing(sealing(&[&key], "alice"));
+        assert_eq!(store.load().unwrap(), Some(first), "plain stays readable");
+        let second = save(&store, &token("pina_sealedSECRET")).unwrap();
+        let bytes = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !bytes.contains("SECRET") && !bytes.contains("pina_"),
+            "{bytes}"
+        );
+        assert!(bytes.contains(key.id()));
+        assert_eq!(store.load().unwrap(), Some(second));
+    }
+
+    #[test]
+    fn without_its_key_a_sealed_file_is_a_typed_error_and_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alice.token.json");
+        let key = TokenKey::generate().unwrap();
+        let store = FileStore::new(&path).with_sealing(sealing(&[&key], "alice"));
+        save(&store, &token("pina_one")).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let other = TokenKey::generate().unwrap();
+        for (reader, expect) in [
+            (FileStore::new(&path), "no token key"),
+            (
+                FileStore::new(&path).with_sealing(sealing(&[&other], "alice")),
+                "was not given",
+            ),
+            // The same key, but the file copied to another grant's place.
+            (
+                FileStore::new(&path).with_sealing(sealing(&[&key], "bob")),
+                "another grant",
+            ),
+        ] {
+            let err = reader.load().unwrap_err();
+            assert!(matches!(err, StoreError::Sealed { .. }), "{err}");
+            assert!(err.to_string().contains(expect), "{err}");
+            // A save goes through the lock and a load first: it fails the same way.
+            assert!(save(&reader, &token("pina_two")).is_err());
+            assert_eq!(std::fs::read(&path).unwrap(), before, "never overwritten");
+        }
+        // Tampered with: one character of the ciphertext changed.
+        let mut text = String::from_utf8(before.clone()).unwrap();
+        let at = text.find("\"ciphertext\":\"").unwrap() + 14;
+        let flipped = if &text[at..=at] == "A" { "B" } else { "A" };
+        text.replace_range(at..=at, flipped);
+        std::fs::write(&path, &text).unwrap();
+        let err = store.load().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Sealed {
+                    problem: SealError::Tampered { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rotation_opens_with_the_old_key_and_seals_with_the_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.json");
+        let (old, new) = (TokenKey::generate().unwrap(), TokenKey::generate().unwrap());
+        save(
+            &FileStore::new(&path).with_sealing(sealing(&[&old], "default")),
+            &token("pina_one"),
+        )
+        .unwrap();
+        let rotated = FileStore::new(&path).with_sealing(sealing(&[&new, &old], "default"));
+        save(&rotated, &token("pina_two")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(new.id()) && !text.contains(old.id()),
+            "{text}"
+        );
+        let only_new = FileStore::new(&path).with_sealing(sealing(&[&new], "default"));
+        assert!(
+            only_new.load().unwrap().is_some(),
+            "the old key is no longer needed"
+        );
+    }
+}

@@ -172,3 +172,107 @@ fn an_empty_store_of_grants_says_how_to_add_one() {
         text(&out.stdout)
     );
 }
+
+/// Runs the CLI with `PINTEREST_TOKEN_KEY` set to `keys`.
+fn with_keys(env: &Env, keys: &str, args: &[&str]) -> std::process::Output {
+    let mut command = env.command(args);
+    command.env("PINTEREST_TOKEN_KEY", keys);
+    finish(command.spawn().unwrap())
+}
+
+#[test]
+fn tokens_sealed_at_rest_open_only_with_their_key_and_are_rekeyed_without_a_refresh() {
+    let env = by_grant();
+    let keygen = env.run(&["keygen"]);
+    assert_eq!(code(&keygen), 0, "{}", text(&keygen.stderr));
+    let old = text(&keygen.stdout).trim().to_owned();
+    assert!(old.starts_with("ptk1:") && old.len() == 69, "{old}");
+    assert!(
+        !text(&keygen.stderr).contains(&old[5..]),
+        "the key only on stdout"
+    );
+
+    // Log in (plain), then seal it with `grants rekey`: a plain store migrates.
+    login_as(&env, "alice");
+    let file = env.token_dir.join("alice.token.json");
+    let plain_token = token_of(&env, &["--grant", "alice"]);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&plain_token)
+    );
+    let rekey = with_keys(&env, &old, &["grants", "rekey"]);
+    assert_eq!(code(&rekey), 0, "{}", text(&rekey.stderr));
+    let sealed = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !sealed.contains(&plain_token) && !sealed.contains("pinr_"),
+        "{sealed}"
+    );
+    let refreshes = env.fake.stats().token.refresh_token;
+
+    // With the key: the same token, no refresh. Without it: a typed error, the file untouched.
+    let out = with_keys(&env, &old, &["token", "--grant", "alice"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), plain_token);
+    let out = env.run(&["token", "--grant", "alice"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("PINTEREST_TOKEN_KEY"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        sealed,
+        "never overwritten"
+    );
+
+    // Moved to another grant's place: it does not open there.
+    std::fs::copy(&file, env.token_dir.join("mallory.token.json")).unwrap();
+    let out = with_keys(&env, &old, &["token", "--grant", "mallory"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("another grant"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(env.token_dir.join("mallory.token.json")).unwrap();
+
+    // Rotation: a new key first seals; the old one still opens until rekey.
+    let new = text(&env.run(&["keygen"]).stdout).trim().to_owned();
+    let both = format!("{new},{old}");
+    let listed = json(&with_keys(&env, &both, &["grants", "--json"]));
+    let old_id = listed[0]["sealed_under"].as_str().unwrap().to_owned();
+    let rekey = with_keys(&env, &both, &["grants", "rekey"]);
+    assert_eq!(code(&rekey), 0, "{}", text(&rekey.stderr));
+    assert!(
+        text(&rekey.stdout).contains("1 grant"),
+        "{}",
+        text(&rekey.stdout)
+    );
+    let listed = json(&with_keys(&env, &new, &["grants", "--json"]));
+    assert_ne!(listed[0]["sealed_under"].as_str().unwrap(), old_id);
+    assert_eq!(listed[0]["state"], "valid", "opens with the new key alone");
+    let out = with_keys(&env, &old, &["token", "--grant", "alice"]);
+    assert_eq!(code(&out), 6, "the old key alone no longer opens it");
+    assert_eq!(
+        env.fake.stats().token.refresh_token,
+        refreshes,
+        "sealing and rekeying sent nothing"
+    );
+
+    // A refresh under the key keeps it sealed.
+    let out = with_keys(&env, &new, &["refresh", "--grant", "alice"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !after.contains("pina_") && !after.contains("pinr_"),
+        "{after}"
+    );
+
+    // Bad keys are usage errors that never quote the key.
+    let out = with_keys(&env, "ptk1:nothex", &["status", "--grant", "alice"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let out = env.run(&["grants", "rekey"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+}
