@@ -250,16 +250,7 @@ pub(crate) fn keep_raw_answer(
         .and_then(|dir| {
             recovery::RecoveryDir::new(dir).keep_raw(recovery::ONE_SHOT, response.body())
         });
-    match kept {
-        Ok(path) => tracing::error!(
-            kept = %path.display(),
-            "Pinterest's answer could not be read whole; it is kept as it came (mode 0600): it may hold a refresh token"
-        ),
-        Err(error) => tracing::error!(
-            %error,
-            "Pinterest's answer could not be read whole, and could not be kept aside either"
-        ),
-    }
+    crate::single_flight::report_raw_kept(&kept);
 }
 
 /// The token source's accessors, written once for both flavours (their `shared` holds the

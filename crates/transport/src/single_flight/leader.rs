@@ -434,16 +434,7 @@ impl LeaderTurn {
         if self.phase != Phase::KeepingRaw {
             return;
         }
-        match result {
-            Ok(path) => tracing::error!(
-                kept = %path.display(),
-                "Pinterest's answer could not be read whole; it is kept as it came (mode 0600): it may hold a refresh token"
-            ),
-            Err(error) => tracing::error!(
-                %error,
-                "Pinterest's answer could not be read whole, and could not be kept aside either"
-            ),
-        }
+        report_raw_kept(&result);
         self.phase = Phase::Driving;
     }
 
@@ -489,5 +480,20 @@ impl LeaderTurn {
             None => state.lifecycle.persist_failed(now, entropy),
         }
         state.last_error = Some(Arc::new(Error::Interrupted { sent }));
+    }
+}
+
+/// Says where an answer that could not be read whole was kept (or that it could not be): the
+/// one message for the token sources and the one-shot calls.
+pub(crate) fn report_raw_kept(result: &Result<std::path::PathBuf, std::io::Error>) {
+    match result {
+        Ok(path) => tracing::error!(
+            kept = %path.display(),
+            "Pinterest's answer could not be read whole; it is kept as it came (mode 0600): it may hold a refresh token"
+        ),
+        Err(error) => tracing::error!(
+            %error,
+            "Pinterest's answer could not be read whole, and could not be kept aside either"
+        ),
     }
 }

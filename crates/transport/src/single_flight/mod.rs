@@ -36,7 +36,7 @@ use pinterest_oauth_core::{
 use pinterest_oauth_store::StoreError;
 
 use crate::{Error, SecretResponse};
-pub(crate) use leader::{LeaderTurn, StepAction};
+pub(crate) use leader::{LeaderTurn, StepAction, report_raw_kept};
 pub(crate) use state::{Election, FlightState};
 
 /// What a caller asking for a token should do (from [`Flight::next`]).
