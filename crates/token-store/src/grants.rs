@@ -31,8 +31,67 @@ pub const DEFAULT_GRANT: &str = "default";
 /// assert!(GrantName::new("").is_err());
 /// # Ok::<(), pinterest_oauth_store::GrantNameError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GrantName(String);
+#[derive(Clone)]
+pub struct GrantName {
+    name: String,
+    /// The name hashed once, with a key drawn for this process: maps of many grants hash a
+    /// name for free, and names chosen to collide cannot be found without the key.
+    hash: u64,
+}
+
+/// The key of this process's grant-name hashes.
+fn hash_key() -> &'static std::collections::hash_map::RandomState {
+    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(std::collections::hash_map::RandomState::new)
+}
+
+impl PartialEq for GrantName {
+    fn eq(&self, other: &GrantName) -> bool {
+        self.hash == other.hash && self.name == other.name
+    }
+}
+
+impl Eq for GrantName {}
+
+impl PartialOrd for GrantName {
+    fn partial_cmp(&self, other: &GrantName) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GrantName {
+    fn cmp(&self, other: &GrantName) -> std::cmp::Ordering {
+        self.name.cmp(&other.name)
+    }
+}
+
+/// Feeds the name's hash, computed once (with this process's key) when the name was made: a
+/// map keyed by names can use [`KnownHash`] instead of hashing the name again.
+impl std::hash::Hash for GrantName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A hasher for maps keyed by [`GrantName`]: it takes the hash the name carries as it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KnownHash(u64);
+
+impl std::hash::Hasher for KnownHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only names are hashed with it; anything else is mixed in, FNV-1a style.
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
+}
 
 /// Why a grant name was refused. It quotes no more than the first 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,29 +123,40 @@ impl GrantName {
         if !name.bytes().all(allowed) || name.starts_with(['.', '-']) {
             return Err(GrantNameError::Characters(name.chars().take(64).collect()));
         }
-        Ok(GrantName(name))
+        Ok(GrantName::known(name))
+    }
+
+    fn known(name: String) -> GrantName {
+        use std::hash::BuildHasher as _;
+        let hash = hash_key().hash_one(&name);
+        GrantName { name, hash }
     }
 
     /// The grant commands use when none is named: `default`.
     pub fn default_grant() -> GrantName {
-        GrantName(DEFAULT_GRANT.to_owned())
+        GrantName::known(DEFAULT_GRANT.to_owned())
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+
+    /// The name's hash in this process (keyed per process: never stored or sent anywhere).
+    pub fn hash_value(&self) -> u64 {
+        self.hash
     }
 }
 
 impl fmt::Debug for GrantName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.name, f)
     }
 }
 
 impl fmt::Display for GrantName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.name)
     }
 }
 

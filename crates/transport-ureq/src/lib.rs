@@ -39,3 +39,6 @@ pub type Client = pinterest_oauth_transport::blocking::Client<HttpClient>;
 /// The blocking token source, over ureq.
 pub type TokenSource<S = MemoryStore> =
     pinterest_oauth_transport::blocking::TokenSource<HttpClient, S>;
+
+/// The tokens of many grants of one app, over ureq.
+pub type TokenPool<G = FileGrants> = pinterest_oauth_transport::blocking::TokenPool<HttpClient, G>;

@@ -12,8 +12,12 @@ pub use pinterest_oauth_core::{
     parse_token_response, token_request,
 };
 pub use pinterest_oauth_store::{
-    Attempt, FileStore, MemoryStore, StoreError, StoreLock, TokenStore,
+    Attempt, FileGrants, FileStore, GrantName, GrantStore, MemoryStore, StoreError, StoreLock,
+    TokenStore,
 };
+
+#[cfg(feature = "blocking")]
+pub use crate::blocking::{PoolConfig, RefreshReport};
 
 #[cfg(feature = "login")]
 pub use crate::login;

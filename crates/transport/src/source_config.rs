@@ -40,6 +40,7 @@ pub struct SourceConfig {
     clock: Clock,
     client_credentials: Option<ClientCredentialsGrant>,
     recovery: Option<PathBuf>,
+    app_budget: Option<Arc<crate::RequestBudget>>,
 }
 
 impl Default for SourceConfig {
@@ -49,6 +50,7 @@ impl Default for SourceConfig {
             clock: Arc::new(coarse_now),
             client_credentials: None,
             recovery: recovery::default_dir(),
+            app_budget: None,
         }
     }
 }
@@ -59,6 +61,7 @@ impl std::fmt::Debug for SourceConfig {
             .field("config", &self.config)
             .field("client_credentials", &self.client_credentials)
             .field("recovery", &self.recovery)
+            .field("app_budget", &self.app_budget)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +98,25 @@ impl SourceConfig {
     pub fn with_recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.recovery = Some(dir.into());
         self
+    }
+
+    /// Counts every token request in `budget` too, shared by the sources of every grant of the
+    /// app (Pinterest counts requests per app): when it has no room, the request is not sent
+    /// and the grant waits, as for any store failure (backoff). A token pool shares one.
+    #[must_use]
+    pub fn with_app_budget(mut self, budget: Arc<crate::RequestBudget>) -> Self {
+        self.app_budget = Some(budget);
+        self
+    }
+
+    /// The app-wide budget, if one is shared.
+    pub fn app_budget(&self) -> Option<&Arc<crate::RequestBudget>> {
+        self.app_budget.as_ref()
+    }
+
+    /// The lifecycle's tuning.
+    pub fn lifecycle(&self) -> &LifecycleConfig {
+        &self.config
     }
 
     /// The clock.
@@ -142,7 +164,10 @@ impl SourceConfig {
             None => TokenLifecycle::user(config, stored),
         }
         .with_client(client);
-        Ok((lifecycle, Storage::new(store, keeper)))
+        Ok((
+            lifecycle,
+            Storage::new(store, keeper).with_app_budget(self.app_budget.clone()),
+        ))
     }
 }
 

@@ -30,6 +30,10 @@ pub(crate) struct Storage<S> {
     /// is saved to the store (nobody else's kept set is touched here; see
     /// [`recovery::settle`]).
     kept: Mutex<Vec<PathBuf>>,
+    /// The app-wide budget (shared by every grant's source), and whether this turn's request
+    /// is counted in it yet.
+    app_budget: Option<Arc<crate::RequestBudget>>,
+    app_counted: std::sync::atomic::AtomicBool,
 }
 
 impl<S: TokenStore> Storage<S> {
@@ -43,7 +47,17 @@ impl<S: TokenStore> Storage<S> {
             reserved: Mutex::new(None),
             reserved_raw: Mutex::new(None),
             kept: Mutex::new(Vec::new()),
+            app_budget: None,
+            app_counted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Counts each turn's request in `budget` too (see [`SourceConfig::with_app_budget`]).
+    ///
+    /// [`SourceConfig::with_app_budget`]: crate::SourceConfig::with_app_budget
+    pub(crate) fn with_app_budget(mut self, budget: Option<Arc<crate::RequestBudget>>) -> Self {
+        self.app_budget = budget;
+        self
     }
 
     /// The store.
@@ -70,6 +84,8 @@ impl<S: TokenStore> Storage<S> {
 
     /// Releases the lock (and any room reserved and not used).
     pub(crate) fn unlock(&self) {
+        self.app_counted
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         *self.reserved.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *self.reserved_raw.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *self.held() = None;
@@ -167,6 +183,18 @@ impl<S: TokenStore> Storage<S> {
     /// Errors: the store's own; [`StoreError::Io`] when no room can be reserved (nothing is
     /// sent then).
     pub(crate) fn confirm(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        // Once a turn: the app-wide budget, before anything of the attempt is written.
+        if let Some(budget) = &self.app_budget
+            && !self.app_counted.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            if !budget.try_spend(std::time::Instant::now()) {
+                return Err(StoreError::BudgetSpent {
+                    location: "the app's request budget".into(),
+                });
+            }
+            self.app_counted
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         match self.held().as_ref() {
             Some(lock) => self.store.confirm(lock, attempt)?,
             None => return Err(StoreError::NotLocked),
