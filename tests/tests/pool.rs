@@ -245,3 +245,154 @@ fn a_spread_refreshes_grants_due_together_over_the_spread_and_each_before_it_exp
         "{per_pass:?}"
     );
 }
+
+#[test]
+fn the_async_pool_makes_one_refresh_per_grant_for_many_tasks_and_reports_its_pass() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let grants = FileGrants::new(dir.path().join("grants"));
+    let names = ["alice", "bob", "carol"];
+    for grant in names {
+        let expired = expired_at(
+            &user_token(&fake),
+            SystemTime::now() - Duration::from_secs(1),
+        );
+        put(&grants, grant, &expired);
+    }
+    put(&grants, "fresh", &TokenDocument::new(user_token(&fake)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client =
+        pinterest_oauth_hyper::Client::with_http_config(config_for(&fake), &settings_for(&fake))
+            .unwrap();
+    let pool = pinterest_oauth_hyper::TokenPool::with_config(client, grants, config(dir.path()));
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    let grant = i % names.len();
+                    let token = pool.access_token(&name(names[grant])).await.unwrap();
+                    (grant, token.secret().to_owned())
+                })
+            })
+            .collect();
+        let mut tokens = Vec::new();
+        for task in tasks {
+            tokens.push(task.await.unwrap());
+        }
+        for grant in 0..names.len() {
+            let first = &tokens.iter().find(|(g, _)| *g == grant).unwrap().1;
+            assert!(
+                tokens
+                    .iter()
+                    .filter(|(g, _)| *g == grant)
+                    .all(|(_, t)| t == first)
+            );
+        }
+        assert_eq!(fake.stats().token.refresh_token, names.len() as u64);
+        // Nothing is due now: the pass reads every grant and sends nothing.
+        let report = pool.refresh_due().await.unwrap();
+        assert_eq!(report.checked, 4, "{report:?}");
+        assert!(
+            report.refreshed.is_empty() && report.failed.is_empty(),
+            "{report:?}"
+        );
+    });
+    assert_eq!(fake.stats().token.refresh_token, names.len() as u64);
+    assert_eq!(fake.stats().rotated_reuse, 0);
+}
+
+/// How many grants the onboarding soak test makes (`PINTEREST_OAUTH_POOL_GRANTS`).
+fn soak_grants() -> usize {
+    std::env::var("PINTEREST_OAUTH_POOL_GRANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
+}
+
+#[test]
+#[ignore = "soak: ten thousand grants onboarded together (about a minute); .ci/run runs it"]
+fn soak_ten_thousand_grants_due_in_one_hour_are_each_refreshed_once_before_they_expire() {
+    let fake = FakePinterest::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let grants = FileGrants::new(dir.path().join("grants"));
+    let clock = ManualClock::starting_now();
+    let start = clock.now();
+    let count = soak_grants();
+    // A bulk onboarding: every access token expires within the same hour, two hours on.
+    let mut expiries = std::collections::HashMap::new();
+    let seeding = client(&fake);
+    let redirect = pinterest_oauth_core::RedirectUri::new("http://localhost:8085/").unwrap();
+    for i in 0..count {
+        let code = fake.issue_code(redirect.as_str(), &["boards:read"]);
+        let token = seeding
+            .exchange_code(
+                pinterest_oauth_core::AuthorizationCode::new(code),
+                &redirect,
+            )
+            .unwrap();
+        let expiry = start + Duration::from_secs(2 * 3600 + (i as u64 % 3600));
+        let grant = format!("customer-{i}");
+        put(&grants, &grant, &expired_at(&token, expiry));
+        expiries.insert(name(&grant), expiry);
+    }
+    let before = fake.stats().token.refresh_token;
+    let (limit, window) = (count as u32 + count as u32 / 5, Duration::from_secs(86_400));
+    let pool = TokenPool::with_config(
+        client(&fake),
+        grants,
+        PoolConfig::default()
+            .with_spread(Duration::from_secs(3600))
+            .with_max_in_memory(1000)
+            .with_app_budget(limit, window)
+            .with_source_config(
+                SourceConfig::default()
+                    .with_clock(clock.reader())
+                    .with_recovery_dir(dir.path().join("recovered")),
+            ),
+    );
+    let last = start + Duration::from_secs(3 * 3600);
+    let mut per_pass = Vec::new();
+    let mut refreshed = std::collections::HashSet::new();
+    while clock.now() < last {
+        let report = pool.refresh_due().unwrap();
+        assert!(
+            report.failed.is_empty(),
+            "{:?}",
+            &report.failed[..report.failed.len().min(3)]
+        );
+        assert!(report.consent_needed.is_empty() && report.stopped.is_empty());
+        for grant in report.refreshed {
+            assert!(
+                clock.now() < expiries[&grant],
+                "{grant} refreshed after it expired"
+            );
+            assert!(refreshed.insert(grant), "a grant refreshed twice");
+        }
+        per_pass.push(refreshed.len());
+        assert!(pool.app_budget().in_window(std::time::Instant::now()) <= limit as usize);
+        clock.advance(Duration::from_secs(300));
+    }
+    let stats = fake.stats();
+    assert_eq!(
+        refreshed.len(),
+        count,
+        "every grant refreshed: {per_pass:?}"
+    );
+    assert_eq!(
+        stats.token.refresh_token - before,
+        count as u64,
+        "exactly once each"
+    );
+    assert_eq!(stats.rotated_reuse, 0);
+    let busiest = per_pass.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    eprintln!(
+        "{count} grants: refreshed over {} passes of 5 minutes, at most {busiest} in one (cumulative {per_pass:?})",
+        per_pass.iter().filter(|n| **n > 0).count()
+    );
+    assert!(busiest <= count / 4, "spread out: {per_pass:?}");
+}

@@ -85,6 +85,18 @@ pub(crate) enum CliError {
         "no token key: set PINTEREST_TOKEN_KEY or --token-key-file (pinterest-oauth keygen prints one)"
     )]
     NoTokenKey,
+    /// No app token is stored yet, and earlier runs' first requests failed recently.
+    #[error(
+        "no request before {}: earlier attempts at a first token failed or spent the budget (recorded in {})",
+        pinterest_oauth_core::rfc3339(*until),
+        record.display()
+    )]
+    FirstRequestWaiting {
+        /// When the next request may go.
+        until: std::time::SystemTime,
+        /// The record of the attempts.
+        record: std::path::PathBuf,
+    },
     /// Nothing is stored yet.
     #[error("no token stored in {0}: run `pinterest-oauth login` first")]
     NoToken(String),
@@ -202,6 +214,7 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
+            CliError::FirstRequestWaiting { .. } => exit::API,
             CliError::Output(_) => exit::OUTPUT,
             CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::API,
             CliError::Store(_)

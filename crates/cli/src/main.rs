@@ -68,7 +68,8 @@ fn main() -> ExitCode {
 /// The signal that asked this process to stop (0: none yet).
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
-/// On `SIGINT`, `SIGTERM` or `SIGHUP` (Ctrl-C, a cron job's `timeout`, a closed terminal) the
+/// On `SIGINT`, `SIGTERM`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2` or `SIGALRM` (Ctrl-C, a
+/// cron job's `timeout`, a closed terminal, Ctrl-\, a stray `kill`) the
 /// command stops at once, unless a token request is in flight: Pinterest may already have
 /// rotated the refresh token, and its answer must be stored first. It then stops as soon as
 /// it is (at most the attempt deadline, a minute), with the signal's exit status, and no
@@ -76,8 +77,12 @@ static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 fn stop_after_the_request_in_flight() {
     #[cfg(unix)]
     {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+        // Every signal whose default is to end the process and that a program may be sent
+        // (SIGKILL and SIGSTOP cannot be caught).
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([
+            SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+        ]) else {
             return;
         };
         let _ = std::thread::Builder::new()
@@ -198,11 +203,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     store::app_token_cache(context.app_id()?, &context.global.api_base, &scopes)?;
                 let options = SourceConfig::default()
                     .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
+                let first = store::FirstRequests::for_store(&cache)?;
+                if let Some(first) = &first {
+                    first.check(SystemTime::now())?;
+                }
                 let source = TokenSource::with_config(client, cache, options)?;
                 let (token, summary) = if args.new {
-                    (source.refresh_now()?, "new app token")
+                    let asked = source.refresh_now();
+                    if let Some(first) = &first {
+                        first.record(SystemTime::now(), asked.as_ref().map(drop));
+                    }
+                    (asked?, "new app token")
                 } else {
-                    source.access_token()?;
+                    let asked = source.access_token();
+                    if let Some(first) = &first {
+                        first.record(SystemTime::now(), asked.as_ref().map(drop));
+                    }
+                    asked?;
                     let token = source
                         .store()
                         .load()?
@@ -230,8 +247,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
             // and rate-limit deadline hold, and the set is saved before it is printed.
             let options = SourceConfig::default()
                 .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
+            let first = store::FirstRequests::for_store(&store)?;
+            if let Some(first) = &first {
+                first.check(SystemTime::now())?;
+            }
             let source = TokenSource::with_config(client, store, options)?;
-            let token = source.refresh_now()?;
+            let asked = source.refresh_now();
+            if let Some(first) = &first {
+                first.record(SystemTime::now(), asked.as_ref().map(drop));
+            }
+            let token = asked?;
             let summary = format!("app token saved to {}", source.store().location());
             context.print_token(&token, &summary)?;
         }
@@ -658,6 +683,9 @@ impl Context {
         if only_refresh && token.refresh_token().is_none() {
             return Err(CliError::NoRefreshToken(store.location()));
         }
+        // From the first revocation sent until what it did is recorded, a signal waits: a
+        // revoked access token left in the store would be handed out by `token`.
+        let _flying = pinterest_oauth_transport::InFlight::enter();
         let mut revoked = Vec::new();
         let record = |revoked: &[&str], result: Result<(), pinterest_oauth_store::StoreError>| {
             result.map_err(|source| CliError::RevokedNotRecorded {

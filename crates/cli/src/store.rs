@@ -9,6 +9,7 @@ use pinterest_oauth_store::{
     Attempt, FileGrants, FileStore, GrantName, GrantStore, StoreError, StoreLock, TokenStore,
     recovery,
 };
+use pinterest_oauth_transport::Error;
 
 /// The token file, or a Redis grant.
 #[derive(Debug)]
@@ -234,4 +235,132 @@ pub(crate) fn settled(
     lock: &StoreLock,
 ) -> Result<Option<TokenDocument>, StoreError> {
     recovery::settle(store, lock, recovery_dir().as_deref())
+}
+
+/// The requests made for a token file that holds no document yet (a first app token): a
+/// store with a document keeps its request budget and Pinterest's waits in it, but before the
+/// first success there is nothing to keep them in, and a loop of failing runs would send a
+/// request each. Kept beside the file as `<file>.attempts` (JSON: the Unix times of recent
+/// requests, and the time before which none may go).
+#[derive(Debug)]
+pub(crate) struct FirstRequests {
+    path: PathBuf,
+}
+
+/// At most this many first requests…
+const FIRST_BURST: usize = 5;
+/// …in any window this long, as the lifecycle's budget.
+const FIRST_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+/// The longest wait a failure (without Pinterest naming one) imposes.
+const FIRST_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+/// The longest wait Pinterest may ask for that is honoured (as the lifecycle's cap).
+const FIRST_MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Attempts {
+    requests: Vec<u64>,
+    not_before: u64,
+}
+
+fn unix(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl FirstRequests {
+    /// The record for `store`, when it is a token file that holds no document now.
+    ///
+    /// Errors: what reading the store fails with.
+    pub(crate) fn for_store(store: &CliStore) -> Result<Option<FirstRequests>, StoreError> {
+        let CliStore::File(file) = store else {
+            return Ok(None);
+        };
+        if store.load()?.is_some() {
+            return Ok(None);
+        }
+        let mut path = file.path().as_os_str().to_owned();
+        path.push(".attempts");
+        Ok(Some(FirstRequests { path: path.into() }))
+    }
+
+    fn read(&self) -> Attempts {
+        std::fs::read(&self.path)
+            .ok()
+            .filter(|bytes| bytes.len() < 64 * 1024)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// `Ok` when a first request may go at `now`; else when one may.
+    pub(crate) fn check(&self, now: std::time::SystemTime) -> Result<(), CliError> {
+        let attempts = self.read();
+        let now_s = unix(now);
+        let recent: Vec<u64> = attempts
+            .requests
+            .iter()
+            .copied()
+            .filter(|t| now_s.saturating_sub(*t) < FIRST_WINDOW.as_secs())
+            .collect();
+        let mut until = attempts.not_before;
+        if recent.len() >= FIRST_BURST
+            && let Some(oldest) = recent.iter().min()
+        {
+            until = until.max(oldest + FIRST_WINDOW.as_secs());
+        }
+        if until > now_s {
+            return Err(CliError::FirstRequestWaiting {
+                until: std::time::UNIX_EPOCH + std::time::Duration::from_secs(until),
+                record: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a request sent at `now` and how it went: a failure waits what Pinterest asked
+    /// (`Retry-After`, `X-RateLimit-Reset`, capped at a day) or a backoff doubling from a
+    /// second; a success removes the record (the stored document keeps the budget from now).
+    pub(crate) fn record(&self, now: std::time::SystemTime, outcome: Result<(), &Error>) {
+        if outcome.is_ok() {
+            let _ = std::fs::remove_file(&self.path);
+            return;
+        }
+        let mut attempts = self.read();
+        let now_s = unix(now);
+        attempts
+            .requests
+            .retain(|t| now_s.saturating_sub(*t) < FIRST_WINDOW.as_secs());
+        attempts.requests.push(now_s);
+        let failures = u32::try_from(attempts.requests.len()).unwrap_or(u32::MAX);
+        let backoff =
+            std::time::Duration::from_secs(1u64 << failures.min(9)).min(FIRST_BACKOFF_MAX);
+        let asked = outcome
+            .err()
+            .and_then(Error::response)
+            .map(|response| {
+                [response.retry_after(), response.rate_limit_reset()]
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r.delay_from(now))
+                    .max()
+                    .unwrap_or_default()
+                    .min(FIRST_MAX_RETRY_AFTER)
+            })
+            .unwrap_or_default();
+        attempts.not_before = attempts
+            .not_before
+            .max(now_s + backoff.max(asked).as_secs());
+        let Ok(bytes) = serde_json::to_vec(&attempts) else {
+            return;
+        };
+        let temporary = self
+            .path
+            .with_extension(format!("tmp-{}", std::process::id()));
+        if std::fs::write(&temporary, bytes)
+            .and_then(|()| std::fs::rename(&temporary, &self.path))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&temporary);
+            tracing::warn!(record = %self.path.display(), "the first requests could not be recorded");
+        }
+    }
 }

@@ -70,7 +70,8 @@ pub enum Times {
 
 /// What to do instead of answering properly. The request is still counted in the stats, but a
 /// fault never changes the fake's state (a refresh answered by a fault rotates nothing), except
-/// [`Fault::LoseAnswer`], which carries the request out and loses the answer.
+/// [`Fault::LoseAnswer`], which carries the request out and loses the answer, and
+/// [`Fault::AnswerLate`], which carries it out and answers late.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Fault {
@@ -123,6 +124,10 @@ pub enum Fault {
         /// Bytes of the real answer (status line, headers, body) sent before closing.
         sent: usize,
     },
+    /// Carry the request out at once (a refresh rotates, a revocation revokes), then wait this
+    /// long before answering: the window in which a client that stops loses what Pinterest
+    /// already did.
+    AnswerLate(Duration),
 }
 
 /// How a connection is cut before its request is read whole (see

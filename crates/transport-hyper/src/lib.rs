@@ -42,5 +42,9 @@ pub type Client = pinterest_oauth_transport::asynchronous::Client<HttpClient>;
 pub type TokenSource<S = MemoryStore> =
     pinterest_oauth_transport::asynchronous::TokenSource<HttpClient, S>;
 
+/// The tokens of many grants of one app, over hyper.
+pub type TokenPool<G = FileGrants> =
+    pinterest_oauth_transport::asynchronous::TokenPool<HttpClient, G>;
+
 /// The hyper stack driven from blocking code (for the blocking client and token source).
 pub type BlockingHttpClient = pinterest_oauth_transport::asynchronous::Blocking<HttpClient>;

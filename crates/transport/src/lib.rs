@@ -74,6 +74,8 @@ mod flavours;
 mod http;
 mod http_config;
 mod in_flight;
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+mod pool;
 pub mod prelude;
 #[cfg(any(feature = "blocking", feature = "tokio"))]
 mod retry;
@@ -99,4 +101,8 @@ pub use http_config::{
     InvalidCertificate,
 };
 pub use in_flight::{InFlight, exit_once_settled, refreshes_in_flight, wait_for_refreshes};
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+pub use pool::{
+    DEFAULT_APP_BUDGET, DEFAULT_MAX_IN_MEMORY, DEFAULT_SPREAD, PoolConfig, RefreshReport,
+};
 pub use source_config::{Clock, SourceConfig};

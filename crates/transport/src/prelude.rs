@@ -16,8 +16,8 @@ pub use pinterest_oauth_store::{
     TokenStore,
 };
 
-#[cfg(feature = "blocking")]
-pub use crate::blocking::{PoolConfig, RefreshReport};
+#[cfg(any(feature = "blocking", feature = "tokio"))]
+pub use crate::{PoolConfig, RefreshReport};
 
 #[cfg(feature = "login")]
 pub use crate::login;

@@ -318,7 +318,12 @@ fn a_refresh_the_budget_refuses_never_claims_there_is_no_valid_token() {
 fn a_signal_waits_for_the_refresh_in_flight_then_stops() {
     let env = logged_in(FakeConfig::default());
     let first = stored(&env.token_file());
-    for (signal, status) in [("-TERM", 143), ("-INT", 130)] {
+    for (signal, status) in [
+        ("-TERM", 143),
+        ("-INT", 130),
+        ("-QUIT", 131),
+        ("-USR1", 138),
+    ] {
         let before = env.fake.stats().token.refresh_token;
         env.fake.push_fault(
             Route::Grant(fake_pinterest::Grant::RefreshToken),
@@ -370,4 +375,39 @@ fn a_signal_waits_for_the_refresh_in_flight_then_stops() {
     let output = waiting.finish();
     assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
     assert!(!text(&output.stderr).contains("in flight"));
+}
+
+/// Found by an attack: a signal during `revoke` ended the process before what Pinterest
+/// revoked was recorded, and `token` then printed a revoked access token for 30 days.
+#[test]
+fn a_signal_during_revoke_waits_until_the_revocation_is_recorded() {
+    let env = logged_in(FakeConfig::default());
+    env.fake.push_fault(
+        Route::Revoke,
+        Fault::AnswerLate(Duration::from_millis(800)),
+        Times::Once,
+    );
+    let before = env.fake.stats();
+    let child = env.command(&["revoke", "--access-token"]).spawn().unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while env.fake.stats().revoke == before.revoke {
+        assert!(Instant::now() < deadline, "the revocation never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = finish(child);
+    assert_eq!(output.status.code(), Some(143), "{}", text(&output.stderr));
+    // The revoked access token is not handed out: the next `token` refreshes.
+    let token = env.run(&["token"]);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+    let printed = text(&token.stdout).trim().to_owned();
+    assert!(
+        env.fake.access_token_valid(&printed),
+        "a revoked token was printed"
+    );
 }

@@ -487,3 +487,43 @@ fn app_tokens_asked_for_in_a_loop_are_requested_once_and_within_the_budget() {
     assert_eq!(fresh, 4, "the budget's ceiling is five requests");
     assert_eq!(env.fake.stats().token.client_credentials, 6);
 }
+
+/// Found by an attack: with nothing stored yet, there was no document to keep the budget and
+/// Pinterest's wait in, so ten failing runs sent ten requests in a second.
+#[test]
+fn first_app_token_requests_that_fail_in_a_loop_keep_the_budget_and_pinterests_wait() {
+    use fake_pinterest::{Fault, Grant, Route, Times};
+    let env = Env::new("ureq");
+    env.fake.push_fault(
+        Route::Grant(Grant::ClientCredentials),
+        Fault::rate_limited(3600),
+        Times::Always,
+    );
+    // The kept token's record holds for `--new` with the same scopes too (nothing sent).
+    for (args, expected) in [
+        (&["client-credentials", "--scopes", "ads:read"][..], 1),
+        (&["client-credentials", "--scopes", "ads:read", "--new"], 0),
+        (
+            &["client-credentials", "--scopes", "pins:read", "--save"],
+            1,
+        ),
+    ] {
+        let before = env.fake.stats().token.client_credentials;
+        let mut codes = Vec::new();
+        for _ in 0..10 {
+            codes.push(code(&env.run(args)));
+        }
+        assert!(codes.iter().all(|c| *c == 4), "{args:?}: {codes:?}");
+        let sent = env.fake.stats().token.client_credentials - before;
+        assert_eq!(
+            sent, expected,
+            "{args:?}: at most one request, then Pinterest's hour is honoured"
+        );
+    }
+    let out = env.run(&["client-credentials", "--scopes", "ads:read"]);
+    assert!(
+        text(&out.stderr).contains("no request before"),
+        "{}",
+        text(&out.stderr)
+    );
+}

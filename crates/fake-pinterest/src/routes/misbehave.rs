@@ -22,6 +22,13 @@ impl Call<'_> {
                     tokio::time::sleep(d).await;
                     fault = *inner;
                 }
+                Fault::AnswerLate(d) => {
+                    // Carried out now, answered later: a client stopped meanwhile holds a
+                    // request Pinterest has already acted on.
+                    let answer = self.answer();
+                    tokio::time::sleep(d).await;
+                    return answer;
+                }
                 other => return self.misbehave_now(other).await,
             }
         }
@@ -144,7 +151,7 @@ impl Call<'_> {
                 self.connection.hijack(Bytes::from(raw));
                 Response::new(FakeBody::empty())
             }
-            Fault::Delay(_) | Fault::DelayThen(..) => self.answer(),
+            Fault::Delay(_) | Fault::DelayThen(..) | Fault::AnswerLate(_) => self.answer(),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! and [`Blocking`], which drives an async stack from blocking code.
 
 mod client;
+mod pool;
 mod source;
 
 pub use client::Client;
+pub use pool::TokenPool;
 pub use source::TokenSource;
 
 use std::sync::Arc;

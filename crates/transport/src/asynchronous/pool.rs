@@ -1,0 +1,198 @@
+//! The async [`TokenPool`]: the tokens of many grants of one app, each with the guarantees of
+//! a [`TokenSource`], in bounded memory. Store work (listing, loading, a grant's first read)
+//! runs on tokio's blocking pool.
+
+use std::sync::{Arc, PoisonError};
+
+use pinterest_oauth_core::{AccessToken, Token};
+use pinterest_oauth_store::{GrantName, GrantStore, TokenStore};
+
+use super::{Client, TokenSource};
+use crate::pool::{PoolConfig, PoolMap, RefreshReport};
+use crate::{AsyncHttp, Error, RequestBudget, TransportError, TransportErrorKind};
+
+/// The tokens of every grant of one app in a [`GrantStore`], on tokio: what the blocking
+/// [`TokenPool`](crate::blocking::TokenPool) does (one [`TokenSource`] per grant, bounded
+/// memory, an app-wide budget, [`refresh_due`](Self::refresh_due) spread per grant), with
+/// `await` where it blocks.
+///
+/// Cheap to clone; clones share everything.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run<H: pinterest_oauth_transport::AsyncHttp + pinterest_oauth_transport::FromHttpConfig>() -> Result<(), Box<dyn std::error::Error>> {
+/// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig};
+/// use pinterest_oauth_store::{FileGrants, GrantName};
+/// use pinterest_oauth_transport::asynchronous::{Client, TokenPool};
+///
+/// let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("app-secret"));
+/// let pool = TokenPool::new(Client::<H>::new(config)?, FileGrants::new("/var/lib/app/grants"));
+/// let bearer = pool.access_token(&GrantName::new("customer-42")?).await?;
+/// let report = pool.refresh_due().await?;
+/// # Ok(()) }
+/// ```
+pub struct TokenPool<H: AsyncHttp, G: GrantStore> {
+    inner: Arc<PoolInner<H, G>>,
+}
+
+struct PoolInner<H: AsyncHttp, G: GrantStore> {
+    client: Client<H>,
+    grants: G,
+    config: PoolConfig,
+    map: PoolMap<TokenSource<H, G::Store>>,
+}
+
+impl<H: AsyncHttp, G: GrantStore> Clone for TokenPool<H, G> {
+    fn clone(&self) -> Self {
+        TokenPool {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: AsyncHttp, G: GrantStore + std::fmt::Debug> std::fmt::Debug for TokenPool<H, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPool")
+            .field("grants", &self.inner.grants)
+            .field("in_memory", &self.in_memory())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs store work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Transport(TransportError::new(TransportErrorKind::Other, e)))
+}
+
+impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
+    /// A pool of the grants in `grants`, over `client`, with the default [`PoolConfig`].
+    pub fn new(client: Client<H>, grants: G) -> TokenPool<H, G> {
+        TokenPool::with_config(client, grants, PoolConfig::default())
+    }
+
+    /// A pool set up by `config`.
+    pub fn with_config(client: Client<H>, grants: G, config: PoolConfig) -> TokenPool<H, G> {
+        TokenPool {
+            inner: Arc::new(PoolInner {
+                client,
+                grants,
+                map: PoolMap::new(config.max_in_memory()),
+                config,
+            }),
+        }
+    }
+
+    /// A valid access token of `grant`, refreshing (and saving) first when due: what
+    /// [`TokenSource::access_token`] does, for this grant.
+    ///
+    /// Errors: those of [`TokenSource::access_token`]; and, when the grant is first asked
+    /// for, those of opening and loading its store ([`Error::Store`]).
+    pub async fn access_token(&self, grant: &GrantName) -> Result<AccessToken, Error> {
+        self.source(grant).await?.access_token().await
+    }
+
+    /// The token source of `grant` (made, and its store loaded on the blocking pool, when
+    /// first asked for).
+    ///
+    /// Errors: [`Error::Store`] when its store cannot be opened or read.
+    pub async fn source(&self, grant: &GrantName) -> Result<TokenSource<H, G::Store>, Error> {
+        if let Some(source) = self.inner.map.get(grant) {
+            return Ok(source);
+        }
+        let pool = self.clone();
+        let grant = grant.clone();
+        blocking(move || {
+            let inner = &pool.inner;
+            let slot = inner.map.slot(&grant);
+            let _making = slot.making.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(source) = slot.source.get() {
+                return Ok(source.clone());
+            }
+            let store = inner.grants.open(&grant)?;
+            let source = TokenSource::with_config(
+                inner.client.clone(),
+                store,
+                inner.config.source_config(&grant),
+            )?;
+            Ok(slot.source.get_or_init(|| source).clone())
+        })
+        .await?
+    }
+
+    /// How many grants are in memory now.
+    pub fn in_memory(&self) -> usize {
+        self.inner.map.len()
+    }
+
+    /// The store of grants.
+    pub fn grants(&self) -> &G {
+        &self.inner.grants
+    }
+
+    /// The app-wide budget every grant's requests count in.
+    pub fn app_budget(&self) -> &Arc<RequestBudget> {
+        self.inner.config.app_budget()
+    }
+
+    /// Walks every grant the store holds and refreshes each that is due, as the blocking
+    /// [`refresh_due`](crate::blocking::TokenPool::refresh_due) does.
+    ///
+    /// Errors: what listing the grants fails with ([`Error::Store`]); a grant's own failure
+    /// is in the report.
+    pub async fn refresh_due(&self) -> Result<RefreshReport, Error> {
+        let now = self.inner.config.now();
+        let pool = self.clone();
+        // The store's side on the blocking pool: list, read, sort out what is due.
+        let (mut report, due) = blocking(move || -> Result<_, Error> {
+            let inner = &pool.inner;
+            let mut report = RefreshReport::default();
+            let mut due: Vec<(GrantName, Token)> = Vec::new();
+            for grant in inner.grants.grants()? {
+                let document = match inner.map.get(&grant) {
+                    Some(source) => source.store().load(),
+                    None => inner.grants.open(&grant).and_then(|store| store.load()),
+                };
+                if let Some(before) = report.before(&inner.config, &grant, document, now) {
+                    due.push((grant, before));
+                }
+            }
+            Ok((report, due))
+        })
+        .await??;
+        for (grant, before) in due {
+            let source = match self.source(&grant).await {
+                Ok(source) => source,
+                Err(e) => {
+                    report.failed.push((grant, e));
+                    continue;
+                }
+            };
+            let asked = source.access_token().await.map(drop);
+            source.wait_idle().await;
+            let reader = source.clone();
+            let after = blocking(move || reader.store().load()).await;
+            let after = match after {
+                Ok(after) => after,
+                Err(e) => {
+                    report.failed.push((grant, e));
+                    continue;
+                }
+            };
+            report.after(
+                grant,
+                &before,
+                after,
+                source.status(),
+                asked,
+                source.last_error(),
+                now,
+            );
+        }
+        Ok(report)
+    }
+}
