@@ -697,6 +697,9 @@ impl TokenStore for Instrumented {
     fn identity(&self) -> String {
         self.store.identity()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        self.store.sealing()
+    }
     fn location(&self) -> String {
         self.store.location()
     }

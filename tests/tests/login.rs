@@ -230,6 +230,9 @@ impl TokenStore for RefusesSaves {
     fn identity(&self) -> String {
         self.location()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        self.0.sealing()
+    }
     fn location(&self) -> String {
         "refuses-saves".into()
     }

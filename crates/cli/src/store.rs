@@ -81,6 +81,9 @@ impl TokenStore for CliStore {
     fn identity(&self) -> String {
         self.inner().identity()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        self.inner().sealing()
+    }
     fn location(&self) -> String {
         self.inner().location()
     }

@@ -212,6 +212,9 @@ impl TokenStore for RedisStore {
     fn identity(&self) -> String {
         self.location()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        RedisStore::sealing(self)
+    }
     fn location(&self) -> String {
         self.inner.location.clone()
     }

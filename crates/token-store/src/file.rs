@@ -583,6 +583,9 @@ impl TokenStore for FileStore {
             .unwrap_or_else(|_| dir.to_path_buf());
         format!("file:{}", dir.join(name).display())
     }
+    fn sealing(&self) -> Option<&crate::seal::Sealing> {
+        FileStore::sealing(self)
+    }
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {

@@ -124,6 +124,14 @@ pub trait TokenStore: Send + Sync + 'static {
     /// answered its own location would file sets where the next run does not look). Never a
     /// secret.
     fn identity(&self) -> String;
+
+    /// How this store seals its documents, if it does: sets kept aside for it
+    /// ([`recovery`]) are sealed the same way, and sealed ones are opened with it.
+    ///
+    /// There is no default: a store that wraps another must pass this on (a wrapper that
+    /// answered `None` would keep sets in the clear, and could not open a set a sealing
+    /// process kept: the only valid refresh token would never be put back).
+    fn sealing(&self) -> Option<&seal::Sealing>;
 }
 
 /// What a token request about to be sent asks of the store (see [`TokenStore::confirm`]).
@@ -229,5 +237,8 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     fn identity(&self) -> String {
         (**self).identity()
+    }
+    fn sealing(&self) -> Option<&seal::Sealing> {
+        (**self).sealing()
     }
 }

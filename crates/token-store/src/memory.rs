@@ -106,6 +106,9 @@ impl TokenStore for MemoryStore {
     fn identity(&self) -> String {
         self.location()
     }
+    fn sealing(&self) -> Option<&crate::seal::Sealing> {
+        None
+    }
 
     fn location(&self) -> String {
         "memory".to_owned()

@@ -143,6 +143,8 @@ struct ReservedFile {
     room: usize,
     /// The store's file-name id.
     id: String,
+    /// How the set kept here is sealed.
+    sealing: Option<crate::seal::Sealing>,
 }
 
 impl ReservedFile {
@@ -172,7 +174,9 @@ impl ReservedFile {
 impl Reservation for ReservedFile {
     fn fill(mut self: Box<Self>, document: &TokenDocument) -> io::Result<PathBuf> {
         let name = unique(&format!("{}-{}", self.id, document.revision()), ".json");
-        self.fill_with(&document.to_bytes(), name)
+        let bytes = crate::seal::write_document(document, self.sealing.as_ref())
+            .map_err(io::Error::other)?;
+        self.fill_with(&bytes, name)
     }
 
     fn fill_raw(mut self: Box<Self>, body: &[u8]) -> io::Result<PathBuf> {
@@ -192,15 +196,33 @@ impl Drop for ReservedFile {
 /// Sets kept as files in a directory (created 0700), or in the first of [`fallback_dirs`]
 /// that takes them when it cannot be written. A directory is used only if it is this user's,
 /// not a link, and writable by nobody else: one another user created first is passed over.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RecoveryDir {
     dir: PathBuf,
+    sealing: Option<crate::seal::Sealing>,
 }
 
 impl RecoveryDir {
     /// Keeps sets in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> RecoveryDir {
-        RecoveryDir { dir: dir.into() }
+        RecoveryDir {
+            dir: dir.into(),
+            sealing: None,
+        }
+    }
+
+    /// Seals the sets it keeps as the store they belong to seals its documents, and opens
+    /// sealed ones with it (a plain set stays readable). Give it the store's
+    /// [`sealing`](crate::TokenStore::sealing).
+    #[must_use]
+    pub fn with_sealing(mut self, sealing: Option<crate::seal::Sealing>) -> RecoveryDir {
+        self.sealing = sealing;
+        self
+    }
+
+    /// The bytes a kept `document` is written as: sealed when this directory seals.
+    fn bytes_of(&self, document: &TokenDocument) -> io::Result<Zeroizing<Vec<u8>>> {
+        crate::seal::write_document(document, self.sealing.as_ref()).map_err(io::Error::other)
     }
 
     /// The directory.
@@ -278,7 +300,7 @@ fn process_gone(pid: u32) -> bool {
 impl Keeper for RecoveryDir {
     fn keep(&self, identity: &str, document: &TokenDocument) -> io::Result<PathBuf> {
         let prefix = format!("{}-{}", store_id(identity), document.revision());
-        self.write(&unique(&prefix, ".json"), &document.to_bytes())
+        self.write(&unique(&prefix, ".json"), &self.bytes_of(document)?)
     }
 
     fn keep_raw(&self, identity: &str, body: &[u8]) -> io::Result<PathBuf> {
@@ -293,10 +315,13 @@ impl Keeper for RecoveryDir {
             .into_iter()
             .filter(|path| path.extension().is_some_and(|e| e == "json"))
             .filter_map(|path| match read_private(&path) {
-                Ok(bytes) => {
-                    let document = TokenDocument::from_bytes(&bytes).ok()?;
-                    Some((path, document))
-                }
+                Ok(bytes) => match crate::seal::read_document(&bytes, self.sealing.as_ref()) {
+                    Ok(document) => Some((path, document.ok()?)),
+                    Err(why) => {
+                        tracing::warn!(kept = %path.display(), %why, "a kept token set is sealed and does not open with the keys given; it was left alone");
+                        None
+                    }
+                },
                 Err(why) => {
                     tracing::warn!(kept = %path.display(), %why, "a kept token set was left alone");
                     None
@@ -329,6 +354,7 @@ impl Keeper for RecoveryDir {
             path,
             room,
             id,
+            sealing: self.sealing.clone(),
         }))
     }
 
@@ -488,7 +514,11 @@ pub fn settle<S: TokenStore + ?Sized>(
     dir: Option<&Path>,
 ) -> Result<Option<TokenDocument>, StoreError> {
     match dir {
-        Some(dir) => settle_with(store, lock, &RecoveryDir::new(dir)),
+        Some(dir) => settle_with(
+            store,
+            lock,
+            &RecoveryDir::new(dir).with_sealing(store.sealing().cloned()),
+        ),
         None => store.load(),
     }
 }
@@ -550,7 +580,7 @@ pub fn pending<S: TokenStore + ?Sized>(
     let stored = store.load()?;
     Ok(pending_over(
         stored.as_ref(),
-        &RecoveryDir::new(dir),
+        &RecoveryDir::new(dir).with_sealing(store.sealing().cloned()),
         &store.identity(),
     ))
 }

@@ -308,3 +308,50 @@ fn reserved_rooms_are_given_back_filled_or_swept() {
     drop(live);
     assert_eq!(rooms(), 0);
 }
+
+/// Found by an attack: with sealing on, a set kept after a failed save was written in the
+/// clear. Kept sets are sealed as their store seals, and put back with its key.
+#[test]
+fn a_set_kept_for_a_sealed_store_is_sealed_and_restored_with_its_key() {
+    use pinterest_oauth_core::AppId;
+    use pinterest_oauth_store::recovery::{Keeper, RecoveryDir};
+    use pinterest_oauth_store::seal::{Keyring, Sealing, TokenKey};
+    use pinterest_oauth_store::{FileStore, GrantName};
+    let dir = tempfile::tempdir().unwrap();
+    let kept_dir = dir.path().join("recovered");
+    let sealing = Sealing::new(
+        Keyring::new(vec![TokenKey::generate().unwrap()]).unwrap(),
+        &AppId::new("1234567").unwrap(),
+        &GrantName::new("alice").unwrap(),
+    );
+    let store = FileStore::new(dir.path().join("alice.token.json")).with_sealing(sealing.clone());
+    let first = TokenDocument::new(token("a"));
+    let lock = store.lock().unwrap();
+    store.save(&lock, &first).unwrap();
+    drop(lock);
+    let rotated = TokenDocument::new(token("b")).rotating(&first);
+    // As the token source keeps it: with the store's sealing, in the room reserved or not.
+    let keeper = RecoveryDir::new(&kept_dir).with_sealing(store.sealing().cloned());
+    let path = keeper.keep(&store.identity(), &rotated).unwrap();
+    let room = keeper
+        .reserve(&store.identity(), recovery::SET_ROOM)
+        .unwrap();
+    let filled = room.fill(&rotated).unwrap();
+    for kept in [&path, &filled] {
+        let text = std::fs::read_to_string(kept).unwrap();
+        assert!(!text.contains("pinr_") && !text.contains("pina_"), "{text}");
+    }
+    std::fs::remove_file(&filled).unwrap();
+    // A reader without the key cannot open it, and leaves it alone.
+    assert!(
+        RecoveryDir::new(&kept_dir)
+            .find(&store.identity())
+            .is_empty()
+    );
+    assert!(path.exists());
+    // The next run, with the key, puts it back.
+    let lock = store.lock().unwrap();
+    let now = recovery::settle(&store, &lock, Some(&kept_dir)).unwrap();
+    assert_eq!(refresh(&now), Some("pinr_b"));
+    assert!(!path.exists());
+}

@@ -132,10 +132,10 @@ impl SourceConfig {
         client: Arc<ClientConfig>,
         store: S,
     ) -> Result<(Arc<Flight>, Storage<S>), StoreError> {
-        let keeper: Option<Arc<dyn Keeper>> = self
-            .recovery
-            .as_ref()
-            .map(|dir| Arc::new(RecoveryDir::new(dir)) as Arc<dyn Keeper>);
+        let keeper: Option<Arc<dyn Keeper>> = self.recovery.as_ref().map(|dir| {
+            Arc::new(RecoveryDir::new(dir).with_sealing(store.sealing().cloned()))
+                as Arc<dyn Keeper>
+        });
         let (lifecycle, storage) = self.open(&client, store, keeper)?;
         Ok((Arc::new(Flight::new(lifecycle, client)), storage))
     }

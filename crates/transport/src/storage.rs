@@ -143,7 +143,12 @@ impl<S: TokenStore> Storage<S> {
                         // a disk that filled up meanwhile cannot refuse it.
                         let reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner()).take();
                         let kept = match reserved {
-                            Some(room) => room.fill(document),
+                            // A set larger than the room (a huge scope list, sealed) is
+                            // still kept wherever the keeper can.
+                            Some(room) => room.fill(document).or_else(|e| {
+                                tracing::warn!(error = %e, "the reserved room did not take the new set; keeping it elsewhere");
+                                keeper.keep(&self.store.identity(), document)
+                            }),
                             None => keeper.keep(&self.store.identity(), document),
                         };
                         let path = kept
@@ -275,6 +280,9 @@ mod tests {
         }
         fn location(&self) -> String {
             self.inner.location()
+        }
+        fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+            self.inner.sealing()
         }
     }
 

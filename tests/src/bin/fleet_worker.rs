@@ -146,6 +146,9 @@ impl TokenStore for HookedStore {
     fn identity(&self) -> String {
         self.inner.identity()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        self.inner.sealing()
+    }
     fn location(&self) -> String {
         self.inner.location()
     }

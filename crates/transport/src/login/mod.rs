@@ -240,7 +240,12 @@ pub fn save_login<S: TokenStore + ?Sized>(
             let kept_in = match source.kept_in() {
                 Some(path) => Some(path.to_path_buf()),
                 None => recovery.and_then(|dir| {
-                    pinterest_oauth_store::recovery::keep(dir, &store.identity(), &document)
+                    {
+                        use pinterest_oauth_store::recovery::Keeper as _;
+                        pinterest_oauth_store::recovery::RecoveryDir::new(dir)
+                            .with_sealing(store.sealing().cloned())
+                            .keep(&store.identity(), &document)
+                    }
                         .inspect_err(|e| tracing::error!(error = %e, "the new token set could not be kept in the recovery directory either"))
                         .ok()
                 }),

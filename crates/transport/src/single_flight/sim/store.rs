@@ -287,6 +287,9 @@ impl TokenStore for SimStore {
     fn identity(&self) -> String {
         "sim".into()
     }
+    fn sealing(&self) -> Option<&pinterest_oauth_store::seal::Sealing> {
+        None
+    }
 }
 
 /// The recovery directory, on the simulated disk (a full disk refuses it too).
