@@ -334,4 +334,49 @@ mod tests {
             "the other process's login is still kept"
         );
     }
+
+    /// A set larger than the room reserved for it (a huge scope list) was lost when the store
+    /// refused it: the room refused it and nothing else was tried. It is kept elsewhere now.
+    #[test]
+    fn a_set_larger_than_its_reserved_room_is_kept_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept_dir = tempfile::tempdir().unwrap();
+        let file = FileStore::new(dir.path().join("token.json"));
+        let first = document("pina_1", "pinr_1");
+        file.save(&file.lock().unwrap(), &first).unwrap();
+        let store = Refusing {
+            inner: file,
+            refusals: AtomicUsize::new(1),
+        };
+        let keeper: Arc<dyn Keeper> = Arc::new(recovery::RecoveryDir::new(kept_dir.path()));
+        let storage = Storage::new(store, Some(keeper));
+        assert!(storage.lock(true).unwrap());
+        let first = storage.load().unwrap().unwrap();
+        // Room reserved as before a spend, then an answer with 40 KiB of scopes.
+        let attempt = Attempt::new(
+            std::time::Duration::from_secs(60),
+            5,
+            std::time::Duration::from_secs(300),
+        );
+        storage.confirm(&attempt).unwrap();
+        let scopes: Vec<String> = (0..4000).map(|i| format!("scope{i:05}")).collect();
+        let body = format!(
+            r#"{{"access_token":"pina_2","expires_in":3600,"scope":"{}","refresh_token":"pinr_2"}}"#,
+            scopes.join(",")
+        );
+        let huge = TokenDocument::new(
+            parse_token_response(std::time::SystemTime::now(), &http::Response::new(body)).unwrap(),
+        )
+        .rotating(&first);
+        assert!(huge.to_bytes().len() > recovery::SET_ROOM);
+        let kept = match storage.save(&huge, true).unwrap_err() {
+            Error::Store(StoreError::Unsaved {
+                kept_in: Some(path),
+                ..
+            }) => path,
+            other => panic!("{other}"),
+        };
+        let text = std::fs::read_to_string(kept).unwrap();
+        assert!(text.contains("pinr_2"));
+    }
 }
