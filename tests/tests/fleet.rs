@@ -876,4 +876,19 @@ fn grants_sealed_in_redis_hold_no_token_open_only_with_their_key_and_are_listed(
 
     let grants = RedisGrants::open(redis.url(), &app).unwrap();
     assert!(grants.grants().unwrap().contains(&name));
+    // Read many at once (pipelined), as a refresher does: opened with the keys, an error
+    // without them, nothing for a grant that holds nothing.
+    let missing = pinterest_oauth_store::GrantName::new(unique_grant("none")).unwrap();
+    let with_key = grants
+        .clone()
+        .with_sealing(Keyring::new(vec![key.clone()]).unwrap());
+    let read = with_key.load_all(&[name.clone(), missing.clone()]);
+    assert_eq!(read[0].as_ref().unwrap().as_ref(), Some(&document));
+    assert!(read[1].as_ref().unwrap().is_none());
+    let read = grants.load_all(&[name.clone()]);
+    assert!(matches!(read[0], Err(StoreError::Sealed { .. })));
+    assert_eq!(
+        with_key.open(&name).unwrap().load().unwrap(),
+        Some(document)
+    );
 }

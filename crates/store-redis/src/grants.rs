@@ -35,7 +35,13 @@ pub struct RedisGrants {
     config: RedisConfig,
     client: redis::Client,
     shown: String,
+    keyring: Option<pinterest_oauth_store::seal::Keyring>,
 }
+
+/// The largest document read (as a grant's own store reads).
+const MAX_DOCUMENT: usize = 1024 * 1024;
+/// Documents read in one round trip by [`GrantStore::load_all`].
+const LOAD_BATCH: usize = 1000;
 
 impl RedisGrants {
     /// The grants of `app_id` at `url` (as [`RedisStore::open`] takes it). Connects lazily.
@@ -70,7 +76,35 @@ impl RedisGrants {
             config,
             client,
             shown,
+            keyring: None,
         })
+    }
+
+    /// Seals every grant's documents under `keyring` (each bound to the app id and its
+    /// grant's name), and opens sealed ones with it.
+    #[must_use]
+    pub fn with_sealing(mut self, keyring: pinterest_oauth_store::seal::Keyring) -> RedisGrants {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    fn sealing(&self, grant: &GrantName) -> Option<pinterest_oauth_store::seal::Sealing> {
+        self.keyring.as_ref().map(|keyring| {
+            pinterest_oauth_store::seal::Sealing::new(keyring.clone(), &self.app_id, grant)
+        })
+    }
+
+    fn connect(&self) -> Result<redis::Connection, StoreError> {
+        let connection = self
+            .client
+            .get_connection_with_timeout(self.config.io_timeout)
+            .map_err(|e| self.unavailable(e))?;
+        let io = Some(self.config.io_timeout);
+        connection
+            .set_read_timeout(io)
+            .and_then(|()| connection.set_write_timeout(io))
+            .map_err(|e| self.unavailable(e))?;
+        Ok(connection)
     }
 
     fn unavailable(&self, error: redis::RedisError) -> StoreError {
@@ -88,6 +122,38 @@ impl std::fmt::Debug for RedisGrants {
             .field("server", &self.shown)
             .field("app_id", &self.app_id)
             .finish_non_exhaustive()
+    }
+}
+
+impl RedisGrants {
+    /// One document as read by [`GrantStore::load_all`]: too large, sealed, or not a document
+    /// are the errors its own store gives.
+    fn read(
+        &self,
+        grant: &GrantName,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<pinterest_oauth_core::TokenDocument>, StoreError> {
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        let location = || format!("{} (grant {grant})", self.shown);
+        if bytes.len() > MAX_DOCUMENT {
+            return Err(StoreError::Corrupt {
+                location: location(),
+                problem: pinterest_oauth_core::DocumentError::TooLarge,
+            });
+        }
+        let sealing = self.sealing(grant);
+        pinterest_oauth_store::seal::read_document(bytes, sealing.as_ref())
+            .map_err(|problem| StoreError::Sealed {
+                location: location(),
+                problem,
+            })?
+            .map(Some)
+            .map_err(|problem| StoreError::Corrupt {
+                location: location(),
+                problem,
+            })
     }
 }
 
@@ -112,15 +178,7 @@ impl GrantStore for RedisGrants {
         let prefix = format!("{{pinterest-oauth:{}:", self.app_id.as_str());
         let suffix = "}:document";
         let pattern = format!("{}*{suffix}", glob_escape(&prefix));
-        let mut connection = self
-            .client
-            .get_connection_with_timeout(self.config.io_timeout)
-            .map_err(|e| self.unavailable(e))?;
-        let io = Some(self.config.io_timeout);
-        connection
-            .set_read_timeout(io)
-            .and_then(|()| connection.set_write_timeout(io))
-            .map_err(|e| self.unavailable(e))?;
+        let mut connection = self.connect()?;
         let mut grants = Vec::new();
         let mut cursor: u64 = 0;
         loop {
@@ -148,7 +206,59 @@ impl GrantStore for RedisGrants {
     }
 
     fn open(&self, grant: &GrantName) -> Result<RedisStore, StoreError> {
-        RedisStore::with_config(&self.url, &self.app_id, grant.as_str(), self.config)
+        let store = RedisStore::with_config(&self.url, &self.app_id, grant.as_str(), self.config)?;
+        Ok(match self.sealing(grant) {
+            Some(sealing) => store.with_sealing(sealing),
+            None => store,
+        })
+    }
+
+    /// A thousand documents per round trip (pipelined `HGET`s), each opened as its grant's
+    /// store would.
+    fn load_all(
+        &self,
+        grants: &[GrantName],
+    ) -> Vec<Result<Option<pinterest_oauth_core::TokenDocument>, StoreError>> {
+        let mut connection = match self.connect() {
+            Ok(connection) => connection,
+            Err(_) => {
+                return grants
+                    .iter()
+                    .map(|grant| self.open(grant).and_then(|store| store.load()))
+                    .collect();
+            }
+        };
+        let mut documents = Vec::with_capacity(grants.len());
+        for batch in grants.chunks(LOAD_BATCH) {
+            let mut pipe = redis::pipe();
+            for grant in batch {
+                let key = format!(
+                    "{{pinterest-oauth:{}:{}}}:document",
+                    self.app_id.as_str(),
+                    grant.as_str()
+                );
+                pipe.cmd("HGET").arg(key).arg("document");
+            }
+            let answers: Result<Vec<Option<Vec<u8>>>, _> = pipe.query(&mut connection);
+            match answers {
+                Ok(answers) => {
+                    for (grant, bytes) in batch.iter().zip(answers) {
+                        let bytes = bytes.map(zeroize::Zeroizing::new);
+                        documents.push(self.read(grant, bytes.as_deref().map(Vec::as_slice)));
+                    }
+                }
+                Err(e) => {
+                    let failed = self.unavailable(e);
+                    for _ in batch {
+                        documents.push(Err(StoreError::Unavailable {
+                            what: self.shown.clone(),
+                            source: Box::new(std::io::Error::other(failed.to_string())),
+                        }));
+                    }
+                }
+            }
+        }
+        documents
     }
 
     fn location(&self) -> String {

@@ -22,6 +22,11 @@ pub const DEFAULT_SPREAD: Duration = Duration::from_secs(6 * 3600);
 /// Pinterest's Trial tier allows an app.
 pub const DEFAULT_APP_BUDGET: (u32, Duration) = (600, Duration::from_secs(86_400));
 
+/// Grants whose documents a refresher reads at once ([`GrantStore::load_all`]).
+///
+/// [`GrantStore::load_all`]: pinterest_oauth_store::GrantStore::load_all
+pub(crate) const READ_BATCH: usize = 1000;
+
 /// The number of independently locked parts of a pool's map.
 const SHARDS: usize = 64;
 

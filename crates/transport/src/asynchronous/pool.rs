@@ -152,13 +152,12 @@ impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
             let inner = &pool.inner;
             let mut report = RefreshReport::default();
             let mut due: Vec<(GrantName, Token)> = Vec::new();
-            for grant in inner.grants.grants()? {
-                let document = match inner.map.get(&grant) {
-                    Some(source) => source.store().load(),
-                    None => inner.grants.open(&grant).and_then(|store| store.load()),
-                };
-                if let Some(before) = report.before(&inner.config, &grant, document, now) {
-                    due.push((grant, before));
+            for batch in inner.grants.grants()?.chunks(crate::pool::READ_BATCH) {
+                let documents = inner.grants.load_all(batch);
+                for (grant, document) in batch.iter().zip(documents) {
+                    if let Some(before) = report.before(&inner.config, grant, document, now) {
+                        due.push((grant.clone(), before));
+                    }
                 }
             }
             Ok((report, due))

@@ -142,18 +142,16 @@ impl<H: Http, G: GrantStore> TokenPool<H, G> {
         let mut report = RefreshReport::default();
         let config = &self.inner.config;
         let now = config.now();
-        for grant in self.inner.grants.grants()? {
-            let document = match self.inner.map.get(&grant) {
-                Some(source) => source.store().load(),
-                None => self
-                    .inner
-                    .grants
-                    .open(&grant)
-                    .and_then(|store| store.load()),
-            };
-            let Some(before) = report.before(config, &grant, document, now) else {
-                continue;
-            };
+        let mut due = Vec::new();
+        for batch in self.inner.grants.grants()?.chunks(crate::pool::READ_BATCH) {
+            let documents = self.inner.grants.load_all(batch);
+            for (grant, document) in batch.iter().zip(documents) {
+                if let Some(before) = report.before(config, grant, document, now) {
+                    due.push((grant.clone(), before));
+                }
+            }
+        }
+        for (grant, before) in due {
             let source = match self.source(&grant) {
                 Ok(source) => source,
                 Err(e) => {
