@@ -885,7 +885,7 @@ fn grants_sealed_in_redis_hold_no_token_open_only_with_their_key_and_are_listed(
     let read = with_key.load_all(&[name.clone(), missing.clone()]);
     assert_eq!(read[0].as_ref().unwrap().as_ref(), Some(&document));
     assert!(read[1].as_ref().unwrap().is_none());
-    let read = grants.load_all(&[name.clone()]);
+    let read = grants.load_all(std::slice::from_ref(&name));
     assert!(matches!(read[0], Err(StoreError::Sealed { .. })));
     assert_eq!(
         with_key.open(&name).unwrap().load().unwrap(),
