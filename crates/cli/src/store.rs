@@ -275,8 +275,12 @@ impl FirstRequests {
     ///
     /// Errors: what reading the store fails with.
     pub(crate) fn for_store(store: &CliStore) -> Result<Option<FirstRequests>, StoreError> {
-        let CliStore::File(file) = store else {
-            return Ok(None);
+        // Without the redis feature a token file is the only store there is.
+        #[cfg_attr(not(feature = "redis"), allow(clippy::infallible_destructuring_match))]
+        let file = match store {
+            CliStore::File(file) => file,
+            #[cfg(feature = "redis")]
+            CliStore::Redis(_) => return Ok(None),
         };
         if store.load()?.is_some() {
             return Ok(None);
