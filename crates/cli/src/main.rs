@@ -165,7 +165,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 })?
             };
             let who = match account_name(&client, &token) {
-                Some(name) => format!("logged in as {name}"),
+                Some(name) => {
+                    store.set_account(&name);
+                    format!("logged in as {name}")
+                }
                 None => "logged in".to_owned(),
             };
             context.print_token(
@@ -366,6 +369,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 for grant in grants.list()? {
                     let store = grants.open(&grant, keys.as_ref())?;
                     rows.push(output::GrantRow {
+                        account: store.account(),
                         is_default: grant == default,
                         sealed_under: store.sealed_under().ok().flatten(),
                         document: store.load(),
@@ -715,6 +719,7 @@ impl Context {
         let (outcome, removed) = match (only_access, only_refresh) {
             (false, false) => {
                 recorded(store.clear(&lock))?;
+                store.forget_account();
                 ("the stored tokens were removed", true)
             }
             (true, _) => {
@@ -728,6 +733,7 @@ impl Context {
             // nothing usable is left.
             (_, true) => {
                 recorded(store.clear(&lock))?;
+                store.forget_account();
                 (
                     "revoking the refresh token revoked the access tokens issued from it too: the stored tokens were removed",
                     true,

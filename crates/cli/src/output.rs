@@ -226,6 +226,8 @@ pub(crate) struct GrantRow {
     pub(crate) grant: pinterest_oauth_store::GrantName,
     /// Whether commands use it without `--grant`.
     pub(crate) is_default: bool,
+    /// The account's name, when a login recorded it.
+    pub(crate) account: Option<String>,
     /// The key its document is sealed under (`None`: plain).
     pub(crate) sealed_under: Option<String>,
     /// What its store holds.
@@ -265,6 +267,7 @@ impl GrantRow {
         let token = self.token();
         json!({
             "grant": self.grant.as_str(),
+            "account": self.account,
             "default": self.is_default,
             "state": self.state(),
             "sealed_under": self.sealed_under,
@@ -277,8 +280,9 @@ impl GrantRow {
 
 /// `grants` for people: one line a grant, the default marked `*`.
 pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
-    let mut lines: Vec<[String; 6]> = vec![[
+    let mut lines: Vec<[String; 7]> = vec![[
         "  GRANT".to_owned(),
+        "ACCOUNT".to_owned(),
         "STATE".to_owned(),
         "ACCESS TOKEN EXPIRES".to_owned(),
         "REFRESH TOKEN EXPIRES".to_owned(),
@@ -289,6 +293,7 @@ pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
         let token = row.token();
         lines.push([
             format!("{} {}", if row.is_default { "*" } else { " " }, row.grant),
+            row.account.clone().unwrap_or_else(|| "-".into()),
             row.state(),
             token.map_or("-".into(), |t| fmt_time(t.expires_at())),
             token
@@ -300,7 +305,7 @@ pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
                 .map_or("no".into(), |kid| format!("key {kid}")),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..7)
         .map(|i| {
             lines
                 .iter()

@@ -32,6 +32,59 @@ impl CliStore {
 }
 
 impl CliStore {
+    /// The file beside a token file that names its account.
+    fn account_file(file: &FileStore) -> PathBuf {
+        let mut path = file.path().as_os_str().to_owned();
+        path.push(".account");
+        path.into()
+    }
+
+    /// Records the name of the account the grant acts for (after a login). Best effort: a
+    /// name that cannot be recorded is only not shown by `grants`.
+    pub(crate) fn set_account(&self, name: &str) {
+        let recorded = match self {
+            CliStore::File(file) => {
+                use std::io::Write as _;
+                let path = CliStore::account_file(file);
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                options
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(name.as_bytes()))
+                    .map_err(|e| e.to_string())
+            }
+            #[cfg(feature = "redis")]
+            CliStore::Redis(redis) => redis.set_account(name).map_err(|e| e.to_string()),
+        };
+        if let Err(why) = recorded {
+            tracing::warn!(%why, "the account's name could not be recorded");
+        }
+    }
+
+    /// The account name recorded at login, if any (at most 256 characters shown).
+    pub(crate) fn account(&self) -> Option<String> {
+        let name = match self {
+            CliStore::File(file) => std::fs::read(CliStore::account_file(file))
+                .ok()
+                .filter(|b| b.len() <= 1024)
+                .and_then(|b| String::from_utf8(b).ok()),
+            #[cfg(feature = "redis")]
+            CliStore::Redis(redis) => redis.account().ok().flatten(),
+        }?;
+        // Shown in a terminal: no control characters from a planted file.
+        let clean: String = name.chars().filter(|c| !c.is_control()).take(256).collect();
+        (!clean.is_empty()).then_some(clean)
+    }
+
+    /// Forgets the recorded account name (the grant was revoked).
+    pub(crate) fn forget_account(&self) {
+        if let CliStore::File(file) = self {
+            let _ = std::fs::remove_file(CliStore::account_file(file));
+        }
+    }
+
     /// The id of the key the stored document is sealed under (`None`: plain, or nothing).
     pub(crate) fn sealed_under(&self) -> Result<Option<String>, StoreError> {
         match self {

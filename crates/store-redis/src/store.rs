@@ -125,6 +125,34 @@ impl RedisStore {
             .and_then(|bytes| pinterest_oauth_store::seal::sealed_kid(&bytes)))
     }
 
+    /// Records the name of the Pinterest account the grant acts for (a username, not a
+    /// secret), beside the document in its hash; gone with it when the grant is cleared.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn set_account(&self, name: &str) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        inner.run(|c| {
+            redis::cmd("HSET")
+                .arg(&inner.keys.document)
+                .arg("account")
+                .arg(name)
+                .query::<()>(c)
+        })
+    }
+
+    /// The account name [`set_account`](Self::set_account) recorded, if any.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn account(&self) -> Result<Option<String>, StoreError> {
+        let inner = &self.inner;
+        inner.run(|c| {
+            redis::cmd("HGET")
+                .arg(&inner.keys.document)
+                .arg("account")
+                .query(c)
+        })
+    }
+
     /// The keys this store uses.
     pub fn keys(&self) -> &Keys {
         &self.inner.keys

@@ -69,6 +69,9 @@ fn several_accounts_live_side_by_side_listed_chosen_and_revoked_one_by_one() {
     assert_eq!(rows[1]["grant"], "bob@example.com");
     assert_eq!(rows[1]["default"], true);
     assert_eq!(rows[1]["state"], "valid");
+    // The account each login connected (the fake names every account the same).
+    assert_eq!(rows[0]["account"], "fake_pinterest_user");
+    assert!(text(&env.run(&["grants"]).stdout).contains("fake_pinterest_user"));
 
     let all = json(&env.run(&["status", "--all", "--json"]));
     let all = all.as_array().unwrap();
@@ -93,6 +96,10 @@ fn several_accounts_live_side_by_side_listed_chosen_and_revoked_one_by_one() {
         .map(|r| r["grant"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["bob@example.com"]);
+    assert!(
+        !env.token_dir.join("alice.token.json.account").exists(),
+        "a revoked grant's account name goes with it"
+    );
 }
 
 #[test]

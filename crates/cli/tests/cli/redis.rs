@@ -191,6 +191,13 @@ fn grants_in_redis_are_listed_chosen_and_checked_like_files() {
         .filter(|n| n.ends_with(&tag))
         .collect();
     assert_eq!(ours, [alice.as_str(), bob.as_str()], "{names:?}");
+    let alice_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["grant"] == alice.as_str())
+        .unwrap();
+    assert_eq!(alice_row["account"], "fake_pinterest_user");
     let token = |grant: &str| {
         let out = env.run(&["--store", redis.url.as_str(), "--grant", grant, "token"]);
         assert_eq!(code(&out), 0, "{}", text(&out.stderr));
