@@ -80,8 +80,13 @@ impl CliStore {
 
     /// Forgets the recorded account name (the grant was revoked).
     pub(crate) fn forget_account(&self) {
-        if let CliStore::File(file) = self {
-            let _ = std::fs::remove_file(CliStore::account_file(file));
+        match self {
+            CliStore::File(file) => {
+                let _ = std::fs::remove_file(CliStore::account_file(file));
+            }
+            // Cleared with the document's hash.
+            #[cfg(feature = "redis")]
+            CliStore::Redis(_) => {}
         }
     }
 
