@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use divan::{AllocProfiler, Bencher, black_box};
 use pinterest_oauth_benches::{APP_ID, APP_SECRET, CODE_ANSWER, answer};
 use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, parse_token_response};
-use pinterest_oauth_store::{GrantName, GrantStore, MemoryStore, StoreError};
+use pinterest_oauth_store::{GrantName, GrantStore, MemoryStore, StoreError, TokenStore as _};
 use pinterest_oauth_transport::FromHttpConfig;
 use pinterest_oauth_ureq::{Client, HttpClient, PoolConfig, TokenPool, TokenSource};
 
@@ -96,10 +96,41 @@ fn sixty_four_threads(bencher: Bencher<'_, '_>, grants: usize) {
     });
 }
 
-/// One more grant brought into memory (its source made, its store loaded): what it allocates.
+/// One more grant brought into memory (its source made, its store loaded): what it allocates,
+/// with grants in memory stores (each holding its document) and in token files (as a
+/// service's grants are).
 #[divan::bench(sample_count = 200, sample_size = 1)]
 fn one_grant_into_memory(bencher: Bencher<'_, '_>) {
     let pool = pool(0);
+    let mut next = 0;
+    bencher.bench_local(|| {
+        next += 1;
+        pool.access_token(&grant(next)).unwrap()
+    });
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1)]
+fn one_file_grant_into_memory(bencher: Bencher<'_, '_>) {
+    use pinterest_oauth_store::FileGrants;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = MemoryGrants
+        .open(&grant(0))
+        .unwrap()
+        .load()
+        .unwrap()
+        .unwrap()
+        .to_bytes();
+    for i in 0..=200 {
+        std::fs::write(dir.path().join(format!("{}.token.json", grant(i))), &*bytes).unwrap();
+    }
+    let pool = TokenPool::with_config(
+        client(),
+        FileGrants::new(dir.path()),
+        PoolConfig::default().with_source_config(
+            pinterest_oauth_ureq::SourceConfig::default()
+                .with_recovery_dir(dir.path().join("kept")),
+        ),
+    );
     let mut next = 0;
     bencher.bench_local(|| {
         next += 1;
