@@ -222,8 +222,9 @@ pub(crate) struct ClientCredentials {
 /// `status` options.
 #[derive(Debug, Args)]
 pub(crate) struct Status {
-    /// Every grant the store holds, not only the one --grant names.
-    #[arg(long, conflicts_with = "grant")]
+    /// Every grant the store holds, not only the one --grant names (--grant and
+    /// PINTEREST_GRANT are then ignored).
+    #[arg(long)]
     pub(crate) all: bool,
 }
 

@@ -207,20 +207,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 let options = SourceConfig::default()
                     .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
                 let first = store::FirstRequests::for_store(&cache)?;
-                if let Some(first) = &first {
-                    first.check(SystemTime::now())?;
-                }
+                let turn = first
+                    .as_ref()
+                    .map(|first| first.begin(SystemTime::now()))
+                    .transpose()?;
                 let source = TokenSource::with_config(client, cache, options)?;
                 let (token, summary) = if args.new {
                     let asked = source.refresh_now();
-                    if let Some(first) = &first {
-                        first.record(SystemTime::now(), asked.as_ref().map(drop));
+                    if let Some(turn) = turn {
+                        turn.record(SystemTime::now(), asked.as_ref().map(drop));
                     }
                     (asked?, "new app token")
                 } else {
                     let asked = source.access_token();
-                    if let Some(first) = &first {
-                        first.record(SystemTime::now(), asked.as_ref().map(drop));
+                    if let Some(turn) = turn {
+                        turn.record(SystemTime::now(), asked.as_ref().map(drop));
                     }
                     asked?;
                     let token = source
@@ -251,13 +252,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let options = SourceConfig::default()
                 .with_client_credentials(ClientCredentialsGrant::new(scopes)?);
             let first = store::FirstRequests::for_store(&store)?;
-            if let Some(first) = &first {
-                first.check(SystemTime::now())?;
-            }
+            let turn = first
+                .as_ref()
+                .map(|first| first.begin(SystemTime::now()))
+                .transpose()?;
             let source = TokenSource::with_config(client, store, options)?;
             let asked = source.refresh_now();
-            if let Some(first) = &first {
-                first.record(SystemTime::now(), asked.as_ref().map(drop));
+            if let Some(turn) = turn {
+                turn.record(SystemTime::now(), asked.as_ref().map(drop));
             }
             let token = asked?;
             let summary = format!("app token saved to {}", source.store().location());
@@ -266,13 +268,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status(args) => {
             let now = SystemTime::now();
+            let mut failed: Option<CliError> = None;
             let reports = if args.all {
                 let grants = context.grants()?;
                 let keys = context.keys()?;
                 let mut reports = Vec::new();
                 for grant in grants.list()? {
-                    let store = grants.open(&grant, keys.as_ref())?;
-                    reports.push((Some(grant), context.stored_status(&store)?));
+                    // One grant that cannot be read hides none of the others.
+                    let report = grants
+                        .open(&grant, keys.as_ref())
+                        .map_err(CliError::from)
+                        .and_then(|store| context.stored_status(&store));
+                    match report {
+                        Ok(report) => reports.push((Some(grant), report)),
+                        Err(e) => {
+                            note!("{grant}: {e}");
+                            failed.get_or_insert(e);
+                        }
+                    }
                 }
                 reports
             } else {
@@ -311,6 +324,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 let texts: Vec<String> = shown.iter().map(output::Stored::text).collect();
                 out_raw!(texts.join("\n"))?;
             }
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Command::Keygen => {
             let key = pinterest_oauth_store::seal::TokenKey::generate().map_err(|e| {
@@ -344,21 +360,38 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 let sealing_id = keys.keyring.sealing_key().id().to_owned();
                 let grants = context.grants()?;
                 let mut resealed = 0;
+                let mut failed: Option<CliError> = None;
                 for grant in grants.list()? {
-                    let store = grants.open(&grant, Some(&keys))?;
-                    let lock = store.lock()?;
-                    let Some(stored) = settled(&store, &lock)? else {
-                        continue;
-                    };
-                    if store.sealed_under()?.as_deref() == Some(sealing_id.as_str()) {
-                        continue;
+                    // One grant that cannot be resealed stops none of the others.
+                    let rekeyed = (|| -> Result<bool, CliError> {
+                        let store = grants.open(&grant, Some(&keys))?;
+                        let lock = store.lock()?;
+                        let Some(stored) = settled(&store, &lock)? else {
+                            return Ok(false);
+                        };
+                        if store.sealed_under()?.as_deref() == Some(sealing_id.as_str()) {
+                            return Ok(false);
+                        }
+                        // The same set as the next revision, sealed under the first key.
+                        store.save(&lock, &stored.clone().after(Some(&stored)))?;
+                        Ok(true)
+                    })();
+                    match rekeyed {
+                        Ok(true) => {
+                            resealed += 1;
+                            note!("{grant}: sealed under key {sealing_id}");
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            note!("{grant}: not resealed: {e}");
+                            failed.get_or_insert(e);
+                        }
                     }
-                    // The same set as the next revision, sealed under the first key.
-                    store.save(&lock, &stored.clone().after(Some(&stored)))?;
-                    resealed += 1;
-                    note!("{grant}: sealed under key {sealing_id}");
                 }
                 out!("{resealed} grant(s) sealed anew under key {sealing_id}")?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
             }
             None => {
                 let grants = context.grants()?;

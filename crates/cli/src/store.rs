@@ -43,16 +43,10 @@ impl CliStore {
     /// name that cannot be recorded is only not shown by `grants`.
     pub(crate) fn set_account(&self, name: &str) {
         let recorded = match self {
+            // Written to a new private file and renamed over the old one: never through a
+            // link someone planted in its place.
             CliStore::File(file) => {
-                use std::io::Write as _;
-                let path = CliStore::account_file(file);
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                options
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(name.as_bytes()))
+                recovery::write_private(&CliStore::account_file(file), name.as_bytes())
                     .map_err(|e| e.to_string())
             }
             #[cfg(feature = "redis")]
@@ -63,18 +57,23 @@ impl CliStore {
         }
     }
 
-    /// The account name recorded at login, if any (at most 256 characters shown).
+    /// The account name recorded at login, if any: only from a private file of this user's
+    /// (never a FIFO, a link or another user's file), shown as printable ASCII (at most 256
+    /// characters; anything else, bidirectional controls included, as `?`).
     pub(crate) fn account(&self) -> Option<String> {
         let name = match self {
-            CliStore::File(file) => std::fs::read(CliStore::account_file(file))
+            CliStore::File(file) => recovery::read_private(&CliStore::account_file(file))
                 .ok()
                 .filter(|b| b.len() <= 1024)
-                .and_then(|b| String::from_utf8(b).ok()),
+                .and_then(|b| String::from_utf8(b.to_vec()).ok()),
             #[cfg(feature = "redis")]
             CliStore::Redis(redis) => redis.account().ok().flatten(),
         }?;
-        // Shown in a terminal: no control characters from a planted file.
-        let clean: String = name.chars().filter(|c| !c.is_control()).take(256).collect();
+        let clean: String = name
+            .chars()
+            .take(256)
+            .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+            .collect();
         (!clean.is_empty()).then_some(clean)
     }
 
@@ -212,18 +211,24 @@ pub(crate) fn default_grant(file: Option<&Path>) -> Result<GrantName, CliError> 
     let Some(file) = file else {
         return Ok(GrantName::default_grant());
     };
-    match std::fs::read_to_string(file) {
-        Ok(text) => Ok(GrantName::new(text.trim())?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(GrantName::default_grant()),
-        Err(source) => Err(CliError::DefaultGrant {
+    if std::fs::symlink_metadata(file).is_err() {
+        return Ok(GrantName::default_grant());
+    }
+    // Only a private file of this user's: another user must not choose the account.
+    match recovery::read_private(file) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            Ok(GrantName::new(text.trim())?)
+        }
+        Err(why) => Err(CliError::DefaultGrant {
             action: "read",
             path: file.to_path_buf(),
-            source,
+            source: std::io::Error::other(why.to_string()),
         }),
     }
 }
 
-/// Records `grant` as the default in `file` (written whole, then renamed over the old one).
+/// Records `grant` as the default in `file` (a new private file renamed over the old one).
 ///
 /// Errors: [`CliError::DefaultGrant`].
 pub(crate) fn set_default_grant(file: &Path, grant: &GrantName) -> Result<(), CliError> {
@@ -232,14 +237,14 @@ pub(crate) fn set_default_grant(file: &Path, grant: &GrantName) -> Result<(), Cl
         path: file.to_path_buf(),
         source,
     };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let temporary = dir.join(format!(".default-grant.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, format!("{grant}\n")).map_err(failed)?;
-    std::fs::rename(&temporary, file).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        failed(e)
-    })
+    if let Some(dir) = file.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(failed)?;
+    }
+    recovery::write_private(file, format!("{grant}\n").as_bytes()).map_err(failed)
 }
 
 /// Where sets a store refused are kept (the library's default directory).
@@ -348,16 +353,22 @@ impl FirstRequests {
         Ok(Some(FirstRequests { path: path.into() }))
     }
 
+    /// Only a private file of this user's is read (a planted one, a FIFO, a huge file are
+    /// passed over, and replaced by the next record).
     fn read(&self) -> Attempts {
-        std::fs::read(&self.path)
+        recovery::read_private(&self.path)
             .ok()
             .filter(|bytes| bytes.len() < 64 * 1024)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
     }
 
-    /// `Ok` when a first request may go at `now`; else when one may.
-    pub(crate) fn check(&self, now: std::time::SystemTime) -> Result<(), CliError> {
+    /// Takes the record's lock (a first request at a time across processes), and checks that
+    /// a request may go at `now`: the lock is held until [`record`](FirstTurn::record).
+    ///
+    /// Errors: [`CliError::FirstRequestWaiting`] with when one may.
+    pub(crate) fn begin(&self, now: std::time::SystemTime) -> Result<FirstTurn<'_>, CliError> {
+        let lock = self.lock();
         let attempts = self.read();
         let now_s = unix(now);
         let recent: Vec<u64> = attempts
@@ -366,11 +377,15 @@ impl FirstRequests {
             .copied()
             .filter(|t| now_s.saturating_sub(*t) < FIRST_WINDOW.as_secs())
             .collect();
-        let mut until = attempts.not_before;
+        // A record cannot ask for more than the longest wait honoured (a day and the window).
+        let ceiling = now_s
+            .saturating_add(FIRST_MAX_RETRY_AFTER.as_secs())
+            .saturating_add(FIRST_WINDOW.as_secs());
+        let mut until = attempts.not_before.min(ceiling);
         if recent.len() >= FIRST_BURST
             && let Some(oldest) = recent.iter().min()
         {
-            until = until.max(oldest + FIRST_WINDOW.as_secs());
+            until = until.max(oldest.saturating_add(FIRST_WINDOW.as_secs()).min(ceiling));
         }
         if until > now_s {
             return Err(CliError::FirstRequestWaiting {
@@ -378,17 +393,35 @@ impl FirstRequests {
                 record: self.path.clone(),
             });
         }
-        Ok(())
+        Ok(FirstTurn {
+            requests: self,
+            _lock: lock,
+        })
     }
 
-    /// Records a request sent at `now` and how it went: a failure waits what Pinterest asked
-    /// (`Retry-After`, `X-RateLimit-Reset`, capped at a day) or a backoff doubling from a
-    /// second; a success removes the record (the stored document keeps the budget from now).
-    pub(crate) fn record(&self, now: std::time::SystemTime, outcome: Result<(), &Error>) {
-        if outcome.is_ok() {
-            let _ = std::fs::remove_file(&self.path);
-            return;
+    /// An exclusive lock on `<record>.lock` (opened without following a link), if one can be
+    /// had; without it, first requests are still recorded, only not serialized.
+    fn lock(&self) -> Option<std::fs::File> {
+        let mut path = self.path.as_os_str().to_owned();
+        path.push(".lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
+        let file = options.open(PathBuf::from(path)).ok()?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return None;
+        }
+        file.lock().ok()?;
+        Some(file)
+    }
+
+    fn write(&self, now: std::time::SystemTime, error: &Error) {
         let mut attempts = self.read();
         let now_s = unix(now);
         attempts
@@ -398,9 +431,8 @@ impl FirstRequests {
         let failures = u32::try_from(attempts.requests.len()).unwrap_or(u32::MAX);
         let backoff =
             std::time::Duration::from_secs(1u64 << failures.min(9)).min(FIRST_BACKOFF_MAX);
-        let asked = outcome
-            .err()
-            .and_then(Error::response)
+        let asked = error
+            .response()
             .map(|response| {
                 [response.retry_after(), response.rate_limit_reset()]
                     .into_iter()
@@ -411,21 +443,37 @@ impl FirstRequests {
                     .min(FIRST_MAX_RETRY_AFTER)
             })
             .unwrap_or_default();
+        let ceiling = now_s.saturating_add(FIRST_MAX_RETRY_AFTER.as_secs());
         attempts.not_before = attempts
             .not_before
-            .max(now_s + backoff.max(asked).as_secs());
+            .min(ceiling)
+            .max(now_s.saturating_add(backoff.max(asked).as_secs()));
         let Ok(bytes) = serde_json::to_vec(&attempts) else {
             return;
         };
-        let temporary = self
-            .path
-            .with_extension(format!("tmp-{}", std::process::id()));
-        if std::fs::write(&temporary, bytes)
-            .and_then(|()| std::fs::rename(&temporary, &self.path))
-            .is_err()
-        {
-            let _ = std::fs::remove_file(&temporary);
-            tracing::warn!(record = %self.path.display(), "the first requests could not be recorded");
+        if let Err(e) = recovery::write_private(&self.path, &bytes) {
+            tracing::warn!(record = %self.path.display(), error = %e, "the first requests could not be recorded");
+        }
+    }
+}
+
+/// A first request under way: the record's lock is held until it is recorded.
+#[derive(Debug)]
+pub(crate) struct FirstTurn<'a> {
+    requests: &'a FirstRequests,
+    _lock: Option<std::fs::File>,
+}
+
+impl FirstTurn<'_> {
+    /// Records the request sent at `now` and how it went: a failure waits what Pinterest
+    /// asked (`Retry-After`, `X-RateLimit-Reset`, capped at a day) or a backoff doubling from
+    /// a second; a success removes the record (the stored document keeps the budget from now).
+    pub(crate) fn record(self, now: std::time::SystemTime, outcome: Result<(), &Error>) {
+        match outcome {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&self.requests.path);
+            }
+            Err(error) => self.requests.write(now, error),
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct FileStore {
 /// the default timeouts takes.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The random letters or digits after a temporary file's prefix (tempfile's default).
+const TEMP_RANDOM: usize = 6;
+
 /// The largest token file read: a document is well under 4 KiB.
 const MAX_FILE: u64 = 1024 * 1024;
 
@@ -280,9 +283,18 @@ impl FileStore {
         let Ok(entries) = fs::read_dir(self.dir()) else {
             return Vec::new();
         };
+        // Exactly the names `write` makes: the prefix and six random letters or digits. A
+        // longer name with the same start is another file's (a grant named
+        // `alice.token.json.tmp-1` has temporary files that start like `alice`'s).
         entries
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .filter(|e| {
+                e.file_name().to_str().is_some_and(|name| {
+                    name.strip_prefix(&prefix).is_some_and(|rest| {
+                        rest.len() == TEMP_RANDOM && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+                    })
+                })
+            })
             .map(|e| e.path())
             .collect()
     }
@@ -357,7 +369,7 @@ impl FileStore {
         let dir = self.dir();
         let prefix = self.temp_prefix();
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
+        builder.prefix(&prefix).rand_bytes(TEMP_RANDOM);
         private(&mut builder);
         let mut temp = builder
             .tempfile_in(dir)
@@ -521,7 +533,7 @@ impl TokenStore for FileStore {
         let dir = self.dir();
         let prefix = self.temp_prefix();
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
+        builder.prefix(&prefix).rand_bytes(TEMP_RANDOM);
         private(&mut builder);
         let mut probe = builder
             .tempfile_in(dir)

@@ -488,6 +488,31 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, NotPrivate> {
     Ok(bytes)
 }
 
+/// Writes `bytes` to `path` as a private file (mode 0600): into a new file of a random name in
+/// the same directory (created exclusively, never through a link), then renamed over `path`
+/// (which replaces a link planted there instead of writing through it). For small side files
+/// next to a token file; read them back with [`read_private`].
+///
+/// Errors: the directory does not take the file, or the rename fails (nothing is left behind).
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pinterest-oauth-side.tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
+    }
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Keeps `document` for the store whose [`identity`](crate::TokenStore::identity) is
 /// `identity` in `dir` (created 0700), or, when `dir` cannot be written, in the first of [`fallback_dirs`] that takes it,
 /// as a file only the user can read. Returns its path.

@@ -211,10 +211,10 @@ fn temp_names(dir: &std::path::Path) -> Vec<String> {
 fn half_written_temporary_files_are_removed_by_the_next_lock() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileStore::new(dir.path().join("token.json"));
-    write_private(&dir.path().join(".token.json.tmp-leftover"), b"half");
+    write_private(&dir.path().join(".token.json.tmp-Left01"), b"half");
     std::fs::write(dir.path().join("unrelated.txt"), b"keep").unwrap();
     save(&store, &token("pina_x")).unwrap();
-    assert!(!dir.path().join(".token.json.tmp-leftover").exists());
+    assert!(!dir.path().join(".token.json.tmp-Left01").exists());
     assert!(dir.path().join("unrelated.txt").exists());
 }
 
@@ -273,17 +273,17 @@ fn only_private_files_of_this_user_in_the_stored_sets_lineage_are_restored() {
     };
     // Of this user's, mode 0600, but of no lineage: left alone.
     write_private(
-        &dir.path().join(".token.json.tmp-unrelated"),
+        &dir.path().join(".token.json.tmp-Unrel1"),
         later("pina_unrelated").to_bytes().as_slice(),
     );
     // In the lineage, but readable by others: left alone.
     let rotated = TokenDocument::new(token("pina_rotated")).rotating(&stored);
     write_private(
-        &dir.path().join(".token.json.tmp-open"),
+        &dir.path().join(".token.json.tmp-Open01"),
         rotated.to_bytes().as_slice(),
     );
     std::fs::set_permissions(
-        dir.path().join(".token.json.tmp-open"),
+        dir.path().join(".token.json.tmp-Open01"),
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
@@ -295,7 +295,7 @@ fn only_private_files_of_this_user_in_the_stored_sets_lineage_are_restored() {
     );
     std::os::unix::fs::symlink(
         elsewhere.path().join("set.json"),
-        dir.path().join(".token.json.tmp-link"),
+        dir.path().join(".token.json.tmp-Link01"),
     )
     .unwrap();
     drop(store.lock().unwrap());
@@ -307,9 +307,9 @@ fn only_private_files_of_this_user_in_the_stored_sets_lineage_are_restored() {
     assert_eq!(
         temp_names(dir.path()),
         [
-            ".token.json.tmp-link",
-            ".token.json.tmp-open",
-            ".token.json.tmp-unrelated"
+            ".token.json.tmp-Link01",
+            ".token.json.tmp-Open01",
+            ".token.json.tmp-Unrel1"
         ],
         "each is left where it was"
     );
@@ -321,7 +321,7 @@ fn a_temporary_file_another_user_planted_never_replaces_the_set() {
     let store = FileStore::new(dir.path().join("token.json"));
     let stored = save(&store, &token("pina_victim")).unwrap();
     // Even in the lineage, mode 0600, a file another user owns is never read.
-    let planted = dir.path().join(".token.json.tmp-planted");
+    let planted = dir.path().join(".token.json.tmp-Plant1");
     write_private(
         &planted,
         TokenDocument::new(token("pina_attacker"))
@@ -519,4 +519,28 @@ mod sealed {
             "the old key is no longer needed"
         );
     }
+}
+
+/// Found by an attack: the temporary files of a grant named `victim.token.json.tmp-1` start
+/// like those of `victim`, whose lock then adopted another grant's set as its own.
+#[test]
+fn another_files_temporary_files_are_never_taken_for_this_ones() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = FileStore::new(dir.path().join("victim.token.json"));
+    let first = save(&victim, &token("pina_victim")).unwrap();
+    // The other grant's complete set, left in its temporary file (a crash before the rename).
+    let theirs = TokenDocument::new(token("pina_other")).rotating(&first);
+    let left = dir
+        .path()
+        .join(".victim.token.json.tmp-1.token.json.tmp-AbC123");
+    std::fs::write(&left, &*theirs.to_bytes()).unwrap();
+    std::fs::set_permissions(&left, std::fs::Permissions::from_mode(0o600)).unwrap();
+    drop(victim.lock().unwrap());
+    assert_eq!(
+        victim.load().unwrap(),
+        Some(first),
+        "the other grant's set was adopted"
+    );
+    assert!(left.exists(), "the other grant's file was touched");
 }

@@ -219,7 +219,7 @@ fn a_set_another_user_plants_beside_the_token_file_is_never_used() {
     let victim = stored(&env.token_file());
 
     // Another user logs in to their own account (later: their set is "newer"), and plants it
-    // beside the victim's file, named like the store's own temporary files, mode 0600.
+    // beside the victim's file, named exactly like the store's own temporary files (six random letters or digits), mode 0600.
     let own = env.dir.path().join("attacker");
     std::fs::create_dir(&own).unwrap();
     std::os::unix::fs::chown(&own, Some(NOBODY), Some(NOBODY)).unwrap();
@@ -228,7 +228,7 @@ fn a_set_another_user_plants_beside_the_token_file_is_never_used() {
     env.user = Some(NOBODY);
     let (login, _) = env.login(&[]);
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
-    let planted = shared.join(".token.json.tmp-planted");
+    let planted = shared.join(".token.json.tmp-Plant1");
     let copy = Command::new("setpriv")
         .args([
             "--reuid=65534",

@@ -151,6 +151,14 @@ fn bad_grant_names_are_usage_errors_before_anything_is_touched() {
     let config = env.dir.path().join("config/pinterest-oauth");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(config.join("default-grant"), "../../etc\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            config.join("default-grant"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
     let out = env.run(&["status"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
 }
@@ -282,4 +290,127 @@ fn tokens_sealed_at_rest_open_only_with_their_key_and_are_rekeyed_without_a_refr
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
     let out = env.run(&["grants", "rekey"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+}
+
+/// Found by an attack on the grants' side files (a shared token directory, another user):
+/// links planted where the CLI writes, FIFOs and huge files where it reads, a record that
+/// overflows, a default grant someone else wrote, one bad grant stopping the others.
+#[test]
+fn side_files_planted_by_another_hand_are_never_followed_blocking_or_believed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = by_grant();
+    login_as(&env, "alice");
+    let alice = env.token_dir.join("alice.token.json");
+    let before = std::fs::read(&alice).unwrap();
+    // A link where carol's account name goes: the write replaces the link, alice is intact.
+    std::os::unix::fs::symlink(&alice, env.token_dir.join("carol.token.json.account")).unwrap();
+    login_as(&env, "carol");
+    assert_eq!(
+        std::fs::read(&alice).unwrap(),
+        before,
+        "written through a link"
+    );
+    assert!(
+        !std::fs::symlink_metadata(env.token_dir.join("carol.token.json.account"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // A FIFO as dave's account name: `grants` does not block on it (bounded by `finish`).
+    std::fs::copy(&alice, env.token_dir.join("dave.token.json")).unwrap();
+    mkfifo(&env.token_dir.join("dave.token.json.account"));
+    let listed = env.run(&["grants", "--json"]);
+    assert_eq!(code(&listed), 0, "{}", text(&listed.stderr));
+    // A record of first requests that would overflow any clock: a wait, never a crash.
+    let attempts = env.token_dir.join("app.token.json.attempts");
+    std::fs::write(&attempts, r#"{"requests":[18446744073709551615,18446744073709551615,18446744073709551615,18446744073709551615,18446744073709551615],"not_before":18446744073709551615}"#).unwrap();
+    std::fs::set_permissions(&attempts, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(&[
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+        "--save",
+        "--grant",
+        "app",
+    ]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    // The same record, not a private file of this user's: passed over, not believed.
+    std::fs::set_permissions(&attempts, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&[
+        "client-credentials",
+        "--scopes",
+        "ads:read",
+        "--save",
+        "--grant",
+        "app",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    // A default grant file others could have written is refused, not obeyed.
+    let config = env.dir.path().join("config/pinterest-oauth");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("default-grant"), "carol\n").unwrap();
+    std::fs::set_permissions(
+        config.join("default-grant"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = env.run(&["status"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("default grant"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(config.join("default-grant")).unwrap();
+    // One corrupt grant stops neither `status --all` nor `grants rekey` for the others.
+    std::fs::write(env.token_dir.join("aaa.token.json"), "not json").unwrap();
+    let all = env.run(&["status", "--all", "--json"]);
+    assert_eq!(code(&all), 6, "{}", text(&all.stderr));
+    assert!(
+        text(&all.stdout).contains("\"carol\""),
+        "{}",
+        text(&all.stdout)
+    );
+    let key = text(&env.run(&["keygen"]).stdout).trim().to_owned();
+    let rekey = with_keys(&env, &key, &["grants", "rekey"]);
+    assert_eq!(code(&rekey), 6, "{}", text(&rekey.stderr));
+    assert!(
+        text(&rekey.stderr).contains("aaa: not resealed"),
+        "{}",
+        text(&rekey.stderr)
+    );
+    assert!(
+        !std::fs::read_to_string(env.token_dir.join("carol.token.json"))
+            .unwrap()
+            .contains("pinr_")
+    );
+}
+
+#[test]
+fn failing_first_app_token_requests_run_at_once_send_one_request() {
+    let env = by_grant();
+    let children: Vec<_> = (0..12)
+        .map(|_| {
+            let mut command = env.command(&[
+                "client-credentials",
+                "--scopes",
+                "ads:read",
+                "--save",
+                "--grant",
+                "app",
+            ]);
+            command.env("PINTEREST_APP_SECRET", "a-wrong-secret");
+            command.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = finish(child);
+        assert_ne!(code(&out), 0);
+        assert_ne!(code(&out), 101, "{}", text(&out.stderr));
+    }
+    assert_eq!(
+        env.fake.stats().token.client_credentials,
+        1,
+        "one request, then the others wait for its backoff"
+    );
 }
