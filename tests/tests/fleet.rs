@@ -622,10 +622,12 @@ fn a_lock_that_never_runs_out_is_one_typed_store_error_not_consent() {
     )
     .unwrap();
     let err = source.access_token().unwrap_err();
+    // Reported at once as what it is: waiting would never end it.
     assert!(
-        matches!(store_error(&err), StoreError::LockTimeout { .. }),
+        matches!(store_error(&err), StoreError::LockNeverExpires { .. }),
         "{err}"
     );
+    assert!(err.to_string().contains("no expiry"), "{err}");
     assert_eq!(
         err.kind(),
         pinterest_oauth_transport::ErrorKind::Store,

@@ -39,10 +39,18 @@ pub(crate) fn try_acquire(inner: &Arc<Inner>) -> Result<Option<StoreLock>, Store
 }
 
 /// Takes the lease, waiting for the holder to release it (woken by a notification, polling
-/// as a fallback) up to the lock timeout.
+/// as a fallback) up to the lock timeout; a lock with no expiry is reported at once.
 pub(crate) fn acquire(inner: &Arc<Inner>) -> Result<StoreLock, StoreError> {
     if let Some(lock) = try_acquire(inner)? {
         return Ok(lock);
+    }
+    // Every lease this crate takes has an expiry: a lock without one was set by hand or by
+    // another client, and would be waited for in vain.
+    let ttl: i64 = inner.run(|c| redis::cmd("PTTL").arg(&inner.keys.lock).query(c))?;
+    if ttl == -1 {
+        return Err(StoreError::LockNeverExpires {
+            location: inner.keys.lock.clone(),
+        });
     }
     let deadline = Instant::now() + inner.options.lock_timeout;
     // Subscribed before the next attempt, so a release in between is not missed.

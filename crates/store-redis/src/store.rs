@@ -169,7 +169,8 @@ impl TokenStore for RedisStore {
     /// polling as a fallback) up to the lock timeout.
     ///
     /// Errors: [`StoreError::LockTimeout`] when another holder kept it that long;
-    /// [`StoreError::Unavailable`] when Redis cannot be reached.
+    /// [`StoreError::LockNeverExpires`] at once for a lock key with no expiry (never one of
+    /// this crate's); [`StoreError::Unavailable`] when Redis cannot be reached.
     fn lock(&self) -> Result<StoreLock, StoreError> {
         lease::acquire(&self.inner)
     }

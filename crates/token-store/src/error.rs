@@ -27,6 +27,15 @@ pub enum StoreError {
         /// How long it was waited for.
         waited: Duration,
     },
+    /// The lock is held by something that never lets it go: a shared store's lock with no
+    /// expiry (set by hand, or by a client that is not this one). Waiting would not help.
+    #[error(
+        "{location} is held by a lock with no expiry (set by hand or by another client): it never runs out by itself; delete it once no process of yours is refreshing"
+    )]
+    LockNeverExpires {
+        /// The lock (a key).
+        location: String,
+    },
     /// The stored document cannot be read; it was left untouched.
     #[error(
         "{location} holds no valid token set ({problem}); it was left untouched: move it away, then log in again"
