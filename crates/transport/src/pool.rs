@@ -219,9 +219,9 @@ type Shard<T> = RwLock<HashMap<GrantName, Arc<Slot<T>>, BuildHasherDefault<Known
 
 /// One grant in memory: its source, made on first use.
 pub(crate) struct Slot<T> {
-    pub(crate) source: OnceLock<T>,
+    source: OnceLock<T>,
     /// Held while the source is made (its store read), so it is made once.
-    pub(crate) making: Mutex<()>,
+    making: Mutex<()>,
     /// Asked for since the last eviction sweep (the CLOCK algorithm's reference bit: set only
     /// when clear, so the hot path writes nothing shared once it is set).
     used: AtomicBool,
@@ -264,6 +264,28 @@ impl<T: Clone> PoolMap<T> {
         Some(source.clone())
     }
 
+    /// `grant`'s source: the one in memory, else one `make` makes (once, however many callers
+    /// ask at the same time: the others wait for it). Blocks while it is made (`make` reads the
+    /// grant's store).
+    ///
+    /// Errors: what `make` fails with (nothing is kept then).
+    pub(crate) fn get_or_make(
+        &self,
+        grant: &GrantName,
+        make: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if let Some(source) = self.get(grant) {
+            return Ok(source);
+        }
+        let slot = self.slot(grant);
+        let _making = slot.making.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(source) = slot.source.get() {
+            return Ok(source.clone());
+        }
+        let source = make()?;
+        Ok(slot.source.get_or_init(|| source).clone())
+    }
+
     /// Grants in memory.
     pub(crate) fn len(&self) -> usize {
         self.held.load(Ordering::Relaxed)
@@ -271,7 +293,7 @@ impl<T: Clone> PoolMap<T> {
 
     /// The slot of `grant`, made (and grants not asked for lately let go, past the limit) if
     /// new.
-    pub(crate) fn slot(&self, grant: &GrantName) -> Arc<Slot<T>> {
+    fn slot(&self, grant: &GrantName) -> Arc<Slot<T>> {
         let mut shard = self
             .shard(grant)
             .write()
@@ -332,3 +354,87 @@ impl<T: Clone> PoolMap<T> {
         drop(dropped);
     }
 }
+
+/// Implements what both flavours' `TokenPool<H, G>` share over the HTTP trait `$http`: its
+/// inner state, `Clone`, `Debug`, the constructors and accessors. Each flavour writes the
+/// struct (with its docs), `source`, `access_token` and `refresh_due`.
+macro_rules! token_pool_basics {
+    (http = $http:ident) => {
+        struct PoolInner<H: $http, G: GrantStore> {
+            client: Client<H>,
+            grants: G,
+            config: PoolConfig,
+            map: PoolMap<TokenSource<H, G::Store>>,
+        }
+
+        impl<H: $http, G: GrantStore> Clone for TokenPool<H, G> {
+            fn clone(&self) -> Self {
+                TokenPool {
+                    inner: self.inner.clone(),
+                }
+            }
+        }
+
+        impl<H: $http, G: GrantStore + std::fmt::Debug> std::fmt::Debug for TokenPool<H, G> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("TokenPool")
+                    .field("grants", &self.inner.grants)
+                    .field("in_memory", &self.in_memory())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<H: $http, G: GrantStore> TokenPool<H, G> {
+            /// A pool of the grants in `grants`, over `client`, with the default
+            /// [`PoolConfig`].
+            pub fn new(client: Client<H>, grants: G) -> TokenPool<H, G> {
+                TokenPool::with_config(client, grants, PoolConfig::default())
+            }
+
+            /// A pool set up by `config`.
+            pub fn with_config(
+                client: Client<H>,
+                grants: G,
+                config: PoolConfig,
+            ) -> TokenPool<H, G> {
+                TokenPool {
+                    inner: Arc::new(PoolInner {
+                        client,
+                        grants,
+                        map: PoolMap::new(config.max_in_memory()),
+                        config,
+                    }),
+                }
+            }
+
+            /// How many grants are in memory now.
+            pub fn in_memory(&self) -> usize {
+                self.inner.map.len()
+            }
+
+            /// The store of grants.
+            pub fn grants(&self) -> &G {
+                &self.inner.grants
+            }
+
+            /// The app-wide budget every grant's requests count in.
+            pub fn app_budget(&self) -> &Arc<RequestBudget> {
+                self.inner.config.app_budget()
+            }
+
+            /// `grant`'s source, made (its store read, this call blocking) if not in memory.
+            fn source_now(&self, grant: &GrantName) -> Result<TokenSource<H, G::Store>, Error> {
+                let inner = &self.inner;
+                inner.map.get_or_make(grant, || {
+                    let store = inner.grants.open(grant)?;
+                    TokenSource::with_config(
+                        inner.client.clone(),
+                        store,
+                        inner.config.source_config(grant),
+                    )
+                })
+            }
+        }
+    };
+}
+pub(crate) use token_pool_basics;

@@ -61,18 +61,19 @@ impl<H: AsyncHttp> Client<H> {
         let config = self.config.clone();
         let (start_store, start_options) = (store.clone(), options.clone());
         let (listener, consent, prompt) =
-            blocking(move || crate::login::start(&config, &start_store, &start_options)).await??;
+            super::blocking(move || crate::login::start(&config, &start_store, &start_options))
+                .await??;
         open(&prompt);
         let deadline = std::time::Instant::now() + options.timeout();
         let waited = consent.clone();
-        let callback = blocking(move || listener.wait(&waited, deadline)).await??;
+        let callback = super::blocking(move || listener.wait(&waited, deadline)).await??;
         // The code is spent from the exchange until the set is saved.
         let flying = crate::InFlight::enter();
         let exchanged = match callback.grant.clone() {
             Err(refused) => Err(Error::Callback(refused)),
             Ok(grant) => {
                 let reserve_store = store.clone();
-                match blocking(move || crate::login::reserve(&reserve_store)).await {
+                match super::blocking(move || crate::login::reserve(&reserve_store)).await {
                     Ok(Ok(())) => Ok(self.exchange(grant).await?),
                     Ok(Err(e)) | Err(e) => Err(e),
                 }
@@ -82,10 +83,12 @@ impl<H: AsyncHttp> Client<H> {
             Ok(token) => {
                 let (save_store, saved) = (store.clone(), token.clone());
                 let recovery = options.recovery_dir().map(std::path::Path::to_path_buf);
-                blocking(move || crate::login::save_login(&save_store, saved, recovery.as_deref()))
-                    .await
-                    .and_then(|r| r)
-                    .map(|_| token)
+                super::blocking(move || {
+                    crate::login::save_login(&save_store, saved, recovery.as_deref())
+                })
+                .await
+                .and_then(|r| r)
+                .map(|_| token)
             }
             Err(e) => Err(e),
         };
@@ -93,17 +96,4 @@ impl<H: AsyncHttp> Client<H> {
         crate::login::answer(callback, &result);
         result
     }
-}
-
-/// Runs blocking work on tokio's blocking pool.
-#[cfg(feature = "login")]
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        Error::Store(pinterest_oauth_store::StoreError::Unavailable {
-            what: "the blocking pool".into(),
-            source: Box::new(e),
-        })
-    })
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use pinterest_oauth_core::http::Request;
 
 use crate::{
-    AsyncHttp, FromHttpConfig, Http, HttpConfig, SecretResponse, TransportError, TransportErrorKind,
+    AsyncHttp, Error, FromHttpConfig, Http, HttpConfig, SecretResponse, TransportError,
+    TransportErrorKind,
 };
 
 /// An [`AsyncHttp`] stack driven from blocking code on a runtime of its own (one
@@ -103,4 +104,17 @@ impl<H> Drop for Blocking<H> {
             runtime.shutdown_background();
         }
     }
+}
+
+/// Runs store work (and other blocking work) on tokio's blocking pool; a pool that refuses it
+/// (the runtime shutting down) or work that panicked is an unavailable store.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        Error::Store(pinterest_oauth_store::StoreError::Unavailable {
+            what: "the blocking pool".into(),
+            source: Box::new(e),
+        })
+    })
 }

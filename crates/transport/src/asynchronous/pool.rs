@@ -2,14 +2,15 @@
 //! a [`TokenSource`], in bounded memory. Store work (listing, loading, a grant's first read)
 //! runs on tokio's blocking pool.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use pinterest_oauth_core::{AccessToken, Token};
 use pinterest_oauth_store::{GrantName, GrantStore, TokenStore};
 
+use super::blocking;
 use super::{Client, TokenSource};
 use crate::pool::{PoolConfig, PoolMap, RefreshReport};
-use crate::{AsyncHttp, Error, RequestBudget, TransportError, TransportErrorKind};
+use crate::{AsyncHttp, Error, RequestBudget};
 
 /// The tokens of every grant of one app in a [`GrantStore`], on tokio: what the blocking
 /// [`TokenPool`](crate::blocking::TokenPool) does (one [`TokenSource`] per grant, bounded
@@ -36,57 +37,9 @@ pub struct TokenPool<H: AsyncHttp, G: GrantStore> {
     inner: Arc<PoolInner<H, G>>,
 }
 
-struct PoolInner<H: AsyncHttp, G: GrantStore> {
-    client: Client<H>,
-    grants: G,
-    config: PoolConfig,
-    map: PoolMap<TokenSource<H, G::Store>>,
-}
-
-impl<H: AsyncHttp, G: GrantStore> Clone for TokenPool<H, G> {
-    fn clone(&self) -> Self {
-        TokenPool {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<H: AsyncHttp, G: GrantStore + std::fmt::Debug> std::fmt::Debug for TokenPool<H, G> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPool")
-            .field("grants", &self.inner.grants)
-            .field("in_memory", &self.in_memory())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Runs store work on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Transport(TransportError::new(TransportErrorKind::Other, e)))
-}
+crate::pool::token_pool_basics!(http = AsyncHttp);
 
 impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
-    /// A pool of the grants in `grants`, over `client`, with the default [`PoolConfig`].
-    pub fn new(client: Client<H>, grants: G) -> TokenPool<H, G> {
-        TokenPool::with_config(client, grants, PoolConfig::default())
-    }
-
-    /// A pool set up by `config`.
-    pub fn with_config(client: Client<H>, grants: G, config: PoolConfig) -> TokenPool<H, G> {
-        TokenPool {
-            inner: Arc::new(PoolInner {
-                client,
-                grants,
-                map: PoolMap::new(config.max_in_memory()),
-                config,
-            }),
-        }
-    }
-
     /// A valid access token of `grant`, refreshing (and saving) first when due: what
     /// [`TokenSource::access_token`] does, for this grant.
     ///
@@ -104,39 +57,8 @@ impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
         if let Some(source) = self.inner.map.get(grant) {
             return Ok(source);
         }
-        let pool = self.clone();
-        let grant = grant.clone();
-        blocking(move || {
-            let inner = &pool.inner;
-            let slot = inner.map.slot(&grant);
-            let _making = slot.making.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(source) = slot.source.get() {
-                return Ok(source.clone());
-            }
-            let store = inner.grants.open(&grant)?;
-            let source = TokenSource::with_config(
-                inner.client.clone(),
-                store,
-                inner.config.source_config(&grant),
-            )?;
-            Ok(slot.source.get_or_init(|| source).clone())
-        })
-        .await?
-    }
-
-    /// How many grants are in memory now.
-    pub fn in_memory(&self) -> usize {
-        self.inner.map.len()
-    }
-
-    /// The store of grants.
-    pub fn grants(&self) -> &G {
-        &self.inner.grants
-    }
-
-    /// The app-wide budget every grant's requests count in.
-    pub fn app_budget(&self) -> &Arc<RequestBudget> {
-        self.inner.config.app_budget()
+        let (pool, grant) = (self.clone(), grant.clone());
+        blocking(move || pool.source_now(&grant)).await?
     }
 
     /// Walks every grant the store holds and refreshes each that is due, as the blocking

@@ -1,7 +1,7 @@
 //! The blocking [`TokenPool`]: the tokens of many grants of one app, each with the guarantees
 //! of a [`TokenSource`], in bounded memory.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use pinterest_oauth_core::AccessToken;
 use pinterest_oauth_store::{GrantName, GrantStore, TokenStore};
@@ -45,48 +45,9 @@ pub struct TokenPool<H: Http, G: GrantStore> {
     inner: Arc<PoolInner<H, G>>,
 }
 
-struct PoolInner<H: Http, G: GrantStore> {
-    client: Client<H>,
-    grants: G,
-    config: PoolConfig,
-    map: PoolMap<TokenSource<H, G::Store>>,
-}
-
-impl<H: Http, G: GrantStore> Clone for TokenPool<H, G> {
-    fn clone(&self) -> Self {
-        TokenPool {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<H: Http, G: GrantStore + std::fmt::Debug> std::fmt::Debug for TokenPool<H, G> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPool")
-            .field("grants", &self.inner.grants)
-            .field("in_memory", &self.in_memory())
-            .finish_non_exhaustive()
-    }
-}
+crate::pool::token_pool_basics!(http = Http);
 
 impl<H: Http, G: GrantStore> TokenPool<H, G> {
-    /// A pool of the grants in `grants`, over `client`, with the default [`PoolConfig`].
-    pub fn new(client: Client<H>, grants: G) -> TokenPool<H, G> {
-        TokenPool::with_config(client, grants, PoolConfig::default())
-    }
-
-    /// A pool set up by `config`.
-    pub fn with_config(client: Client<H>, grants: G, config: PoolConfig) -> TokenPool<H, G> {
-        TokenPool {
-            inner: Arc::new(PoolInner {
-                client,
-                grants,
-                map: PoolMap::new(config.max_in_memory()),
-                config,
-            }),
-        }
-    }
-
     /// A valid access token of `grant`, refreshing (and saving) first when due: what
     /// [`TokenSource::access_token`] does, for this grant.
     ///
@@ -100,36 +61,7 @@ impl<H: Http, G: GrantStore> TokenPool<H, G> {
     ///
     /// Errors: [`Error::Store`] when its store cannot be opened or read.
     pub fn source(&self, grant: &GrantName) -> Result<TokenSource<H, G::Store>, Error> {
-        if let Some(source) = self.inner.map.get(grant) {
-            return Ok(source);
-        }
-        let slot = self.inner.map.slot(grant);
-        let _making = slot.making.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(source) = slot.source.get() {
-            return Ok(source.clone());
-        }
-        let store = self.inner.grants.open(grant)?;
-        let source = TokenSource::with_config(
-            self.inner.client.clone(),
-            store,
-            self.inner.config.source_config(grant),
-        )?;
-        Ok(slot.source.get_or_init(|| source).clone())
-    }
-
-    /// How many grants are in memory now.
-    pub fn in_memory(&self) -> usize {
-        self.inner.map.len()
-    }
-
-    /// The store of grants.
-    pub fn grants(&self) -> &G {
-        &self.inner.grants
-    }
-
-    /// The app-wide budget every grant's requests count in.
-    pub fn app_budget(&self) -> &Arc<RequestBudget> {
-        self.inner.config.app_budget()
+        self.source_now(grant)
     }
 
     /// Walks every grant the store holds and refreshes each that is due (by its own margin,
