@@ -5,6 +5,7 @@
 //! so tests check the project against the spec rather than against memory.
 
 pub mod crash;
+pub mod postgres;
 pub mod redis;
 pub mod spec;
 pub mod tokens;

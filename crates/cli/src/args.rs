@@ -83,8 +83,10 @@ pub(crate) struct Global {
     pub(crate) token_dir: Option<PathBuf>,
 
     /// Keep the tokens elsewhere than the token file: `redis://[:PASSWORD@]HOST:PORT/DB` shares
-    /// one grant between processes on many machines (exactly one refreshes at a time). Takes
-    /// precedence over --token-file.
+    /// one grant between processes on many machines (exactly one refreshes at a time);
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require]` keeps every grant in a row
+    /// of PostgreSQL (the schema is migrated on first use; see `migrate`); `file:PATH` is one
+    /// token file. Takes precedence over --token-file.
     #[arg(
         long,
         env = "PINTEREST_TOKEN_STORE",
@@ -157,6 +159,9 @@ pub(crate) enum Command {
     Grants(Grants),
     /// Print a new token key (`ptk1:…`) for PINTEREST_TOKEN_KEY or a key file.
     Keygen,
+    /// Create or upgrade the PostgreSQL schema of `--store postgres://…` (safe to run from many
+    /// processes at once; refuses a schema newer than this build's).
+    Migrate,
     /// The full flow against an embedded fake Pinterest: no credentials, no network.
     #[cfg(feature = "demo")]
     Demo,

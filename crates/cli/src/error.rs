@@ -127,6 +127,15 @@ pub(crate) enum CliError {
     #[error("this build has no redis store: install with `--features redis`")]
     #[cfg_attr(feature = "redis", allow(dead_code))]
     RedisNotBuilt,
+    /// `--store postgres://…` in a build without the `postgres` feature.
+    #[error("this build has no postgres store: install with `--features postgres`")]
+    #[cfg_attr(feature = "postgres", allow(dead_code))]
+    PostgresNotBuilt,
+    /// `migrate` without `--store postgres://…`.
+    #[error(
+        "`migrate` is for a PostgreSQL store: give --store postgres://USER@HOST/DB (or PINTEREST_TOKEN_STORE)"
+    )]
+    NothingToMigrate,
     /// `--transport hyper` in a build without the `hyper` feature.
     #[error(
         "this build has no hyper transport: install with `--features hyper`, or use --transport ureq"
@@ -209,6 +218,8 @@ impl CliError {
             | CliError::TokenKeys { .. }
             | CliError::NoTokenKey
             | CliError::RedisNotBuilt
+            | CliError::PostgresNotBuilt
+            | CliError::NothingToMigrate
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,
             #[cfg(feature = "demo")]

@@ -328,6 +328,35 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(e);
             }
         }
+        Command::Migrate => {
+            let url = context
+                .global
+                .store
+                .as_deref()
+                .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+                .ok_or(CliError::NothingToMigrate)?;
+            #[cfg(feature = "postgres")]
+            {
+                let migrated = pinterest_oauth_postgres::migrate(
+                    url,
+                    pinterest_oauth_postgres::PostgresConfig::default(),
+                )?;
+                if migrated.from == migrated.to {
+                    out!("the schema is up to date (version {})", migrated.to)?;
+                } else {
+                    out!(
+                        "the schema was migrated from version {} to {}",
+                        migrated.from,
+                        migrated.to
+                    )?;
+                }
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                let _ = url;
+                return Err(CliError::PostgresNotBuilt);
+            }
+        }
         Command::Keygen => {
             let key = pinterest_oauth_store::seal::TokenKey::generate().map_err(|e| {
                 CliError::TokenKeys {
@@ -528,9 +557,23 @@ impl Context {
                 #[cfg(not(feature = "redis"))]
                 return Err(CliError::RedisNotBuilt);
             }
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                #[cfg(feature = "postgres")]
+                {
+                    let app_id = AppId::new(self.app_id()?)?;
+                    let mut grants = pinterest_oauth_postgres::PostgresGrants::open(url, &app_id)?;
+                    if let Some(keys) = self.keys()? {
+                        grants = grants.with_sealing(keys.keyring);
+                    }
+                    return Ok(CliGrants::Postgres(Box::new(grants)));
+                }
+                #[cfg(not(feature = "postgres"))]
+                return Err(CliError::PostgresNotBuilt);
+            }
             return Err(pinterest_oauth_store::StoreError::InvalidLocation {
                 location: "--store".into(),
-                problem: "expected redis://HOST:PORT/DB or file:PATH".into(),
+                problem: "expected redis://HOST:PORT/DB, postgres://USER@HOST/DB or file:PATH"
+                    .into(),
             }
             .into());
         }

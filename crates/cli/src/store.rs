@@ -1,5 +1,6 @@
-//! The token store a command works on: the token file, or a grant kept in Redis
-//! (`--store redis://…`) that processes on many machines share.
+//! The token store a command works on: the token file, a grant kept in Redis
+//! (`--store redis://…`) that processes on many machines share, or a grant's row in PostgreSQL
+//! (`--store postgres://…`).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ pub(crate) enum CliStore {
     /// A grant in Redis, shared by a fleet.
     #[cfg(feature = "redis")]
     Redis(pinterest_oauth_redis::RedisStore),
+    /// A grant's row in PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(pinterest_oauth_postgres::PostgresStore),
 }
 
 impl CliStore {
@@ -27,6 +31,8 @@ impl CliStore {
             CliStore::File(file) => file,
             #[cfg(feature = "redis")]
             CliStore::Redis(redis) => redis,
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(postgres) => postgres,
         }
     }
 }
@@ -51,6 +57,8 @@ impl CliStore {
             }
             #[cfg(feature = "redis")]
             CliStore::Redis(redis) => redis.set_account(name).map_err(|e| e.to_string()),
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(postgres) => postgres.set_account(name).map_err(|e| e.to_string()),
         };
         if let Err(why) = recorded {
             tracing::warn!(%why, "the account's name could not be recorded");
@@ -68,6 +76,8 @@ impl CliStore {
                 .and_then(|b| String::from_utf8(b.to_vec()).ok()),
             #[cfg(feature = "redis")]
             CliStore::Redis(redis) => redis.account().ok().flatten(),
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(postgres) => postgres.account().ok().flatten(),
         }?;
         let clean: String = name
             .chars()
@@ -86,6 +96,9 @@ impl CliStore {
             // Cleared with the document's hash.
             #[cfg(feature = "redis")]
             CliStore::Redis(_) => {}
+            // Deleted with the row.
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(_) => {}
         }
     }
 
@@ -95,6 +108,8 @@ impl CliStore {
             CliStore::File(file) => file.sealed_under(),
             #[cfg(feature = "redis")]
             CliStore::Redis(redis) => redis.sealed_under(),
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(postgres) => postgres.sealed_under(),
         }
     }
 }
@@ -154,6 +169,9 @@ pub(crate) enum CliGrants {
     /// A key per grant.
     #[cfg(feature = "redis")]
     Redis(Box<pinterest_oauth_redis::RedisGrants>),
+    /// A row per grant.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<pinterest_oauth_postgres::PostgresGrants>),
 }
 
 impl CliGrants {
@@ -163,6 +181,8 @@ impl CliGrants {
             CliGrants::File(files) => files.grants(),
             #[cfg(feature = "redis")]
             CliGrants::Redis(redis) => redis.grants(),
+            #[cfg(feature = "postgres")]
+            CliGrants::Postgres(postgres) => postgres.grants(),
         }
     }
 
@@ -172,6 +192,8 @@ impl CliGrants {
             CliGrants::File(files) => files.location(),
             #[cfg(feature = "redis")]
             CliGrants::Redis(redis) => redis.location(),
+            #[cfg(feature = "postgres")]
+            CliGrants::Postgres(postgres) => postgres.location(),
         }
     }
 
@@ -198,6 +220,9 @@ impl CliGrants {
                     None => store,
                 })
             }
+            // Sealed by the grants themselves (opened with the keyring).
+            #[cfg(feature = "postgres")]
+            CliGrants::Postgres(postgres) => CliStore::Postgres(postgres.open(grant)?),
         })
     }
 }
@@ -339,11 +364,16 @@ impl FirstRequests {
     /// Errors: what reading the store fails with.
     pub(crate) fn for_store(store: &CliStore) -> Result<Option<FirstRequests>, StoreError> {
         // Without the redis feature a token file is the only store there is.
-        #[cfg_attr(not(feature = "redis"), allow(clippy::infallible_destructuring_match))]
+        #[cfg_attr(
+            not(any(feature = "redis", feature = "postgres")),
+            allow(clippy::infallible_destructuring_match)
+        )]
         let file = match store {
             CliStore::File(file) => file,
             #[cfg(feature = "redis")]
             CliStore::Redis(_) => return Ok(None),
+            #[cfg(feature = "postgres")]
+            CliStore::Postgres(_) => return Ok(None),
         };
         if store.load()?.is_some() {
             return Ok(None);

@@ -132,6 +132,33 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The grant was removed from the store (its row deleted: the customer left) while this
+    /// document was being made: a save that follows an earlier set never re-creates it.
+    #[error("{location} was removed from the store; it is not re-created by a late save")]
+    Removed {
+        /// The grant's place (a table row).
+        location: String,
+    },
+    /// The store's backend refused these credentials or this role (a wrong password, no
+    /// privilege on the table); nothing was read or written. Never retried.
+    #[error("{what} refused access: {problem}")]
+    AccessDenied {
+        /// The backend, without credentials.
+        what: String,
+        /// What it said (never the password).
+        problem: String,
+    },
+    /// The store's schema is not one this build can use: newer than it knows (written by a
+    /// newer version), or older and not to be migrated by this process. Nothing was changed.
+    #[error("{location} has schema version {found}; this build uses version {supported}{}", schema_hint(*found, *supported))]
+    Schema {
+        /// The database.
+        location: String,
+        /// The version found (0: none).
+        found: i64,
+        /// The version this build reads and writes.
+        supported: i64,
+    },
     /// The store's backend is unreachable (a database down); `what` says which.
     #[error("{what} is unavailable: {source}")]
     Unavailable {
@@ -140,6 +167,14 @@ pub enum StoreError {
         /// The cause.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+fn schema_hint(found: i64, supported: i64) -> &'static str {
+    if found > supported {
+        " (written by a newer pinterest-oauth: upgrade this one; nothing is downgraded)"
+    } else {
+        " (run `pinterest-oauth migrate`, or open the store with migrations allowed)"
+    }
 }
 
 fn unsaved_text(kept_in: Option<&std::path::Path>, source: &StoreError) -> String {

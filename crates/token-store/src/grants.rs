@@ -198,6 +198,31 @@ pub trait GrantStore: Send + Sync + 'static {
             .map(|grant| self.open(grant).and_then(|store| store.load()))
             .collect()
     }
+
+    /// Claims for one refresh pass, for stores that let several workers (threads, processes,
+    /// machines) share the work: each [`Claims::next`] hands this worker grants that are due
+    /// and that no other live worker holds, so every due grant is looked at by one worker. The
+    /// claims are released when the returned value is dropped (or its process dies).
+    ///
+    /// `Ok(None)` (the default): the store does not share work, and a pass walks every grant
+    /// ([`grants`](Self::grants)).
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the store cannot be reached.
+    fn claims(&self) -> Result<Option<Box<dyn Claims>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// One worker's claims in a refresh pass (see [`GrantStore::claims`]); dropping it releases
+/// them.
+pub trait Claims: Send + std::fmt::Debug {
+    /// Claims up to `max` more grants whose stored documents say they may need work by `by`,
+    /// that no other live worker has claimed (and none this pass already handed out); empty
+    /// when none are left.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the store cannot be reached.
+    fn next(&mut self, by: std::time::SystemTime, max: usize)
+    -> Result<Vec<GrantName>, StoreError>;
 }
 
 /// Grants as files in one directory: `default` is `token.json`, any other grant `NAME` is

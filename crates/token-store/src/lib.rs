@@ -64,7 +64,7 @@ use pinterest_oauth_core::TokenDocument;
 
 pub use error::StoreError;
 pub use file::{DEFAULT_LOCK_TIMEOUT, FileStore};
-pub use grants::{FileGrants, GrantName, GrantNameError, GrantStore, KnownHash};
+pub use grants::{Claims, FileGrants, GrantName, GrantNameError, GrantStore, KnownHash};
 pub use memory::MemoryStore;
 
 /// Where a token source keeps its token document.

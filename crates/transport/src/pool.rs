@@ -27,6 +27,11 @@ pub const DEFAULT_APP_BUDGET: (u32, Duration) = (600, Duration::from_secs(86_400
 /// [`GrantStore::load_all`]: pinterest_oauth_store::GrantStore::load_all
 pub(crate) const READ_BATCH: usize = 1000;
 
+/// Grants a worker claims at once when the store shares passes between workers
+/// ([`GrantStore::claims`](pinterest_oauth_store::GrantStore::claims)): small, so that the
+/// workers of one pass share its work evenly.
+pub(crate) const CLAIM_BATCH: usize = 32;
+
 /// The number of independently locked parts of a pool's map.
 const SHARDS: usize = 64;
 
@@ -127,6 +132,31 @@ impl PoolConfig {
     pub(crate) fn now(&self) -> SystemTime {
         (self.source.clock())()
     }
+
+    /// The latest time a grant's store may say it falls due, on its own terms (no margin), for
+    /// it to be due at `now` by this pool's margins: what a worker claims by.
+    pub(crate) fn claim_horizon(&self, now: SystemTime) -> SystemTime {
+        now.checked_add(self.source.lifecycle().refresh_margin() + self.spread)
+            .unwrap_or(now)
+    }
+}
+
+/// Reads `batch`'s documents from `grants` and files each in `report`; those due are added to
+/// `due` with the token each holds. What one step of either pool's pass does with the store.
+pub(crate) fn sort_out<G: pinterest_oauth_store::GrantStore>(
+    config: &PoolConfig,
+    grants: &G,
+    batch: &[GrantName],
+    now: SystemTime,
+    report: &mut RefreshReport,
+    due: &mut Vec<(GrantName, Token)>,
+) {
+    let documents = grants.load_all(batch);
+    for (grant, document) in batch.iter().zip(documents) {
+        if let Some(before) = report.before(config, grant, document, now) {
+            due.push((grant.clone(), before));
+        }
+    }
 }
 
 /// What one `refresh_due` pass did.
@@ -149,6 +179,17 @@ pub struct RefreshReport {
 }
 
 impl RefreshReport {
+    /// Adds what `other` filed to this report.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn merge(&mut self, other: RefreshReport) {
+        self.checked += other.checked;
+        self.refreshed.extend(other.refreshed);
+        self.waiting.extend(other.waiting);
+        self.consent_needed.extend(other.consent_needed);
+        self.stopped.extend(other.stopped);
+        self.failed.extend(other.failed);
+    }
+
     /// Files `grant` by what its stored document says at `now`; `Some(token)` when it is due
     /// (the token it holds, to tell a refresh from no change afterwards).
     pub(crate) fn before(

@@ -6,6 +6,8 @@ mod file_safety;
 mod grants;
 mod login;
 mod output;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 mod support;

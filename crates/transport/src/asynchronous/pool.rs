@@ -61,30 +61,80 @@ impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
         blocking(move || pool.source_now(&grant)).await?
     }
 
-    /// Walks every grant the store holds and refreshes each that is due, as the blocking
+    /// Walks every grant the store holds (or, when the store shares passes between workers,
+    /// the grants this worker claims) and refreshes each that is due, as the blocking
     /// [`refresh_due`](crate::blocking::TokenPool::refresh_due) does.
     ///
-    /// Errors: what listing the grants fails with ([`Error::Store`]); a grant's own failure
-    /// is in the report.
+    /// Errors: what listing (or claiming) the grants fails with ([`Error::Store`]); a grant's
+    /// own failure is in the report.
     pub async fn refresh_due(&self) -> Result<RefreshReport, Error> {
         let now = self.inner.config.now();
         let pool = self.clone();
-        // The store's side on the blocking pool: list, read, sort out what is due.
-        let (mut report, due) = blocking(move || -> Result<_, Error> {
+        // The store's side on the blocking pool: list (or claim), read, sort out what is due.
+        let (mut report, due, mut claims) = blocking(move || -> Result<_, Error> {
             let inner = &pool.inner;
             let mut report = RefreshReport::default();
             let mut due: Vec<(GrantName, Token)> = Vec::new();
-            for batch in inner.grants.grants()?.chunks(crate::pool::READ_BATCH) {
-                let documents = inner.grants.load_all(batch);
-                for (grant, document) in batch.iter().zip(documents) {
-                    if let Some(before) = report.before(&inner.config, grant, document, now) {
-                        due.push((grant.clone(), before));
-                    }
+            let claims = inner.grants.claims()?;
+            if claims.is_none() {
+                for batch in inner.grants.grants()?.chunks(crate::pool::READ_BATCH) {
+                    crate::pool::sort_out(
+                        &inner.config,
+                        &inner.grants,
+                        batch,
+                        now,
+                        &mut report,
+                        &mut due,
+                    );
                 }
             }
-            Ok((report, due))
+            Ok((report, due, claims))
         })
         .await??;
+        self.refresh_each(due, now, &mut report).await;
+        while let Some(held) = claims.take() {
+            let pool = self.clone();
+            // The claims are dropped (released) on the blocking pool too.
+            let (held, due, step) = blocking(move || {
+                let mut held = held;
+                let inner = &pool.inner;
+                let mut step = RefreshReport::default();
+                let mut due = Vec::new();
+                let batch = held.next(inner.config.claim_horizon(now), crate::pool::CLAIM_BATCH);
+                match batch {
+                    Ok(batch) if !batch.is_empty() => {
+                        crate::pool::sort_out(
+                            &inner.config,
+                            &inner.grants,
+                            &batch,
+                            now,
+                            &mut step,
+                            &mut due,
+                        );
+                        (Some(held), due, Ok(step))
+                    }
+                    other => {
+                        drop(held);
+                        (None, due, other.map(|_| step))
+                    }
+                }
+            })
+            .await?;
+            let step = step?;
+            report.merge(step);
+            self.refresh_each(due, now, &mut report).await;
+            claims = held;
+        }
+        Ok(report)
+    }
+
+    /// Refreshes each of `due` (a grant and the token it held) and files how it went.
+    async fn refresh_each(
+        &self,
+        due: Vec<(GrantName, Token)>,
+        now: std::time::SystemTime,
+        report: &mut RefreshReport,
+    ) {
         for (grant, before) in due {
             let source = match self.source(&grant).await {
                 Ok(source) => source,
@@ -114,6 +164,5 @@ impl<H: AsyncHttp, G: GrantStore> TokenPool<H, G> {
                 now,
             );
         }
-        Ok(report)
     }
 }

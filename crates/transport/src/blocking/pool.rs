@@ -68,21 +68,45 @@ impl<H: Http, G: GrantStore> TokenPool<H, G> {
     /// spread per grant), within each grant's and the app's budgets, one at a time. Grants
     /// not due are only read, not kept in memory.
     ///
-    /// Errors: what listing the grants fails with ([`Error::Store`]); a grant's own failure
-    /// is in the report.
+    /// When the store shares passes between workers
+    /// ([`GrantStore::claims`](pinterest_oauth_store::GrantStore::claims): Postgres), the pass
+    /// walks only the grants this worker claims, a few at a time, until none are left: any
+    /// number of workers running passes at once refresh each due grant once between them.
+    ///
+    /// Errors: what listing (or claiming) the grants fails with ([`Error::Store`]); a grant's
+    /// own failure is in the report.
     pub fn refresh_due(&self) -> Result<RefreshReport, Error> {
         let mut report = RefreshReport::default();
         let config = &self.inner.config;
+        let grants = &self.inner.grants;
         let now = config.now();
         let mut due = Vec::new();
-        for batch in self.inner.grants.grants()?.chunks(crate::pool::READ_BATCH) {
-            let documents = self.inner.grants.load_all(batch);
-            for (grant, document) in batch.iter().zip(documents) {
-                if let Some(before) = report.before(config, grant, document, now) {
-                    due.push((grant.clone(), before));
+        match grants.claims()? {
+            None => {
+                for batch in grants.grants()?.chunks(crate::pool::READ_BATCH) {
+                    crate::pool::sort_out(config, grants, batch, now, &mut report, &mut due);
                 }
+                self.refresh_each(due, now, &mut report);
             }
+            Some(mut claims) => loop {
+                let batch = claims.next(config.claim_horizon(now), crate::pool::CLAIM_BATCH)?;
+                if batch.is_empty() {
+                    break;
+                }
+                crate::pool::sort_out(config, grants, &batch, now, &mut report, &mut due);
+                self.refresh_each(std::mem::take(&mut due), now, &mut report);
+            },
         }
+        Ok(report)
+    }
+
+    /// Refreshes each of `due` (a grant and the token it held) and files how it went.
+    fn refresh_each(
+        &self,
+        due: Vec<(GrantName, pinterest_oauth_core::Token)>,
+        now: std::time::SystemTime,
+        report: &mut RefreshReport,
+    ) {
         for (grant, before) in due {
             let source = match self.source(&grant) {
                 Ok(source) => source,
@@ -106,6 +130,5 @@ impl<H: Http, G: GrantStore> TokenPool<H, G> {
                 now,
             );
         }
-        Ok(report)
     }
 }

@@ -1,0 +1,542 @@
+//! Connections: the URL and how it is shown, TLS through rustls, the runtime the blocking calls
+//! run on, a bounded pool, and how the driver's errors become [`StoreError`]s.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use pinterest_oauth_store::StoreError;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::error::SqlState;
+
+use crate::config::PostgresConfig;
+
+/// The runtime every connection of this process runs on (one worker thread: the work is
+/// waiting on sockets).
+fn runtime() -> Result<&'static tokio::runtime::Runtime, StoreError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("pinterest-oauth-postgres")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| StoreError::Unavailable {
+            what: "the Postgres store's runtime".into(),
+            source: e.clone().into(),
+        })
+}
+
+/// Runs `future` to completion from blocking code, on any thread: one inside an async runtime
+/// (a task calling the store directly) runs it from a thread of its own rather than block the
+/// runtime's.
+pub(crate) fn block_on<F>(future: F) -> Result<F::Output, StoreError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let runtime = runtime()?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| runtime.block_on(future))
+                .join()
+                .map_err(|_| StoreError::Unavailable {
+                    what: "the Postgres store".into(),
+                    source: "a store thread panicked".into(),
+                })
+        })
+    } else {
+        Ok(runtime.block_on(future))
+    }
+}
+
+/// A server as the user named it, parsed, with the name it is shown by (never the password).
+#[derive(Clone)]
+pub(crate) struct Server {
+    pub(crate) config: tokio_postgres::Config,
+    /// `postgres://user@host:port/db`: one name for one database however the URL is spelled.
+    pub(crate) shown: String,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl Server {
+    /// Parses `url` (`postgres://` or `postgresql://`, as libpq takes it).
+    ///
+    /// Errors: [`StoreError::InvalidLocation`] (the URL shown without its password).
+    pub(crate) fn parse(url: &str, options: &PostgresConfig) -> Result<Server, StoreError> {
+        let invalid = |problem: String| StoreError::InvalidLocation {
+            location: redact_url(url),
+            problem,
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "expected postgres://user[:password]@host[:port]/database".into(),
+            ));
+        }
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| invalid(redact(&e.to_string(), url)))?;
+        if config.get_hosts().is_empty() {
+            return Err(invalid("no host given".into()));
+        }
+        if config.get_user().is_none_or(str::is_empty) {
+            return Err(invalid(
+                "no user given (postgres://user@host/database)".into(),
+            ));
+        }
+        config
+            .connect_timeout(options.connect_timeout)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .application_name("pinterest-oauth");
+        #[cfg(target_os = "linux")]
+        config.tcp_user_timeout(options.io_timeout.max(Duration::from_secs(1)));
+        let shown = shown(&config);
+        let tls = match config.get_ssl_mode() {
+            SslMode::Disable => None,
+            _ => Some(tls(&options.roots).map_err(invalid)?),
+        };
+        Ok(Server { config, shown, tls })
+    }
+
+    async fn connect_async(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                tokio::spawn(drive(connection));
+                client
+            }
+            None => {
+                let (client, connection) = self.config.connect(tokio_postgres::NoTls).await?;
+                tokio::spawn(drive(connection));
+                client
+            }
+        };
+        Ok(client)
+    }
+}
+
+async fn drive<C: Future<Output = Result<(), tokio_postgres::Error>>>(connection: C) {
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "a Postgres connection ended");
+    }
+}
+
+/// `postgres://user@host:port/db` (several hosts comma-separated), without the password.
+fn shown(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = config
+                .get_ports()
+                .get(i)
+                .or(config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match host {
+                Host::Tcp(name) if name.contains(':') => format!("[{name}]:{port}"),
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(path) => format!("{}:{port}", path.display()),
+            }
+        })
+        .collect();
+    let user = config.get_user().unwrap_or_default();
+    let db = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}@{}/{db}", hosts.join(","))
+}
+
+/// A rustls connector trusting the Mozilla roots and `extra` (ring; no OpenSSL).
+fn tls(
+    extra: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("a root certificate given is unusable: {e}"))?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The URL without its password, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, tail) = match rest.find(['/', '?']) {
+                Some(at) => rest.split_at(at),
+                None => (rest, ""),
+            };
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{user}@{host}")
+                }
+                None => authority.to_owned(),
+            };
+            let tail = match tail.split_once('?') {
+                Some((path, query)) => {
+                    let query: Vec<String> = query
+                        .split('&')
+                        .map(|pair| match pair.split_once('=') {
+                            Some((k, _)) if k.eq_ignore_ascii_case("password") => {
+                                format!("{k}=***")
+                            }
+                            _ => pair.to_owned(),
+                        })
+                        .collect();
+                    format!("{path}?{}", query.join("&"))
+                }
+                None => tail.to_owned(),
+            };
+            format!("{scheme}://{authority}{tail}")
+        }
+        None => "an unparsable URL".to_owned(),
+    }
+}
+
+/// `text` with any password `url` carries replaced.
+pub(crate) fn redact(text: &str, url: &str) -> String {
+    let mut text = text.to_owned();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+            && !password.is_empty()
+        {
+            text = text.replace(password, "***");
+        }
+        if let Some((_, query)) = rest.split_once('?') {
+            for pair in query.split('&') {
+                if let Some((k, v)) = pair.split_once('=')
+                    && k.eq_ignore_ascii_case("password")
+                    && !v.is_empty()
+                {
+                    text = text.replace(v, "***");
+                }
+            }
+        }
+    }
+    text
+}
+
+/// What went wrong, in words: the server's message and code for its errors, the cause chain
+/// otherwise (the driver's own text for a server error is only "db error").
+pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({}): {}", db.severity(), db.code().code(), db.message());
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+/// A connection, with whether it may go back to the pool.
+pub(crate) struct Connection {
+    pub(crate) client: Arc<tokio_postgres::Client>,
+    /// Set when a statement on it failed or timed out: it is closed rather than reused.
+    pub(crate) spoiled: bool,
+}
+
+/// A counted number of places (connections, locks) handed out, waited for when all are out.
+struct Places {
+    out: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl Places {
+    fn take(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        while *out >= self.max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            out = self
+                .freed
+                .wait_timeout(out, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *out += 1;
+        true
+    }
+
+    fn give_back(&self) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        *out = out.saturating_sub(1);
+        self.freed.notify_one();
+    }
+}
+
+/// The connections of one [`PostgresGrants`](crate::PostgresGrants) and every store it opened.
+pub(crate) struct Pool {
+    pub(crate) server: Server,
+    pub(crate) options: PostgresConfig,
+    idle: Mutex<Vec<Arc<tokio_postgres::Client>>>,
+    statements: Places,
+    locks: Places,
+}
+
+/// Which count a connection taken out is held under.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// A statement or a few: loads, saves, listings.
+    Statements,
+    /// A grant's lock, held on the connection as long as the lock is.
+    Lock,
+}
+
+impl Pool {
+    pub(crate) fn new(server: Server, options: PostgresConfig) -> Pool {
+        Pool {
+            statements: Places {
+                out: Mutex::new(0),
+                freed: Condvar::new(),
+                max: options.max_connections,
+            },
+            locks: Places {
+                out: Mutex::new(0),
+                freed: Condvar::new(),
+                max: options.max_locks,
+            },
+            server,
+            options,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A connection (an idle one, else a new one), counted under `use_`; waits for a free
+    /// place up to `wait`.
+    ///
+    /// Errors: [`StoreError::Unavailable`] (no place in time, unreachable, timed out);
+    /// [`StoreError::AccessDenied`] (a wrong password, an unknown role or database).
+    pub(crate) fn take(&self, use_: Use, wait: Duration) -> Result<Connection, StoreError> {
+        let places = match use_ {
+            Use::Statements => &self.statements,
+            Use::Lock => &self.locks,
+        };
+        if !places.take(wait) {
+            return Err(self.unavailable(format!(
+                "all {} of this process's {} were busy for {} s",
+                places.max,
+                match use_ {
+                    Use::Statements => "connections",
+                    Use::Lock => "grant locks",
+                },
+                wait.as_secs_f32()
+            )));
+        }
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut found = None;
+            while let Some(client) = idle.pop() {
+                if !client.is_closed() {
+                    found = Some(client);
+                    break;
+                }
+            }
+            found
+        };
+        let client = match idle {
+            Some(client) => Ok(client),
+            None => {
+                let server = self.server.clone();
+                let timeout = self.options.connect_timeout + Duration::from_millis(100);
+                block_on(async move {
+                    tokio::time::timeout(timeout, server.connect_async())
+                        .await
+                        .map_err(|_| None)?
+                        .map_err(Some)
+                })
+                .and_then(|connected| {
+                    connected.map(Arc::new).map_err(|e| match e {
+                        Some(e) => self.error(e),
+                        None => self.timed_out(timeout),
+                    })
+                })
+            }
+        };
+        match client {
+            Ok(client) => Ok(Connection {
+                client,
+                spoiled: false,
+            }),
+            Err(e) => {
+                places.give_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back a connection taken under `use_` (closed instead when spoiled).
+    pub(crate) fn give_back(&self, connection: Connection, use_: Use) {
+        if !connection.spoiled && !connection.client.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < self.options.max_connections {
+                idle.push(connection.client);
+            }
+        }
+        match use_ {
+            Use::Statements => self.statements.give_back(),
+            Use::Lock => self.locks.give_back(),
+        }
+    }
+
+    /// Runs `work` on a pooled connection, within the I/O timeout.
+    ///
+    /// Errors: those of [`take`](Self::take) and of `work` (see [`error`](Self::error)).
+    pub(crate) fn run<T, F>(
+        &self,
+        work: impl FnOnce(Arc<tokio_postgres::Client>) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>> + Send,
+        T: Send,
+    {
+        let mut connection = self.take(Use::Statements, self.options.io_timeout)?;
+        let result = self.run_on(&mut connection, self.options.io_timeout, work);
+        self.give_back(connection, Use::Statements);
+        result
+    }
+
+    /// Runs `work` on `connection` within `timeout`; a failure spoils it.
+    pub(crate) fn run_on<T, F>(
+        &self,
+        connection: &mut Connection,
+        timeout: Duration,
+        work: impl FnOnce(Arc<tokio_postgres::Client>) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>> + Send,
+        T: Send,
+    {
+        let future = work(connection.client.clone());
+        let result = block_on(async move { tokio::time::timeout(timeout, future).await })?;
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if e.as_db_error().is_none() {
+                    connection.spoiled = true;
+                }
+                Err(self.error(e))
+            }
+            Err(_) => {
+                connection.spoiled = true;
+                Err(self.timed_out(timeout))
+            }
+        }
+    }
+
+    /// The error for a driver's `error`.
+    pub(crate) fn error(&self, error: tokio_postgres::Error) -> StoreError {
+        let what = self.server.shown.clone();
+        match error.code() {
+            Some(code)
+                if *code == SqlState::INVALID_PASSWORD
+                    || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                    || *code == SqlState::INSUFFICIENT_PRIVILEGE
+                    || *code == SqlState::INVALID_CATALOG_NAME =>
+            {
+                StoreError::AccessDenied {
+                    what,
+                    problem: error
+                        .as_db_error()
+                        .map_or_else(|| error.to_string(), |db| db.message().to_owned()),
+                }
+            }
+            _ => StoreError::Unavailable {
+                what,
+                source: describe(&error).into(),
+            },
+        }
+    }
+
+    pub(crate) fn unavailable(&self, problem: String) -> StoreError {
+        StoreError::Unavailable {
+            what: self.server.shown.clone(),
+            source: problem.into(),
+        }
+    }
+
+    pub(crate) fn timed_out(&self, after: Duration) -> StoreError {
+        self.unavailable(format!("timed out after {} s", after.as_secs_f32()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        for (url, shown) in [
+            (
+                "postgres://app:hunter2@db.internal:5433/tokens",
+                "postgres://app@db.internal:5433/tokens",
+            ),
+            (
+                "postgresql://app:hunter2@127.0.0.1/tokens?sslmode=disable",
+                "postgres://app@127.0.0.1:5432/tokens",
+            ),
+            ("postgres://app@[::1]:6000", "postgres://app@[::1]:6000/app"),
+        ] {
+            let server = Server::parse(url, &PostgresConfig::default()).unwrap();
+            assert_eq!(server.shown, shown);
+            assert!(!redact_url(url).contains("hunter2"), "{}", redact_url(url));
+        }
+        assert_eq!(
+            redact_url("postgres://h/db?user=a&password=hunter2"),
+            "postgres://h/db?user=a&password=***"
+        );
+        assert_eq!(
+            redact("no hunter2 here", "postgres://a:hunter2@h/db"),
+            "no *** here"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_typed_errors_without_the_password() {
+        for url in [
+            "mysql://a:hunter2@h/db",
+            "postgres://a:hunter2@h:notaport/db",
+            "postgres://a:hunter2@h/db?sslmode=sometimes",
+            "postgres://a:hunter2@h/db?nonsense=1",
+            "postgres:///db",
+            "",
+        ] {
+            let err = Server::parse(url, &PostgresConfig::default())
+                .err()
+                .unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(
+                matches!(err, StoreError::InvalidLocation { .. }),
+                "{url}: {err}"
+            );
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! [`PostgresStore`]: one grant's row, and the [`TokenStore`] it implements.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use pinterest_oauth_core::{DocumentError, LifecycleConfig, Status, TokenDocument, TokenLifecycle};
+use pinterest_oauth_store::seal::Sealing;
+use pinterest_oauth_store::{Attempt, GrantName, StoreError, StoreLock, TokenStore};
+use tokio_postgres::error::SqlState;
+use zeroize::Zeroizing;
+
+use crate::connect::{Connection, Use};
+use crate::grants::Shared;
+
+/// The largest document read or written (a token document is well under 4 KiB).
+pub(crate) const MAX_DOCUMENT: usize = 1024 * 1024;
+
+/// A [`TokenStore`] in one row of PostgreSQL, shared by every process that opens the same
+/// database, app id and grant. Made by [`PostgresGrants::open`](crate::PostgresGrants); cheap to
+/// clone (clones share the connections).
+///
+/// The lock is a session-level advisory lock on the grant, held on a connection of its own for
+/// as long as the [`StoreLock`] lives: Postgres releases it when that connection ends (the
+/// process died, the network failed), never while the connection lives. Saves are
+/// compare-and-set on the row's version; a row deleted meanwhile is never re-created by a save
+/// that follows an earlier set ([`StoreError::Removed`]).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) grant: GrantName,
+    pub(crate) location: String,
+    pub(crate) sealing: Option<Sealing>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.location)
+            .field("sealed", &self.sealing.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A held grant lock: the connection holding the advisory lock, released on drop.
+pub(crate) struct GrantLock {
+    shared: Arc<Shared>,
+    key: String,
+    grant: GrantName,
+    owner: String,
+    connection: Mutex<Option<Connection>>,
+}
+
+impl Drop for GrantLock {
+    fn drop(&mut self) {
+        let Some(mut connection) = self
+            .connection
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return;
+        };
+        let pool = &self.shared.pool;
+        let (app, grant, owner, key) = (
+            self.shared.app_id.as_str(),
+            self.grant.as_str(),
+            self.owner.as_str(),
+            self.key.as_str(),
+        );
+        let released = pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
+            c.execute(
+                "UPDATE pinterest_oauth_grants SET in_flight_owner = NULL, in_flight_until = NULL
+                 WHERE app_id = $1 AND grant_name = $2 AND in_flight_owner = $3",
+                &[&app, &grant, &owner],
+            )
+            .await?;
+            c.query_one(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await?
+            .try_get::<_, bool>(0)
+        });
+        match released {
+            Ok(true) => tracing::debug!(grant = %self.grant, "grant lock released"),
+            Ok(false) => {
+                tracing::warn!(grant = %self.grant, "the grant lock was not held when released");
+                connection.spoiled = true;
+            }
+            Err(e) => {
+                // Closing the connection releases the lock; the in-flight mark runs out.
+                tracing::warn!(error = %e, "the grant lock could not be released; its connection is closed");
+                connection.spoiled = true;
+            }
+        }
+        pool.give_back(connection, Use::Lock);
+    }
+}
+
+impl PostgresStore {
+    /// The grant this store holds.
+    pub fn grant(&self) -> &GrantName {
+        &self.grant
+    }
+
+    /// The name of the advisory lock of this grant (hashed by the server).
+    fn lock_key(&self) -> String {
+        format!(
+            "pinterest-oauth/{}/{}",
+            self.shared.app_id.as_str(),
+            self.grant.as_str()
+        )
+    }
+
+    /// The stored bytes, as stored (wiped on drop).
+    fn raw(&self) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        let bytes: Option<Vec<u8>> = self.shared.pool.run(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT document FROM pinterest_oauth_grants
+                     WHERE app_id = $1 AND grant_name = $2",
+                    &[&app, &grant],
+                )
+                .await?;
+            row.map(|row| row.try_get(0)).transpose()
+        })?;
+        Ok(bytes.map(Zeroizing::new))
+    }
+
+    /// The id of the key the stored document is sealed under; `None` when it is plain or there
+    /// is none. Needs no key.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn sealed_under(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .raw()?
+            .and_then(|bytes| pinterest_oauth_store::seal::sealed_kid(&bytes)))
+    }
+
+    /// Records the name of the Pinterest account the grant acts for (a username, not a
+    /// secret) in its row. Nothing is recorded for a grant with no row yet.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn set_account(&self, name: &str) -> Result<(), StoreError> {
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        self.shared.pool.run(|c| async move {
+            c.execute(
+                "UPDATE pinterest_oauth_grants SET account = $3 WHERE app_id = $1 AND grant_name = $2",
+                &[&app, &grant, &name],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    /// The account name [`set_account`](Self::set_account) recorded, if any.
+    ///
+    /// Errors: [`StoreError::Unavailable`].
+    pub fn account(&self) -> Result<Option<String>, StoreError> {
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        self.shared.pool.run(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT account FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
+                    &[&app, &grant],
+                )
+                .await?;
+            Ok(row.and_then(|row| row.get::<_, Option<String>>(0)))
+        })
+    }
+
+    /// The lock `lock` carries, if it is one of this grant's.
+    fn held<'a>(&self, lock: &'a StoreLock) -> Result<&'a GrantLock, StoreError> {
+        lock.guard::<GrantLock>()
+            .filter(|held| Arc::ptr_eq(&held.shared, &self.shared) || held.key == self.lock_key())
+            .filter(|held| held.grant == self.grant)
+            .ok_or(StoreError::NotLocked)
+    }
+
+    /// Runs `work` on the lock's connection; when that connection is gone (the server
+    /// restarted, the network failed) and `fallback` allows, on a pooled one instead: every
+    /// write is a compare-and-set, so a write need not hold the lock to be safe.
+    fn on_lock<T, F>(
+        &self,
+        lock: &StoreLock,
+        fallback: bool,
+        work: impl Fn(Arc<tokio_postgres::Client>) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
+        T: Send,
+    {
+        let held = self.held(lock)?;
+        let pool = &self.shared.pool;
+        let mut slot = held
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let first = match slot.as_mut() {
+            Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
+                Some(pool.run_on(connection, pool.options.io_timeout, &work))
+            }
+            _ => None,
+        };
+        match first {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) if !fallback || !slot.as_ref().is_some_and(|c| c.spoiled) => Err(e),
+            _ => {
+                drop(slot);
+                pool.run(work)
+            }
+        }
+    }
+
+    fn corrupt(&self, problem: DocumentError) -> StoreError {
+        StoreError::Corrupt {
+            location: self.location.clone(),
+            problem,
+        }
+    }
+}
+
+/// When `document` next needs work, on its own terms (no margin): the access token's expiry
+/// or the refresh token's renewal, not before a wait it records; `None` when only a person can
+/// move it on (consent needed, stopped).
+pub(crate) fn due_at(document: &TokenDocument, now: SystemTime) -> Option<SystemTime> {
+    let config = LifecycleConfig::default().with_refresh_margin(Duration::ZERO);
+    let lifecycle = TokenLifecycle::user(config, Some(document.clone()));
+    match lifecycle.status(now) {
+        Status::ConsentNeeded | Status::Stopped { .. } => None,
+        _ => {
+            let due = lifecycle.refresh_due_at()?;
+            Some(match document.state().not_before() {
+                Some(wait) => due.max(wait),
+                None => due,
+            })
+        }
+    }
+}
+
+impl TokenStore for PostgresStore {
+    /// Takes the grant's advisory lock on a connection of its own, waiting for the holder up
+    /// to the lock timeout (Postgres wakes the waiter the moment it is released).
+    ///
+    /// Errors: [`StoreError::LockTimeout`]; [`StoreError::Unavailable`];
+    /// [`StoreError::AccessDenied`].
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.take_lock(true)?
+            .ok_or_else(|| StoreError::LockTimeout {
+                location: self.location.clone(),
+                waited: self.shared.pool.options.lock_timeout,
+            })
+    }
+
+    /// Takes the grant's advisory lock if nobody holds it.
+    ///
+    /// Errors: [`StoreError::Unavailable`]; [`StoreError::AccessDenied`].
+    fn try_lock(&self) -> Result<Option<StoreLock>, StoreError> {
+        self.take_lock(false)
+    }
+
+    /// Reads the row's document; the bytes are wiped once parsed.
+    ///
+    /// Errors: [`StoreError::Corrupt`] (not a token document; left untouched);
+    /// [`StoreError::Sealed`]; [`StoreError::Unavailable`].
+    fn load(&self) -> Result<Option<TokenDocument>, StoreError> {
+        let Some(bytes) = self.raw()? else {
+            return Ok(None);
+        };
+        if bytes.len() > MAX_DOCUMENT {
+            return Err(self.corrupt(DocumentError::TooLarge));
+        }
+        pinterest_oauth_store::seal::read_document(&bytes, self.sealing.as_ref())
+            .map_err(|problem| StoreError::Sealed {
+                location: self.location.clone(),
+                problem,
+            })?
+            .map(Some)
+            .map_err(|problem| self.corrupt(problem))
+    }
+
+    /// Writes the document if its revision is newer than the row's (or it is the stored
+    /// document again), with its due time; committed before this returns. A first document
+    /// (revision 0: a login) creates the row; any other only updates it.
+    ///
+    /// Errors: [`StoreError::Conflict`] (a stale writer); [`StoreError::Removed`] (the row was
+    /// deleted); [`StoreError::NotLocked`]; [`StoreError::Sealed`]; [`StoreError::Corrupt`]
+    /// (a document that could not be read back); [`StoreError::Unavailable`].
+    fn save(&self, lock: &StoreLock, document: &TokenDocument) -> Result<(), StoreError> {
+        document
+            .check_storable()
+            .map_err(|problem| self.corrupt(problem))?;
+        let bytes = pinterest_oauth_store::seal::write_document(document, self.sealing.as_ref())
+            .map_err(|problem| StoreError::Sealed {
+                location: self.location.clone(),
+                problem,
+            })?;
+        if bytes.len() > MAX_DOCUMENT {
+            return Err(self.corrupt(DocumentError::TooLarge));
+        }
+        let version = i64::try_from(document.revision()).map_err(|_| StoreError::Conflict {
+            location: self.location.clone(),
+            stored: u64::MAX,
+            attempted: document.revision(),
+        })?;
+        let due = due_at(document, SystemTime::now());
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        let bytes = bytes.as_slice();
+        let written: u64 = self.on_lock(lock, true, |c| {
+            async move {
+                if version == 0 {
+                    c.execute(
+                        "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version, due_at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (app_id, grant_name) DO UPDATE SET updated_at = now()
+                         WHERE pinterest_oauth_grants.document = EXCLUDED.document",
+                        &[&app, &grant, &bytes, &version, &due],
+                    )
+                    .await
+                } else {
+                    c.execute(
+                        "UPDATE pinterest_oauth_grants
+                         SET document = $3, version = $4, due_at = $5, updated_at = now()
+                         WHERE app_id = $1 AND grant_name = $2 AND (version < $4 OR document = $3)",
+                        &[&app, &grant, &bytes, &version, &due],
+                    )
+                    .await
+                }
+            }
+        })?;
+        if written == 1 {
+            return Ok(());
+        }
+        let stored: Option<i64> = self.shared.pool.run(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT version FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
+                    &[&app, &grant],
+                )
+                .await?;
+            row.map(|row| row.try_get(0)).transpose()
+        })?;
+        match stored {
+            None => Err(StoreError::Removed {
+                location: self.location.clone(),
+            }),
+            Some(stored) => Err(StoreError::Conflict {
+                location: self.location.clone(),
+                stored: u64::try_from(stored).unwrap_or_default(),
+                attempted: document.revision(),
+            }),
+        }
+    }
+
+    /// Proves, under the lock, that the stored document reads and that the server takes a
+    /// write of this row now (a read-only replica, a role without the privilege does not): the
+    /// write is made in a transaction rolled back.
+    ///
+    /// Errors: [`StoreError::Corrupt`]; [`StoreError::Sealed`]; [`StoreError::NotLocked`];
+    /// [`StoreError::AccessDenied`]; [`StoreError::Unavailable`].
+    fn reserve(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        self.held(lock)?;
+        self.load()?;
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        self.on_lock(lock, false, |c| async move {
+            c.batch_execute("BEGIN").await?;
+            let probe = c
+                .execute(
+                    "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version)
+                     VALUES ($1, $2, '\\x', 0)
+                     ON CONFLICT (app_id, grant_name)
+                     DO UPDATE SET updated_at = pinterest_oauth_grants.updated_at",
+                    &[&app, &grant],
+                )
+                .await;
+            let rollback = c.batch_execute("ROLLBACK").await;
+            probe?;
+            rollback
+        })
+    }
+
+    /// Confirms, just before a refresh token is spent, that this process still holds the lock
+    /// (its connection lives) and the row is still there; marks the request in flight until
+    /// `attempt`'s deadline and counts it in `attempt`'s budget, both in the row, on the
+    /// server's clock. Should the lock be lost meanwhile (the connection cut, the server
+    /// restarted), no other process sends until the mark runs out.
+    ///
+    /// Errors: [`StoreError::LockLost`] (the lock's connection is gone);
+    /// [`StoreError::InFlight`]; [`StoreError::BudgetSpent`]; [`StoreError::Removed`];
+    /// [`StoreError::NotLocked`]; [`StoreError::Unavailable`].
+    fn confirm(&self, lock: &StoreLock, attempt: &Attempt) -> Result<(), StoreError> {
+        let held = self.held(lock)?;
+        let (app, grant, owner) = (
+            self.shared.app_id.as_str(),
+            self.grant.as_str(),
+            held.owner.as_str(),
+        );
+        let deadline = attempt.deadline().as_secs_f64();
+        let window = attempt.window().as_secs_f64();
+        let burst = i32::try_from(attempt.burst()).unwrap_or(i32::MAX);
+        let lost = || StoreError::LockLost {
+            location: self.location.clone(),
+        };
+        let outcome = self.on_lock(lock, false, |c| async move {
+            let row = c
+                .query_opt(
+                    "WITH current AS (
+                        SELECT ARRAY(SELECT r FROM unnest(requests) r
+                                     WHERE r > now() - make_interval(secs => $5)) AS recent,
+                               in_flight_owner, in_flight_until
+                        FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2
+                        FOR UPDATE
+                     ), marked AS (
+                        UPDATE pinterest_oauth_grants g
+                        SET requests = array_append(current.recent, now()),
+                            in_flight_owner = $3,
+                            in_flight_until = now() + make_interval(secs => $4)
+                        FROM current
+                        WHERE g.app_id = $1 AND g.grant_name = $2
+                          AND (current.in_flight_until IS NULL OR current.in_flight_until <= now()
+                               OR current.in_flight_owner = $3)
+                          AND cardinality(current.recent) < $6
+                        RETURNING 1
+                     )
+                     SELECT (SELECT count(*) FROM marked)::int,
+                            (current.in_flight_until > now() AND current.in_flight_owner <> $3)
+                     FROM current",
+                    &[&app, &grant, &owner, &deadline, &window, &burst],
+                )
+                .await?;
+            Ok(row.map(|row| (row.get::<_, i32>(0), row.get::<_, Option<bool>>(1))))
+        });
+        match outcome {
+            Ok(Some((1, _))) => Ok(()),
+            Ok(Some((_, Some(true)))) => Err(StoreError::InFlight {
+                location: self.location.clone(),
+            }),
+            Ok(Some(_)) => Err(StoreError::BudgetSpent {
+                location: self.location.clone(),
+            }),
+            Ok(None) => Err(StoreError::Removed {
+                location: self.location.clone(),
+            }),
+            Err(StoreError::Unavailable { .. }) => {
+                let gone = held
+                    .connection
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                    .is_none_or(|c| c.spoiled || c.client.is_closed());
+                if gone { Err(lost()) } else { outcome.map(drop) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the row (after its tokens were revoked).
+    ///
+    /// Errors: [`StoreError::NotLocked`]; [`StoreError::Unavailable`].
+    fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
+        self.on_lock(lock, true, |c| async move {
+            c.execute(
+                "DELETE FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
+                &[&app, &grant],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    /// `postgres://user@host:port/db (app <id>, grant <name>)`, without a password.
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn identity(&self) -> String {
+        self.location.clone()
+    }
+
+    fn sealing(&self) -> Option<&Sealing> {
+        self.sealing.as_ref()
+    }
+}
+
+impl PostgresStore {
+    /// Takes the advisory lock, waiting up to the lock timeout when `wait`; `None` when it is
+    /// held by another session (and not waited for, or not released in time).
+    fn take_lock(&self, wait: bool) -> Result<Option<StoreLock>, StoreError> {
+        let pool = &self.shared.pool;
+        let timeout = pool.options.lock_timeout;
+        let mut connection = pool.take(
+            Use::Lock,
+            if wait {
+                timeout
+            } else {
+                pool.options.io_timeout
+            },
+        )?;
+        let key = self.lock_key();
+        let key_ref = key.as_str();
+        let taken = if wait {
+            let millis = format!("{}", timeout.as_millis().max(1));
+            let millis = millis.as_str();
+            pool.run_on(
+                &mut connection,
+                timeout + pool.options.io_timeout,
+                |c| async move {
+                    c.execute("SELECT set_config('lock_timeout', $1, false)", &[&millis])
+                        .await?;
+                    match c
+                        .execute(
+                            "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+                            &[&key_ref],
+                        )
+                        .await
+                    {
+                        Ok(_) => Ok(true),
+                        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                },
+            )
+        } else {
+            pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
+                c.query_one(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                    &[&key_ref],
+                )
+                .await?
+                .try_get::<_, bool>(0)
+            })
+        };
+        match taken {
+            Ok(true) => {
+                tracing::debug!(grant = %self.grant, "grant lock taken");
+                Ok(Some(StoreLock::new(GrantLock {
+                    shared: self.shared.clone(),
+                    key,
+                    grant: self.grant.clone(),
+                    owner: crate::grants::random_id(),
+                    connection: Mutex::new(Some(connection)),
+                })))
+            }
+            Ok(false) => {
+                pool.give_back(connection, Use::Lock);
+                Ok(None)
+            }
+            Err(e) => {
+                pool.give_back(connection, Use::Lock);
+                Err(e)
+            }
+        }
+    }
+}
