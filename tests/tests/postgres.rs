@@ -145,6 +145,39 @@ fn saves_are_compare_and_set_and_racing_writers_lose_no_update() {
 }
 
 #[test]
+fn a_held_lock_is_waited_for_up_to_the_lock_timeout_and_released_with_its_holder() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let short = PostgresConfig::default().with_lock_timeout(Duration::from_millis(300));
+    let holder = PostgresGrants::with_config(pg.url(), &app(&fake), short.clone()).unwrap();
+    let waiter = PostgresGrants::with_config(pg.url(), &app(&fake), short).unwrap();
+    let grant = name("contended");
+    let held = holder.open(&grant).unwrap().lock().unwrap();
+    let store = waiter.open(&grant).unwrap();
+    assert!(
+        store.try_lock().unwrap().is_none(),
+        "another session holds it"
+    );
+    let started = Instant::now();
+    assert!(matches!(store.lock(), Err(StoreError::LockTimeout { .. })));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // Another grant is not held up.
+    assert!(
+        waiter
+            .open(&name("other"))
+            .unwrap()
+            .try_lock()
+            .unwrap()
+            .is_some()
+    );
+    drop(held);
+    assert!(
+        store.try_lock().unwrap().is_some(),
+        "released with its holder"
+    );
+}
+
+#[test]
 fn a_removed_grant_is_never_re_created_by_a_late_save() {
     let Some(pg) = postgres() else { return };
     let fake = fake();

@@ -89,7 +89,17 @@ impl Server {
                 "no user given (postgres://user@host/database)".into(),
             ));
         }
+        // A grant's lock is waited for at most the lock timeout (the server ends the wait).
+        let lock_timeout = format!(
+            "-c lock_timeout={}",
+            options.lock_timeout.as_millis().max(1)
+        );
+        let session = match config.get_options() {
+            Some(given) if !given.is_empty() => format!("{given} {lock_timeout}"),
+            _ => lock_timeout,
+        };
         config
+            .options(&session)
             .connect_timeout(options.connect_timeout)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))

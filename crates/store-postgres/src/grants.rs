@@ -105,6 +105,17 @@ impl PostgresGrants {
         self
     }
 
+    /// Checks that the database answers: one round trip (`SELECT 1`) on a pooled connection,
+    /// for a readiness probe.
+    ///
+    /// Errors: [`StoreError::Unavailable`] (unreachable, timed out);
+    /// [`StoreError::AccessDenied`].
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.shared
+            .pool
+            .run(|c| async move { c.simple_query("SELECT 1").await.map(drop) })
+    }
+
     /// The app whose grants these are.
     pub fn app_id(&self) -> &AppId {
         &self.shared.app_id
@@ -387,16 +398,16 @@ impl Drop for PostgresClaims {
         let pool = &self.shared.pool;
         let app = self.shared.app_id.as_str();
         let worker = self.worker;
+        // One statement: the claims cleared, then the worker's lock released.
         let released = pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
             c.execute(
-                "UPDATE pinterest_oauth_grants SET claimed_by = NULL
-                 WHERE app_id = $1 AND claimed_by = $2",
-                &[&app, &worker],
-            )
-            .await?;
-            c.execute(
-                "SELECT pg_advisory_unlock($1, $2)",
-                &[&WORKER_CLASS, &worker],
+                "WITH cleared AS (
+                    UPDATE pinterest_oauth_grants SET claimed_by = NULL
+                    WHERE app_id = $1 AND claimed_by = $2
+                    RETURNING 1
+                 )
+                 SELECT pg_advisory_unlock($3, $2) FROM (SELECT count(*) FROM cleared) AS done",
+                &[&app, &worker, &WORKER_CLASS],
             )
             .await
             .map(drop)
