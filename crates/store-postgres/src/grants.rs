@@ -10,6 +10,8 @@ use pinterest_oauth_core::{AppId, DocumentError, TokenDocument};
 use pinterest_oauth_store::seal::{Keyring, Sealing};
 use pinterest_oauth_store::{Claims, GrantName, GrantStore, StoreError};
 
+use tokio_postgres::types::Type;
+
 use crate::config::PostgresConfig;
 use crate::connect::{Connection, Pool, Server, Use};
 use crate::schema::{self, Migrated};
@@ -193,9 +195,9 @@ impl GrantStore for PostgresGrants {
     fn grants(&self) -> Result<Vec<GrantName>, StoreError> {
         let app = self.shared.app_id.as_str();
         let names: Vec<String> = self.shared.pool.run(|c| async move {
-            c.query(
+            c.query_typed(
                 "SELECT grant_name FROM pinterest_oauth_grants WHERE app_id = $1",
-                &[&app],
+                &[(&app, Type::TEXT)],
             )
             .await?
             .iter()
@@ -241,10 +243,10 @@ impl GrantStore for PostgresGrants {
             let names: Vec<&str> = batch.iter().map(GrantName::as_str).collect();
             let names = &names;
             let rows = self.shared.pool.run(|c| async move {
-                c.query(
+                c.query_typed(
                     "SELECT grant_name, document FROM pinterest_oauth_grants
                      WHERE app_id = $1 AND grant_name = ANY($2)",
-                    &[&app, names],
+                    &[(&app, Type::TEXT), (names, Type::TEXT_ARRAY)],
                 )
                 .await?
                 .iter()
@@ -314,9 +316,9 @@ impl PostgresClaims {
         for _ in 0..16 {
             let worker = i32::from_le_bytes(random_bytes());
             let taken = pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
-                c.query_one(
+                c.query_typed_one(
                     "SELECT pg_try_advisory_lock($1, $2)",
-                    &[&WORKER_CLASS, &worker],
+                    &[(&WORKER_CLASS, Type::INT4), (&worker, Type::INT4)],
                 )
                 .await?
                 .try_get::<_, bool>(0)
@@ -356,7 +358,7 @@ impl Claims for PostgresClaims {
         let worker = self.worker;
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let names: Vec<String> = pool.run_on(connection, pool.options.io_timeout, |c| async move {
-            c.query(
+            c.query_typed(
                 "WITH picked AS (
                     SELECT grant_name FROM pinterest_oauth_grants
                     WHERE app_id = $1 AND due_at <= $2
@@ -374,7 +376,7 @@ impl Claims for PostgresClaims {
                  UPDATE pinterest_oauth_grants g SET claimed_by = $3
                  FROM picked WHERE g.app_id = $1 AND g.grant_name = picked.grant_name
                  RETURNING g.grant_name",
-                &[&app, &by, &worker, &limit, &WORKER_CLASS],
+                &[(&app, Type::TEXT), (&by, Type::TIMESTAMPTZ), (&worker, Type::INT4), (&limit, Type::INT8), (&WORKER_CLASS, Type::INT4)],
             )
             .await?
             .iter()
@@ -400,14 +402,18 @@ impl Drop for PostgresClaims {
         let worker = self.worker;
         // One statement: the claims cleared, then the worker's lock released.
         let released = pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
-            c.execute(
+            c.execute_typed(
                 "WITH cleared AS (
                     UPDATE pinterest_oauth_grants SET claimed_by = NULL
                     WHERE app_id = $1 AND claimed_by = $2
                     RETURNING 1
                  )
                  SELECT pg_advisory_unlock($3, $2) FROM (SELECT count(*) FROM cleared) AS done",
-                &[&app, &worker, &WORKER_CLASS],
+                &[
+                    (&app, Type::TEXT),
+                    (&worker, Type::INT4),
+                    (&WORKER_CLASS, Type::INT4),
+                ],
             )
             .await
             .map(drop)

@@ -8,6 +8,7 @@ use pinterest_oauth_core::{DocumentError, LifecycleConfig, Status, TokenDocument
 use pinterest_oauth_store::seal::Sealing;
 use pinterest_oauth_store::{Attempt, GrantName, StoreError, StoreLock, TokenStore};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use zeroize::Zeroizing;
 
 use crate::connect::{Connection, Use};
@@ -68,16 +69,24 @@ impl Drop for GrantLock {
             self.owner.as_str(),
             self.key.as_str(),
         );
+        // One statement: the in-flight mark cleared, then the lock released. (The unlock
+        // takes effect before the clearing commits; a next holder's `confirm` locks the row
+        // and so reads the cleared mark.)
         let released = pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
-            c.execute(
-                "UPDATE pinterest_oauth_grants SET in_flight_owner = NULL, in_flight_until = NULL
-                 WHERE app_id = $1 AND grant_name = $2 AND in_flight_owner = $3",
-                &[&app, &grant, &owner],
-            )
-            .await?;
-            c.query_one(
-                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
-                &[&key],
+            c.query_typed_one(
+                "WITH cleared AS (
+                    UPDATE pinterest_oauth_grants SET in_flight_owner = NULL, in_flight_until = NULL
+                    WHERE app_id = $1 AND grant_name = $2 AND in_flight_owner = $3
+                    RETURNING 1
+                 )
+                 SELECT pg_advisory_unlock(hashtextextended($4, 0))
+                 FROM (SELECT count(*) FROM cleared) AS done",
+                &[
+                    (&app, Type::TEXT),
+                    (&grant, Type::TEXT),
+                    (&owner, Type::TEXT),
+                    (&key, Type::TEXT),
+                ],
             )
             .await?
             .try_get::<_, bool>(0)
@@ -118,10 +127,10 @@ impl PostgresStore {
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
         let bytes: Option<Vec<u8>> = self.shared.pool.run(|c| async move {
             let row = c
-                .query_opt(
+                .query_typed_opt(
                     "SELECT document FROM pinterest_oauth_grants
                      WHERE app_id = $1 AND grant_name = $2",
-                    &[&app, &grant],
+                    &[(&app, Type::TEXT), (&grant, Type::TEXT)],
                 )
                 .await?;
             row.map(|row| row.try_get(0)).transpose()
@@ -146,9 +155,9 @@ impl PostgresStore {
     pub fn set_account(&self, name: &str) -> Result<(), StoreError> {
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
         self.shared.pool.run(|c| async move {
-            c.execute(
+            c.execute_typed(
                 "UPDATE pinterest_oauth_grants SET account = $3 WHERE app_id = $1 AND grant_name = $2",
-                &[&app, &grant, &name],
+                &[(&app, Type::TEXT), (&grant, Type::TEXT), (&name, Type::TEXT)],
             )
             .await
             .map(drop)
@@ -162,9 +171,9 @@ impl PostgresStore {
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
         self.shared.pool.run(|c| async move {
             let row = c
-                .query_opt(
+                .query_typed_opt(
                     "SELECT account FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
-                    &[&app, &grant],
+                    &[(&app, Type::TEXT), (&grant, Type::TEXT)],
                 )
                 .await?;
             Ok(row.and_then(|row| row.get::<_, Option<String>>(0)))
@@ -311,20 +320,20 @@ impl TokenStore for PostgresStore {
         let written: u64 = self.on_lock(lock, true, |c| {
             async move {
                 if version == 0 {
-                    c.execute(
+                    c.execute_typed(
                         "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version, due_at)
                          VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (app_id, grant_name) DO UPDATE SET updated_at = now()
                          WHERE pinterest_oauth_grants.document = EXCLUDED.document",
-                        &[&app, &grant, &bytes, &version, &due],
+                        &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
                     )
                     .await
                 } else {
-                    c.execute(
+                    c.execute_typed(
                         "UPDATE pinterest_oauth_grants
                          SET document = $3, version = $4, due_at = $5, updated_at = now()
                          WHERE app_id = $1 AND grant_name = $2 AND (version < $4 OR document = $3)",
-                        &[&app, &grant, &bytes, &version, &due],
+                        &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
                     )
                     .await
                 }
@@ -335,9 +344,9 @@ impl TokenStore for PostgresStore {
         }
         let stored: Option<i64> = self.shared.pool.run(|c| async move {
             let row = c
-                .query_opt(
+                .query_typed_opt(
                     "SELECT version FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
-                    &[&app, &grant],
+                    &[(&app, Type::TEXT), (&grant, Type::TEXT)],
                 )
                 .await?;
             row.map(|row| row.try_get(0)).transpose()
@@ -367,12 +376,12 @@ impl TokenStore for PostgresStore {
         self.on_lock(lock, false, |c| async move {
             c.batch_execute("BEGIN").await?;
             let probe = c
-                .execute(
+                .execute_typed(
                     "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version)
                      VALUES ($1, $2, '\\x', 0)
                      ON CONFLICT (app_id, grant_name)
                      DO UPDATE SET updated_at = pinterest_oauth_grants.updated_at",
-                    &[&app, &grant],
+                    &[(&app, Type::TEXT), (&grant, Type::TEXT)],
                 )
                 .await;
             let rollback = c.batch_execute("ROLLBACK").await;
@@ -405,7 +414,7 @@ impl TokenStore for PostgresStore {
         };
         let outcome = self.on_lock(lock, false, |c| async move {
             let row = c
-                .query_opt(
+                .query_typed_opt(
                     "WITH current AS (
                         SELECT ARRAY(SELECT r FROM unnest(requests) r
                                      WHERE r > now() - make_interval(secs => $5)) AS recent,
@@ -427,7 +436,14 @@ impl TokenStore for PostgresStore {
                      SELECT (SELECT count(*) FROM marked)::int,
                             (current.in_flight_until > now() AND current.in_flight_owner <> $3)
                      FROM current",
-                    &[&app, &grant, &owner, &deadline, &window, &burst],
+                    &[
+                        (&app, Type::TEXT),
+                        (&grant, Type::TEXT),
+                        (&owner, Type::TEXT),
+                        (&deadline, Type::FLOAT8),
+                        (&window, Type::FLOAT8),
+                        (&burst, Type::INT4),
+                    ],
                 )
                 .await?;
             Ok(row.map(|row| (row.get::<_, i32>(0), row.get::<_, Option<bool>>(1))))
@@ -462,9 +478,9 @@ impl TokenStore for PostgresStore {
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
         self.on_lock(lock, true, |c| async move {
-            c.execute(
+            c.execute_typed(
                 "DELETE FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
-                &[&app, &grant],
+                &[(&app, Type::TEXT), (&grant, Type::TEXT)],
             )
             .await
             .map(drop)
@@ -501,19 +517,17 @@ impl PostgresStore {
         )?;
         let key = self.lock_key();
         let key_ref = key.as_str();
+        // Waited for up to the lock timeout, set on every connection of the pool (the server
+        // ends the wait with `lock_not_available`).
         let taken = if wait {
-            let millis = format!("{}", timeout.as_millis().max(1));
-            let millis = millis.as_str();
             pool.run_on(
                 &mut connection,
                 timeout + pool.options.io_timeout,
                 |c| async move {
-                    c.execute("SELECT set_config('lock_timeout', $1, false)", &[&millis])
-                        .await?;
                     match c
-                        .execute(
+                        .execute_typed(
                             "SELECT pg_advisory_lock(hashtextextended($1, 0))",
-                            &[&key_ref],
+                            &[(&key_ref, Type::TEXT)],
                         )
                         .await
                     {
@@ -525,9 +539,9 @@ impl PostgresStore {
             )
         } else {
             pool.run_on(&mut connection, pool.options.io_timeout, |c| async move {
-                c.query_one(
+                c.query_typed_one(
                     "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                    &[&key_ref],
+                    &[(&key_ref, Type::TEXT)],
                 )
                 .await?
                 .try_get::<_, bool>(0)
