@@ -111,6 +111,8 @@ pub struct PgServer {
     port: u16,
     password: String,
     as_nobody: bool,
+    /// The CA that signed the server's certificate, when it serves TLS.
+    ca_der: Option<Vec<u8>>,
 }
 
 /// The directory holding `initdb` and `pg_ctl`: `PG_BIN`, else the newest
@@ -142,11 +144,38 @@ fn pg_bin() -> io::Result<PathBuf> {
 impl PgServer {
     /// Makes a cluster and starts it on a free loopback port.
     pub fn start() -> io::Result<PgServer> {
+        PgServer::start_with(false)
+    }
+
+    /// [`start`](Self::start), serving TLS with a certificate for 127.0.0.1 signed by a CA of
+    /// its own ([`ca_der`](Self::ca_der)).
+    pub fn start_tls() -> io::Result<PgServer> {
+        PgServer::start_with(true)
+    }
+
+    /// The CA that signed its certificate (DER), when it serves TLS.
+    pub fn ca_der(&self) -> Option<&[u8]> {
+        self.ca_der.as_deref()
+    }
+
+    fn start_with(tls: bool) -> io::Result<PgServer> {
         let bin = pg_bin()?;
         let dir = tempfile::Builder::new().prefix("pg-test-").tempdir()?;
         let as_nobody = rustix_is_root();
         let password = format!("pw{:x}", rand_u64());
         std::fs::write(dir.path().join("pw"), &password)?;
+        let ca_der = if tls {
+            let (ca, cert, key) = certificates().map_err(io::Error::other)?;
+            std::fs::write(dir.path().join("server.crt"), cert)?;
+            std::fs::write(dir.path().join("server.key"), key)?;
+            std::fs::set_permissions(
+                dir.path().join("server.key"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )?;
+            Some(ca)
+        } else {
+            None
+        };
         if as_nobody {
             chown_nobody(dir.path())?;
         }
@@ -156,6 +185,7 @@ impl PgServer {
             port: 0,
             password,
             as_nobody,
+            ca_der,
         };
         let data = server.data();
         let out = server
@@ -255,12 +285,18 @@ impl PgServer {
     }
 
     fn pg_ctl_start(&mut self) -> io::Result<()> {
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} \
              -c fsync=off -c full_page_writes=off -c max_connections=300",
             self.port,
             self.dir.path().display()
         );
+        if self.ca_der.is_some() {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                self.dir.path().display()
+            ));
+        }
         let out = self
             .command("pg_ctl")
             .arg("-D")
@@ -303,6 +339,26 @@ impl Drop for PgServer {
     fn drop(&mut self) {
         let _ = self.stop("immediate");
     }
+}
+
+/// A CA (DER), and a certificate for 127.0.0.1 it signed with its key (both PEM).
+fn certificates() -> Result<(Vec<u8>, String, String), rcgen::Error> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "pinterest-oauth test Postgres CA");
+    let ca_key = KeyPair::generate()?;
+    let ca = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok((ca.der().to_vec(), cert.pem(), key.serialize_pem()))
 }
 
 fn rustix_is_root() -> bool {

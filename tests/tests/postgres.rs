@@ -733,3 +733,48 @@ fn the_server_restarted_mid_refresh_loses_no_grant() {
     assert_eq!(fake.stats().token.refresh_token, 1);
     assert_eq!(fake.stats().rotated_reuse, 0);
 }
+
+#[test]
+fn tls_is_verified_against_the_roots_given() {
+    use pinterest_oauth_tests::postgres::PgServer;
+    let server = match PgServer::start_tls() {
+        Ok(server) => server,
+        Err(e) if pinterest_oauth_tests::redis::in_ci() => panic!("CI=true: no PostgreSQL: {e}"),
+        Err(e) => {
+            pinterest_oauth_tests::skipped(&format!("no PostgreSQL to start ({e})"));
+            return;
+        }
+    };
+    let app = AppId::new("1234567").unwrap();
+    let url = server.url().replace("sslmode=disable", "sslmode=require");
+    let ca = rustls::pki_types::CertificateDer::from(server.ca_der().unwrap().to_vec());
+    // Its CA given: connected over TLS (the server says so).
+    let grants = PostgresGrants::with_config(
+        &url,
+        &app,
+        PostgresConfig::default().with_root_certificates(vec![ca]),
+    )
+    .unwrap();
+    grants.ping().unwrap();
+    let ssl = psql(
+        &server.url(),
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE s.ssl AND a.application_name = 'pinterest-oauth'",
+    );
+    assert_ne!(ssl.trim(), "0", "no TLS connection from the store");
+    // Not given: the certificate is refused (an unknown issuer), a typed error.
+    let err = PostgresGrants::open(&url, &app).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    // sslmode=require against a server without TLS: refused, never sent in the clear.
+    let Some(plain) = postgres() else { return };
+    let err = PostgresGrants::open(
+        &plain.url().replace("sslmode=disable", "sslmode=require"),
+        &app,
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+}
