@@ -362,7 +362,7 @@ fn certificates() -> Result<(Vec<u8>, String, String), rcgen::Error> {
 }
 
 fn rustix_is_root() -> bool {
-    // The uid of this process, read from /proc (no unsafe, no extra dependency).
+    // The uid of this process, read from /proc (no libc call, no extra dependency).
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

@@ -769,6 +769,19 @@ fn tls_is_verified_against_the_roots_given() {
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
     );
+    // libpq's spelling: the CA in a file (`sslrootcert`), `sslmode=verify-full`.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(server.ca_der().unwrap())
+    );
+    std::fs::write(&ca_file, pem).unwrap();
+    let libpq = server.url().replace(
+        "sslmode=disable",
+        &format!("sslmode=verify-full&sslrootcert={}", ca_file.display()),
+    );
+    PostgresGrants::open(&libpq, &app).unwrap().ping().unwrap();
     // sslmode=require against a server without TLS: refused, never sent in the clear.
     let Some(plain) = postgres() else { return };
     let err = PostgresGrants::open(
@@ -777,4 +790,210 @@ fn tls_is_verified_against_the_roots_given() {
     )
     .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+}
+
+/// Cuts every connection holding an advisory lock in the database at `url` (a network failure,
+/// a server that dropped them), as a server administrator would.
+fn cut_lock_connections(url: &str) {
+    psql(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
+}
+
+fn attempt(burst: u32) -> pinterest_oauth_store::Attempt {
+    pinterest_oauth_store::Attempt::new(Duration::from_secs(30), burst, Duration::from_secs(300))
+}
+
+#[test]
+fn a_request_confirmed_twice_is_counted_once_and_future_stamps_do_not_block_the_budget() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let grants = open(&pg, &fake);
+    let store = grants.open(&name("counted")).unwrap();
+    put(&store, &first_set(&fake));
+    // The transport confirms before recording the attempt and again just before sending.
+    let lock = store.lock().unwrap();
+    store.confirm(&lock, &attempt(1)).unwrap();
+    store.confirm(&lock, &attempt(1)).unwrap();
+    drop(lock);
+    let counted = psql(
+        pg.url(),
+        &format!(
+            "SELECT cardinality(requests) FROM pinterest_oauth_grants WHERE app_id = '{}'",
+            fake.app_id()
+        ),
+    );
+    assert_eq!(counted.trim(), "1");
+    // A second request within the window of a budget of one is refused…
+    let lock = store.lock().unwrap();
+    assert!(matches!(
+        store.confirm(&lock, &attempt(1)),
+        Err(StoreError::BudgetSpent { .. })
+    ));
+    // …but stamps far in the future (a server clock stepped back) do not hold it for ever.
+    psql(
+        pg.url(),
+        &format!(
+            "UPDATE pinterest_oauth_grants SET requests = ARRAY[now() + interval '30 days', now() + interval '40 days']
+             WHERE app_id = '{}'",
+            fake.app_id()
+        ),
+    );
+    store.confirm(&lock, &attempt(1)).unwrap();
+}
+
+#[test]
+fn a_lock_whose_connection_was_cut_neither_clears_the_row_nor_leaves_its_mark() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let url = pg.new_database("cut");
+    let grants = PostgresGrants::open(&url, &app(&fake)).unwrap();
+    let store = grants.open(&name("cut")).unwrap();
+    put(&store, &first_set(&fake));
+    let stale = store.lock().unwrap();
+    store.confirm(&stale, &attempt(5)).unwrap();
+    cut_lock_connections(&url);
+    // Another process takes the lock and stores a newer set.
+    let other = PostgresGrants::open(&url, &app(&fake))
+        .unwrap()
+        .open(&name("cut"))
+        .unwrap();
+    let lock = other.lock().unwrap();
+    let current = other.load().unwrap().unwrap();
+    let newer = first_set(&fake).rotating(&current);
+    other.save(&lock, &newer).unwrap();
+    drop(lock);
+    // The first process, its lock gone, must not delete the newer set.
+    assert!(matches!(
+        store.clear(&stale),
+        Err(StoreError::LockLost { .. })
+    ));
+    assert!(matches!(
+        store.confirm(&stale, &attempt(5)),
+        Err(StoreError::LockLost { .. })
+    ));
+    assert_eq!(store.load().unwrap().unwrap(), newer);
+    // Dropped, it clears its in-flight mark on another connection: nobody waits for it.
+    drop(stale);
+    let lock = other.lock().unwrap();
+    other.confirm(&lock, &attempt(5)).unwrap();
+}
+
+#[test]
+fn a_lock_taken_in_one_database_is_refused_by_a_store_of_another() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let (a, b) = (pg.new_database("xa"), pg.new_database("xb"));
+    let in_a = PostgresGrants::open(&a, &app(&fake))
+        .unwrap()
+        .open(&name("g"))
+        .unwrap();
+    let in_b = PostgresGrants::open(&b, &app(&fake))
+        .unwrap()
+        .open(&name("g"))
+        .unwrap();
+    let lock_a = in_a.lock().unwrap();
+    let document = first_set(&fake);
+    assert!(matches!(
+        in_b.save(&lock_a, &document),
+        Err(StoreError::NotLocked)
+    ));
+    assert!(matches!(in_b.clear(&lock_a), Err(StoreError::NotLocked)));
+    assert!(matches!(
+        in_b.confirm(&lock_a, &attempt(5)),
+        Err(StoreError::NotLocked)
+    ));
+    assert_eq!(in_a.load().unwrap(), None);
+    assert_eq!(in_b.load().unwrap(), None);
+}
+
+#[test]
+fn a_server_that_echoes_the_password_has_it_hidden() {
+    // A "server" answering the startup message with an error that quotes the password.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut len = [0u8; 4];
+        socket.read_exact(&mut len).unwrap();
+        let mut rest = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+        socket.read_exact(&mut rest).unwrap();
+        let mut fields = Vec::new();
+        for (code, value) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "XX000"),
+            (b'M', "bad thing s3cretpw"),
+        ] {
+            fields.push(code);
+            fields.extend_from_slice(value.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut message = vec![b'E'];
+        message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+        message.extend_from_slice(&fields);
+        socket.write_all(&message).unwrap();
+    });
+    let url = format!("postgres://app:s3cretpw@127.0.0.1:{port}/db?sslmode=disable");
+    let err = PostgresGrants::open(&url, &AppId::new("1234567").unwrap()).unwrap_err();
+    server.join().unwrap();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("bad thing"), "{shown}");
+    assert!(!shown.contains("s3cretpw"), "{shown}");
+}
+
+#[test]
+fn a_schema_table_edited_by_hand_is_mended_or_refused_never_misread() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let url = pg.new_database("edited");
+    let grants = PostgresGrants::open(&url, &app(&fake)).unwrap();
+    put(&grants.open(&name("kept")).unwrap(), &first_set(&fake));
+    // The version rows deleted: the schema is brought back, the rows untouched.
+    psql(&url, "DELETE FROM pinterest_oauth_schema");
+    let again = PostgresGrants::open(&url, &app(&fake)).unwrap();
+    assert_eq!(again.grants().unwrap(), vec![name("kept")]);
+    // A version no release writes: refused, saying it was edited.
+    psql(
+        &url,
+        "INSERT INTO pinterest_oauth_schema (version) VALUES (-5)",
+    );
+    psql(&url, "DELETE FROM pinterest_oauth_schema WHERE version = 1");
+    let err = PostgresGrants::open(&url, &app(&fake)).unwrap_err();
+    assert!(matches!(err, StoreError::Schema { found: -5, .. }), "{err}");
+    assert!(err.to_string().contains("by hand"), "{err}");
+}
+
+/// `bytes` in base64, 64 characters a line (PEM).
+fn base64_lines(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.as_bytes()
+        .chunks(64)
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

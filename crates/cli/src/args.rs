@@ -84,9 +84,11 @@ pub(crate) struct Global {
 
     /// Keep the tokens elsewhere than the token file: `redis://[:PASSWORD@]HOST:PORT/DB` shares
     /// one grant between processes on many machines (exactly one refreshes at a time);
-    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require]` keeps every grant in a row
-    /// of PostgreSQL (the schema is migrated on first use; see `migrate`); `file:PATH` is one
-    /// token file. Takes precedence over --token-file.
+    /// `postgres://USER@HOST[:PORT]/DB[?sslmode=require]` keeps every grant in a row of
+    /// PostgreSQL (the schema is migrated on first use; see `migrate`; the password from
+    /// PGPASSWORD, or in the URL given through PINTEREST_TOKEN_STORE: on the command line every
+    /// local user sees it in `ps`); `file:PATH` is one token file. Takes precedence over
+    /// --token-file.
     #[arg(
         long,
         env = "PINTEREST_TOKEN_STORE",

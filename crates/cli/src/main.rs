@@ -118,6 +118,8 @@ fn init_logging(verbose: u8) {
         "pinterest_oauth_ureq",
         "pinterest_oauth_hyper",
         "pinterest_oauth_store",
+        "pinterest_oauth_redis",
+        "pinterest_oauth_postgres",
     ];
     let mut filter = String::from("error");
     for name in crates {
@@ -130,7 +132,36 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Whether a store URL with a password was given on the command line (where every local user
+/// can read it in `ps`), rather than in PINTEREST_TOKEN_STORE.
+fn store_password_on_command_line() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let given = args.iter().enumerate().filter_map(|(i, arg)| {
+        arg.strip_prefix("--store=").map(str::to_owned).or_else(|| {
+            (arg == "--store")
+                .then(|| args.get(i + 1).cloned())
+                .flatten()
+        })
+    });
+    given.into_iter().any(|url| {
+        let Some((_, rest)) = url.split_once("://") else {
+            return false;
+        };
+        let has_user_password = rest.rfind('@').is_some_and(|at| {
+            rest[..at]
+                .split_once(':')
+                .is_some_and(|(_, p)| !p.is_empty())
+        });
+        has_user_password || url.to_ascii_lowercase().contains("password=")
+    })
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
+    if store_password_on_command_line() {
+        tracing::warn!(
+            "the --store URL carries a password, which every local user can read on the command line (ps): give it in PGPASSWORD, or the URL in PINTEREST_TOKEN_STORE"
+        );
+    }
     let context = Context { global: cli.global };
     match cli.command {
         Command::Login(args) => {
@@ -337,10 +368,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .ok_or(CliError::NothingToMigrate)?;
             #[cfg(feature = "postgres")]
             {
-                let migrated = pinterest_oauth_postgres::migrate(
-                    url,
-                    pinterest_oauth_postgres::PostgresConfig::default(),
-                )?;
+                let migrated = pinterest_oauth_postgres::migrate(url, postgres_config())?;
                 if migrated.from == migrated.to {
                     out!("the schema is up to date (version {})", migrated.to)?;
                 } else {
@@ -561,7 +589,11 @@ impl Context {
                 #[cfg(feature = "postgres")]
                 {
                     let app_id = AppId::new(self.app_id()?)?;
-                    let mut grants = pinterest_oauth_postgres::PostgresGrants::open(url, &app_id)?;
+                    let mut grants = pinterest_oauth_postgres::PostgresGrants::with_config(
+                        url,
+                        &app_id,
+                        postgres_config(),
+                    )?;
                     if let Some(keys) = self.keys()? {
                         grants = grants.with_sealing(keys.keyring);
                     }
@@ -937,4 +969,15 @@ fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
         return Err(pinterest_oauth_core::ConfigError::EmptyScopes.into());
     }
     Ok(scopes)
+}
+
+/// The Postgres store's settings from the environment: `PGPASSWORD` (libpq's) for a URL that
+/// gives no password.
+#[cfg(feature = "postgres")]
+fn postgres_config() -> pinterest_oauth_postgres::PostgresConfig {
+    let config = pinterest_oauth_postgres::PostgresConfig::default();
+    match std::env::var("PGPASSWORD") {
+        Ok(password) if !password.is_empty() => config.with_password(password),
+        _ => config,
+    }
 }

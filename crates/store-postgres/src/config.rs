@@ -20,7 +20,7 @@ use pinterest_oauth_store::TokenStore;
 ///     .with_max_connections(8);
 /// assert_eq!(config.io_timeout(), Duration::from_secs(2));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresConfig {
     pub(crate) io_timeout: Duration,
     pub(crate) connect_timeout: Duration,
@@ -29,6 +29,22 @@ pub struct PostgresConfig {
     pub(crate) max_locks: usize,
     pub(crate) migrate: bool,
     pub(crate) roots: Vec<CertificateDer<'static>>,
+    pub(crate) password: Option<zeroize::Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("io_timeout", &self.io_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_locks", &self.max_locks)
+            .field("migrate", &self.migrate)
+            .field("roots", &self.roots.len())
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl Default for PostgresConfig {
@@ -41,6 +57,7 @@ impl Default for PostgresConfig {
             max_locks: 64,
             migrate: true,
             roots: Vec::new(),
+            password: None,
         }
     }
 }
@@ -101,6 +118,14 @@ impl PostgresConfig {
     #[must_use]
     pub fn with_root_certificates(mut self, roots: Vec<CertificateDer<'static>>) -> Self {
         self.roots = roots;
+        self
+    }
+
+    /// The password to use when the URL gives none (libpq's `PGPASSWORD`): a password kept
+    /// out of the URL stays out of process listings and configuration files. Wiped on drop.
+    #[must_use]
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(zeroize::Zeroizing::new(password.into()));
         self
     }
 

@@ -63,6 +63,77 @@ pub(crate) struct Server {
     /// `postgres://user@host:port/db`: one name for one database however the URL is spelled.
     pub(crate) shown: String,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    /// The password, to keep it out of any message a server or the driver sends back.
+    password: Option<zeroize::Zeroizing<String>>,
+}
+
+impl Server {
+    /// `text` with the password (of four characters or more: a shorter one would only mangle
+    /// words) replaced.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        match &self.password {
+            Some(secret) if secret.len() >= 4 => text.replace(secret.as_str(), "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// What precedes the last `@` of the authority: the user and password, as written.
+fn userinfo(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let at = rest.rfind('@')?;
+    Some(&rest[..at])
+}
+
+/// The password written in `url`, if any (in the user part or a `password=` parameter).
+fn password_of(url: &str) -> Option<String> {
+    if let Some(info) = userinfo(url)
+        && let Some((_, password)) = info.split_once(':')
+        && !password.is_empty()
+    {
+        return Some(password.to_owned());
+    }
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k.eq_ignore_ascii_case("password") && !v.is_empty()).then(|| v.to_owned())
+    })
+}
+
+/// `url` as the driver takes it, from libpq's spelling: `sslmode=verify-full` and
+/// `verify-ca` are `require` (which verifies the certificate and the host name, always);
+/// `sslrootcert=PATH` is read (PEM) into `roots` and taken out.
+fn libpq_compatible(
+    url: &str,
+    roots: &mut Vec<rustls::pki_types::CertificateDer<'static>>,
+) -> Result<String, String> {
+    use rustls::pki_types::pem::PemObject;
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok(url.to_owned());
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("sslmode", "verify-full" | "verify-ca")) => {
+                kept.push("sslmode=require".to_owned())
+            }
+            Some(("sslrootcert", path)) => {
+                let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                if certs.is_empty() {
+                    return Err(format!("sslrootcert {path}: no certificate in it"));
+                }
+                roots.extend(certs);
+            }
+            _ => kept.push(pair.to_owned()),
+        }
+    }
+    Ok(if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    })
 }
 
 impl Server {
@@ -79,8 +150,31 @@ impl Server {
                 "expected postgres://user[:password]@host[:port]/database".into(),
             ));
         }
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| invalid(redact(&e.to_string(), url)))?;
+        // A password holding `@ / ? #` as they are would be cut wrong (and shown in part).
+        if let Some(userinfo) = userinfo(url)
+            && userinfo.contains(['@', '/', '?', '#'])
+        {
+            return Err(invalid(
+                "percent-encode these characters in the user or password: @ as %40, / as %2F, ? as %3F, # as %23".into(),
+            ));
+        }
+        let (url_given, mut roots) = (url, options.roots.clone());
+        let url = libpq_compatible(url, &mut roots).map_err(invalid)?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
+            // The driver's message may quote the password: then it is not shown.
+            let text = e.to_string();
+            match password_of(url_given) {
+                Some(secret) if text.contains(secret.as_str()) => {
+                    invalid("not a valid connection URL".into())
+                }
+                _ => invalid(text),
+            }
+        })?;
+        if config.get_password().is_none()
+            && let Some(password) = &options.password
+        {
+            config.password(password.as_bytes());
+        }
         if config.get_hosts().is_empty() {
             return Err(invalid("no host given".into()));
         }
@@ -109,9 +203,17 @@ impl Server {
         let shown = shown(&config);
         let tls = match config.get_ssl_mode() {
             SslMode::Disable => None,
-            _ => Some(tls(&options.roots).map_err(invalid)?),
+            _ => Some(tls(&roots).map_err(invalid)?),
         };
-        Ok(Server { config, shown, tls })
+        let password = config
+            .get_password()
+            .map(|p| zeroize::Zeroizing::new(String::from_utf8_lossy(p).into_owned()));
+        Ok(Server {
+            config,
+            shown,
+            tls,
+            password,
+        })
     }
 
     async fn connect_async(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
@@ -186,63 +288,48 @@ fn tls(
 
 /// The URL without its password, for messages.
 pub(crate) fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, tail) = match rest.find(['/', '?']) {
-                Some(at) => rest.split_at(at),
-                None => (rest, ""),
-            };
-            let authority = match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split(':').next().unwrap_or_default();
-                    format!("{user}@{host}")
-                }
-                None => authority.to_owned(),
-            };
-            let tail = match tail.split_once('?') {
-                Some((path, query)) => {
-                    let query: Vec<String> = query
-                        .split('&')
-                        .map(|pair| match pair.split_once('=') {
-                            Some((k, _)) if k.eq_ignore_ascii_case("password") => {
-                                format!("{k}=***")
-                            }
-                            _ => pair.to_owned(),
-                        })
-                        .collect();
-                    format!("{path}?{}", query.join("&"))
-                }
-                None => tail.to_owned(),
-            };
-            format!("{scheme}://{authority}{tail}")
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "an unparsable URL".to_owned();
+    };
+    // The user part runs to the last `@` (a password may hold `/ ? # @`): all of it but the
+    // user name is left out.
+    let (user, after) = match rest.rfind('@') {
+        Some(at) => {
+            let info = &rest[..at];
+            let user: String = info
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take_while(|c| !matches!(c, '/' | '?' | '#' | '@'))
+                .collect();
+            (format!("{user}@"), &rest[at + 1..])
         }
-        None => "an unparsable URL".to_owned(),
-    }
+        None => (String::new(), rest),
+    };
+    let tail = match after.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => after.to_owned(),
+    };
+    format!("{scheme}://{user}{tail}")
 }
 
-/// `text` with any password `url` carries replaced.
+/// `text` with any password `url` carries (of four characters or more) replaced.
+#[cfg(test)]
 pub(crate) fn redact(text: &str, url: &str) -> String {
-    let mut text = text.to_owned();
-    if let Some((_, rest)) = url.split_once("://") {
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        if let Some((userinfo, _)) = authority.rsplit_once('@')
-            && let Some((_, password)) = userinfo.split_once(':')
-            && !password.is_empty()
-        {
-            text = text.replace(password, "***");
-        }
-        if let Some((_, query)) = rest.split_once('?') {
-            for pair in query.split('&') {
-                if let Some((k, v)) = pair.split_once('=')
-                    && k.eq_ignore_ascii_case("password")
-                    && !v.is_empty()
-                {
-                    text = text.replace(v, "***");
-                }
-            }
-        }
+    match password_of(url) {
+        Some(secret) if secret.len() >= 4 => text.replace(&secret, "***"),
+        _ => text.to_owned(),
     }
-    text
 }
 
 /// What went wrong, in words: the server's message and code for its errors, the cause chain
@@ -474,14 +561,16 @@ impl Pool {
             {
                 StoreError::AccessDenied {
                     what,
-                    problem: error
-                        .as_db_error()
-                        .map_or_else(|| error.to_string(), |db| db.message().to_owned()),
+                    problem: self.server.redact(
+                        &error
+                            .as_db_error()
+                            .map_or_else(|| error.to_string(), |db| db.message().to_owned()),
+                    ),
                 }
             }
             _ => StoreError::Unavailable {
                 what,
-                source: describe(&error).into(),
+                source: self.server.redact(&describe(&error)).into(),
             },
         }
     }
@@ -489,7 +578,7 @@ impl Pool {
     pub(crate) fn unavailable(&self, problem: String) -> StoreError {
         StoreError::Unavailable {
             what: self.server.shown.clone(),
-            source: problem.into(),
+            source: self.server.redact(&problem).into(),
         }
     }
 
@@ -538,6 +627,10 @@ mod tests {
             "postgres://a:hunter2@h/db?nonsense=1",
             "postgres:///db",
             "",
+            // A password with `/ ? # @` as they are: refused, never shown in part.
+            "postgres://app:hunt/er2@127.0.0.1:1/db?nonsense=1",
+            "postgres://app:hun@ter2hunter2@127.0.0.1:1/db",
+            "postgres://app:hunter2?x@127.0.0.1:1/db",
         ] {
             let err = Server::parse(url, &PostgresConfig::default())
                 .err()
@@ -547,6 +640,26 @@ mod tests {
                 "{url}: {err}"
             );
             assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(!err.to_string().contains("er2"), "{err}");
         }
+        let err = Server::parse(
+            "postgres://app:hun@ter2@127.0.0.1:1/db",
+            &PostgresConfig::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("%40"), "{err}");
+        // A short password is not "redacted" out of the words around it.
+        let err = Server::parse(
+            "postgres://app:a@127.0.0.1/db?nonsense=1",
+            &PostgresConfig::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("invalid"), "{err}");
+        assert_eq!(
+            redact_url("postgres://app:hun@ter2@h/db"),
+            "postgres://app@h/db"
+        );
     }
 }

@@ -14,8 +14,9 @@ const MIGRATION_LOCK: i64 = 0x7069_6e74_5f73_6368;
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Never edit one that shipped;
 /// add the next.
 const MIGRATIONS: &[&str] = &[
-    // 1: one row per (app, grant).
-    "CREATE TABLE pinterest_oauth_grants (
+    // 1: one row per (app, grant). (`IF NOT EXISTS`: a schema table emptied by hand next to
+    // the grants is brought back, the rows untouched.)
+    "CREATE TABLE IF NOT EXISTS pinterest_oauth_grants (
         app_id          text        NOT NULL,
         grant_name      text        NOT NULL,
         -- the token document, sealed when a key is given: the set and the lifecycle's memory
@@ -40,7 +41,7 @@ const MIGRATIONS: &[&str] = &[
         CHECK (version >= 0),
         CHECK (octet_length(document) <= 1048576)
     );
-    CREATE INDEX pinterest_oauth_grants_due ON pinterest_oauth_grants (app_id, due_at)
+    CREATE INDEX IF NOT EXISTS pinterest_oauth_grants_due ON pinterest_oauth_grants (app_id, due_at)
         WHERE due_at IS NOT NULL;",
 ];
 
@@ -88,7 +89,7 @@ pub(crate) fn migrate(pool: &Pool) -> Result<Migrated, StoreError> {
             to: found,
         });
     }
-    if found > SCHEMA_VERSION {
+    if !(0..=SCHEMA_VERSION).contains(&found) {
         return Err(too_new(pool, found));
     }
     // Other processes may be migrating: wait for them as long as a lock is waited for.
@@ -113,7 +114,7 @@ pub(crate) fn migrate(pool: &Pool) -> Result<Migrated, StoreError> {
                 )
                 .await?
                 .try_get(0)?;
-            if from < SCHEMA_VERSION {
+            if (0..SCHEMA_VERSION).contains(&from) {
                 for (i, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
                     c.batch_execute(migration).await?;
                     let to = i as i32 + 1;
@@ -128,7 +129,7 @@ pub(crate) fn migrate(pool: &Pool) -> Result<Migrated, StoreError> {
         }
         .await;
         match applied {
-            Ok(from) if from <= SCHEMA_VERSION => {
+            Ok(from) if (0..=SCHEMA_VERSION).contains(&from) => {
                 c.batch_execute("COMMIT").await?;
                 Ok(from)
             }
@@ -144,7 +145,7 @@ pub(crate) fn migrate(pool: &Pool) -> Result<Migrated, StoreError> {
     });
     pool.give_back(connection, Use::Statements);
     let from = result?;
-    if from > SCHEMA_VERSION {
+    if !(0..=SCHEMA_VERSION).contains(&from) {
         return Err(too_new(pool, from));
     }
     if from < SCHEMA_VERSION {

@@ -52,6 +52,18 @@ pub(crate) struct GrantLock {
     connection: Mutex<Option<Connection>>,
 }
 
+impl GrantLock {
+    /// Whether the connection holding the lock is gone (closed, or spoiled by a failure): the
+    /// server has released the lock, or will.
+    fn connection_gone(&self) -> bool {
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(|c| c.spoiled || c.client.is_closed())
+    }
+}
+
 impl Drop for GrantLock {
     fn drop(&mut self) {
         let Some(mut connection) = self
@@ -103,7 +115,23 @@ impl Drop for GrantLock {
                 connection.spoiled = true;
             }
         }
+        let cleared_here = !connection.spoiled;
         pool.give_back(connection, Use::Lock);
+        if !cleared_here {
+            // The lock went with its connection; this owner's in-flight mark (its request is
+            // over) is cleared on another, so no one waits for it to run out.
+            let cleared = pool.run(|c| async move {
+                c.execute_typed(
+                    "UPDATE pinterest_oauth_grants SET in_flight_owner = NULL, in_flight_until = NULL
+                     WHERE app_id = $1 AND grant_name = $2 AND in_flight_owner = $3",
+                    &[(&app, Type::TEXT), (&grant, Type::TEXT), (&owner, Type::TEXT)],
+                )
+                .await
+            });
+            if let Err(e) = cleared {
+                tracing::warn!(error = %e, "the in-flight mark could not be cleared; it runs out by itself");
+            }
+        }
     }
 }
 
@@ -183,7 +211,13 @@ impl PostgresStore {
     /// The lock `lock` carries, if it is one of this grant's.
     fn held<'a>(&self, lock: &'a StoreLock) -> Result<&'a GrantLock, StoreError> {
         lock.guard::<GrantLock>()
-            .filter(|held| Arc::ptr_eq(&held.shared, &self.shared) || held.key == self.lock_key())
+            // The same grant of the same app in the same database (never a lock another
+            // database's store took: its connection is to that database).
+            .filter(|held| {
+                Arc::ptr_eq(&held.shared, &self.shared)
+                    || (held.key == self.lock_key()
+                        && held.shared.pool.server.shown == self.shared.pool.server.shown)
+            })
             .filter(|held| held.grant == self.grant)
             .ok_or(StoreError::NotLocked)
     }
@@ -216,6 +250,10 @@ impl PostgresStore {
         match first {
             Some(Ok(value)) => Ok(value),
             Some(Err(e)) if !fallback || !slot.as_ref().is_some_and(|c| c.spoiled) => Err(e),
+            // The lock's connection is gone, and this work must be done under the lock.
+            None if !fallback => Err(StoreError::LockLost {
+                location: self.location.clone(),
+            }),
             _ => {
                 drop(slot);
                 pool.run(work)
@@ -417,20 +455,23 @@ impl TokenStore for PostgresStore {
                 .query_typed_opt(
                     "WITH current AS (
                         SELECT ARRAY(SELECT r FROM unnest(requests) r
-                                     WHERE r > now() - make_interval(secs => $5)) AS recent,
+                                     WHERE r > now() - make_interval(secs => $5)
+                                       AND r < now() + make_interval(secs => $5)) AS recent,
                                in_flight_owner, in_flight_until
                         FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2
                         FOR UPDATE
                      ), marked AS (
                         UPDATE pinterest_oauth_grants g
-                        SET requests = array_append(current.recent, now()),
+                        -- This owner's request is counted once, however often confirmed.
+                        SET requests = CASE WHEN current.in_flight_owner = $3 THEN current.recent
+                                            ELSE array_append(current.recent, now()) END,
                             in_flight_owner = $3,
                             in_flight_until = now() + make_interval(secs => $4)
                         FROM current
                         WHERE g.app_id = $1 AND g.grant_name = $2
                           AND (current.in_flight_until IS NULL OR current.in_flight_until <= now()
                                OR current.in_flight_owner = $3)
-                          AND cardinality(current.recent) < $6
+                          AND (current.in_flight_owner = $3 OR cardinality(current.recent) < $6)
                         RETURNING 1
                      )
                      SELECT (SELECT count(*) FROM marked)::int,
@@ -460,24 +501,30 @@ impl TokenStore for PostgresStore {
                 location: self.location.clone(),
             }),
             Err(StoreError::Unavailable { .. }) => {
-                let gone = held
-                    .connection
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_ref()
-                    .is_none_or(|c| c.spoiled || c.client.is_closed());
-                if gone { Err(lost()) } else { outcome.map(drop) }
+                if held.connection_gone() {
+                    Err(lost())
+                } else {
+                    outcome.map(drop)
+                }
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Deletes the row (after its tokens were revoked).
+    /// Deletes the row (after its tokens were revoked), on the lock's own connection only: a
+    /// lock whose connection is gone may have been taken since, and a newer set saved.
     ///
-    /// Errors: [`StoreError::NotLocked`]; [`StoreError::Unavailable`].
+    /// Errors: [`StoreError::LockLost`] (the lock's connection is gone; nothing deleted);
+    /// [`StoreError::NotLocked`]; [`StoreError::Unavailable`].
     fn clear(&self, lock: &StoreLock) -> Result<(), StoreError> {
+        let held = self.held(lock)?;
+        if held.connection_gone() {
+            return Err(StoreError::LockLost {
+                location: self.location.clone(),
+            });
+        }
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
-        self.on_lock(lock, true, |c| async move {
+        self.on_lock(lock, false, |c| async move {
             c.execute_typed(
                 "DELETE FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
                 &[(&app, Type::TEXT), (&grant, Type::TEXT)],

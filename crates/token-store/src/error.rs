@@ -38,7 +38,7 @@ pub enum StoreError {
     },
     /// The stored document cannot be read; it was left untouched.
     #[error(
-        "{location} holds no valid token set ({problem}); it was left untouched: move it away, then log in again"
+        "{location} holds no valid token set ({problem}); it was left untouched: move it away (a file) or delete it (a key, a row), then log in again"
     )]
     Corrupt {
         /// The store (a file, a key).
@@ -170,7 +170,9 @@ pub enum StoreError {
 }
 
 fn schema_hint(found: i64, supported: i64) -> &'static str {
-    if found > supported {
+    if found < 0 {
+        " (a version no pinterest-oauth writes: the schema table was edited by hand)"
+    } else if found > supported {
         " (written by a newer pinterest-oauth: upgrade this one; nothing is downgraded)"
     } else {
         " (run `pinterest-oauth migrate`, or open the store with migrations allowed)"

@@ -139,3 +139,27 @@ fn password(url: &str) -> String {
         .unwrap_or("none")
         .to_owned()
 }
+
+#[test]
+fn the_password_comes_from_pgpassword_and_one_on_the_command_line_is_warned_about() {
+    let Some(url) = postgres_url() else { return };
+    let env = Env::new("ureq");
+    let secret = password(&url);
+    let bare = url.replacen(&format!(":{secret}@"), "@", 1);
+    assert_ne!(bare, url);
+    let mut command = env.command(&["--store", &bare, "grants"]);
+    command.env("PGPASSWORD", &secret);
+    let out = finish(command.spawn().unwrap());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("ps"), "{}", text(&out.stderr));
+    // Without it: refused by the server, a typed failure.
+    let out = env.run(&["--store", &bare, "grants"]);
+    assert_ne!(code(&out), 0);
+    assert_ne!(code(&out), 101);
+    // In the URL on the command line: works, with a warning saying where else to put it.
+    let out = env.run(&["--store", &url, "grants"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(said.contains("PGPASSWORD") && said.contains("ps"), "{said}");
+    assert!(!said.contains(&secret), "{said}");
+}
