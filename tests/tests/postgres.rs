@@ -81,17 +81,21 @@ fn saves_are_compare_and_set_and_racing_writers_lose_no_update() {
     let sets: Vec<Vec<TokenDocument>> = (0..8)
         .map(|_| (0..25).map(|_| first_set(&fake)).collect())
         .collect();
+    // Every round, all eight read before any writes (a barrier): one wins, seven are stale.
+    let read_all = std::sync::Barrier::new(8);
     let (saved, refused): (Vec<u64>, Vec<u64>) = std::thread::scope(|scope| {
         let handles: Vec<_> = sets
             .into_iter()
             .map(|sets| {
                 let grants = open(&pg, &fake);
                 let grant = grant.clone();
+                let read_all = &read_all;
                 scope.spawn(move || {
                     let store = grants.open(&grant).unwrap();
                     let (mut saved, mut refused) = (Vec::new(), Vec::new());
                     for set in sets {
                         let read = store.load().unwrap().unwrap();
+                        read_all.wait();
                         let next = set.rotating(&read);
                         let lock = store.lock().unwrap();
                         match store.save(&lock, &next) {
@@ -99,6 +103,9 @@ fn saves_are_compare_and_set_and_racing_writers_lose_no_update() {
                             Err(StoreError::Conflict { .. }) => refused.push(next.revision()),
                             Err(e) => panic!("{e}"),
                         }
+                        drop(lock);
+                        // Every save of this round is made before the next round's reads.
+                        read_all.wait();
                     }
                     (saved, refused)
                 })
@@ -123,7 +130,12 @@ fn saves_are_compare_and_set_and_racing_writers_lose_no_update() {
         saved.len(),
         refused.len()
     );
-    assert!(!refused.is_empty(), "the writers never raced");
+    assert_eq!(saved.len(), 25, "one writer wins each round");
+    assert_eq!(
+        refused.len(),
+        175,
+        "the seven stale writers of each round are refused"
+    );
     // A stale writer holding the lock is refused, and the row is untouched.
     let store = grants.open(&grant).unwrap();
     let stale = stored.clone();
@@ -996,4 +1008,52 @@ fn base64_lines(bytes: &[u8]) -> String {
         .map(|line| String::from_utf8_lossy(line).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[test]
+fn a_late_save_never_overwrites_a_grant_deleted_and_made_again_by_a_login() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let url = pg.new_database("remade");
+    let grants = PostgresGrants::open(&url, &app(&fake)).unwrap();
+    let store = grants.open(&name("remade")).unwrap();
+    let first = first_set(&fake);
+    put(&store, &first);
+    // A refresh under way: its lock confirmed, then its connection cut.
+    let stale = store.lock().unwrap();
+    store.confirm(&stale, &attempt(5)).unwrap();
+    cut_lock_connections(&url);
+    // Meanwhile the grant is revoked (the row deleted) and the user logs in again, several
+    // times, so the new row's version passes the old one's.
+    let other = PostgresGrants::open(&url, &app(&fake))
+        .unwrap()
+        .open(&name("remade"))
+        .unwrap();
+    let lock = other.lock().unwrap();
+    other.clear(&lock).unwrap();
+    let mut login = first_set(&fake);
+    other.save(&lock, &login).unwrap();
+    for _ in 0..3 {
+        let next = first_set(&fake).succeeding(Some(&login));
+        other.save(&lock, &next).unwrap();
+        login = next;
+    }
+    drop(lock);
+    // The late answer of the old chain comes back: it must not replace the new login.
+    let late = first_set(&fake).rotating(&first);
+    assert!(
+        matches!(
+            store.save(&stale, &late),
+            Err(StoreError::Conflict { .. } | StoreError::Removed { .. })
+        ),
+        "a late save overwrote the new login"
+    );
+    assert_eq!(store.load().unwrap().unwrap(), login);
+    // And without a cut connection, a save that follows the row it saw still goes through.
+    let lock = store.lock().unwrap();
+    store.confirm(&lock, &attempt(5)).unwrap();
+    cut_lock_connections(&url);
+    let refreshed = first_set(&fake).rotating(&login);
+    store.save(&lock, &refreshed).unwrap();
+    assert_eq!(store.load().unwrap().unwrap(), refreshed);
 }

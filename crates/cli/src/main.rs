@@ -373,7 +373,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     out!("the schema is up to date (version {})", migrated.to)?;
                 } else {
                     out!(
-                        "the schema was migrated from version {} to {}",
+                        "the schema was migrated from version {} to version {}",
                         migrated.from,
                         migrated.to
                     )?;
@@ -795,6 +795,17 @@ impl Context {
         if only_refresh && token.refresh_token().is_none() {
             return Err(CliError::NoRefreshToken(store.location()));
         }
+        // Never while another process's refresh may be in flight (it would rotate the refresh
+        // token being revoked, and its new set would live on): a shared store says so. The
+        // revocations are requests like any other: counted, never limited.
+        store.confirm(
+            &lock,
+            &pinterest_oauth_store::Attempt::new(
+                std::time::Duration::from_secs(60),
+                u32::MAX,
+                std::time::Duration::from_secs(300),
+            ),
+        )?;
         // From the first revocation sent until what it did is recorded, a signal waits: a
         // revoked access token left in the store would be handed out by `token`.
         let _flying = pinterest_oauth_transport::InFlight::enter();

@@ -24,6 +24,9 @@ const MIGRATIONS: &[&str] = &[
         document        bytea       NOT NULL,
         -- the document's revision: saves are compare-and-set on it
         version         bigint      NOT NULL,
+        -- this row's own id, new each time the row is made: a row deleted and made again by a
+        -- login is not the row an old writer saw, whatever its version
+        generation      text        NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
         -- the Pinterest account the grant acts for (a username, for listings)
         account         text,
         -- when the grant next needs work (NULL: never without a person), for claiming workers

@@ -50,9 +50,23 @@ pub(crate) struct GrantLock {
     grant: GrantName,
     owner: String,
     connection: Mutex<Option<Connection>>,
+    /// The row as this lock last saw it (confirmed or saved through it): its version and
+    /// generation. A save after the lock's connection died is made only over exactly that.
+    seen: Mutex<Option<(i64, String)>>,
 }
 
 impl GrantLock {
+    fn seen(&self) -> Option<(i64, String)> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn see(&self, row: (i64, String)) {
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(row);
+    }
+
     /// Whether the connection holding the lock is gone (closed, or spoiled by a failure): the
     /// server has released the lock, or will.
     fn connection_gone(&self) -> bool {
@@ -222,14 +236,14 @@ impl PostgresStore {
             .ok_or(StoreError::NotLocked)
     }
 
-    /// Runs `work` on the lock's connection; when that connection is gone (the server
-    /// restarted, the network failed) and `fallback` allows, on a pooled one instead: every
-    /// write is a compare-and-set, so a write need not hold the lock to be safe.
+    /// Runs `work` on the lock's connection: work that must be done under the lock
+    /// (confirming, reserving, clearing) is never moved to another connection.
+    ///
+    /// Errors: [`StoreError::LockLost`] when that connection is gone; what `work` fails with.
     fn on_lock<T, F>(
         &self,
         lock: &StoreLock,
-        fallback: bool,
-        work: impl Fn(Arc<tokio_postgres::Client>) -> F,
+        work: impl FnOnce(Arc<tokio_postgres::Client>) -> F,
     ) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
@@ -241,23 +255,13 @@ impl PostgresStore {
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let first = match slot.as_mut() {
+        match slot.as_mut() {
             Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
-                Some(pool.run_on(connection, pool.options.io_timeout, &work))
+                pool.run_on(connection, pool.options.io_timeout, work)
             }
-            _ => None,
-        };
-        match first {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(e)) if !fallback || !slot.as_ref().is_some_and(|c| c.spoiled) => Err(e),
-            // The lock's connection is gone, and this work must be done under the lock.
-            None if !fallback => Err(StoreError::LockLost {
+            _ => Err(StoreError::LockLost {
                 location: self.location.clone(),
             }),
-            _ => {
-                drop(slot);
-                pool.run(work)
-            }
         }
     }
 
@@ -355,29 +359,84 @@ impl TokenStore for PostgresStore {
         let due = due_at(document, SystemTime::now());
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
         let bytes = bytes.as_slice();
-        let written: u64 = self.on_lock(lock, true, |c| {
-            async move {
-                if version == 0 {
-                    c.execute_typed(
-                        "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version, due_at)
-                         VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (app_id, grant_name) DO UPDATE SET updated_at = now()
-                         WHERE pinterest_oauth_grants.document = EXCLUDED.document",
-                        &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
-                    )
-                    .await
-                } else {
-                    c.execute_typed(
-                        "UPDATE pinterest_oauth_grants
-                         SET document = $3, version = $4, due_at = $5, updated_at = now()
-                         WHERE app_id = $1 AND grant_name = $2 AND (version < $4 OR document = $3)",
-                        &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
-                    )
-                    .await
+        let held = self.held(lock)?;
+        let pool = &self.shared.pool;
+        let on_lock = {
+            let mut slot = held
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match slot.as_mut() {
+                Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
+                    Some(pool.run_on(connection, pool.options.io_timeout, |c| async move {
+                        let row = if version == 0 {
+                            c.query_typed_opt(
+                                "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version, due_at)
+                                 VALUES ($1, $2, $3, $4, $5)
+                                 ON CONFLICT (app_id, grant_name) DO UPDATE SET updated_at = now()
+                                 WHERE pinterest_oauth_grants.document = EXCLUDED.document
+                                 RETURNING version, generation",
+                                &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
+                            )
+                            .await?
+                        } else {
+                            c.query_typed_opt(
+                                "UPDATE pinterest_oauth_grants
+                                 SET document = $3, version = $4, due_at = $5, updated_at = now()
+                                 WHERE app_id = $1 AND grant_name = $2 AND (version < $4 OR document = $3)
+                                 RETURNING version, generation",
+                                &[(&app, Type::TEXT), (&grant, Type::TEXT), (&bytes, Type::BYTEA), (&version, Type::INT8), (&due, Type::TIMESTAMPTZ)],
+                            )
+                            .await?
+                        };
+                        row.map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
+                            .transpose()
+                    }))
                 }
+                _ => None,
             }
-        })?;
-        if written == 1 {
+        };
+        let written = match on_lock {
+            Some(Ok(written)) => written,
+            Some(Err(e)) if !held.connection_gone() => return Err(e),
+            // The lock's connection is gone (the network, a server restart): another process
+            // may hold the lock now. The set is written on another connection only over exactly
+            // the row this lock last saw (the same version of the same row: not one deleted and
+            // made again by a login since), else it is refused and kept aside.
+            _ => {
+                let Some((seen_version, seen_generation)) = held.seen() else {
+                    return Err(StoreError::LockLost {
+                        location: self.location.clone(),
+                    });
+                };
+                let seen_generation = seen_generation.as_str();
+                pool.run(|c| async move {
+                    let row = c
+                        .query_typed_opt(
+                            "UPDATE pinterest_oauth_grants
+                             SET document = $3, version = $4, due_at = $5, updated_at = now()
+                             WHERE app_id = $1 AND grant_name = $2
+                               AND ((version = $6 AND generation = $7 AND version < $4)
+                                    OR (generation = $7 AND document = $3))
+                             RETURNING version, generation",
+                            &[
+                                (&app, Type::TEXT),
+                                (&grant, Type::TEXT),
+                                (&bytes, Type::BYTEA),
+                                (&version, Type::INT8),
+                                (&due, Type::TIMESTAMPTZ),
+                                (&seen_version, Type::INT8),
+                                (&seen_generation, Type::TEXT),
+                            ],
+                        )
+                        .await?;
+                    row.map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
+                        .transpose()
+                })?
+            }
+        };
+        if let Some(seen) = written {
+            held.see(seen);
             return Ok(());
         }
         let stored: Option<i64> = self.shared.pool.run(|c| async move {
@@ -411,7 +470,7 @@ impl TokenStore for PostgresStore {
         self.held(lock)?;
         self.load()?;
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
-        self.on_lock(lock, false, |c| async move {
+        self.on_lock(lock, |c| async move {
             c.batch_execute("BEGIN").await?;
             let probe = c
                 .execute_typed(
@@ -450,7 +509,7 @@ impl TokenStore for PostgresStore {
         let lost = || StoreError::LockLost {
             location: self.location.clone(),
         };
-        let outcome = self.on_lock(lock, false, |c| async move {
+        let outcome = self.on_lock(lock, |c| async move {
             let row = c
                 .query_typed_opt(
                     "WITH current AS (
@@ -472,10 +531,11 @@ impl TokenStore for PostgresStore {
                           AND (current.in_flight_until IS NULL OR current.in_flight_until <= now()
                                OR current.in_flight_owner = $3)
                           AND (current.in_flight_owner = $3 OR cardinality(current.recent) < $6)
-                        RETURNING 1
+                        RETURNING g.version, g.generation
                      )
                      SELECT (SELECT count(*) FROM marked)::int,
-                            (current.in_flight_until > now() AND current.in_flight_owner <> $3)
+                            (current.in_flight_until > now() AND current.in_flight_owner <> $3),
+                            (SELECT version FROM marked), (SELECT generation FROM marked)
                      FROM current",
                     &[
                         (&app, Type::TEXT),
@@ -487,11 +547,22 @@ impl TokenStore for PostgresStore {
                     ],
                 )
                 .await?;
-            Ok(row.map(|row| (row.get::<_, i32>(0), row.get::<_, Option<bool>>(1))))
+            row.map(|row| {
+                Ok((
+                    row.try_get::<_, i32>(0)?,
+                    row.try_get::<_, Option<bool>>(1)?,
+                    row.try_get::<_, Option<i64>>(2)?,
+                    row.try_get::<_, Option<String>>(3)?,
+                ))
+            })
+            .transpose()
         });
         match outcome {
-            Ok(Some((1, _))) => Ok(()),
-            Ok(Some((_, Some(true)))) => Err(StoreError::InFlight {
+            Ok(Some((1, _, Some(version), Some(generation)))) => {
+                held.see((version, generation));
+                Ok(())
+            }
+            Ok(Some((_, Some(true), ..))) => Err(StoreError::InFlight {
                 location: self.location.clone(),
             }),
             Ok(Some(_)) => Err(StoreError::BudgetSpent {
@@ -524,7 +595,7 @@ impl TokenStore for PostgresStore {
             });
         }
         let (app, grant) = (self.shared.app_id.as_str(), self.grant.as_str());
-        self.on_lock(lock, false, |c| async move {
+        self.on_lock(lock, |c| async move {
             c.execute_typed(
                 "DELETE FROM pinterest_oauth_grants WHERE app_id = $1 AND grant_name = $2",
                 &[(&app, Type::TEXT), (&grant, Type::TEXT)],
@@ -603,6 +674,7 @@ impl PostgresStore {
                     grant: self.grant.clone(),
                     owner: crate::grants::random_id(),
                     connection: Mutex::new(Some(connection)),
+                    seen: Mutex::new(None),
                 })))
             }
             Ok(false) => {

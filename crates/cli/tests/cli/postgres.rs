@@ -163,3 +163,34 @@ fn the_password_comes_from_pgpassword_and_one_on_the_command_line_is_warned_abou
     assert!(said.contains("PGPASSWORD") && said.contains("ps"), "{said}");
     assert!(!said.contains(&secret), "{said}");
 }
+
+#[test]
+fn revoke_waits_for_a_refresh_another_process_has_in_flight() {
+    let Some(url) = postgres_url() else { return };
+    let env = Env::new("ureq");
+    let grant = format!("inflight-{}-{}", std::process::id(), unix_now());
+    let (login, _) = env.login(&["--store", &url, "--grant", &grant]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    // Another process's refresh is in flight (its mark, on the server's clock).
+    let marked = std::process::Command::new("psql")
+        .arg(&url)
+        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+        .arg(format!(
+            "UPDATE pinterest_oauth_grants SET in_flight_owner = 'another', in_flight_until = now() + interval '1 minute'
+             WHERE grant_name = '{grant}'"
+        ))
+        .output()
+        .unwrap();
+    assert!(marked.status.success(), "{}", text(&marked.stderr));
+    let out = env.run(&["--store", &url, "--grant", &grant, "revoke"]);
+    assert_ne!(code(&out), 0);
+    assert_ne!(code(&out), 101);
+    assert!(
+        text(&out.stderr).contains("in flight"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(env.fake.stats().revoke, 0, "nothing was revoked");
+    let token = env.run(&["--store", &url, "--grant", &grant, "token"]);
+    assert_eq!(code(&token), 0, "{}", text(&token.stderr));
+}
