@@ -8,7 +8,13 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// Log in to Pinterest once, then get a valid access token whenever a script asks:
 /// `curl -H "Authorization: Bearer $(pinterest-oauth token)" …`
 #[derive(Debug, Parser)]
-#[command(name = "pinterest-oauth", version, about, long_about = None)]
+#[command(
+    name = "pinterest-oauth",
+    version,
+    about,
+    long_about = None,
+    after_help = crate::error::exit::TABLE
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,

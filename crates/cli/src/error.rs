@@ -1,5 +1,8 @@
 //! The CLI's error, and the exit code each failure maps to.
 
+use std::time::SystemTime;
+
+use pinterest_oauth_core::http;
 use pinterest_oauth_transport::{Error, ErrorKind};
 
 /// Exit codes scripts can rely on.
@@ -8,16 +11,33 @@ pub(crate) mod exit {
     pub(crate) const OK: u8 = 0;
     /// The output could not be written (stdout is a closed pipe, a full disk).
     pub(crate) const OUTPUT: u8 = 1;
-    /// Usage or configuration error.
+    /// Usage or configuration error: an option that can never work as given.
     pub(crate) const USAGE: u8 = 2;
     /// Consent needed: log in (again).
     pub(crate) const CONSENT: u8 = 3;
-    /// Any other error answered by Pinterest (or a garbled answer), or no request allowed yet.
-    pub(crate) const API: u8 = 4;
-    /// Network, timeout, TLS or oversized response.
+    /// Pinterest refused the app or the request (or answered something unusable): a human
+    /// must act.
+    pub(crate) const REFUSED: u8 = 4;
+    /// Network, timeout, TLS or oversized response: trying again later may work.
     pub(crate) const NETWORK: u8 = 5;
-    /// The token file could not be read, written or locked.
-    pub(crate) const TOKEN_FILE: u8 = 6;
+    /// The token store could not be read, written or locked.
+    pub(crate) const STORE: u8 = 6;
+    /// A token request is not allowed yet (the request budget, a backoff, Pinterest's rate
+    /// limit): try again at the time given.
+    pub(crate) const WAITING: u8 = 7;
+
+    /// The table `--help`, the README and the man page show.
+    pub(crate) const TABLE: &str = "\
+EXIT STATUS:
+  0  success
+  1  output: what was asked for could not be written (a closed pipe, a full disk)
+  2  usage: an option, store, grant or URL that can never work as given
+  3  consent: a login is needed (`pinterest-oauth login`)
+  4  refused: Pinterest refused the app or the request; a human must act
+  5  network: unreachable, timed out, TLS; trying again later may work
+  6  store: the token file, Redis or PostgreSQL could not be read, written or locked
+  7  waiting: no token request is allowed yet (budget, backoff, rate limit); the
+     message (and `retry_at` with --json) says when one is";
 }
 
 /// Everything the CLI reports. Messages never carry a secret.
@@ -225,19 +245,123 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
-            CliError::FirstRequestWaiting { .. } => exit::API,
+            CliError::FirstRequestWaiting { .. } => exit::WAITING,
             CliError::Output(_) => exit::OUTPUT,
-            CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::API,
+            CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::REFUSED,
+            CliError::Store(e) if store_usage(e) => exit::USAGE,
+            CliError::Store(e) if store_waiting(e) => exit::WAITING,
+            CliError::Oauth(e) if waiting(e) => exit::WAITING,
+            CliError::Oauth(Error::Store(e)) if store_usage(e) => exit::USAGE,
             CliError::Store(_)
             | CliError::RevokedNotRecorded { .. }
-            | CliError::DefaultGrant { .. } => exit::TOKEN_FILE,
+            | CliError::DefaultGrant { .. } => exit::STORE,
             CliError::Oauth(e) => match e.kind() {
                 ErrorKind::ConsentNeeded => exit::CONSENT,
-                ErrorKind::Api => exit::API,
+                ErrorKind::Api => exit::REFUSED,
                 ErrorKind::Transport(_) => exit::NETWORK,
-                ErrorKind::Store => exit::TOKEN_FILE,
+                ErrorKind::Store => exit::STORE,
                 _ => exit::USAGE,
             },
         }
+    }
+}
+
+/// Whether a store error is an option that can never work (a malformed URL, a bad grant name).
+fn store_usage(error: &pinterest_oauth_store::StoreError) -> bool {
+    matches!(
+        error.cause(),
+        pinterest_oauth_store::StoreError::InvalidLocation { .. }
+    )
+}
+
+/// Whether a store error means "not yet" (the budget it keeps, a request in flight elsewhere).
+fn store_waiting(error: &pinterest_oauth_store::StoreError) -> bool {
+    matches!(
+        error.cause(),
+        pinterest_oauth_store::StoreError::BudgetSpent { .. }
+            | pinterest_oauth_store::StoreError::InFlight { .. }
+    )
+}
+
+/// Whether the library's error means "not yet": a wait (the budget, a backoff, a rate limit
+/// recorded), or Pinterest's rate limit itself.
+fn waiting(error: &Error) -> bool {
+    match error {
+        // A failure of this run's own request is that failure's (a network error is 5); a
+        // wait with nothing sent now is waiting.
+        Error::Waiting { cause: None, .. } => true,
+        Error::Waiting {
+            cause: Some(cause), ..
+        } => waiting(cause),
+        Error::Refresh(cause) => waiting(cause),
+        Error::Store(e) => store_waiting(e),
+        _ => error.response().is_some_and(rate_limited),
+    }
+}
+
+/// Whether Pinterest's answer is its rate limit (429, or a 400 with code 8).
+fn rate_limited(response: &pinterest_oauth_core::ResponseError) -> bool {
+    response.status() == http::StatusCode::TOO_MANY_REQUESTS
+        || response
+            .api()
+            .is_some_and(|api| api.kind() == pinterest_oauth_core::ApiErrorKind::RateLimited)
+}
+
+/// When a token request will be allowed, for an error that means "not yet", if known.
+fn retry_at(error: &Error, now: SystemTime) -> Option<SystemTime> {
+    match error {
+        Error::Waiting { until, .. } => Some(*until),
+        Error::Refresh(cause) => retry_at(cause, now),
+        _ => {
+            let response = error.response()?;
+            if !rate_limited(response) {
+                return None;
+            }
+            let after = response.retry_after().or(response.rate_limit_reset())?;
+            now.checked_add(after.delay_from(now))
+        }
+    }
+}
+
+impl CliError {
+    /// What kind of failure this is, as the exit status says it (for `--json`).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self.exit_code() {
+            exit::OUTPUT => "output",
+            exit::USAGE => "usage",
+            exit::CONSENT => "consent_needed",
+            exit::REFUSED => "refused",
+            exit::NETWORK => "network",
+            exit::STORE => "store",
+            exit::WAITING => "waiting",
+            _ => "error",
+        }
+    }
+
+    /// The failure as one JSON object: kind, exit code, message, `retry_at` when waiting (and
+    /// known), Pinterest's request id when it sent one.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let now = SystemTime::now();
+        let retry = match self {
+            CliError::FirstRequestWaiting { until, .. } => Some(*until),
+            CliError::Oauth(e) => retry_at(e, now),
+            _ => None,
+        };
+        let request_id = match self {
+            CliError::Oauth(e) => e.response().and_then(|r| r.request_id()).map(str::to_owned),
+            _ => None,
+        };
+        let mut value = serde_json::json!({
+            "kind": self.kind(),
+            "exit_code": self.exit_code(),
+            "message": self.to_string(),
+        });
+        if let Some(at) = retry {
+            value["retry_at"] = pinterest_oauth_core::rfc3339(at).to_string().into();
+        }
+        if let Some(id) = request_id {
+            value["request_id"] = id.into();
+        }
+        value
     }
 }

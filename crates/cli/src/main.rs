@@ -50,10 +50,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     stop_after_the_request_in_flight();
+    let json = cli.global.json;
     let code = match run(cli) {
         Ok(()) => error::exit::OK,
         Err(e) => {
             note!("error: {e}");
+            // With --json, scripts read the failure from stdout too: one object.
+            if json {
+                let _ = out!("{}", e.to_json());
+            }
             e.exit_code()
         }
     };

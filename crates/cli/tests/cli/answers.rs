@@ -24,7 +24,8 @@ fn tokens_that_expire_at_once_cost_one_request_not_a_storm() {
     );
     for _ in 0..5 {
         let token = env.run(&["token"]);
-        assert_eq!(code(&token), 4, "{}", text(&token.stderr));
+        // 7: waiting (the request budget), not refused.
+        assert_eq!(code(&token), 7, "{}", text(&token.stderr));
         let err = text(&token.stderr);
         assert!(
             err.contains("no valid access token") && err.contains("request budget"),
@@ -175,11 +176,11 @@ fn rate_limits_are_honoured_by_every_later_run() {
         env.fake.push_fault(Route::Token, fault, Times::Once);
         expire_stored(&env.token_file());
         let first = env.run(&["token"]);
-        assert_eq!(code(&first), 4, "{}", text(&first.stderr));
+        assert_eq!(code(&first), 7, "{}", text(&first.stderr));
         // Scripts call `token` before every API request.
         for _ in 0..20 {
             let again = env.run(&["token"]);
-            assert_eq!(code(&again), 4);
+            assert_eq!(code(&again), 7);
             assert!(
                 text(&again.stderr).contains("rate limited"),
                 "{}",
@@ -187,7 +188,7 @@ fn rate_limits_are_honoured_by_every_later_run() {
             );
         }
         // Even a forced refresh waits for Pinterest's own limit.
-        assert_eq!(code(&env.run(&["refresh"])), 4);
+        assert_eq!(code(&env.run(&["refresh"])), 7);
         assert_eq!(
             env.fake.stats().token.refresh_token,
             1,

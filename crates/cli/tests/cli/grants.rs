@@ -333,7 +333,7 @@ fn side_files_planted_by_another_hand_are_never_followed_blocking_or_believed() 
         "--grant",
         "app",
     ]);
-    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert_eq!(code(&out), 7, "{}", text(&out.stderr));
     // The same record, not a private file of this user's: passed over, not believed.
     std::fs::set_permissions(&attempts, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(&[

@@ -130,11 +130,12 @@ fn exit_codes_for_each_failure_class() {
     assert_eq!(code(&huge), 5, "{}", text(&huge.stderr));
     assert!(text(&huge.stderr).contains("exceeds"));
 
-    // 4: an API error, with Pinterest's code, message and request id on one line.
+    // 7: waiting (Pinterest's rate limit), with Pinterest's code, message and request id on
+    // one line.
     env.fake
         .push_fault(Route::Token, Fault::rate_limited(30), Times::Once);
     let limited = env.run(&["refresh"]);
-    assert_eq!(code(&limited), 4, "{}", text(&limited.stderr));
+    assert_eq!(code(&limited), 7, "{}", text(&limited.stderr));
     let err = text(&limited.stderr);
     assert!(
         err.contains("rate limited") && err.contains("code 8") && err.contains("request id"),
@@ -345,6 +346,7 @@ fn a_network_failure_on_an_expired_token_exits_5_with_its_cause() {
     let env = logged_in(FakeConfig::default());
     expire_stored(&env.token_file());
     let base = closed_port_url();
+    // This run's request failed on the network: 5, whatever wait it leaves behind.
     for args in [&["token"][..], &["refresh"]] {
         let out = env.run(&[&["--api-base", base.as_str()][..], args].concat());
         let err = text(&out.stderr);
@@ -448,4 +450,73 @@ fn output_nobody_reads_is_an_error_never_a_crash() {
         "{}",
         text(&output.stdout)
     );
+}
+
+#[test]
+fn exit_statuses_are_documented_and_a_json_failure_is_one_object() {
+    let env = logged_in(FakeConfig::default());
+    // The table, in --help.
+    let help = text(&env.run(&["--help"]).stdout);
+    assert!(help.contains("EXIT STATUS:"), "{help}");
+    for (code, word) in [
+        (0, "success"),
+        (1, "output"),
+        (2, "usage"),
+        (3, "consent"),
+        (4, "refused"),
+        (5, "network"),
+        (6, "store"),
+        (7, "waiting"),
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code}  {word}"))),
+            "{code} {word} missing: {help}"
+        );
+    }
+    // The README shows the same table, word for word.
+    let table: String = help
+        .lines()
+        .skip_while(|l| !l.starts_with("EXIT STATUS:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        include_str!("../../../../README.md").contains(table.trim_end()),
+        "the README's exit status table differs from --help:\n{table}"
+    );
+    // Waiting (Pinterest's rate limit): 7, and with --json one object on stdout saying when.
+    env.fake
+        .push_fault(Route::Token, Fault::rate_limited(30), Times::Once);
+    let limited = env.run(&["--json", "refresh"]);
+    assert_eq!(code(&limited), 7, "{}", text(&limited.stderr));
+    let failure = json(&limited);
+    assert_eq!(failure["kind"], "waiting", "{failure}");
+    assert_eq!(failure["exit_code"], 7);
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("rate limited")
+    );
+    assert!(
+        failure["retry_at"].as_str().unwrap().ends_with('Z'),
+        "{failure}"
+    );
+    assert!(failure["request_id"].is_string(), "{failure}");
+    // The next refresh sends nothing and says the same: waiting, with the time.
+    let again = json(&env.run(&["--json", "refresh"]));
+    assert_eq!(again["kind"], "waiting", "{again}");
+    assert!(again["retry_at"].is_string(), "{again}");
+    // Options that can never work are usage errors (2), not the store's (6).
+    for store in [
+        "mysql://u@h/db",
+        "postgres://u:pw@127.0.0.1:notaport/db",
+        "redis://h:notaport/0",
+    ] {
+        let out = env.run(&["--json", "--store", store, "status"]);
+        assert_eq!(code(&out), 2, "{store}: {}", text(&out.stderr));
+        assert_eq!(json(&out)["kind"], "usage");
+    }
+    let out = env.run(&["--grant", "not a name", "status"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
 }

@@ -270,7 +270,7 @@ fn client_credentials_never_replace_a_users_grant_and_keep_the_budget() {
         if code(&out) == 0 {
             saved += 1;
         } else {
-            assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+            assert_eq!(code(&out), 7, "{}", text(&out.stderr));
         }
     }
     assert_eq!(saved, 5);
@@ -481,7 +481,7 @@ fn app_tokens_asked_for_in_a_loop_are_requested_once_and_within_the_budget() {
             fresh += 1;
             assert_ne!(json(&out)["access_token"], token);
         } else {
-            assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+            assert_eq!(code(&out), 7, "{}", text(&out.stderr));
         }
     }
     assert_eq!(fresh, 4, "the budget's ceiling is five requests");
@@ -513,7 +513,7 @@ fn first_app_token_requests_that_fail_in_a_loop_keep_the_budget_and_pinterests_w
         for _ in 0..10 {
             codes.push(code(&env.run(args)));
         }
-        assert!(codes.iter().all(|c| *c == 4), "{args:?}: {codes:?}");
+        assert!(codes.iter().all(|c| *c == 7), "{args:?}: {codes:?}");
         let sent = env.fake.stats().token.client_credentials - before;
         assert_eq!(
             sent, expected,
