@@ -74,8 +74,13 @@ pub(crate) struct Global {
     )]
     pub(crate) api_base: String,
 
-    /// The consent page URL.
-    #[arg(long, default_value = pinterest_oauth_core::PINTEREST_CONSENT_URL, global = true)]
+    /// The consent page URL (a local fake's, to try everything without credentials).
+    #[arg(
+        long,
+        env = "PINTEREST_CONSENT_URL",
+        default_value = pinterest_oauth_core::PINTEREST_CONSENT_URL,
+        global = true
+    )]
     pub(crate) consent_url: String,
 
     /// One token file, exactly (conflicts with --grant). Without it each grant is a file in
@@ -154,7 +159,7 @@ pub(crate) enum Command {
     /// Run the consent flow in the browser and save the tokens.
     Login(Login),
     /// Print only the access token; refresh first when due (saving the rotated tokens).
-    Token,
+    Token(TokenArgs),
     /// Refresh now and save the rotated tokens.
     Refresh,
     /// Get an app token with client credentials.
@@ -210,6 +215,14 @@ pub(crate) struct Login {
     /// Seconds to wait for the browser to come back (1 to 86400).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
+}
+
+/// `token` options.
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    /// Print `Authorization: Bearer <token>`, a header line for `curl -H @-` and friends.
+    #[arg(long)]
+    pub(crate) header: bool,
 }
 
 /// `client-credentials` options.

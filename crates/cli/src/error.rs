@@ -151,6 +151,12 @@ pub(crate) enum CliError {
     #[error("this build has no postgres store: install with `--features postgres`")]
     #[cfg_attr(feature = "postgres", allow(dead_code))]
     PostgresNotBuilt,
+    /// `token --header` with `--json`.
+    #[error("--header and --json ask for two different outputs: give one")]
+    HeaderAndJson,
+    /// `--app-secret` and `--app-secret-file` both given.
+    #[error("give the app secret once: --app-secret or --app-secret-file, not both")]
+    TwoAppSecrets,
     /// `migrate` without `--store postgres://…`.
     #[error(
         "`migrate` is for a PostgreSQL store: give --store postgres://USER@HOST/DB (or PINTEREST_TOKEN_STORE)"
@@ -240,6 +246,8 @@ impl CliError {
             | CliError::RedisNotBuilt
             | CliError::PostgresNotBuilt
             | CliError::NothingToMigrate
+            | CliError::TwoAppSecrets
+            | CliError::HeaderAndJson
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,
             #[cfg(feature = "demo")]

@@ -137,6 +137,11 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Whether `--app-secret` itself was given on the command line (not the environment).
+fn app_secret_on_command_line() -> bool {
+    std::env::args().any(|arg| arg == "--app-secret" || arg.starts_with("--app-secret="))
+}
+
 /// Whether a store URL with a password was given on the command line (where every local user
 /// can read it in `ps`), rather than in PINTEREST_TOKEN_STORE.
 fn store_password_on_command_line() -> bool {
@@ -212,9 +217,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 &format!("{who}; tokens saved to {}", store.location()),
             )?;
         }
-        Command::Token => {
+        Command::Token(args) => {
+            if args.header && context.global.json {
+                return Err(CliError::HeaderAndJson);
+            }
             let token = context.valid_token()?;
-            if context.global.json {
+            if args.header {
+                if let Some(access) = token.access_token() {
+                    out!("Authorization: Bearer {}", access.secret())?;
+                }
+            } else if context.global.json {
                 context.print_json(&output::token_json(
                     &token,
                     SystemTime::now(),
@@ -271,7 +283,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     "{summary} (kept for reuse in {})",
                     source.store().location()
                 );
-                return context.print_token(&token, &summary);
+                return context.print_app_token(&token, &summary);
             }
             let store = context.store()?;
             {
@@ -299,7 +311,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             let token = asked?;
             let summary = format!("app token saved to {}", source.store().location());
-            context.print_token(&token, &summary)?;
+            context.print_app_token(&token, &summary)?;
         }
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status(args) => {
@@ -508,6 +520,9 @@ struct Context {
 
 impl Context {
     fn app_secret(&self) -> Result<AppSecret, CliError> {
+        if self.global.app_secret_file.is_some() && app_secret_on_command_line() {
+            return Err(CliError::TwoAppSecrets);
+        }
         // A file named on the command line wins over the environment.
         let value = match (&self.global.app_secret_file, &self.global.app_secret) {
             (Some(path), _) => read_first_line(Some(path))?,
@@ -714,6 +729,31 @@ impl Context {
 
     fn print_json(&self, value: &serde_json::Value) -> Result<(), CliError> {
         out!("{value}")
+    }
+
+    /// An app token as `token` prints a user's: the access token (or `--json`) on stdout,
+    /// the summary on stderr.
+    fn print_app_token(&self, token: &Token, what: &str) -> Result<(), CliError> {
+        if let Some(problem) = token.access_token_problem() {
+            return Err(CliError::UnusableAccessToken {
+                problem,
+                refresh_token_kept: token.refresh_token().is_some(),
+            });
+        }
+        let now = SystemTime::now();
+        note!("{what}: {}", output::token_summary(token, now));
+        if self.global.json {
+            self.print_json(&output::token_json(
+                token,
+                now,
+                self.global.show_refresh_token,
+            ))
+        } else {
+            match token.access_token() {
+                Some(access) => out!("{}", access.secret()),
+                None => Ok(()),
+            }
+        }
     }
 
     /// A token as `--json` asks, or a summary line without secrets.

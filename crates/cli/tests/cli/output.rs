@@ -520,3 +520,74 @@ fn exit_statuses_are_documented_and_a_json_failure_is_one_object() {
     let out = env.run(&["--grant", "not a name", "status"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
 }
+
+#[test]
+fn token_header_and_app_tokens_print_what_curl_takes() {
+    let env = logged_in(FakeConfig::default());
+    let header = env.run(&["token", "--header"]);
+    assert_eq!(code(&header), 0, "{}", text(&header.stderr));
+    let line = text(&header.stdout);
+    let token = line
+        .trim_end()
+        .strip_prefix("Authorization: Bearer ")
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(env.fake.access_token_valid(token));
+    assert_eq!(line.lines().count(), 1);
+    // --header and --json are two answers to one question.
+    assert_eq!(code(&env.run(&["--json", "token", "--header"])), 2);
+    // `client-credentials` prints its token on stdout as `token` does; the summary on stderr.
+    let app = env.run(&["client-credentials", "--scopes", "ads:read"]);
+    assert_eq!(code(&app), 0, "{}", text(&app.stderr));
+    let printed = text(&app.stdout);
+    assert!(env.fake.access_token_valid(printed.trim()), "{printed}");
+    assert!(
+        text(&app.stderr).contains("app token"),
+        "{}",
+        text(&app.stderr)
+    );
+}
+
+#[test]
+fn the_app_secret_is_given_once_and_the_consent_url_may_come_from_the_environment() {
+    let env = logged_in(FakeConfig::default());
+    expire_stored(&env.token_file());
+    let file = env.dir.path().join("secret");
+    std::fs::write(&file, format!("{}\n", env.fake.app_secret())).unwrap();
+    let both = env.run(&[
+        "--app-secret",
+        "other",
+        "--app-secret-file",
+        file.to_str().unwrap(),
+        "token",
+    ]);
+    assert_eq!(code(&both), 2, "{}", text(&both.stderr));
+    assert!(
+        text(&both.stderr).contains("not both"),
+        "{}",
+        text(&both.stderr)
+    );
+    assert_eq!(env.fake.stats().token.refresh_token, 0, "nothing sent");
+    // The file with the environment's secret set too: the file, as documented.
+    let file_only = env.run(&["--app-secret-file", file.to_str().unwrap(), "token"]);
+    assert_eq!(code(&file_only), 0, "{}", text(&file_only.stderr));
+    // PINTEREST_CONSENT_URL stands for --consent-url.
+    let mut login = std::process::Command::new(bin());
+    login
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PINTEREST_APP_ID", env.fake.app_id())
+        .env("PINTEREST_APP_SECRET", env.fake.app_secret())
+        .env("PINTEREST_API_URI", env.fake.api_base_url())
+        .env("PINTEREST_CONSENT_URL", env.fake.consent_url())
+        .env("PINTEREST_TOKEN_FILE", env.dir.path().join("other.json"))
+        .args(["login", "--no-listen"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = finish(login.spawn().unwrap());
+    assert!(
+        text(&out.stderr).contains(&env.fake.consent_url()),
+        "{}",
+        text(&out.stderr)
+    );
+}
