@@ -172,6 +172,14 @@ pub(crate) enum Command {
     Grants(Grants),
     /// Print a new token key (`ptk1:…`) for PINTEREST_TOKEN_KEY or a key file.
     Keygen,
+    /// Print a shell completion script: `pinterest-oauth completions bash > /etc/bash_completion.d/pinterest-oauth`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `pinterest-oauth man | man -l -`.
+    Man,
     /// Create or upgrade the PostgreSQL schema of `--store postgres://…` (safe to run from many
     /// processes at once; refuses a schema newer than this build's).
     Migrate,

@@ -376,6 +376,28 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(e);
             }
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "pinterest-oauth", &mut script);
+            out_raw!(script)?;
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            let man = clap_mangen::Man::new(command);
+            man.render(&mut page)
+                .and_then(|()| man.render_subcommands_section(&mut page))
+                .map_err(CliError::Output)?;
+            // The exit status table, as in --help.
+            page.extend_from_slice(b".SH \"EXIT STATUS\"\n.nf\n");
+            for line in error::exit::TABLE.lines().skip(1) {
+                page.extend_from_slice(line.replace('\\', "\\\\").as_bytes());
+                page.push(b'\n');
+            }
+            page.extend_from_slice(b".fi\n");
+            out_raw!(page)?;
+        }
         Command::Migrate => {
             let url = context
                 .global

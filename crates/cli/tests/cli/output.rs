@@ -591,3 +591,43 @@ fn the_app_secret_is_given_once_and_the_consent_url_may_come_from_the_environmen
         text(&out.stderr)
     );
 }
+
+#[test]
+fn completions_for_every_shell_and_a_man_page_with_the_exit_status() {
+    let env = Env::new("ureq");
+    // Their output is larger than a pipe holds: written to a file.
+    let run = |args: &[&str]| {
+        let path = env.dir.path().join("printed");
+        let mut command = env.command(args);
+        command.stdout(std::fs::File::create(&path).unwrap());
+        let out = finish(command.spawn().unwrap());
+        (out, std::fs::read_to_string(&path).unwrap())
+    };
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef pinterest-oauth"),
+        ("fish", "complete -c pinterest-oauth"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let (out, script) = run(&["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}: {}", text(&out.stderr));
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["login", "token", "grants", "migrate"] {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+    }
+    assert_eq!(code(&env.run(&["completions", "tcsh"])), 2);
+    let (man, page) = run(&["man"]);
+    assert_eq!(code(&man), 0, "{}", text(&man.stderr));
+    assert!(page.contains(".TH pinterest-oauth 1"), "{page}");
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH SUBCOMMANDS",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    assert!(page.contains("7  waiting"), "{page}");
+}
