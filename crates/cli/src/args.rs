@@ -46,14 +46,14 @@ fn secret(value: &str) -> Result<Secret, String> {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// The app id (OAuth client id).
-    #[arg(long, env = "PINTEREST_APP_ID", global = true)]
+    #[arg(long, env = pinterest_oauth_core::ENV_APP_ID, global = true)]
     pub(crate) app_id: Option<String>,
 
     /// The app secret. On the command line it is visible to every local user (`ps`): prefer
     /// PINTEREST_APP_SECRET, --app-secret-file, or `--app-secret -` to read it from stdin.
     #[arg(
         long,
-        env = "PINTEREST_APP_SECRET",
+        env = pinterest_oauth_core::ENV_APP_SECRET,
         hide_env_values = true,
         global = true,
         value_parser = secret
@@ -68,7 +68,7 @@ pub(crate) struct Global {
     /// The API base URL.
     #[arg(
         long,
-        env = "PINTEREST_API_URI",
+        env = pinterest_oauth_core::ENV_API_URI,
         default_value = pinterest_oauth_core::PRODUCTION_BASE_URL,
         global = true
     )]
@@ -77,7 +77,7 @@ pub(crate) struct Global {
     /// The consent page URL (a local fake's, to try everything without credentials).
     #[arg(
         long,
-        env = "PINTEREST_CONSENT_URL",
+        env = pinterest_oauth_core::ENV_CONSENT_URL,
         default_value = pinterest_oauth_core::PINTEREST_CONSENT_URL,
         global = true
     )]

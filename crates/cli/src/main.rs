@@ -1034,6 +1034,16 @@ fn account_name(client: &AnyClient, token: &Token) -> Option<String> {
 
 /// Parses scope names; unknown ones are passed through with a warning.
 fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
+    if let Some(spaced) = names
+        .iter()
+        .find(|n| n.trim().contains(char::is_whitespace))
+    {
+        return Err(pinterest_oauth_core::ConfigError::InvalidScope {
+            scope: spaced.clone(),
+            problem: "separate scopes with commas, not spaces (--scopes boards:read,pins:read)",
+        }
+        .into());
+    }
     let scopes = names
         .iter()
         .map(|n| n.trim())

@@ -88,7 +88,65 @@ pub struct ClientConfig {
     authorization: HeaderValue,
 }
 
+/// The app id, as the `pinterest-oauth` command and [`ClientConfig::from_env`] read it.
+pub const ENV_APP_ID: &str = "PINTEREST_APP_ID";
+/// The app secret.
+pub const ENV_APP_SECRET: &str = "PINTEREST_APP_SECRET";
+/// The API base URL (default: production).
+pub const ENV_API_URI: &str = "PINTEREST_API_URI";
+/// The consent page URL (default: Pinterest's).
+pub const ENV_CONSENT_URL: &str = "PINTEREST_CONSENT_URL";
+
 impl ClientConfig {
+    /// The configuration the environment describes, read as the `pinterest-oauth` command
+    /// reads it, so an app, the command and a local fake tell one story:
+    /// `PINTEREST_APP_ID` and `PINTEREST_APP_SECRET` (required), `PINTEREST_API_URI` (the API
+    /// base: a fake's, the sandbox; default production) and `PINTEREST_CONSENT_URL` (default
+    /// Pinterest's). The only function of this crate that reads anything from outside its
+    /// arguments; [`from_lookup`](Self::from_lookup) is the same from any source.
+    ///
+    /// Errors: [`ConfigError::MissingVariable`] naming the first variable missing (or empty);
+    /// what [`AppId::new`], [`BaseUrl::parse`] and [`ConsentUrl::parse`] refuse.
+    pub fn from_env() -> Result<ClientConfig, ConfigError> {
+        ClientConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables looked up by `lookup` (a map, a
+    /// configuration file's section).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pinterest_oauth_core::ClientConfig;
+    ///
+    /// let vars = [("PINTEREST_APP_ID", "1234567"), ("PINTEREST_APP_SECRET", "secret"),
+    ///             ("PINTEREST_API_URI", "http://127.0.0.1:8080/v5")];
+    /// let config = ClientConfig::from_lookup(|name| {
+    ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    /// })?;
+    /// assert_eq!(config.app_id().as_str(), "1234567");
+    /// assert_eq!(config.base_url().as_str(), "http://127.0.0.1:8080/v5");
+    /// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+    /// ```
+    ///
+    /// Errors: those of [`from_env`](Self::from_env).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ClientConfig, ConfigError> {
+        let get = |name| lookup(name).filter(|v| !v.is_empty());
+        let required = |name| get(name).ok_or(ConfigError::MissingVariable { name });
+        let app_id = AppId::new(required(ENV_APP_ID)?)?;
+        let app_secret = AppSecret::new(required(ENV_APP_SECRET)?);
+        let mut config = ClientConfig::new(app_id, app_secret);
+        if let Some(base) = get(ENV_API_URI) {
+            config = config.with_base_url(BaseUrl::parse(&base)?);
+        }
+        if let Some(consent) = get(ENV_CONSENT_URL) {
+            config = config.with_consent_url(ConsentUrl::parse(&consent)?);
+        }
+        Ok(config)
+    }
+
     /// A configuration for production Pinterest with the default `User-Agent`.
     pub fn new(app_id: AppId, app_secret: AppSecret) -> ClientConfig {
         let authorization = basic_authorization(&app_id, &app_secret);
@@ -215,6 +273,48 @@ fn basic_authorization(app_id: &AppId, app_secret: &AppSecret) -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_environment_is_read_as_the_command_reads_it() {
+        let full: HashMap<&str, &str> = [
+            ("PINTEREST_APP_ID", "1234567"),
+            ("PINTEREST_APP_SECRET", "s3cret"),
+            ("PINTEREST_API_URI", "http://127.0.0.1:9/v5"),
+            ("PINTEREST_CONSENT_URL", "http://127.0.0.1:9/oauth/"),
+        ]
+        .into_iter()
+        .collect();
+        let from = |vars: &HashMap<&str, &str>| {
+            let vars = vars.clone();
+            ClientConfig::from_lookup(move |name| vars.get(name).map(|v| v.to_string()))
+        };
+        let config = from(&full).unwrap();
+        assert_eq!(config.app_id().as_str(), "1234567");
+        assert_eq!(config.base_url().as_str(), "http://127.0.0.1:9/v5");
+        assert_eq!(config.consent_url().as_str(), "http://127.0.0.1:9/oauth/");
+        // Defaults: production.
+        let mut bare = full.clone();
+        bare.remove("PINTEREST_API_URI");
+        bare.remove("PINTEREST_CONSENT_URL");
+        let config = from(&bare).unwrap();
+        assert_eq!(config.base_url(), &BaseUrl::production());
+        // Missing or empty: named; a bad URL: refused; the secret never in the error.
+        for name in ["PINTEREST_APP_ID", "PINTEREST_APP_SECRET"] {
+            let mut missing = full.clone();
+            missing.insert(name, "");
+            assert_eq!(
+                from(&missing).unwrap_err(),
+                ConfigError::MissingVariable { name }
+            );
+        }
+        let mut bad = full.clone();
+        bad.insert("PINTEREST_API_URI", "ftp://x");
+        let err = from(&bad).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidUrl { .. }), "{err}");
+        assert!(!format!("{err} {err:?}").contains("s3cret"));
+    }
+
     use super::*;
 
     #[test]

@@ -215,7 +215,10 @@ mod token;
 
 pub use account::{UserAccount, parse_user_account, user_account_request};
 pub use authorize::{MIN_STATE_ENTROPY, authorization_url, parse_callback};
-pub use config::{AppId, ClientConfig, DEFAULT_USER_AGENT};
+pub use config::{
+    AppId, ClientConfig, DEFAULT_USER_AGENT, ENV_API_URI, ENV_APP_ID, ENV_APP_SECRET,
+    ENV_CONSENT_URL,
+};
 pub use document::{
     DOCUMENT_VERSION, MAX_REVISION, MAX_UNIX_SECONDS, RefreshState, Stop, StopReason,
     TokenDocument, Wait,

@@ -239,6 +239,8 @@ fn main() -> ExitCode {
         Ok("work") => work(),
         _ => Err("set MODE to migrate, share or work".into()),
     };
+    // Left only when it holds a set that could not be saved (worth looking at).
+    let _ = std::fs::remove_dir(recovery_dir());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

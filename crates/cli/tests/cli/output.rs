@@ -631,3 +631,21 @@ fn completions_for_every_shell_and_a_man_page_with_the_exit_status() {
     }
     assert!(page.contains("7  waiting"), "{page}");
 }
+
+#[test]
+fn scopes_separated_by_spaces_are_refused_saying_commas() {
+    let env = Env::new("ureq");
+    for args in [
+        &["login", "--no-browser", "--scopes", "boards:read pins:read"][..],
+        &["client-credentials", "--scopes", "ads:read ads:write"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("separate scopes with commas"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(env.fake.stats().requests, 0, "nothing sent");
+}

@@ -106,6 +106,13 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: UrlProblem,
     },
+    /// A variable [`ClientConfig::from_env`](crate::ClientConfig::from_env) needs is not set
+    /// (or is empty).
+    #[error("{name} is not set")]
+    MissingVariable {
+        /// The variable.
+        name: &'static str,
+    },
     /// The app id is empty.
     #[error("app id is empty")]
     EmptyAppId,
