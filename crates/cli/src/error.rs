@@ -151,6 +151,11 @@ pub(crate) enum CliError {
     #[error("this build has no postgres store: install with `--features postgres`")]
     #[cfg_attr(feature = "postgres", allow(dead_code))]
     PostgresNotBuilt,
+    /// `login --no-listen` read nothing on stdin (closed, or an empty line).
+    #[error(
+        "nothing was pasted: paste the address the browser ends on (stdin was closed or empty)"
+    )]
+    NothingPasted,
     /// `token --header` with `--json`.
     #[error("--header and --json ask for two different outputs: give one")]
     HeaderAndJson,
@@ -248,6 +253,7 @@ impl CliError {
             | CliError::NothingToMigrate
             | CliError::TwoAppSecrets
             | CliError::HeaderAndJson
+            | CliError::NothingPasted
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,
             #[cfg(feature = "demo")]
@@ -332,6 +338,21 @@ fn retry_at(error: &Error, now: SystemTime) -> Option<SystemTime> {
 }
 
 impl CliError {
+    /// What to try, when the error alone does not say.
+    pub(crate) fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Oauth(e)
+                if e.response()
+                    .is_some_and(|r| r.status() == http::StatusCode::NOT_FOUND) =>
+            {
+                Some(
+                    "the API base url must end in /v5 (--api-base or PINTEREST_API_URI; Pinterest's is https://api.pinterest.com/v5)",
+                )
+            }
+            _ => None,
+        }
+    }
+
     /// What kind of failure this is, as the exit status says it (for `--json`).
     pub(crate) fn kind(&self) -> &'static str {
         match self.exit_code() {

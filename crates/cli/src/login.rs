@@ -101,6 +101,9 @@ pub(crate) fn login_out_of_band(
             what: "stdin (the redirected url)".into(),
             source,
         })?;
+    if line.trim().is_empty() {
+        return Err(CliError::NothingPasted);
+    }
     let grant = consent
         .callback(line.trim())
         .map_err(pinterest_oauth_transport::Error::from)?;

@@ -55,6 +55,9 @@ fn main() -> ExitCode {
         Ok(()) => error::exit::OK,
         Err(e) => {
             note!("error: {e}");
+            if let Some(hint) = e.hint() {
+                note!("hint: {hint}");
+            }
             // With --json, scripts read the failure from stdout too: one object.
             if json {
                 let _ = out!("{}", e.to_json());

@@ -10,7 +10,7 @@ use pinterest_oauth_core::DocumentError;
 #[non_exhaustive]
 pub enum StoreError {
     /// Reading, writing, locking or syncing failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}: {}", path.display(), io_text(path, source))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -167,6 +167,19 @@ pub enum StoreError {
         /// The cause.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// `source` in words; for a path through a file, which part of it is not a directory.
+fn io_text(path: &std::path::Path, source: &std::io::Error) -> String {
+    if source.kind() == std::io::ErrorKind::NotADirectory {
+        let file = path.ancestors().skip(1).find(|dir| {
+            std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink())
+        });
+        if let Some(file) = file {
+            return format!("{} is not a directory", file.display());
+        }
+    }
+    source.to_string()
 }
 
 fn schema_hint(found: i64, supported: i64) -> &'static str {

@@ -649,3 +649,37 @@ fn scopes_separated_by_spaces_are_refused_saying_commas() {
     }
     assert_eq!(env.fake.stats().requests, 0, "nothing sent");
 }
+
+#[test]
+fn messages_say_what_to_fix() {
+    let env = logged_in(FakeConfig::default());
+    // A token path whose parent is a file.
+    let file = env.dir.path().join("afile");
+    std::fs::write(&file, "").unwrap();
+    let inside = file.join("token.json");
+    let out = env.run(&["--token-file", inside.to_str().unwrap(), "token"]);
+    assert_ne!(code(&out), 101);
+    assert!(
+        text(&out.stderr).contains(&format!("{} is not a directory", file.display())),
+        "{}",
+        text(&out.stderr)
+    );
+    // `login --no-listen` with stdin closed: nothing was pasted.
+    let out = env.run(&["--token-file", "new.json", "login", "--no-listen"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nothing was pasted"),
+        "{}",
+        text(&out.stderr)
+    );
+    // An API base without /v5 (Pinterest answers 404): a hint about the path.
+    expire_stored(&env.token_file());
+    let base = env.fake.api_base_url();
+    let out = env.run(&["--api-base", base.trim_end_matches("/v5"), "refresh"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("end in /v5"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -260,7 +260,9 @@ impl fmt::Display for StopReason {
             StopReason::InvalidClient => "Pinterest refused the app id or secret",
             StopReason::Forbidden => "Pinterest does not permit this app to do that",
             StopReason::Blocked => "Pinterest blocked the app for spam",
-            StopReason::BadRequest => "Pinterest refused the request (check the base url)",
+            StopReason::BadRequest => {
+                "Pinterest refused the request (check the API base url: Pinterest's ends in /v5, as https://api.pinterest.com/v5)"
+            }
         })
     }
 }
