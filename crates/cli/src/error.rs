@@ -156,6 +156,9 @@ pub(crate) enum CliError {
         "nothing was pasted: paste the address the browser ends on (stdin was closed or empty)"
     )]
     NothingPasted,
+    /// `--store file:` with no path.
+    #[error("--store file: needs a path (file:PATH)")]
+    EmptyFilePath,
     /// `token --header` with `--json`.
     #[error("--header and --json ask for two different outputs: give one")]
     HeaderAndJson,
@@ -253,6 +256,7 @@ impl CliError {
             | CliError::NothingToMigrate
             | CliError::TwoAppSecrets
             | CliError::HeaderAndJson
+            | CliError::EmptyFilePath
             | CliError::NothingPasted
             | CliError::HyperNotBuilt
             | CliError::NotLoopback(_) => exit::USAGE,

@@ -723,6 +723,9 @@ impl Context {
     /// [`grants`](Self::grants) and [`grant`](Self::grant).
     fn store(&self) -> Result<CliStore, CliError> {
         if let Some(path) = self.one_file() {
+            if path.as_os_str().is_empty() {
+                return Err(CliError::EmptyFilePath);
+            }
             if self.global.grant.is_some() {
                 return Err(CliError::GrantWithTokenFile);
             }

@@ -519,6 +519,13 @@ fn exit_statuses_are_documented_and_a_json_failure_is_one_object() {
     }
     let out = env.run(&["--grant", "not a name", "status"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let out = env.run(&["--store", "file:", "status"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("needs a path"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
