@@ -4,6 +4,7 @@
 //! `tests/data/pinterest-openapi/`, or `PINTEREST_OPENAPI`) and reads schemas out of it,
 //! so tests check the project against the spec rather than against memory.
 
+pub mod child;
 pub mod crash;
 pub mod postgres;
 pub mod redis;

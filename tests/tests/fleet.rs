@@ -3,8 +3,7 @@
 //! The processes are `fleet_worker` (see its docs); the fake Pinterest runs here. Redis is the
 //! server of `REDIS_URL` (CI starts one), or one these tests start.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +11,7 @@ use fake_pinterest::{FakeConfig, FakePinterest};
 use pinterest_oauth_core::{AppId, AuthorizationCode, RedirectUri, TokenDocument};
 use pinterest_oauth_redis::{RedisConfig, RedisStore};
 use pinterest_oauth_store::{StoreError, TokenStore};
+use pinterest_oauth_tests::child::{Killed, lines};
 use pinterest_oauth_tests::redis::{RedisServer, in_ci, redis, unique_grant};
 use pinterest_oauth_tests::transports::{Kind, client_for};
 
@@ -62,19 +62,6 @@ fn worker(fake: &FakePinterest, url: &str, grant: &str, mode: &str) -> Command {
     command
 }
 
-/// The lines a child prints, read on a thread of their own.
-fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    receive
-}
-
 /// Waits (bounded) for a line starting with `prefix`; every line read is passed to `seen`.
 fn wait_for(
     lines: &mpsc::Receiver<String>,
@@ -106,16 +93,6 @@ fn wait_for_result(lines: &mpsc::Receiver<String>, limit: Duration) -> String {
             Ok(_) => {}
             Err(_) => panic!("no result within {limit:?}"),
         }
-    }
-}
-
-/// A child killed when dropped (a failing test leaves no worker behind).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -7,9 +7,7 @@
 //! processes are `pg_worker` (see its docs); the fake Pinterest runs here.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fake_pinterest::{FakeConfig, FakePinterest, Fault, Route, Times};
@@ -17,6 +15,7 @@ use pinterest_oauth_core::{AppId, AuthorizationCode, RedirectUri, TokenDocument}
 use pinterest_oauth_postgres::{PostgresConfig, PostgresGrants, SCHEMA_VERSION};
 use pinterest_oauth_store::seal::{Keyring, TokenKey};
 use pinterest_oauth_store::{GrantName, GrantStore, StoreError, TokenStore};
+use pinterest_oauth_tests::child::{all_lines, spawn};
 use pinterest_oauth_tests::postgres::{Postgres, postgres, private_postgres, with_database};
 use pinterest_oauth_tests::redis::unique_grant;
 use pinterest_oauth_tests::tokens::expired_at;
@@ -372,44 +371,6 @@ fn worker(fake: &FakePinterest, url: &str, mode: &str) -> Command {
     command
 }
 
-/// A child killed when dropped (a failing test leaves no process behind).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The lines a child prints, read on a thread of their own.
-fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    receive
-}
-
-/// Every line until the child's output ends (bounded by `limit`).
-fn all_lines(receiver: &mpsc::Receiver<String>, limit: Duration) -> Vec<String> {
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    loop {
-        match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => out.push(line),
-            Err(mpsc::RecvTimeoutError::Disconnected) => return out,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                panic!("no end of output within {limit:?}; so far {out:?}")
-            }
-        }
-    }
-}
-
 fn start_at(after: Duration) -> String {
     (SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -426,16 +387,7 @@ fn migrations_raced_by_eight_processes_apply_once_and_a_newer_schema_is_refused(
     let url = pg.new_database("migrate");
     let at = start_at(Duration::from_millis(700));
     let children: Vec<_> = (0..8)
-        .map(|_| {
-            let mut child = Killed(
-                worker(&fake, &url, "migrate")
-                    .env("START_AT_MS", &at)
-                    .spawn()
-                    .unwrap(),
-            );
-            let out = lines(child.0.stdout.take().unwrap());
-            (child, out)
-        })
+        .map(|_| spawn(worker(&fake, &url, "migrate").env("START_AT_MS", &at)))
         .collect();
     let mut results = Vec::new();
     for (_child, out) in &children {
@@ -500,18 +452,14 @@ fn eight_processes_with_many_tasks_on_one_grant_make_one_refresh_per_expiry() {
     let run = Duration::from_secs(9);
     let children: Vec<_> = (0..8)
         .map(|_| {
-            let mut child = Killed(
+            spawn(
                 worker(&fake, pg.url(), "share")
                     .env("GRANT", "shared")
                     .env("TASKS", "8")
                     .env("RUN_MS", run.as_millis().to_string())
                     .env("MARGIN_MS", "1500")
-                    .env("START_AT_MS", &at)
-                    .spawn()
-                    .unwrap(),
-            );
-            let out = lines(child.0.stdout.take().unwrap());
-            (child, out)
+                    .env("START_AT_MS", &at),
+            )
         })
         .collect();
     let mut tokens = HashSet::new();
@@ -585,16 +533,7 @@ fn run_workers(
 ) -> (HashMap<String, usize>, Vec<String>) {
     let at = start_at(Duration::from_millis(1000));
     let children: Vec<_> = (0..workers)
-        .map(|_| {
-            let mut child = Killed(
-                worker(fake, url, "work")
-                    .env("START_AT_MS", &at)
-                    .spawn()
-                    .unwrap(),
-            );
-            let out = lines(child.0.stdout.take().unwrap());
-            (child, out)
-        })
+        .map(|_| spawn(worker(fake, url, "work").env("START_AT_MS", &at)))
         .collect();
     let mut refreshed: HashMap<String, usize> = HashMap::new();
     let mut other = Vec::new();
@@ -662,13 +601,7 @@ fn a_worker_killed_mid_claim_leaves_its_grants_to_the_others() {
     seed_due(&fake, &grants, count);
     let before = fake.stats().token.refresh_token;
     // The first worker claims a batch and stops there for good; it is killed (-9).
-    let mut stuck = Killed(
-        worker(&fake, pg.url(), "work")
-            .env("HOOK", "claimed")
-            .spawn()
-            .unwrap(),
-    );
-    let out = lines(stuck.0.stdout.take().unwrap());
+    let (mut stuck, out) = spawn(worker(&fake, pg.url(), "work").env("HOOK", "claimed"));
     let claimed = out.recv_timeout(Duration::from_secs(60)).unwrap();
     assert!(claimed.starts_with("CLAIMED "), "{claimed}");
     let claimed: usize = claimed["CLAIMED ".len()..].parse().unwrap();

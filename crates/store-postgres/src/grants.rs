@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use pinterest_oauth_core::{AppId, DocumentError, TokenDocument};
+use pinterest_oauth_core::{AppId, TokenDocument};
 use pinterest_oauth_store::seal::{Keyring, Sealing};
 use pinterest_oauth_store::{Claims, GrantName, GrantStore, StoreError};
 
@@ -15,7 +15,7 @@ use tokio_postgres::types::Type;
 use crate::config::PostgresConfig;
 use crate::connect::{Connection, Pool, Server, Use};
 use crate::schema::{self, Migrated};
-use crate::store::{MAX_DOCUMENT, PostgresStore};
+use crate::store::PostgresStore;
 
 /// What every store of one [`PostgresGrants`] shares.
 pub(crate) struct Shared {
@@ -152,24 +152,11 @@ impl PostgresGrants {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let location = || self.grant_location(grant);
-        if bytes.len() > MAX_DOCUMENT {
-            return Err(StoreError::Corrupt {
-                location: location(),
-                problem: DocumentError::TooLarge,
-            });
-        }
         let sealing = self.sealing(grant);
-        pinterest_oauth_store::seal::read_document(bytes, sealing.as_ref())
-            .map_err(|problem| StoreError::Sealed {
-                location: location(),
-                problem,
-            })?
-            .map(Some)
-            .map_err(|problem| StoreError::Corrupt {
-                location: location(),
-                problem,
-            })
+        pinterest_oauth_store::seal::read_stored(bytes, sealing.as_ref(), || {
+            self.grant_location(grant)
+        })
+        .map(Some)
     }
 }
 

@@ -15,7 +15,8 @@ use crate::connect::{Connection, Use};
 use crate::grants::Shared;
 
 /// The largest document read or written (a token document is well under 4 KiB).
-pub(crate) const MAX_DOCUMENT: usize = 1024 * 1024;
+/// The largest document written (as every store reads at most).
+const MAX_DOCUMENT: usize = pinterest_oauth_store::seal::MAX_STORED;
 
 /// A [`TokenStore`] in one row of PostgreSQL, shared by every process that opens the same
 /// database, app id and grant. Made by [`PostgresGrants::open`](crate::PostgresGrants); cheap to
@@ -320,16 +321,10 @@ impl TokenStore for PostgresStore {
         let Some(bytes) = self.raw()? else {
             return Ok(None);
         };
-        if bytes.len() > MAX_DOCUMENT {
-            return Err(self.corrupt(DocumentError::TooLarge));
-        }
-        pinterest_oauth_store::seal::read_document(&bytes, self.sealing.as_ref())
-            .map_err(|problem| StoreError::Sealed {
-                location: self.location.clone(),
-                problem,
-            })?
-            .map(Some)
-            .map_err(|problem| self.corrupt(problem))
+        pinterest_oauth_store::seal::read_stored(&bytes, self.sealing.as_ref(), || {
+            self.location.clone()
+        })
+        .map(Some)
     }
 
     /// Writes the document if its revision is newer than the row's (or it is the stored

@@ -38,8 +38,6 @@ pub struct RedisGrants {
     keyring: Option<pinterest_oauth_store::seal::Keyring>,
 }
 
-/// The largest document read (as a grant's own store reads).
-const MAX_DOCUMENT: usize = 1024 * 1024;
 /// Documents read in one round trip by [`GrantStore::load_all`].
 const LOAD_BATCH: usize = 1000;
 
@@ -136,24 +134,11 @@ impl RedisGrants {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let location = || format!("{} (grant {grant})", self.shown);
-        if bytes.len() > MAX_DOCUMENT {
-            return Err(StoreError::Corrupt {
-                location: location(),
-                problem: pinterest_oauth_core::DocumentError::TooLarge,
-            });
-        }
         let sealing = self.sealing(grant);
-        pinterest_oauth_store::seal::read_document(bytes, sealing.as_ref())
-            .map_err(|problem| StoreError::Sealed {
-                location: location(),
-                problem,
-            })?
-            .map(Some)
-            .map_err(|problem| StoreError::Corrupt {
-                location: location(),
-                problem,
-            })
+        pinterest_oauth_store::seal::read_stored(bytes, sealing.as_ref(), || {
+            format!("{} (grant {grant})", self.shown)
+        })
+        .map(Some)
     }
 }
 

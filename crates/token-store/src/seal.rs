@@ -393,6 +393,34 @@ pub fn read_document(
     })
 }
 
+/// The largest stored document a store reads (a token document is well under 4 KiB).
+pub const MAX_STORED: usize = 1024 * 1024;
+
+/// A stored document as every store reads it: at most [`MAX_STORED`] bytes, opened with
+/// `sealing` if sealed, parsed. `location` names where it was read (for the error).
+///
+/// Errors: [`StoreError::Corrupt`] (too large, or not a token document);
+/// [`StoreError::Sealed`] (a sealed document that does not open).
+pub fn read_stored(
+    bytes: &[u8],
+    sealing: Option<&Sealing>,
+    location: impl Fn() -> String,
+) -> Result<TokenDocument, crate::StoreError> {
+    let corrupt = |problem| crate::StoreError::Corrupt {
+        location: location(),
+        problem,
+    };
+    if bytes.len() > MAX_STORED {
+        return Err(corrupt(pinterest_oauth_core::DocumentError::TooLarge));
+    }
+    read_document(bytes, sealing)
+        .map_err(|problem| crate::StoreError::Sealed {
+            location: location(),
+            problem,
+        })?
+        .map_err(corrupt)
+}
+
 /// The bytes a store writes for `document`: sealed under `sealing` when given, else plain.
 ///
 /// Errors: [`SealError::Format`] (see [`Sealing::seal`]).
