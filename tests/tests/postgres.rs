@@ -990,3 +990,73 @@ fn a_late_save_never_overwrites_a_grant_deleted_and_made_again_by_a_login() {
     store.save(&lock, &refreshed).unwrap();
     assert_eq!(store.load().unwrap().unwrap(), refreshed);
 }
+
+#[test]
+fn async_pools_on_tokio_share_passes_and_single_flight_through_postgres() {
+    let Some(pg) = postgres() else { return };
+    let fake = fake();
+    let grants = open(&pg, &fake);
+    let count = 60;
+    let seeded = seed_due(&fake, &grants, count);
+    let before = fake.stats().token.refresh_token;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = || {
+        pinterest_oauth_hyper::TokenPool::with_config(
+            pinterest_oauth_hyper::Client::with_http_config(
+                pinterest_oauth_tests::transports::config_for(&fake),
+                &pinterest_oauth_tests::transports::settings_for(&fake),
+            )
+            .unwrap(),
+            open(&pg, &fake),
+            pinterest_oauth_hyper::PoolConfig::default()
+                .with_spread(Duration::ZERO)
+                .with_app_budget(10_000, Duration::from_secs(86_400))
+                .with_source_config(
+                    pinterest_oauth_hyper::SourceConfig::default().with_recovery_dir(dir.path()),
+                ),
+        )
+    };
+    let (first, second) = (pool(), pool());
+    let refreshed = runtime.block_on(async {
+        // Tasks asking for one grant while two async workers run passes over them all.
+        let asking: Vec<_> = (0..50)
+            .map(|_| {
+                let first = first.clone();
+                tokio::spawn(async move { first.access_token(&name("customer-0")).await })
+            })
+            .collect();
+        let (a, b) = tokio::join!(first.refresh_due(), second.refresh_due());
+        for task in asking {
+            task.await.unwrap().unwrap();
+        }
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.failed.is_empty() && b.failed.is_empty(), "{a:?} {b:?}");
+        // Each grant looked at by one worker (claims), unless the asking tasks got there
+        // first.
+        let mut refreshed: Vec<GrantName> = a.refreshed.into_iter().chain(b.refreshed).collect();
+        refreshed.sort();
+        refreshed
+    });
+    let unique: HashSet<&GrantName> = refreshed.iter().collect();
+    assert_eq!(
+        unique.len(),
+        refreshed.len(),
+        "a grant was refreshed by both workers"
+    );
+    let stats = fake.stats();
+    assert_eq!(
+        stats.token.refresh_token - before,
+        count as u64,
+        "each grant once"
+    );
+    assert_eq!(stats.rotated_reuse, 0);
+    for document in grants.load_all(&seeded) {
+        let document = document.unwrap().unwrap();
+        assert!(fake.access_token_valid(document.token().access_token().unwrap().secret()));
+    }
+}
