@@ -399,8 +399,8 @@ pub const MAX_STORED: usize = 1024 * 1024;
 /// A stored document as every store reads it: at most [`MAX_STORED`] bytes, opened with
 /// `sealing` if sealed, parsed. `location` names where it was read (for the error).
 ///
-/// Errors: [`StoreError::Corrupt`] (too large, or not a token document);
-/// [`StoreError::Sealed`] (a sealed document that does not open).
+/// Errors: [`StoreError::Corrupt`](crate::StoreError::Corrupt) (too large, or not a token document);
+/// [`StoreError::Sealed`](crate::StoreError::Sealed) (a sealed document that does not open).
 pub fn read_stored(
     bytes: &[u8],
     sealing: Option<&Sealing>,
