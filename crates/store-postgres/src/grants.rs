@@ -169,6 +169,23 @@ pub fn migrate(url: &str, config: PostgresConfig) -> Result<Migrated, StoreError
     schema::migrate(&Pool::new(server, config))
 }
 
+/// The grant names of `names`, sorted; names that are not grant names (rows written by hand)
+/// are skipped with a warning.
+fn grant_names(names: Vec<String>) -> Vec<GrantName> {
+    let mut grants: Vec<GrantName> = names
+        .into_iter()
+        .filter_map(|name| match GrantName::new(&name) {
+            Ok(grant) => Some(grant),
+            Err(e) => {
+                tracing::warn!(problem = %e, "a row whose grant name is not one was skipped");
+                None
+            }
+        })
+        .collect();
+    grants.sort();
+    grants
+}
+
 /// Rows read in one statement by [`GrantStore::load_all`].
 const LOAD_BATCH: usize = 1000;
 
@@ -191,18 +208,7 @@ impl GrantStore for PostgresGrants {
             .map(|row| row.try_get(0))
             .collect()
         })?;
-        let mut grants: Vec<GrantName> = names
-            .into_iter()
-            .filter_map(|name| match GrantName::new(&name) {
-                Ok(grant) => Some(grant),
-                Err(e) => {
-                    tracing::warn!(problem = %e, "a row whose grant name is not one was skipped");
-                    None
-                }
-            })
-            .collect();
-        grants.sort();
-        Ok(grants)
+        Ok(grant_names(names))
     }
 
     fn open(&self, grant: &GrantName) -> Result<PostgresStore, StoreError> {
@@ -370,12 +376,7 @@ impl Claims for PostgresClaims {
             .map(|row| row.try_get(0))
             .collect()
         })?;
-        let mut grants: Vec<GrantName> = names
-            .iter()
-            .filter_map(|name| GrantName::new(name).ok())
-            .collect();
-        grants.sort();
-        Ok(grants)
+        Ok(grant_names(names))
     }
 }
 

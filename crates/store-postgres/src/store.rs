@@ -68,6 +68,28 @@ impl GrantLock {
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(row);
     }
 
+    /// Runs `work` on the lock's own connection; `None` when that connection is gone.
+    fn run<T, F>(
+        &self,
+        work: impl FnOnce(Arc<tokio_postgres::Client>) -> F,
+    ) -> Option<Result<T, StoreError>>
+    where
+        F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
+        T: Send,
+    {
+        let pool = &self.shared.pool;
+        let mut slot = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match slot.as_mut() {
+            Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
+                Some(pool.run_on(connection, pool.options.io_timeout, work))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the connection holding the lock is gone (closed, or spoiled by a failure): the
     /// server has released the lock, or will.
     fn connection_gone(&self) -> bool {
@@ -250,20 +272,11 @@ impl PostgresStore {
         F: std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
         T: Send,
     {
-        let held = self.held(lock)?;
-        let pool = &self.shared.pool;
-        let mut slot = held
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match slot.as_mut() {
-            Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
-                pool.run_on(connection, pool.options.io_timeout, work)
-            }
-            _ => Err(StoreError::LockLost {
+        self.held(lock)?.run(work).unwrap_or_else(|| {
+            Err(StoreError::LockLost {
                 location: self.location.clone(),
-            }),
-        }
+            })
+        })
     }
 
     fn corrupt(&self, problem: DocumentError) -> StoreError {
@@ -272,6 +285,13 @@ impl PostgresStore {
             problem,
         }
     }
+}
+
+/// A row's `version` and `generation` (what a lock last saw of it).
+fn version_and_generation(
+    row: &tokio_postgres::Row,
+) -> Result<(i64, String), tokio_postgres::Error> {
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// When `document` next needs work, on its own terms (no margin): the access token's expiry
@@ -356,14 +376,7 @@ impl TokenStore for PostgresStore {
         let bytes = bytes.as_slice();
         let held = self.held(lock)?;
         let pool = &self.shared.pool;
-        let on_lock = {
-            let mut slot = held
-                .connection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match slot.as_mut() {
-                Some(connection) if !connection.spoiled && !connection.client.is_closed() => {
-                    Some(pool.run_on(connection, pool.options.io_timeout, |c| async move {
+        let on_lock = held.run(|c| async move {
                         let row = if version == 0 {
                             c.query_typed_opt(
                                 "INSERT INTO pinterest_oauth_grants (app_id, grant_name, document, version, due_at)
@@ -384,13 +397,8 @@ impl TokenStore for PostgresStore {
                             )
                             .await?
                         };
-                        row.map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
-                            .transpose()
-                    }))
-                }
-                _ => None,
-            }
-        };
+                        row.map(|row| version_and_generation(&row)).transpose()
+                    });
         let written = match on_lock {
             Some(Ok(written)) => written,
             Some(Err(e)) if !held.connection_gone() => return Err(e),
@@ -425,8 +433,7 @@ impl TokenStore for PostgresStore {
                             ],
                         )
                         .await?;
-                    row.map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
-                        .transpose()
+                    row.map(|row| version_and_generation(&row)).transpose()
                 })?
             }
         };
