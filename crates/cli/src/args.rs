@@ -166,7 +166,11 @@ pub(crate) enum Command {
     ClientCredentials(ClientCredentials),
     /// Revoke the stored tokens (both, unless one is chosen).
     Revoke(Revoke),
-    /// Show what is stored: expiry times, scopes, file path. Never a secret.
+    /// Show what is stored: state, expiry times, scopes, waits, where. Never a secret.
+    ///
+    /// Exits 0 when `token` would print a token now (a valid access token, or one it can
+    /// refresh at once: "due for refresh"); otherwise 3 (log in), 4 (automatic refresh
+    /// stopped) or 7 (no token request allowed yet).
     Status(Status),
     /// List the grants the store holds (name, state, expiry, scopes), or choose the default.
     Grants(Grants),

@@ -84,6 +84,7 @@ pub(crate) fn run(transport: Transport) -> Result<(), CliError> {
         document: stored.as_ref(),
         kept: None,
         raw: &[],
+        config: Some(client.config()),
         now,
     };
     out_raw!(status.text())?;

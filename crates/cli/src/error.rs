@@ -190,6 +190,16 @@ pub(crate) enum CliError {
         /// Whether the answer's refresh token was kept.
         refresh_token_kept: bool,
     },
+    /// `status`: a grant holds no token `token` could print now (printed above, with why).
+    #[error("no usable token{}: {state}", grant.as_ref().map(|g| format!(" for grant {g}")).unwrap_or_default())]
+    NotUsable {
+        /// The grant, when the store holds several.
+        grant: Option<String>,
+        /// What stands in the way.
+        state: String,
+        /// The exit status: consent needed, refused (stopped) or waiting.
+        code: u8,
+    },
     /// A library call failed.
     #[error("{0}")]
     Oauth(#[from] Error),
@@ -263,6 +273,7 @@ impl CliError {
             #[cfg(feature = "demo")]
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
+            CliError::NotUsable { code, .. } => *code,
             CliError::FirstRequestWaiting { .. } => exit::WAITING,
             CliError::Output(_) => exit::OUTPUT,
             CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::REFUSED,
@@ -355,6 +366,12 @@ impl CliError {
             }
             _ => None,
         }
+    }
+
+    /// Whether the command's own JSON on stdout already reported this failure (`status
+    /// --json` has `state` and `usable`), so no second object follows it.
+    pub(crate) fn reported_on_stdout(&self) -> bool {
+        matches!(self, CliError::NotUsable { .. })
     }
 
     /// What kind of failure this is, as the exit status says it (for `--json`).

@@ -5,9 +5,7 @@
 //! curl -H "Authorization: Bearer $(pinterest-oauth token)" https://api.pinterest.com/v5/user_account
 //! ```
 //!
-//! Exit codes: 0 ok; 1 the output could not be written (what was saved stays saved); 2 usage
-//! or configuration error; 3 consent needed; 4 other API error (or no token request allowed
-//! yet); 5 network, timeout, TLS or oversized response; 6 token file error.
+//! The exit codes are in `--help` (EXIT STATUS), from [`error::exit::TABLE`].
 
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -58,8 +56,9 @@ fn main() -> ExitCode {
             if let Some(hint) = e.hint() {
                 note!("hint: {hint}");
             }
-            // With --json, scripts read the failure from stdout too: one object.
-            if json {
+            // With --json, scripts read the failure from stdout too: one object (unless the
+            // command's own object already said it).
+            if json && !e.reported_on_stdout() {
                 let _ = out!("{}", e.to_json());
             }
             e.exit_code()
@@ -319,6 +318,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Revoke(args) => context.revoke(args.access_token, args.refresh_token)?,
         Command::Status(args) => {
             let now = SystemTime::now();
+            let config = context.optional_config()?;
             let mut failed: Option<CliError> = None;
             let reports = if args.all {
                 let grants = context.grants()?;
@@ -356,6 +356,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     document: report.document.as_ref(),
                     kept: report.kept.as_deref(),
                     raw: &report.raw,
+                    config: config.as_ref(),
                     now,
                 })
                 .collect();
@@ -377,6 +378,25 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             if let Some(e) = failed {
                 return Err(e);
+            }
+            // Like `gh auth status`: a script can ask whether a token is there to use.
+            if shown.is_empty() {
+                return Err(CliError::NotUsable {
+                    grant: None,
+                    state: "no grants are stored: run `pinterest-oauth login --grant NAME`".into(),
+                    code: error::exit::CONSENT,
+                });
+            }
+            if let Some((grant, verdict)) = shown
+                .iter()
+                .map(|stored| (stored.grant, stored.verdict()))
+                .find(|(_, verdict)| verdict.exit != error::exit::OK)
+            {
+                return Err(CliError::NotUsable {
+                    grant: grant.map(str::to_owned),
+                    state: verdict.state,
+                    code: verdict.exit,
+                });
             }
         }
         Command::Completions { shell } => {
@@ -497,6 +517,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 let default = store::default_grant(context.default_grant_file().as_deref())?;
                 let now = SystemTime::now();
                 let keys = context.keys()?;
+                let config = context.optional_config()?;
                 let mut rows = Vec::new();
                 for grant in grants.list()? {
                     let store = grants.open(&grant, keys.as_ref())?;
@@ -505,6 +526,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         is_default: grant == default,
                         sealed_under: store.sealed_under().ok().flatten(),
                         document: store.load(),
+                        config: config.clone(),
                         grant,
                         now,
                     });
@@ -578,6 +600,18 @@ impl Context {
         Ok(ClientConfig::new(AppId::new(app_id)?, app_secret)
             .with_base_url(base)
             .with_consent_url(consent))
+    }
+
+    /// The app's configuration when its id and secret were given (`status` and `grants` need
+    /// neither, but with them tell whether a recorded stop holds for this configuration).
+    ///
+    /// Errors: those of [`config`](Self::config) other than a missing id or secret.
+    fn optional_config(&self) -> Result<Option<ClientConfig>, CliError> {
+        match self.config() {
+            Ok(config) => Ok(Some(config)),
+            Err(CliError::MissingAppId | CliError::MissingAppSecret) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     /// The HTTP stack `--transport` names.

@@ -7,9 +7,87 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use pinterest_oauth_core::{
-    LifecycleConfig, Status as LifecycleStatus, Token, TokenDocument, TokenLifecycle, Wait,
+    ClientConfig, LifecycleConfig, Status as LifecycleStatus, Token, TokenDocument, TokenLifecycle,
+    Wait,
 };
 use serde_json::{Value, json};
+
+use crate::error::exit;
+
+/// The lifecycle a command of this configuration would run over a stored document: a stop
+/// recorded under another configuration (app id, secret, API base) does not hold for it.
+fn lifecycle(document: &TokenDocument, config: Option<&ClientConfig>) -> TokenLifecycle {
+    let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
+    match config {
+        Some(config) => lifecycle.with_client(config),
+        None => lifecycle,
+    }
+}
+
+/// What a stored grant allows now: the state `status` shows, and its exit status (0 when
+/// `token` would print a token without a human or a wait: a valid access token, or one it can
+/// refresh at once).
+pub(crate) struct Verdict {
+    /// For people: valid, due for refresh, waiting until T, stopped (why), consent needed.
+    pub(crate) state: String,
+    /// The state's name for scripts.
+    pub(crate) name: &'static str,
+    /// The exit status `status` ends with.
+    pub(crate) exit: u8,
+}
+
+/// The [`Verdict`] on a stored document (`None`: nothing stored) at `now`.
+pub(crate) fn verdict(
+    document: Option<&TokenDocument>,
+    config: Option<&ClientConfig>,
+    now: SystemTime,
+) -> Verdict {
+    let Some(document) = document else {
+        return Verdict {
+            state: "no token stored: run `pinterest-oauth login`".into(),
+            name: "no_token",
+            exit: exit::CONSENT,
+        };
+    };
+    let valid = document.token().valid_access_token(now).is_some();
+    let (state, name, blocked) = match lifecycle(document, config).status(now) {
+        LifecycleStatus::Fresh => ("valid".to_owned(), "valid", exit::OK),
+        LifecycleStatus::Waiting { until, why } => (
+            format!(
+                "due for refresh, but no token request is allowed before {} ({why})",
+                fmt_time(until)
+            ),
+            "waiting",
+            exit::WAITING,
+        ),
+        LifecycleStatus::Stopped { reason } => (
+            format!("automatic refresh stopped ({reason}): `pinterest-oauth refresh` forces one"),
+            "stopped",
+            exit::REFUSED,
+        ),
+        LifecycleStatus::ConsentNeeded => (
+            "consent needed: run `pinterest-oauth login`".to_owned(),
+            "consent_needed",
+            exit::CONSENT,
+        ),
+        // Due (or a refresh in this very process, which `status` never runs).
+        _ => (
+            "due for refresh: the next `pinterest-oauth token` refreshes it".to_owned(),
+            "due",
+            exit::OK,
+        ),
+    };
+    let state = match (valid, name) {
+        (true, "valid" | "due") | (false, _) => state,
+        // Still usable: the access token is valid, whatever stands in the way of the next.
+        (true, _) => format!("valid, but {state}"),
+    };
+    Verdict {
+        state,
+        name,
+        exit: if valid { exit::OK } else { blocked },
+    }
+}
 
 /// Time left until `at`, for people ("in 29d 23h 59m"), or "expired".
 pub(crate) fn left(at: SystemTime, now: SystemTime) -> String {
@@ -85,17 +163,24 @@ pub(crate) struct Stored<'a> {
     pub(crate) kept: Option<&'a Path>,
     /// Raw answers kept aside (2xx answers not read whole: they may hold a refresh token).
     pub(crate) raw: &'a [std::path::PathBuf],
+    /// The app's configuration, when its id and secret were given: a stop recorded under
+    /// another one is shown as that configuration's only.
+    pub(crate) config: Option<&'a ClientConfig>,
     /// Now.
     pub(crate) now: SystemTime,
 }
 
 impl Stored<'_> {
+    /// What the stored grant allows now.
+    pub(crate) fn verdict(&self) -> Verdict {
+        verdict(self.document, self.config, self.now)
+    }
+
     /// When no automatic token request may go, and why (the budget's interval or ceiling,
     /// backoff, Pinterest's rate limit), as the lifecycle sees the stored state.
     fn wait(&self) -> Option<(SystemTime, Wait)> {
         let document = self.document?;
-        let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
-        match lifecycle.status(self.now) {
+        match lifecycle(document, self.config).status(self.now) {
             LifecycleStatus::Waiting { until, why } => Some((until, why)),
             _ => document
                 .state()
@@ -109,10 +194,13 @@ impl Stored<'_> {
     pub(crate) fn json(&self) -> Value {
         let kept = self.kept.map(|p| p.display().to_string());
         let raw: Vec<String> = self.raw.iter().map(|p| p.display().to_string()).collect();
+        let verdict = self.verdict();
         let Some(document) = self.document else {
             return json!({
                 "grant": self.grant,
                 "token_file": self.location,
+                "state": verdict.name,
+                "usable": false,
                 "stored": false,
                 "kept_set": kept,
                 "kept_answers": raw,
@@ -124,6 +212,8 @@ impl Stored<'_> {
         json!({
             "grant": self.grant,
             "token_file": self.location,
+            "state": verdict.name,
+            "usable": verdict.exit == exit::OK,
             "stored": true,
             "token_type": token.token_type().as_str(),
             "expires_at": fmt_time(token.expires_at()),
@@ -140,6 +230,8 @@ impl Stored<'_> {
                 "since": fmt_time(stop.at()),
                 "status": stop.status(),
                 "code": stop.code(),
+                // null: the app's id and secret were not given, so this cannot be told.
+                "applies_to_this_configuration": self.config.map(|config| stop.applies_to(config)),
             })),
             "revision": document.revision(),
             "sealed_under": self.sealed_under,
@@ -172,6 +264,7 @@ impl Stored<'_> {
             out.push_str("no token stored: run `pinterest-oauth login`\n");
             return out;
         };
+        out.push_str(&format!("state: {}\n", self.verdict().state));
         let token = document.token();
         match token.access_token_problem() {
             Some(problem) => out.push_str(&format!("access token: none usable ({problem})\n")),
@@ -205,12 +298,26 @@ impl Stored<'_> {
         }
         out.push_str(&format!("received: {}\n", fmt_time(token.received_at())));
         let state = document.state();
+        let mut stop_holds = false;
         if let Some(stop) = state.stop() {
-            out.push_str(&format!(
-                "automatic refresh: stopped since {}: {stop}\n",
-                fmt_time(stop.at())
-            ));
-        } else if let Some((at, why)) = self.wait() {
+            let applies = self.config.map(|config| stop.applies_to(config));
+            stop_holds = applies != Some(false);
+            out.push_str(&match applies {
+                Some(true) => format!(
+                    "automatic refresh: stopped since {}: {stop}\n",
+                    fmt_time(stop.at())
+                ),
+                Some(false) => format!(
+                    "automatic refresh: a stop recorded {} ({stop}) applies only to the app configuration it was recorded under (another app id, app secret or API base), not to this one\n",
+                    fmt_time(stop.at())
+                ),
+                None => format!(
+                    "automatic refresh: stopped since {}: {stop}, for the app configuration (app id, app secret, API base) in use then; give the app id and secret to see whether it holds for yours\n",
+                    fmt_time(stop.at())
+                ),
+            });
+        }
+        if !stop_holds && let Some((at, why)) = self.wait() {
             out.push_str(&format!(
                 "next token request: not before {} ({why})\n",
                 fmt_time(at)
@@ -232,6 +339,8 @@ pub(crate) struct GrantRow {
     pub(crate) sealed_under: Option<String>,
     /// What its store holds.
     pub(crate) document: Result<Option<TokenDocument>, pinterest_oauth_store::StoreError>,
+    /// The app's configuration, when its id and secret were given.
+    pub(crate) config: Option<ClientConfig>,
     /// Now.
     pub(crate) now: SystemTime,
 }
@@ -244,8 +353,7 @@ impl GrantRow {
             Ok(None) => return "empty".into(),
             Err(e) => return format!("unreadable ({e})"),
         };
-        let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
-        match lifecycle.status(self.now) {
+        match lifecycle(document, self.config.as_ref()).status(self.now) {
             LifecycleStatus::Fresh => "valid".into(),
             LifecycleStatus::ConsentNeeded => "consent needed".into(),
             LifecycleStatus::Stopped { reason } => format!("stopped ({reason})"),

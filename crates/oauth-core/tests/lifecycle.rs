@@ -517,6 +517,8 @@ fn an_invalid_grant_stops_everything_until_a_new_set_is_loaded() {
         record.state().stop().unwrap().reason(),
         StopReason::InvalidGrant
     );
+    // An invalid grant holds whatever the app's configuration.
+    assert!(record.state().stop().unwrap().applies_to(&client("any")));
     assert_eq!(s.status(), Status::ConsentNeeded);
     assert_eq!(s.lifecycle.poll_timeout(), None);
     s.advance(24 * HOUR);
@@ -596,6 +598,10 @@ fn permanent_failures_stop_automatic_requests_until_the_config_changes_or_the_us
             "{failed:?}: not even when the API asks for one"
         );
 
+        // The stop says which configuration it holds for (`status` shows it).
+        let stop = *record.state().stop().expect("a stop is recorded");
+        assert!(stop.applies_to(&client("old-secret")), "{failed:?}");
+        assert!(!stop.applies_to(&client("new-secret")), "{failed:?}");
         // Another process with the same configuration honours the stop...
         let same = TokenLifecycle::user(config.clone(), Some(record.clone()))
             .with_client(&client("old-secret"));

@@ -690,3 +690,158 @@ fn messages_say_what_to_fix() {
         text(&out.stderr)
     );
 }
+
+/// Stdout as exactly one JSON value (a second object after it fails the parse).
+fn one_json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON value ({e}): {}",
+            text(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn status_fails_without_a_usable_token_and_says_due_for_refresh() {
+    // Nothing stored: consent needed, 3, with one JSON object under --json.
+    let empty = Env::new("ureq");
+    let out = empty.run(&["status"]);
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("no token stored"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("no usable token"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = empty.run(&["--json", "status"]);
+    assert_eq!(code(&out), 3);
+    let status = one_json(&out);
+    assert_eq!(status["state"], "no_token", "{status}");
+    assert_eq!(status["usable"], false, "{status}");
+
+    let env = logged_in(FakeConfig::default());
+    let out = env.run(&["status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("state: valid\n"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Inside the refresh margin: still usable, and due for refresh.
+    edit_stored(&env.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now + 60).into();
+    });
+    let out = env.run(&["status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("state: due for refresh"),
+        "{}",
+        text(&out.stdout)
+    );
+    let status = one_json(&env.run(&["--json", "status"]));
+    assert_eq!(
+        (&status["state"], &status["usable"]),
+        (&"due".into(), &true.into()),
+        "{status}"
+    );
+
+    // Expired, with a refresh token and the budget free: `token` gets one at once.
+    expire_stored(&env.token_file());
+    let out = env.run(&["status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("access token: expired"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("state: due for refresh"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Expired with the budget spent: waiting, 7, and when.
+    let busy = logged_in(FakeConfig::default());
+    for _ in 0..5 {
+        assert_eq!(code(&busy.run(&["refresh"])), 0);
+    }
+    edit_stored(&busy.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now - 60).into();
+    });
+    let out = busy.run(&["status"]);
+    assert_eq!(code(&out), 7, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("state: due for refresh, but no token request is allowed before"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = busy.run(&["--json", "status"]);
+    assert_eq!(code(&out), 7);
+    let status = one_json(&out);
+    assert_eq!(
+        (&status["state"], &status["usable"]),
+        (&"waiting".into(), &false.into()),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_stop_recorded_under_another_configuration_is_shown_as_that_ones_only() {
+    let env = logged_in(FakeConfig::default());
+    expire_stored(&env.token_file());
+    // A typo'd secret: Pinterest refuses the app, and the stop is recorded under it.
+    let typo = || {
+        let mut command = env.command(&["token"]);
+        command.env("PINTEREST_APP_SECRET", "a-typo");
+        command
+    };
+    let out = finish(typo().spawn().unwrap());
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(stored(&env.token_file())["lifecycle"]["stopped"].is_object());
+
+    // Under the right configuration, the stop is that other configuration's only.
+    let out = env.run(&["status"]);
+    let shown = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{shown}{}", text(&out.stderr));
+    assert!(
+        shown.contains("applies only to the app configuration it was recorded under"),
+        "{shown}"
+    );
+    assert!(shown.contains("state: due for refresh"), "{shown}");
+    let status = one_json(&env.run(&["--json", "status"]));
+    assert_eq!(
+        status["stopped"]["applies_to_this_configuration"], false,
+        "{status}"
+    );
+
+    // Under the typo'd one it holds: refused, 4.
+    let mut command = env.command(&["status"]);
+    command.env("PINTEREST_APP_SECRET", "a-typo");
+    let out = finish(command.spawn().unwrap());
+    let shown = text(&out.stdout);
+    assert_eq!(code(&out), 4, "{shown}");
+    assert!(
+        shown.contains("automatic refresh: stopped since"),
+        "{shown}"
+    );
+
+    // Without the secret it cannot be told, and status says what would tell it.
+    let mut command = env.command(&["status"]);
+    command.env_remove("PINTEREST_APP_SECRET");
+    let out = finish(command.spawn().unwrap());
+    let shown = text(&out.stdout);
+    assert!(shown.contains("give the app id and secret"), "{shown}");
+    assert_eq!(code(&out), 4, "{shown}");
+
+    // And the right configuration's `token` is not held up by it.
+    let out = env.run(&["token"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}

@@ -198,6 +198,26 @@ impl Stop {
     pub fn code(&self) -> Option<i64> {
         self.code
     }
+
+    /// Whether this stop holds for `config`. An invalid grant holds whatever the app's
+    /// configuration; any other stop holds only for the configuration (app id, app secret and
+    /// API base URL, by [`ClientConfig::fingerprint`]) it was recorded under, or for every one
+    /// when that is unknown (a document written before configurations were recorded).
+    ///
+    /// A stop recorded under a typo'd app id therefore never stops the right one.
+    pub fn applies_to(&self, config: &crate::ClientConfig) -> bool {
+        self.applies_to_fingerprint(Some(config.fingerprint()))
+    }
+
+    /// [`applies_to`](Self::applies_to) by fingerprint (`None`: the configuration is unknown,
+    /// and the stop holds).
+    pub(crate) fn applies_to_fingerprint(&self, client: Option<u32>) -> bool {
+        match (self.reason, self.client, client) {
+            (StopReason::InvalidGrant, _, _) => true,
+            (_, Some(recorded), Some(current)) => recorded == current,
+            _ => true,
+        }
+    }
 }
 
 impl fmt::Display for Stop {

@@ -406,10 +406,7 @@ impl TokenLifecycle {
         match stop.reason {
             StopReason::InvalidGrant => Some(stop),
             _ if self.force == Force::User => None,
-            _ if stop.client.is_some() && self.client.is_some() && stop.client != self.client => {
-                None
-            }
-            _ => Some(stop),
+            _ => stop.applies_to_fingerprint(self.client).then_some(stop),
         }
     }
 
