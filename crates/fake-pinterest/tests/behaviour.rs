@@ -153,6 +153,13 @@ fn consent_redirects_back_with_code_and_state() {
     ]);
     let answer = env.consent(&q);
     assert_eq!(answer.status, 302);
+    // A browser that shows the page before following says what happens, not an error.
+    assert!(answer.body.contains("Redirecting"), "{}", answer.body);
+    assert!(
+        !answer.body.contains("Something went wrong"),
+        "{}",
+        answer.body
+    );
     let location = url::Url::parse(answer.header("location").unwrap()).unwrap();
     assert_eq!(&location[..url::Position::AfterPath], REDIRECT);
     let params: Vec<(String, String)> = location.query_pairs().into_owned().collect();
@@ -184,10 +191,12 @@ fn consent_checks_client_redirect_response_type_and_scopes() {
     };
     let id = env.fake.app_id().to_owned();
     // No redirect to an unverified place: an error page.
-    assert_eq!(
-        env.consent(&query("999", REDIRECT, "code", "ads:read"))
-            .status,
-        400
+    let refused = env.consent(&query("999", REDIRECT, "code", "ads:read"));
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("Something went wrong"),
+        "{}",
+        refused.body
     );
     assert_eq!(
         env.consent(&query(&id, "https://evil.example/", "code", "ads:read"))

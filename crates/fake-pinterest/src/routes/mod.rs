@@ -567,10 +567,16 @@ fn token_response(
     response
 }
 
+/// A page: an error's (its status) says "Something went wrong", a redirect's says where to.
 fn html(status: StatusCode, message: &str) -> Response<FakeBody> {
+    let headline = if status.is_redirection() {
+        "Redirecting"
+    } else {
+        "Something went wrong"
+    };
     let body = format!(
         "<!doctype html><html><head><title>Pinterest (fake)</title></head>\
-         <body><h1>Something went wrong</h1><p>{message}</p></body></html>"
+         <body><h1>{headline}</h1><p>{message}</p></body></html>"
     );
     let mut response = Response::new(FakeBody::full(body));
     *response.status_mut() = status;
