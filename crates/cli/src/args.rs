@@ -212,7 +212,9 @@ pub(crate) struct Login {
     /// (for a local fake that accepts it; Pinterest would refuse it).
     #[arg(long)]
     pub(crate) port: Option<u16>,
-    /// Print the login's one-time start address instead of opening the browser.
+    /// Print the login's one-time start address instead of opening the browser: alone on the
+    /// first line of stdout (on stderr with --json), for a browser elsewhere or a script's
+    /// (`| { read -r address; curl -sSL -b '' -o /dev/null "$address"; cat; }`).
     #[arg(long)]
     pub(crate) no_browser: bool,
     /// Listen nowhere: print the consent URL and read the redirected URL pasted on stdin (for a

@@ -14,8 +14,12 @@ use crate::store::{CliStore, recovery_dir};
 pub(crate) enum Opener {
     /// Open the system browser (and print the URL in case it does not open).
     Browser,
-    /// Only print the URL (`--no-browser`).
-    Print,
+    /// Only print the URL (`--no-browser`): alone on a line of stdout (for a script's
+    /// browser: `| { read -r address; curl -L -b '' "$address"; }`), or on stderr.
+    Print {
+        /// On stdout (not with `--json`, whose stdout is one JSON document).
+        stdout: bool,
+    },
     /// Hand it to this function (the demo's stand-in browser).
     #[cfg(feature = "demo")]
     Call(Box<dyn FnOnce(String) + Send>),
@@ -32,7 +36,13 @@ impl Opener {
             pinterest_oauth_core::rfc3339(start.deadline())
         );
         match self {
-            Opener::Print => {
+            Opener::Print { stdout: true } => {
+                crate::say::note!("Open the address printed on stdout in your browser to log in.");
+                if crate::say::out!("{url}").is_err() {
+                    crate::say::note!("{url}");
+                }
+            }
+            Opener::Print { stdout: false } => {
                 crate::say::note!("Open this address in your browser to log in:\n{url}")
             }
             Opener::Browser => {

@@ -201,7 +201,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     store: &store,
                     options,
                     opener: if args.no_browser {
-                        Opener::Print
+                        Opener::Print {
+                            stdout: !context.global.json,
+                        }
                     } else {
                         Opener::Browser
                     },

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p fake-pinterest -- --port 8080
+//! eval "$(fake-pinterest --background)"     # in a process of its own; exports PINTEREST_*
 //! ```
 
 #![forbid(unsafe_code)]
@@ -31,8 +32,10 @@ struct Args {
     /// The app secret to accept.
     #[arg(long, default_value = DEFAULT_APP_SECRET)]
     app_secret: String,
-    /// A registered redirect URI, matched byte for byte, port included (repeatable).
-    #[arg(long = "redirect-uri", default_value = DEFAULT_REDIRECT_URI)]
+    /// A registered redirect URI, matched byte for byte, port included (repeatable). Default:
+    /// http://localhost:8085/ (Pinterest's quickstart's); with --background, http://localhost:PORT/
+    /// on a port free now.
+    #[arg(long = "redirect-uri", value_name = "URI")]
     redirect_uris: Vec<String>,
     /// Accept PKCE's `plain` method (refused by default: only S256).
     #[arg(long)]
@@ -96,6 +99,136 @@ struct Args {
     /// Deny consent instead of approving it.
     #[arg(long)]
     deny: bool,
+    /// Run in a process of its own and print, for a shell's `eval`, `export` lines: the
+    /// PINTEREST_* variables pinterest-oauth and `ClientConfig::from_env` read (the app id and
+    /// secret, the API base and consent URLs, a registered redirect URI, and a token directory
+    /// of its own, removed when the fake stops) and FAKE_PINTEREST_PID (`kill` it to stop the
+    /// fake). Returns once the fake listens.
+    #[arg(long)]
+    background: bool,
+    /// Stop after this many seconds (default: never; with --background, 3600).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    exit_after: Option<u64>,
+    /// The process --background starts: prints the export lines, then `# ready`.
+    #[arg(long, hide = true)]
+    serve_for_background: bool,
+}
+
+/// What `--background`'s process prints last, once it listens.
+const READY: &str = "# ready";
+
+/// A value quoted for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// `--background`: starts this program again with the same options in a process group of its
+/// own (no terminal's Ctrl-C reaches it), passes its export lines on, and returns once it
+/// listens. Its stdin, stderr and (once ready) stdout lead nowhere, so a shell's `$(…)` ends.
+fn start_in_background() -> ExitCode {
+    use std::io::BufRead as _;
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip(1)
+        .filter(|arg| arg != "--background")
+        .collect();
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot find this program to start it again: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(args)
+        .arg("--serve-for-background")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("error: cannot start the fake in the background: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let Some(stdout) = child.stdout.take() else {
+        return ExitCode::from(1);
+    };
+    // Bounded: the child prints a few short lines, or ends.
+    for line in std::io::BufReader::new(stdout).lines().take(64) {
+        let Ok(line) = line else { break };
+        if line == READY {
+            return ExitCode::SUCCESS;
+        }
+        println!("{line}");
+    }
+    // It ended (or said something else) before listening: say why.
+    let _ = child.kill();
+    let mut why = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ =
+            std::io::Read::read_to_string(&mut std::io::Read::take(&mut stderr, 4096), &mut why);
+    }
+    let _ = child.wait();
+    eprintln!("error: the fake did not start: {}", why.trim());
+    ExitCode::from(1)
+}
+
+/// A redirect URI on a loopback port free now (`--background` registers it).
+fn free_redirect_uri() -> std::io::Result<String> {
+    let port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port();
+    Ok(format!("http://localhost:{port}/"))
+}
+
+/// A fresh directory (0700) for the tokens of a fake's logins, so that trying the fake never
+/// touches the tokens of a real login.
+fn token_dir() -> std::io::Result<PathBuf> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("fake-pinterest-{name}"));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir)?;
+    Ok(dir)
+}
+
+/// Until Ctrl-C, SIGTERM or SIGHUP, or `limit`.
+async fn until_stopped(limit: Option<Duration>) {
+    let limit = async {
+        match limit {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            eprintln!("error: cannot wait for signals");
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            () = limit => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = limit => {}
+    }
 }
 
 /// `--refresh-expires-at`.
@@ -118,10 +251,25 @@ enum MalformedArg {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.background {
+        return start_in_background();
+    }
+    let background = args.serve_for_background;
+    let redirect_uris = match (args.redirect_uris.is_empty(), background) {
+        (false, _) => args.redirect_uris,
+        (true, false) => vec![DEFAULT_REDIRECT_URI.to_owned()],
+        (true, true) => match free_redirect_uri() {
+            Ok(uri) => vec![uri],
+            Err(e) => {
+                eprintln!("error: cannot find a free port for the redirect uri: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     let config = FakeConfig {
         app_id: args.app_id,
         app_secret: args.app_secret,
-        redirect_uris: args.redirect_uris,
+        redirect_uris: redirect_uris.clone(),
         allow_plain_pkce: args.allow_plain_pkce,
         access_ttl: Duration::from_secs(args.access_ttl).min(MAX_TTL),
         refresh_ttl: Duration::from_secs(args.refresh_ttl).min(MAX_TTL),
@@ -172,6 +320,47 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let limit = args
+        .exit_after
+        .or(background.then_some(3600))
+        .map(Duration::from_secs);
+    if background {
+        let tokens = match token_dir() {
+            Ok(dir) => dir,
+            Err(e) => {
+                eprintln!("error: cannot make a token directory: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let mut exports = vec![
+            ("PINTEREST_APP_ID", fake.app_id().to_owned()),
+            ("PINTEREST_APP_SECRET", fake.app_secret().to_owned()),
+            ("PINTEREST_API_URI", fake.api_base_url()),
+            ("PINTEREST_CONSENT_URL", fake.consent_url()),
+            ("PINTEREST_TOKEN_DIR", tokens.display().to_string()),
+            ("FAKE_PINTEREST_PID", std::process::id().to_string()),
+        ];
+        if let Some(uri) = redirect_uris.first() {
+            exports.push(("PINTEREST_REDIRECT_URI", uri.clone()));
+        }
+        for (name, value) in exports {
+            println!("export {name}={}", shell_quote(&value));
+        }
+        println!(
+            "# fake-pinterest {} (pid {}) until {}; stop it with: kill \"$FAKE_PINTEREST_PID\"",
+            fake.origin(),
+            std::process::id(),
+            match limit {
+                Some(limit) => format!("{} s from now", limit.as_secs()),
+                None => "stopped".to_owned(),
+            }
+        );
+        println!("{READY}");
+        until_stopped(limit).await;
+        fake.shutdown();
+        let _ = std::fs::remove_dir_all(&tokens);
+        return ExitCode::SUCCESS;
+    }
     println!("fake-pinterest listening on {}", fake.origin());
     println!("  api base url:  {}", fake.api_base_url());
     println!("  consent url:   {}", fake.consent_url());
@@ -189,9 +378,7 @@ async fn main() -> ExitCode {
         println!("{pem}");
     }
     println!("press Ctrl-C to stop");
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
-    }
+    until_stopped(limit).await;
     fake.shutdown();
     ExitCode::SUCCESS
 }

@@ -111,3 +111,149 @@ fn runs_standalone_and_prints_what_clients_need() {
     assert_eq!(stats["consent"], 2);
     assert_eq!(stats["token"]["client_credentials"], 1);
 }
+
+/// Whether a process is still there (not a zombie: `--background`'s process is reparented
+/// away from the test, so it is reaped by init once it ends).
+#[cfg(target_os = "linux")]
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Stops a process by its id however the test ends (`kill`, SIGTERM).
+#[cfg(target_os = "linux")]
+struct Kill(u32);
+
+#[cfg(target_os = "linux")]
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.to_string()).status();
+    }
+}
+
+/// Waits (bounded) until `done`.
+#[cfg(target_os = "linux")]
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
+    // As a shell's `$(…)` runs it: the command ends once the fake listens (its stdout closes).
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--app-id", "77"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let exports: std::collections::HashMap<String, String> = printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.trim_matches('\'').to_owned()))
+        .collect();
+    let pid: u32 = exports["FAKE_PINTEREST_PID"].parse().unwrap();
+    let tokens = std::path::PathBuf::from(&exports["PINTEREST_TOKEN_DIR"]);
+    let _guard = Kill(pid);
+    assert_eq!(exports["PINTEREST_APP_ID"], "77");
+    assert!(exports["PINTEREST_API_URI"].ends_with("/v5"), "{printed}");
+    assert!(
+        exports["PINTEREST_CONSENT_URL"].ends_with("/oauth/"),
+        "{printed}"
+    );
+    let redirect = url::Url::parse(&exports["PINTEREST_REDIRECT_URI"]).unwrap();
+    assert_eq!(redirect.host_str(), Some("localhost"), "{printed}");
+    assert_ne!(
+        redirect.port(),
+        Some(8085),
+        "a port free now, never a fixed one"
+    );
+    assert!(alive(pid), "{printed}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", tokens.display());
+    }
+    // It serves: the consent page knows the app and the registered redirect URI.
+    let consent = format!(
+        "{}?client_id=77&redirect_uri={}&response_type=code&scope=boards:read&state=s",
+        exports["PINTEREST_CONSENT_URL"],
+        url::form_urlencoded::byte_serialize(redirect.as_str().as_bytes()).collect::<String>()
+    );
+    let visit = fake_pinterest::visit(&consent, None).unwrap();
+    assert_eq!(visit.status, 302, "{}", visit.body);
+    // Values are quoted for the shell.
+    assert!(
+        printed.contains("export PINTEREST_APP_ID='77'"),
+        "{printed}"
+    );
+
+    // `kill` stops it, and its token directory goes with it.
+    assert!(
+        Command::new("kill")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the fake stops on SIGTERM", || !alive(pid));
+    assert!(!tokens.exists(), "{}", tokens.display());
+
+    // --exit-after bounds its life.
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--exit-after", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let pid: u32 = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("export FAKE_PINTEREST_PID='"))
+        .and_then(|v| v.trim_end_matches('\'').parse().ok())
+        .unwrap();
+    let _guard = Kill(pid);
+    eventually("the fake stops after --exit-after", || !alive(pid));
+
+    // A fake that cannot start says why, and the command fails.
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--access-ttl", "x"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--port", &port])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the fake did not start"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -430,6 +430,16 @@ fn login_says_where_it_listens_until_when_and_whose_account_it_connected() {
     assert!(said.contains("press Ctrl-C to cancel"), "{said}");
     assert!(said.contains(" until 20"), "the deadline: {said}");
     let out = text(&login.stdout);
+    // --no-browser: the start address alone on stdout's first line (for a script's browser).
+    let (address, out) = out.split_once('\n').unwrap_or_default();
+    assert!(
+        address.starts_with("http://") && address.contains("/start/"),
+        "{address}"
+    );
+    assert!(
+        said.contains("Open the address printed on stdout"),
+        "{said}"
+    );
     // The default scopes include user_accounts:read: the fake's account name is reported.
     assert!(out.starts_with("logged in as fake_pinterest_user"), "{out}");
     assert!(
@@ -443,11 +453,25 @@ fn login_says_where_it_listens_until_when_and_whose_account_it_connected() {
     let (login, _) = env.login(&["--scopes", "boards:read"]);
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
     assert!(
-        text(&login.stdout).starts_with("logged in;"),
+        text(&login.stdout).contains("\nlogged in;"),
         "{}",
         text(&login.stdout)
     );
     assert_eq!(env.fake.stats().user_account, 0);
+    // With --json, stdout is the one JSON document: the address goes to stderr.
+    let env = Env::new("ureq");
+    let (login, _) = env.login(&["--json"]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    assert!(
+        json(&login)["access_token"].is_string(),
+        "{}",
+        text(&login.stdout)
+    );
+    assert!(
+        text(&login.stderr).contains("/start/"),
+        "{}",
+        text(&login.stderr)
+    );
     let env = Env::new("ureq");
     env.fake
         .push_fault(Route::UserAccount, Fault::unavailable(), Times::Always);

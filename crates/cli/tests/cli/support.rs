@@ -356,6 +356,8 @@ pub(crate) struct Pending {
     pub(crate) browser: std::sync::Mutex<Browser>,
     pub(crate) lines: mpsc::Receiver<String>,
     pub(crate) reader: std::thread::JoinHandle<String>,
+    /// What the CLI printed on stdout.
+    pub(crate) out_reader: std::thread::JoinHandle<String>,
 }
 
 impl Env {
@@ -378,19 +380,25 @@ impl Env {
             args.extend(["--port", "0"]);
         }
         let mut child = self.command(&args).spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
         let (lines_tx, lines) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let mut redirect_uri = None;
-        let start_url = loop {
+        // Both streams' lines, as they come: the start address is on stdout (stderr with
+        // --json), where it listens on stderr.
+        let read = |stream: Box<dyn std::io::Read + Send>, lines_tx: mpsc::Sender<String>| {
+            std::thread::spawn(move || {
+                let mut all = String::new();
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = lines_tx.send(line.clone());
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+                all
+            })
+        };
+        let reader = read(Box::new(child.stderr.take().unwrap()), lines_tx.clone());
+        let out_reader = read(Box::new(child.stdout.take().unwrap()), lines_tx);
+        // The two streams' lines may come in either order.
+        let (mut redirect_uri, mut start_url) = (None, None);
+        while redirect_uri.is_none() || start_url.is_none() {
             let line = lines
                 .recv_timeout(LIMIT)
                 .expect("the CLI prints where it listens and its start address");
@@ -398,10 +406,12 @@ impl Env {
                 redirect_uri = rest.1.split(" (listening").next().map(str::to_owned);
             }
             if line.starts_with("http://") && line.contains("/start/") {
-                break line;
+                start_url = Some(line);
             }
+        }
+        let (Some(redirect_uri), Some(start_url)) = (redirect_uri, start_url) else {
+            unreachable!("both were seen")
         };
-        let redirect_uri = redirect_uri.expect("the CLI says where it listens");
         self.fake.register_redirect_uri(&redirect_uri);
         let mut pending = Pending {
             child,
@@ -411,6 +421,7 @@ impl Env {
             browser: std::sync::Mutex::new(Browser::Here(fake_pinterest::Browser::new(None))),
             lines,
             reader,
+            out_reader,
         };
         if open {
             pending.open(self);
@@ -474,6 +485,7 @@ impl Pending {
         let mut output = finish(self.child);
         drop(self.lines);
         output.stderr = self.reader.join().unwrap().into_bytes();
+        output.stdout = self.out_reader.join().unwrap().into_bytes();
         output
     }
 }

@@ -15,8 +15,12 @@ fn workflow(transport: &'static str) {
     assert_eq!(code(&login), 0, "{}", text(&login.stderr));
     assert_eq!(browsed.status, 200);
     assert!(browsed.page.contains("You can close this tab"));
+    // The start address first (--no-browser), then what was saved.
     assert!(
-        text(&login.stdout).starts_with("logged in; tokens saved to"),
+        text(&login.stdout)
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("logged in; tokens saved to")),
         "{}",
         text(&login.stdout)
     );
