@@ -1,7 +1,7 @@
 //! Child processes of a test: killed when dropped, their output read line by line on a thread.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,9 @@ impl Drop for Killed {
     }
 }
 
-/// The lines a child prints, read on a thread of their own.
-pub fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+/// The lines a child prints (on stdout, or any stream: its stderr), read on a thread of their
+/// own.
+pub fn lines(stdout: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {

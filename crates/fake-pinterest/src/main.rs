@@ -101,8 +101,8 @@ struct Args {
     deny: bool,
     /// Run in a process of its own and print, for a shell's `eval`, `export` lines: the
     /// PINTEREST_* variables pinterest-oauth and `ClientConfig::from_env` read (the app id and
-    /// secret, the API base and consent URLs, a registered redirect URI, and a token directory
-    /// of its own, removed when the fake stops) and FAKE_PINTEREST_PID (`kill` it to stop the
+    /// secret, the API base and consent URLs, a registered redirect URI, and a token file in a
+    /// directory of its own, removed when the fake stops) and FAKE_PINTEREST_PID (`kill` it to stop the
     /// fake). Returns once the fake listens.
     #[arg(long)]
     background: bool,
@@ -337,7 +337,10 @@ async fn main() -> ExitCode {
             ("PINTEREST_APP_SECRET", fake.app_secret().to_owned()),
             ("PINTEREST_API_URI", fake.api_base_url()),
             ("PINTEREST_CONSENT_URL", fake.consent_url()),
-            ("PINTEREST_TOKEN_DIR", tokens.display().to_string()),
+            (
+                "PINTEREST_TOKEN_FILE",
+                tokens.join("token.json").display().to_string(),
+            ),
             ("FAKE_PINTEREST_PID", std::process::id().to_string()),
         ];
         if let Some(uri) = redirect_uris.first() {

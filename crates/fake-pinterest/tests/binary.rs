@@ -169,7 +169,9 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
         .map(|(name, value)| (name.to_owned(), value.trim_matches('\'').to_owned()))
         .collect();
     let pid: u32 = exports["FAKE_PINTEREST_PID"].parse().unwrap();
-    let tokens = std::path::PathBuf::from(&exports["PINTEREST_TOKEN_DIR"]);
+    let token_file = std::path::PathBuf::from(&exports["PINTEREST_TOKEN_FILE"]);
+    let tokens = token_file.parent().unwrap().to_path_buf();
+    assert!(!token_file.exists(), "nothing is logged in yet");
     let _guard = Kill(pid);
     assert_eq!(exports["PINTEREST_APP_ID"], "77");
     assert!(exports["PINTEREST_API_URI"].ends_with("/v5"), "{printed}");
