@@ -42,8 +42,9 @@ fn secret(value: &str) -> Result<Secret, String> {
     Ok(Secret(value.to_owned()))
 }
 
-/// Options every command takes.
+/// Options every command takes (listed after each command's own, under their own heading).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// The app id (OAuth client id).
     #[arg(long, env = pinterest_oauth_core::ENV_APP_ID, global = true)]
@@ -157,38 +158,50 @@ pub(crate) enum Transport {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the consent flow in the browser and save the tokens.
+    #[command(after_help = examples::LOGIN)]
     Login(Login),
     /// Print only the access token; refresh first when due (saving the rotated tokens).
+    #[command(after_help = examples::TOKEN)]
     Token(TokenArgs),
     /// Refresh now and save the rotated tokens.
+    #[command(after_help = examples::REFRESH)]
     Refresh,
     /// Get an app token with client credentials.
+    #[command(after_help = examples::CLIENT_CREDENTIALS)]
     ClientCredentials(ClientCredentials),
     /// Revoke the stored tokens (both, unless one is chosen).
+    #[command(after_help = examples::REVOKE)]
     Revoke(Revoke),
     /// Show what is stored: state, expiry times, scopes, waits, where. Never a secret.
     ///
     /// Exits 0 when `token` would print a token now (a valid access token, or one it can
     /// refresh at once: "due for refresh"); otherwise 3 (log in), 4 (automatic refresh
     /// stopped) or 7 (no token request allowed yet).
+    #[command(after_help = examples::STATUS)]
     Status(Status),
     /// List the grants the store holds (name, state, expiry, scopes), or choose the default.
+    #[command(after_help = examples::GRANTS)]
     Grants(Grants),
     /// Print a new token key (`ptk1:…`) for PINTEREST_TOKEN_KEY or a key file.
+    #[command(after_help = examples::KEYGEN)]
     Keygen,
     /// Print a shell completion script: `pinterest-oauth completions bash > /etc/bash_completion.d/pinterest-oauth`.
+    #[command(after_help = examples::COMPLETIONS)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff): `pinterest-oauth man | man -l -`.
+    #[command(after_help = examples::MAN)]
     Man,
     /// Create or upgrade the PostgreSQL schema of `--store postgres://…` (safe to run from many
     /// processes at once; refuses a schema newer than this build's).
+    #[command(after_help = examples::MIGRATE)]
     Migrate,
     /// The full flow against an embedded fake Pinterest: no credentials, no network.
     #[cfg(feature = "demo")]
+    #[command(after_help = examples::DEMO)]
     Demo,
 }
 
@@ -301,9 +314,111 @@ pub(crate) struct Revoke {
     pub(crate) refresh_token: bool,
 }
 
+/// The examples each subcommand's `--help` ends with (a test parses every one).
+pub(crate) mod examples {
+    /// `login`.
+    pub(crate) const LOGIN: &str = "Examples:\n  pinterest-oauth login\n  pinterest-oauth login --redirect-uri http://127.0.0.1:8085/pinterest/callback\n  pinterest-oauth login --grant business --scopes boards:read,pins:write";
+    /// `token`.
+    pub(crate) const TOKEN: &str = "Examples:\n  curl -H \"Authorization: Bearer $(pinterest-oauth token)\" \"$API/user_account\"\n  pinterest-oauth token --header | curl -H @- https://api.pinterest.com/v5/boards\n  pinterest-oauth token --grant business --json";
+    /// `refresh`.
+    pub(crate) const REFRESH: &str =
+        "Examples:\n  pinterest-oauth refresh\n  pinterest-oauth refresh --grant business --json";
+    /// `clientcredentials`.
+    pub(crate) const CLIENT_CREDENTIALS: &str = "Examples:\n  pinterest-oauth client-credentials --scopes ads:read\n  pinterest-oauth client-credentials --scopes ads:read --save --token-file app.json";
+    /// `revoke`.
+    pub(crate) const REVOKE: &str = "Examples:\n  pinterest-oauth revoke\n  pinterest-oauth revoke --access-token\n  pinterest-oauth revoke --grant personal";
+    /// `status`.
+    pub(crate) const STATUS: &str = "Examples:\n  pinterest-oauth status || pinterest-oauth login\n  pinterest-oauth status --all --json\n  pinterest-oauth status --store redis://127.0.0.1:6379/0 --grant business";
+    /// `grants`.
+    pub(crate) const GRANTS: &str = "Examples:\n  pinterest-oauth grants\n  pinterest-oauth grants default business\n  pinterest-oauth grants rekey --token-key-file ~/.config/pinterest-oauth/keys";
+    /// `keygen`.
+    pub(crate) const KEYGEN: &str = "Examples:\n  (umask 077; pinterest-oauth keygen > ~/.config/pinterest-oauth/keys)\n  pinterest-oauth status --token-key-file ~/.config/pinterest-oauth/keys";
+    /// `completions`.
+    pub(crate) const COMPLETIONS: &str = "Examples:\n  pinterest-oauth completions bash > /etc/bash_completion.d/pinterest-oauth\n  pinterest-oauth completions zsh > ~/.zfunc/_pinterest-oauth\n  pinterest-oauth completions fish > ~/.config/fish/completions/pinterest-oauth.fish";
+    /// `man`.
+    pub(crate) const MAN: &str = "Examples:\n  pinterest-oauth man | man -l -\n  pinterest-oauth man > ~/.local/share/man/man1/pinterest-oauth.1";
+    /// `migrate`.
+    pub(crate) const MIGRATE: &str = "Examples:\n  pinterest-oauth migrate --store postgres://app@db/tokens?sslmode=verify-full\n  PGPASSWORD=… PINTEREST_TOKEN_STORE=postgres://app@db/tokens pinterest-oauth migrate";
+    /// `demo`.
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    pub(crate) const DEMO: &str =
+        "Examples:\n  pinterest-oauth demo\n  pinterest-oauth demo --transport hyper";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each subcommand's long help: its own options, then the global ones, then examples.
+    fn helps() -> Vec<(String, String)> {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.build();
+        command
+            .get_subcommands_mut()
+            .filter(|sub| sub.get_name() != "help")
+            .map(|sub| {
+                (
+                    sub.get_name().to_owned(),
+                    sub.render_long_help().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_subcommands_help_lists_its_own_options_first_and_ends_with_examples() {
+        let helps = helps();
+        assert!(
+            helps.len() >= 12,
+            "{:?}",
+            helps.iter().map(|h| &h.0).collect::<Vec<_>>()
+        );
+        for (name, help) in helps {
+            let own = help
+                .find("\nOptions:")
+                .unwrap_or_else(|| panic!("{name}: {help}"));
+            let global = help
+                .find("\nGlobal options:")
+                .unwrap_or_else(|| panic!("{name}: {help}"));
+            let examples = help
+                .find("\nExamples:\n")
+                .unwrap_or_else(|| panic!("{name}: {help}"));
+            assert!(own < global && global < examples, "{name}: {help}");
+            // The examples are the last section: two or three lines, each with the command.
+            let lines: Vec<&str> = help[examples..].trim().lines().skip(1).collect();
+            assert!((2..=3).contains(&lines.len()), "{name}: {lines:?}");
+            assert!(
+                lines.iter().all(|l| l.contains("pinterest-oauth ")),
+                "{name}: {lines:?}"
+            );
+            // The global options really are under their heading, not among the command's own.
+            assert!(!help[own..global].contains("--app-id"), "{name}: {help}");
+            assert!(
+                help[global..examples].contains("--app-id"),
+                "{name}: {help}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_example_in_the_help_parses() {
+        for (name, help) in helps() {
+            let examples = &help[help.find("\nExamples:\n").unwrap()..];
+            for line in examples.lines().skip(2) {
+                // Each call of the command in the line, up to a pipe, redirection or comment.
+                for call in line.split("pinterest-oauth ").skip(1) {
+                    let end = call
+                        .find(['|', ')', '>', '#', ';', '&'])
+                        .unwrap_or(call.len());
+                    let args =
+                        std::iter::once("pinterest-oauth").chain(call[..end].split_whitespace());
+                    if let Err(e) = Cli::try_parse_from(args) {
+                        panic!("{name}: `{line}` does not parse: {e}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn debug_of_the_arguments_never_shows_the_app_secret() {
