@@ -23,11 +23,31 @@ pub(crate) struct Inner {
     pub(crate) sealing: Option<pinterest_oauth_store::seal::Sealing>,
 }
 
+/// What a failed command says: a timeout as "timed out after N s" (the socket's own words for
+/// it are "Resource temporarily unavailable", which reads like a refusal), anything else as is.
+pub(crate) fn cause(
+    error: RedisError,
+    timeout: Duration,
+) -> Box<dyn std::error::Error + Send + Sync> {
+    if error.is_timeout() {
+        let seconds = format!("{:.3}", timeout.as_secs_f64());
+        let seconds = seconds.trim_end_matches('0').trim_end_matches('.');
+        Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "timed out after {seconds} s (Redis did not answer: paused, overloaded or unreachable)"
+            ),
+        ))
+    } else {
+        Box::new(error)
+    }
+}
+
 impl Inner {
     pub(crate) fn unavailable(&self, error: RedisError) -> StoreError {
         StoreError::Unavailable {
             what: self.location.clone(),
-            source: Box::new(error),
+            source: cause(error, self.options.io_timeout),
         }
     }
 

@@ -108,7 +108,7 @@ impl RedisGrants {
     fn unavailable(&self, error: redis::RedisError) -> StoreError {
         StoreError::Unavailable {
             what: self.shown.clone(),
-            source: Box::new(error),
+            source: crate::connection::cause(error, self.config.io_timeout),
         }
     }
 }

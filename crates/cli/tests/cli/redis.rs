@@ -215,3 +215,20 @@ fn grants_in_redis_are_listed_chosen_and_checked_like_files() {
     let file = env.run(&["--store", "file:/tmp/x.json", "grants"]);
     assert_eq!(code(&file), 2, "{}", text(&file.stderr));
 }
+
+/// A Redis that accepts connections and never answers (as one stopped with SIGSTOP, or
+/// overloaded, does): the kernel completes the connections, nothing reads them.
+#[cfg(feature = "redis")]
+#[test]
+fn a_paused_redis_says_it_timed_out_and_after_how_long() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}/0", silent.local_addr().unwrap());
+    let env = Env::new("ureq");
+    for args in [&["status"][..], &["token"], &["grants"]] {
+        let out = env.run(&[&["--store", url.as_str()][..], args].concat());
+        let err = text(&out.stderr);
+        assert_eq!(code(&out), 6, "{args:?}: {err}");
+        assert!(err.contains("timed out after 2 s"), "{args:?}: {err}");
+        assert!(!err.contains("temporarily unavailable"), "{args:?}: {err}");
+    }
+}
