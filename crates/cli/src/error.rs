@@ -200,6 +200,16 @@ pub(crate) enum CliError {
         /// The exit status: consent needed, refused (stopped) or waiting.
         code: u8,
     },
+    /// Pinterest refused the app's id or secret (401, code 2).
+    #[error("{source}")]
+    AppRefused {
+        /// The app id given.
+        app_id: String,
+        /// Where the secret came from (a flag, a file, stdin, the environment).
+        secret_from: String,
+        /// The refusal.
+        source: Error,
+    },
     /// A library call failed.
     #[error("{0}")]
     Oauth(#[from] Error),
@@ -276,7 +286,9 @@ impl CliError {
             CliError::NotUsable { code, .. } => *code,
             CliError::FirstRequestWaiting { .. } => exit::WAITING,
             CliError::Output(_) => exit::OUTPUT,
-            CliError::UnusableAccessToken { .. } | CliError::RevokeNotPermitted(_) => exit::REFUSED,
+            CliError::UnusableAccessToken { .. }
+            | CliError::RevokeNotPermitted(_)
+            | CliError::AppRefused { .. } => exit::REFUSED,
             CliError::Store(e) if store_usage(e) => exit::USAGE,
             CliError::Store(e) if store_waiting(e) => exit::WAITING,
             CliError::Oauth(e) if waiting(e) => exit::WAITING,
@@ -292,6 +304,25 @@ impl CliError {
                 _ => exit::USAGE,
             },
         }
+    }
+}
+
+/// Whether the library's error is Pinterest refusing the app's id or secret (an answer this
+/// run got, or the stop an earlier one recorded).
+pub(crate) fn app_refused(error: &Error) -> bool {
+    use pinterest_oauth_core::{Failure, StopReason};
+    match error {
+        Error::Stopped { stop, .. } => stop.reason() == StopReason::InvalidClient,
+        Error::Refresh(cause) => app_refused(cause),
+        _ => error.response().is_some_and(|response| {
+            matches!(
+                Failure::of(response),
+                Failure::Permanent {
+                    reason: StopReason::InvalidClient,
+                    ..
+                }
+            )
+        }),
     }
 }
 
@@ -354,14 +385,21 @@ fn retry_at(error: &Error, now: SystemTime) -> Option<SystemTime> {
 
 impl CliError {
     /// What to try, when the error alone does not say.
-    pub(crate) fn hint(&self) -> Option<&'static str> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
+            CliError::AppRefused {
+                app_id,
+                secret_from,
+                ..
+            } => Some(format!(
+                "Pinterest refused app id {app_id} with the app secret from {secret_from}: check both against the app's page on Pinterest's developer site (and that --api-base is Pinterest's)"
+            )),
             CliError::Oauth(e)
                 if e.response()
                     .is_some_and(|r| r.status() == http::StatusCode::NOT_FOUND) =>
             {
                 Some(
-                    "the API base url must end in /v5 (--api-base or PINTEREST_API_URI; Pinterest's is https://api.pinterest.com/v5)",
+                    "the API base url must end in /v5 (--api-base or PINTEREST_API_URI; Pinterest's is https://api.pinterest.com/v5)".to_owned(),
                 )
             }
             _ => None,
@@ -394,11 +432,13 @@ impl CliError {
         let now = SystemTime::now();
         let retry = match self {
             CliError::FirstRequestWaiting { until, .. } => Some(*until),
-            CliError::Oauth(e) => retry_at(e, now),
+            CliError::Oauth(e) | CliError::AppRefused { source: e, .. } => retry_at(e, now),
             _ => None,
         };
         let request_id = match self {
-            CliError::Oauth(e) => e.response().and_then(|r| r.request_id()).map(str::to_owned),
+            CliError::Oauth(e) | CliError::AppRefused { source: e, .. } => {
+                e.response().and_then(|r| r.request_id()).map(str::to_owned)
+            }
             _ => None,
         };
         let mut value = serde_json::json!({

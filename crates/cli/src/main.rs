@@ -175,7 +175,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
         );
     }
     let context = Context { global: cli.global };
-    match cli.command {
+    run_command(&context, cli.command).map_err(|e| context.explain(e))
+}
+
+/// One command, with what the global options give.
+fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
+    match command {
         Command::Login(args) => {
             let client = context.client()?;
             let store = context.store()?;
@@ -585,6 +590,34 @@ impl Context {
         Ok(AppSecret::new(value.as_str()))
     }
 
+    /// Where the app secret came from, in words: for a hint when Pinterest refuses the app.
+    fn app_secret_source(&self) -> String {
+        match (&self.global.app_secret_file, &self.global.app_secret) {
+            (Some(path), _) => format!("the file {} (--app-secret-file)", path.display()),
+            (None, Some(secret)) if secret.0 == "-" => "stdin (--app-secret -)".into(),
+            (None, Some(_)) if app_secret_on_command_line() => {
+                "the command line (--app-secret)".into()
+            }
+            (None, Some(_)) => {
+                format!("the environment ({})", pinterest_oauth_core::ENV_APP_SECRET)
+            }
+            (None, None) => "nowhere".into(),
+        }
+    }
+
+    /// A failure with what only the context knows: Pinterest refusing the app names the app
+    /// id and where the secret came from.
+    fn explain(&self, error: CliError) -> CliError {
+        match error {
+            CliError::Oauth(e) if error::app_refused(&e) => CliError::AppRefused {
+                app_id: self.global.app_id.clone().unwrap_or_default(),
+                secret_from: self.app_secret_source(),
+                source: e,
+            },
+            other => other,
+        }
+    }
+
     /// The app id, given and not empty.
     fn app_id(&self) -> Result<&str, CliError> {
         self.global
@@ -952,10 +985,7 @@ impl Context {
             }
             (true, _) => {
                 recorded(store.save(&lock, &document.without_access_token()))?;
-                (
-                    "the stored access token is forgotten; the next `token` refreshes",
-                    false,
-                )
+                ("the stored access token is forgotten", false)
             }
             // Pinterest revokes the access tokens issued from a revoked refresh token too:
             // nothing usable is left.
@@ -968,21 +998,88 @@ impl Context {
                 )
             }
         };
+        // When the next `token` can get a new access token: the request budget (which the
+        // revocations count in) may not allow one at once.
+        let next = if removed {
+            None
+        } else {
+            let stored = store.load()?;
+            Some(next_refresh(stored.as_ref(), client.config()))
+        };
         drop(lock);
         if self.global.json {
-            out!(
-                "{}",
-                serde_json::json!({
-                    "revoked": revoked,
-                    "token_file_removed": removed,
-                })
-            )?;
-        } else if revoked.is_empty() {
-            out!("nothing was revoked (no token was stored); {outcome}")?;
+            let mut value = serde_json::json!({
+                "revoked": revoked,
+                "token_file_removed": removed,
+            });
+            if let Some(next) = &next {
+                value["next_refresh"] = next.state.into();
+                value["next_refresh_not_before"] = next.not_before.clone().into();
+            }
+            out!("{value}")?;
         } else {
-            out!("revoked: {}; {outcome}", revoked.join(", "))?;
+            let next = next.map(|n| format!("; {}", n.text)).unwrap_or_default();
+            if revoked.is_empty() {
+                out!("nothing was revoked (no token was stored); {outcome}{next}")?;
+            } else {
+                out!("revoked: {}; {outcome}{next}", revoked.join(", "))?;
+            }
         }
         Ok(())
+    }
+}
+
+/// When `token` will next be able to refresh a stored set with no access token.
+struct NextRefresh {
+    /// For people.
+    text: String,
+    /// For scripts: `now`, `waiting`, `stopped`, `consent_needed`.
+    state: &'static str,
+    /// RFC 3339, when waiting.
+    not_before: Option<String>,
+}
+
+/// [`NextRefresh`] for what is stored, under this configuration.
+fn next_refresh(stored: Option<&TokenDocument>, config: &ClientConfig) -> NextRefresh {
+    let Some(stored) = stored else {
+        return NextRefresh {
+            text: "nothing is stored: run `pinterest-oauth login`".into(),
+            state: "consent_needed",
+            not_before: None,
+        };
+    };
+    let now = SystemTime::now();
+    let lifecycle = pinterest_oauth_core::TokenLifecycle::user(
+        pinterest_oauth_core::LifecycleConfig::default(),
+        Some(stored.clone()),
+    )
+    .with_client(config);
+    match lifecycle.status(now) {
+        Status::Waiting { until, why } => {
+            let at = pinterest_oauth_core::rfc3339(until).to_string();
+            NextRefresh {
+                text: format!("the next `token` can refresh from {at} ({why}), not before"),
+                state: "waiting",
+                not_before: Some(at),
+            }
+        }
+        Status::Stopped { reason } => NextRefresh {
+            text: format!(
+                "automatic refresh is stopped ({reason}): `pinterest-oauth refresh` forces one"
+            ),
+            state: "stopped",
+            not_before: None,
+        },
+        Status::ConsentNeeded => NextRefresh {
+            text: "no refresh is possible: run `pinterest-oauth login`".into(),
+            state: "consent_needed",
+            not_before: None,
+        },
+        _ => NextRefresh {
+            text: "the next `token` refreshes at once".into(),
+            state: "now",
+            not_before: None,
+        },
     }
 }
 

@@ -845,3 +845,92 @@ fn a_stop_recorded_under_another_configuration_is_shown_as_that_ones_only() {
     let out = env.run(&["token"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
+
+#[test]
+fn revoking_the_access_token_says_when_token_can_refresh() {
+    // Room in the budget: at once.
+    let env = logged_in(FakeConfig::default());
+    let out = env.run(&["revoke", "--access-token"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the next `token` refreshes at once"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The budget spent by earlier refreshes: from when, and why; `token` agrees.
+    let busy = logged_in(FakeConfig::default());
+    for _ in 0..5 {
+        assert_eq!(code(&busy.run(&["refresh"])), 0);
+    }
+    let out = busy.run(&["--json", "revoke", "--access-token"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let said = one_json(&out);
+    assert_eq!(said["next_refresh"], "waiting", "{said}");
+    let not_before = said["next_refresh_not_before"].as_str().unwrap().to_owned();
+    let token = busy.run(&["token"]);
+    assert_eq!(code(&token), 7, "{}", text(&token.stderr));
+    assert!(
+        text(&token.stderr).contains(&not_before),
+        "{}",
+        text(&token.stderr)
+    );
+
+    let again = logged_in(FakeConfig::default());
+    for _ in 0..5 {
+        assert_eq!(code(&again.run(&["refresh"])), 0);
+    }
+    let out = again.run(&["revoke", "--access-token"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("the next `token` can refresh from 20"),
+        "{shown}"
+    );
+    assert!(shown.contains("(request budget)"), "{shown}");
+}
+
+#[test]
+fn a_refused_app_secret_is_named_with_where_it_came_from() {
+    let env = logged_in(FakeConfig::default());
+    let app_id = env.fake.app_id().to_owned();
+    expire_stored(&env.token_file());
+    let hint_of = |out: &std::process::Output| {
+        text(&out.stderr)
+            .lines()
+            .find_map(|l| l.strip_prefix("hint: ").map(str::to_owned))
+            .unwrap_or_else(|| panic!("no hint: {}", text(&out.stderr)))
+    };
+    // From the environment.
+    let mut command = env.command(&["token"]);
+    command.env("PINTEREST_APP_SECRET", "a-typo");
+    let out = finish(command.spawn().unwrap());
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    let hint = hint_of(&out);
+    assert!(
+        hint.contains(&format!("refused app id {app_id} with the app secret from the environment (PINTEREST_APP_SECRET)")),
+        "{hint}"
+    );
+    assert!(!text(&out.stderr).contains("a-typo"));
+    // On the command line (the recorded stop is this configuration's: it says so again).
+    let out = env.run(&["token", "--app-secret", "a-typo"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        hint_of(&out).contains("from the command line (--app-secret)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // From a file, at a login's code exchange, with --json too.
+    let secret_file = env.dir.path().join("secret");
+    std::fs::write(&secret_file, "another-typo\n").unwrap();
+    let fresh = Env::new("ureq");
+    let (out, _) = fresh.login(&["--json", "--app-secret-file", secret_file.to_str().unwrap()]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    assert!(
+        hint_of(&out).contains(&format!(
+            "the file {} (--app-secret-file)",
+            secret_file.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(one_json(&out)["kind"], "refused");
+}
