@@ -83,3 +83,55 @@ fn the_readme_shows_the_example_files_verbatim() {
         );
     }
 }
+
+/// The example file's body, without its own doc comment.
+fn body(file: &str) -> String {
+    file.lines()
+        .skip_while(|l| l.starts_with("//!") || l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn docs_fleet_shows_the_fleet_examples_verbatim_and_the_readme_their_lines() {
+    let fleet = include_str!("../../../docs/fleet.md");
+    let readme = include_str!("../../../README.md");
+    for (file, marker) in [
+        (
+            include_str!("../examples/fleet_redis.rs"),
+            "RedisStore::open(",
+        ),
+        (
+            include_str!("../examples/fleet_postgres.rs"),
+            "PostgresGrants::open(",
+        ),
+    ] {
+        let example = body(file);
+        assert!(
+            fleet.contains(&example),
+            "docs/fleet.md is out of date with:\n{example}"
+        );
+        // The README's shorter fragment: each of its lines is one of the example's.
+        let fragment = readme
+            .split("```rust\n")
+            .skip(1)
+            .filter_map(|block| block.split_once("\n```").map(|(code, _)| code))
+            .find(|code| code.contains(marker))
+            .unwrap_or_else(|| panic!("the README shows {marker}"));
+        for line in fragment.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                example.lines().any(|l| l.trim() == line.trim()),
+                "README line not in the example: {line}"
+            );
+        }
+        // The app id is given once, in the configuration the store takes it from.
+        assert!(!fragment.contains("AppId::new"), "{fragment}");
+    }
+    for code in fleet.split("```rust\n").skip(1) {
+        let code = code.split_once("\n```").map_or(code, |(c, _)| c);
+        assert!(
+            !code.contains("AppId::new"),
+            "docs/fleet.md: the app id twice:\n{code}"
+        );
+    }
+}
