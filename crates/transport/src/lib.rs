@@ -64,6 +64,8 @@
 //! ```
 
 #![forbid(unsafe_code)]
+// On docs.rs (`--cfg docsrs`, nightly): each item gated by a feature says which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorization;
 mod call;
