@@ -201,7 +201,7 @@ impl Stop {
 
     /// Whether this stop holds for `config`. An invalid grant holds whatever the app's
     /// configuration; any other stop holds only for the configuration (app id, app secret and
-    /// API base URL, by [`ClientConfig::fingerprint`]) it was recorded under, or for every one
+    /// API base URL, by [`ClientConfig::fingerprint`](crate::ClientConfig::fingerprint)) it was recorded under, or for every one
     /// when that is unknown (a document written before configurations were recorded).
     ///
     /// A stop recorded under a typo'd app id therefore never stops the right one.
