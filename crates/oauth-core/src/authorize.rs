@@ -24,7 +24,8 @@ impl CsrfState {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::{ConfigError, CsrfState};
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::{ConfigError, CsrfState};
     ///
     /// let state = CsrfState::from_entropy(&[7u8; 32])?;
     /// assert_eq!(state.secret().len(), 43);

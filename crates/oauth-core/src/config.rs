@@ -18,7 +18,8 @@ pub const DEFAULT_USER_AGENT: &str = concat!("pinterest-oauth/", env!("CARGO_PKG
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::AppId;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::AppId;
 ///
 /// assert_eq!(AppId::new("1234567").unwrap().as_str(), "1234567");
 /// assert!(AppId::new("").is_err());
@@ -69,14 +70,15 @@ impl fmt::Debug for AppId {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{AppId, AppSecret, BaseUrl, ClientConfig};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{AppId, AppSecret, BaseUrl, ClientConfig};
 ///
 /// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("s3cret"))
 ///     .with_base_url(BaseUrl::sandbox())
 ///     .with_user_agent("my-app/1.0")?;
 /// assert_eq!(config.base_url().as_str(), "https://api-sandbox.pinterest.com/v5");
 /// assert!(!format!("{config:?}").contains("s3cret"));
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -117,7 +119,8 @@ impl ClientConfig {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::ClientConfig;
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::ClientConfig;
     ///
     /// let vars = [("PINTEREST_APP_ID", "1234567"), ("PINTEREST_APP_SECRET", "secret"),
     ///             ("PINTEREST_API_URI", "http://127.0.0.1:8080/v5")];
@@ -126,7 +129,7 @@ impl ClientConfig {
     /// })?;
     /// assert_eq!(config.app_id().as_str(), "1234567");
     /// assert_eq!(config.base_url().as_str(), "http://127.0.0.1:8080/v5");
-    /// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+    /// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
     /// ```
     ///
     /// Errors: those of [`from_env`](Self::from_env).
@@ -213,13 +216,14 @@ impl ClientConfig {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig};
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::{AppId, AppSecret, ClientConfig};
     ///
     /// let a = ClientConfig::new(AppId::new("1234")?, AppSecret::new("one"));
     /// let b = ClientConfig::new(AppId::new("1234")?, AppSecret::new("two"));
     /// assert_ne!(a.fingerprint(), b.fingerprint());
     /// assert_eq!(a.fingerprint(), a.clone().fingerprint());
-    /// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+    /// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
     /// ```
     pub fn fingerprint(&self) -> u32 {
         // FNV-1a: stable across releases and platforms, unlike std's hasher.

@@ -94,7 +94,8 @@ pub fn check_request_uri(uri: &http::Uri) -> Result<(), ConfigError> {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::BaseUrl;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::BaseUrl;
 ///
 /// let base = BaseUrl::production();
 /// assert_eq!(base.token_endpoint(), "https://api.pinterest.com/v5/oauth/token");
@@ -209,7 +210,8 @@ impl fmt::Debug for BaseUrl {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::ConsentUrl;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::ConsentUrl;
 ///
 /// assert_eq!(ConsentUrl::pinterest().as_str(), "https://www.pinterest.com/oauth/");
 /// assert!("http://localhost:9000/oauth/".parse::<ConsentUrl>().is_ok());
@@ -277,7 +279,8 @@ impl fmt::Debug for ConsentUrl {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::RedirectUri;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::RedirectUri;
 ///
 /// let uri = RedirectUri::new("http://localhost:8085/").unwrap();
 /// assert_eq!(uri.as_str(), "http://localhost:8085/");

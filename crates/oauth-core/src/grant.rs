@@ -13,14 +13,15 @@ use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{Grant, RefreshToken, Scope};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{Grant, RefreshToken, Scope};
 ///
 /// let grant = Grant::refresh_token(RefreshToken::new("pinr.abc"));
 /// assert_eq!(grant.grant_type(), "refresh_token");
 ///
 /// let grant = Grant::client_credentials(vec![Scope::AdsRead])?;
 /// assert_eq!(grant.grant_type(), "client_credentials");
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -113,7 +114,8 @@ impl From<ClientCredentialsGrant> for Grant {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{AuthorizationCode, AuthorizationCodeGrant, RedirectUri};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{AuthorizationCode, AuthorizationCodeGrant, RedirectUri};
 ///
 /// let grant = AuthorizationCodeGrant::new(
 ///     AuthorizationCode::new("abc"),
@@ -121,7 +123,7 @@ impl From<ClientCredentialsGrant> for Grant {
 /// )
 /// .without_continuous_refresh();
 /// assert!(!grant.continuous_refresh());
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizationCodeGrant {
@@ -244,7 +246,8 @@ impl RefreshTokenGrant {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{ClientCredentialsGrant, ConfigError};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{ClientCredentialsGrant, ConfigError};
 ///
 /// assert!(matches!(ClientCredentialsGrant::new(vec![]), Err(ConfigError::EmptyScopes)));
 /// ```

@@ -30,7 +30,8 @@ pub const MIN_VERIFIER_ENTROPY: usize = 32;
 /// The vector of RFC 7636 Appendix B:
 ///
 /// ```
-/// use pinterest_oauth_core::PkceVerifier;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::PkceVerifier;
 ///
 /// let octets = [
 ///     116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37,
@@ -40,7 +41,7 @@ pub const MIN_VERIFIER_ENTROPY: usize = 32;
 /// assert_eq!(verifier.secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 /// assert_eq!(verifier.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 /// assert_eq!(format!("{verifier:?}"), "PkceVerifier(<redacted>)");
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct PkceVerifier(String);

@@ -21,14 +21,15 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{token_request, AppId, AppSecret, ClientConfig, Grant, RefreshToken};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{token_request, AppId, AppSecret, ClientConfig, Grant, RefreshToken};
 ///
 /// let config = ClientConfig::new(AppId::new("1234")?, AppSecret::new("s3cret"));
 /// let request = token_request(&config, &Grant::refresh_token(RefreshToken::new("pinr.x")));
 /// assert_eq!(request.method(), "POST");
 /// assert_eq!(request.uri(), "https://api.pinterest.com/v5/oauth/token");
 /// assert_eq!(request.body(), b"grant_type=refresh_token&refresh_token=pinr.x");
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn token_request(config: &ClientConfig, grant: &Grant) -> Request<Vec<u8>> {
     let grant_type = grant.grant_type();

@@ -16,7 +16,8 @@ macro_rules! scopes {
         /// # Examples
         ///
         /// ```
-        /// use pinterest_oauth_core::Scope;
+        /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+        /// use pinterest_oauth_ureq::Scope;
         ///
         /// let scope: Scope = "boards:read".parse().unwrap();
         /// assert_eq!(scope, Scope::BoardsRead);
@@ -95,7 +96,8 @@ impl Scope {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::Scope;
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::Scope;
     ///
     /// let scopes = Scope::parse_list("boards:read, pins:read user_accounts:read").unwrap();
     /// assert_eq!(scopes, [Scope::BoardsRead, Scope::PinsRead, Scope::UserAccountsRead]);
@@ -112,7 +114,8 @@ impl Scope {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::Scope;
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::Scope;
     ///
     /// assert_eq!(Scope::join(&[Scope::BoardsRead, Scope::PinsRead]), "boards:read,pins:read");
     /// ```

@@ -74,7 +74,8 @@ secret_type!(
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::AccessToken;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::AccessToken;
 ///
 /// let value = AccessToken::new("pina_example");
 /// assert_eq!(value.secret(), "pina_example");
@@ -165,13 +166,14 @@ pub const MIN_STATE_LEN: usize = 32;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::CsrfState;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::CsrfState;
 ///
 /// let state = CsrfState::new("aGVsbG8gd29ybGQgc3RhdGUgb2YgMzIgYnl0ZXM")?;
 /// assert_eq!(format!("{state:?}"), "CsrfState(<redacted>)");
 /// assert!(CsrfState::new("").is_err());
 /// assert!(CsrfState::new("short").is_err());
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct CsrfState(String);

@@ -31,7 +31,8 @@ use crate::{Attempt, StoreError, StoreLock, TokenStore, recovery};
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::FileStore;
+/// # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+/// use pinterest_oauth_ureq::FileStore;
 ///
 /// let store = FileStore::new("/tmp/pinterest/token.json");
 /// assert_eq!(store.lock_path().to_str(), Some("/tmp/pinterest/token.json.lock"));

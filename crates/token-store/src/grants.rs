@@ -24,12 +24,13 @@ pub const DEFAULT_GRANT: &str = "default";
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::GrantName;
+/// # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+/// use pinterest_oauth_ureq::GrantName;
 ///
 /// assert_eq!(GrantName::new("alice@example.com")?.as_str(), "alice@example.com");
 /// assert!(GrantName::new("../etc/passwd").is_err());
 /// assert!(GrantName::new("").is_err());
-/// # Ok::<(), pinterest_oauth_store::GrantNameError>(())
+/// # Ok::<(), pinterest_oauth_ureq::GrantNameError>(())
 /// ```
 #[derive(Clone)]
 pub struct GrantName {
@@ -231,13 +232,15 @@ pub trait Claims: Send + std::fmt::Debug {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::{FileGrants, GrantName, GrantStore};
+/// # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+/// use pinterest_oauth_ureq::{FileGrants, GrantName, GrantStore};
 ///
-/// let dir = tempfile::tempdir()?;
-/// let grants = FileGrants::new(dir.path());
+/// # let dir = std::env::temp_dir().join(format!("pinterest-oauth-doc-grants-{}", std::process::id()));
+/// let grants = FileGrants::new(&dir); // dir: where this app keeps its grants
 /// let alice = grants.open(&GrantName::new("alice")?)?;
-/// assert_eq!(alice.path(), dir.path().join("alice.token.json"));
+/// assert_eq!(alice.path(), dir.join("alice.token.json"));
 /// assert!(grants.grants()?.is_empty(), "no document saved yet");
+/// # let _ = std::fs::remove_dir_all(&dir);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -31,19 +31,22 @@
 //! to refresh (the core's `TokenLifecycle`) and talking to Pinterest (the transports).
 //!
 //! ```
-//! use pinterest_oauth_store::{FileStore, TokenStore};
-//! # use pinterest_oauth_core::{parse_token_response, http, TokenDocument};
+//! # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+//! use pinterest_oauth_ureq::{FileStore, TokenStore};
+//! # use pinterest_oauth_ureq::{parse_token_response, http, TokenDocument};
 //! # use std::time::SystemTime;
 //! # let token = parse_token_response(SystemTime::now(), &http::Response::new(
 //! #     r#"{"access_token":"pina.x","expires_in":60,"scope":"ads:read"}"#)).unwrap();
-//! let dir = tempfile::tempdir()?;
-//! let store = FileStore::new(dir.path().join("token.json"));
+//! # let dir = std::env::temp_dir().join(format!("pinterest-oauth-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let store = FileStore::new(dir.join("token.json")); // dir: where this app keeps its token
 //! assert!(store.load()?.is_none());
 //! let document = TokenDocument::new(token);
 //! let lock = store.lock()?;
 //! store.save(&lock, &document)?;
 //! drop(lock);
 //! assert_eq!(store.load()?, Some(document));
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -139,7 +142,8 @@ pub trait TokenStore: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::Attempt;
+/// # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+/// use pinterest_oauth_ureq::Attempt;
 /// use std::time::Duration;
 ///
 /// let attempt = Attempt::new(Duration::from_secs(60), 5, Duration::from_secs(300));

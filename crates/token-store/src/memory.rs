@@ -13,12 +13,13 @@ use crate::{Attempt, StoreError, StoreLock, TokenStore};
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_store::{MemoryStore, TokenStore};
+/// # mod pinterest_oauth_ureq { pub use pinterest_oauth_core::*; pub use pinterest_oauth_store::*; }
+/// use pinterest_oauth_ureq::{MemoryStore, TokenStore};
 ///
 /// let store = MemoryStore::new();
 /// assert!(store.load()?.is_none());
 /// assert_eq!(store.saves(), 0);
-/// # Ok::<(), pinterest_oauth_store::StoreError>(())
+/// # Ok::<(), pinterest_oauth_ureq::StoreError>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {

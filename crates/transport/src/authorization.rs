@@ -30,8 +30,9 @@ pub enum Pkce {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{AppId, AppSecret, ClientConfig, RedirectUri, Scope};
-/// use pinterest_oauth_transport::{AuthorizationRequest, Pkce};
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{AppId, AppSecret, ClientConfig, RedirectUri, Scope};
+/// use pinterest_oauth_ureq::{AuthorizationRequest, Pkce};
 ///
 /// let config = ClientConfig::new(AppId::new("1234567")?, AppSecret::new("secret"));
 /// let redirect = RedirectUri::new("http://localhost:8085/")?;

@@ -28,7 +28,8 @@ use pinterest_oauth_core::LifecycleConfig;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_transport::RetryConfig;
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::RetryConfig;
 /// use std::time::Duration;
 ///
 /// let none = RetryConfig::none();

@@ -16,7 +16,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_transport::{TransportError, TransportErrorKind};
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{TransportError, TransportErrorKind};
 ///
 /// let err = TransportError::new(TransportErrorKind::Timeout, std::io::Error::other("30 s"));
 /// assert_eq!(err.kind(), TransportErrorKind::Timeout);
@@ -327,7 +328,8 @@ impl Error {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_transport::{Error, ErrorKind, TransportError, TransportErrorKind};
+    /// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::{Error, ErrorKind, TransportError, TransportErrorKind};
     /// use std::sync::Arc;
     ///
     /// let timeout = Error::from(TransportError::of_kind(TransportErrorKind::Timeout));

@@ -21,7 +21,8 @@ pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_transport::HttpConfig;
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::HttpConfig;
 /// use std::time::Duration;
 ///
 /// let settings = HttpConfig::default()

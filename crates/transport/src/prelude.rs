@@ -7,13 +7,13 @@
 pub use pinterest_oauth_core as core;
 pub use pinterest_oauth_core::{
     AccessToken, AppId, AppSecret, AuthorizationCode, AuthorizationCodeGrant, BaseUrl,
-    ClientConfig, ClientCredentialsGrant, ConsentUrl, CsrfState, Grant, LifecycleConfig,
-    PkceVerifier, RedirectUri, RefreshToken, Revocation, Scope, Status, Token, TokenDocument, http,
-    parse_token_response, token_request,
+    ClientConfig, ClientCredentialsGrant, ConfigError, ConsentUrl, CsrfState, Grant,
+    LifecycleConfig, PkceVerifier, RedirectUri, RefreshToken, Revocation, Scope, Status, Token,
+    TokenDocument, http, parse_token_response, token_request,
 };
 pub use pinterest_oauth_store::{
-    Attempt, FileGrants, FileStore, GrantName, GrantStore, MemoryStore, StoreError, StoreLock,
-    TokenStore,
+    Attempt, FileGrants, FileStore, GrantName, GrantNameError, GrantStore, MemoryStore, StoreError,
+    StoreLock, TokenStore,
 };
 
 #[cfg(any(feature = "blocking", feature = "tokio"))]

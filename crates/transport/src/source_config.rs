@@ -23,8 +23,9 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{ClientCredentialsGrant, LifecycleConfig, Scope};
-/// use pinterest_oauth_transport::SourceConfig;
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{ClientCredentialsGrant, LifecycleConfig, Scope};
+/// use pinterest_oauth_ureq::SourceConfig;
 /// use std::time::{Duration, SystemTime};
 ///
 /// let config = SourceConfig::default()
@@ -32,7 +33,7 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 ///     .with_clock(|| SystemTime::UNIX_EPOCH)
 ///     .with_client_credentials(ClientCredentialsGrant::new(vec![Scope::AdsRead])?)
 ///     .with_recovery_dir("/var/lib/my-app/recovered");
-/// # Ok::<(), pinterest_oauth_core::ConfigError>(())
+/// # Ok::<(), pinterest_oauth_ureq::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct SourceConfig {

@@ -62,7 +62,8 @@ use crate::token::Token;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{parse_token_response, http, TokenDocument};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{parse_token_response, http, TokenDocument};
 /// use std::time::SystemTime;
 ///
 /// let body = r#"{"access_token":"pina.a","expires_in":60,"scope":"ads:read","refresh_token":"pinr.r"}"#;
@@ -70,7 +71,7 @@ use crate::token::Token;
 /// let document = TokenDocument::new(token);
 /// let bytes = document.to_bytes();
 /// assert_eq!(TokenDocument::from_bytes(&bytes)?, document);
-/// # Ok::<(), pinterest_oauth_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenDocument {

@@ -91,7 +91,8 @@ impl Error {
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{AppId, ConfigError};
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{AppId, ConfigError};
 ///
 /// assert!(matches!(AppId::new(""), Err(ConfigError::EmptyAppId)));
 /// ```

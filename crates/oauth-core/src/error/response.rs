@@ -45,7 +45,8 @@ impl ResponseError {
     /// # Examples
     ///
     /// ```
-    /// use pinterest_oauth_core::{parse_token_response, http};
+    /// # use pinterest_oauth_core as pinterest_oauth_ureq;
+    /// use pinterest_oauth_ureq::{parse_token_response, http};
     /// use std::time::SystemTime;
     ///
     /// let echo = http::Response::builder()

@@ -7,7 +7,8 @@ use std::time::Duration;
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::LifecycleConfig;
+/// # use pinterest_oauth_core as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::LifecycleConfig;
 /// use std::time::Duration;
 ///
 /// let config = LifecycleConfig::default().with_refresh_margin(Duration::from_secs(300));

@@ -52,8 +52,9 @@ const COOKIE: &str = "pinterest_oauth_login";
 /// # Examples
 ///
 /// ```no_run
-/// use pinterest_oauth_core::RedirectUri;
-/// use pinterest_oauth_transport::login::Listener;
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::RedirectUri;
+/// use pinterest_oauth_ureq::login::Listener;
 ///
 /// let listener = Listener::bind(&RedirectUri::new("http://127.0.0.1:8085/pinterest/callback")?)?;
 /// assert_eq!(listener.redirect_uri().as_str(), "http://127.0.0.1:8085/pinterest/callback");

@@ -49,9 +49,10 @@ pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// # Examples
 ///
 /// ```
-/// use pinterest_oauth_core::{RedirectUri, Scope};
-/// use pinterest_oauth_transport::Pkce;
-/// use pinterest_oauth_transport::login::LoginConfig;
+/// # use pinterest_oauth_transport::prelude as pinterest_oauth_ureq;
+/// use pinterest_oauth_ureq::{RedirectUri, Scope};
+/// use pinterest_oauth_ureq::Pkce;
+/// use pinterest_oauth_ureq::login::LoginConfig;
 /// use std::time::Duration;
 ///
 /// let options = LoginConfig::new(vec![Scope::BoardsRead])
