@@ -210,6 +210,9 @@ pub(crate) enum CliError {
         /// The refusal.
         source: Error,
     },
+    /// A failure the command's own JSON on stdout already lists (`status --all --json`).
+    #[error("{0}")]
+    Listed(Box<CliError>),
     /// A library call failed.
     #[error("{0}")]
     Oauth(#[from] Error),
@@ -284,6 +287,7 @@ impl CliError {
             CliError::Fake(_) | CliError::Io { .. } => exit::USAGE,
             CliError::NoToken(_) => exit::CONSENT,
             CliError::NotUsable { code, .. } => *code,
+            CliError::Listed(e) => e.exit_code(),
             CliError::FirstRequestWaiting { .. } => exit::WAITING,
             CliError::Output(_) => exit::OUTPUT,
             CliError::UnusableAccessToken { .. }
@@ -387,6 +391,7 @@ impl CliError {
     /// What to try, when the error alone does not say.
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
+            CliError::Listed(e) => e.hint(),
             CliError::AppRefused {
                 app_id,
                 secret_from,
@@ -409,7 +414,7 @@ impl CliError {
     /// Whether the command's own JSON on stdout already reported this failure (`status
     /// --json` has `state` and `usable`), so no second object follows it.
     pub(crate) fn reported_on_stdout(&self) -> bool {
-        matches!(self, CliError::NotUsable { .. })
+        matches!(self, CliError::NotUsable { .. } | CliError::Listed(_))
     }
 
     /// What kind of failure this is, as the exit status says it (for `--json`).

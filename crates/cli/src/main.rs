@@ -327,6 +327,8 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
             let now = SystemTime::now();
             let config = context.optional_config()?;
             let mut failed: Option<CliError> = None;
+            // Grants that could not be read, for --json's array (one document on stdout).
+            let mut unreadable: Vec<serde_json::Value> = Vec::new();
             let reports = if args.all {
                 let grants = context.grants()?;
                 let keys = context.keys()?;
@@ -341,6 +343,13 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
                         Ok(report) => reports.push((Some(grant), report)),
                         Err(e) => {
                             note!("{grant}: {e}");
+                            unreadable.push(serde_json::json!({
+                                "grant": grant.as_str(),
+                                "state": "unreadable",
+                                "usable": false,
+                                "error": e.to_string(),
+                                "exit_code": e.exit_code(),
+                            }));
                             failed.get_or_insert(e);
                         }
                     }
@@ -369,12 +378,18 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
                 .collect();
             if context.global.json {
                 let value = if args.all {
-                    serde_json::Value::Array(shown.iter().map(output::Stored::json).collect())
+                    serde_json::Value::Array(
+                        shown
+                            .iter()
+                            .map(output::Stored::json)
+                            .chain(unreadable)
+                            .collect(),
+                    )
                 } else {
                     shown[0].json()
                 };
                 context.print_json(&value)?;
-            } else if args.all && shown.is_empty() {
+            } else if args.all && shown.is_empty() && failed.is_none() {
                 out!(
                     "no grants stored in {}: run `pinterest-oauth login --grant NAME`",
                     context.grants()?.location()
@@ -384,7 +399,12 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
                 out_raw!(texts.join("\n"))?;
             }
             if let Some(e) = failed {
-                return Err(e);
+                // With --json the array above said it: no second document.
+                return Err(if context.global.json {
+                    CliError::Listed(Box::new(e))
+                } else {
+                    e
+                });
             }
             // Like `gh auth status`: a script can ask whether a token is there to use.
             if shown.is_empty() {

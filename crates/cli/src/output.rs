@@ -36,6 +36,12 @@ pub(crate) struct Verdict {
     pub(crate) exit: u8,
 }
 
+/// When the stored refresh token expired, if it has (by the expiry Pinterest sent with it).
+fn refresh_token_expired(token: &Token, now: SystemTime) -> Option<SystemTime> {
+    token.refresh_token()?;
+    token.refresh_token_expires_at().filter(|at| *at <= now)
+}
+
 /// The [`Verdict`] on a stored document (`None`: nothing stored) at `now`.
 pub(crate) fn verdict(
     document: Option<&TokenDocument>,
@@ -50,6 +56,20 @@ pub(crate) fn verdict(
         };
     };
     let valid = document.token().valid_access_token(now).is_some();
+    // A refresh token past the expiry Pinterest gave cannot be refreshed with: `token` would
+    // spend one request to hear so.
+    if let Some(at) = refresh_token_expired(document.token(), now)
+        && !valid
+    {
+        return Verdict {
+            state: format!(
+                "consent needed: the refresh token expired at {}: run `pinterest-oauth login`",
+                fmt_time(at)
+            ),
+            name: "consent_needed",
+            exit: exit::CONSENT,
+        };
+    }
     let (state, name, blocked) = match lifecycle(document, config).status(now) {
         LifecycleStatus::Fresh => ("valid".to_owned(), "valid", exit::OK),
         LifecycleStatus::Waiting { until, why } => (
@@ -353,6 +373,11 @@ impl GrantRow {
             Ok(None) => return "empty".into(),
             Err(e) => return format!("unreadable ({e})"),
         };
+        if refresh_token_expired(document.token(), self.now).is_some()
+            && document.token().valid_access_token(self.now).is_none()
+        {
+            return "consent needed".into();
+        }
         match lifecycle(document, self.config.as_ref()).status(self.now) {
             LifecycleStatus::Fresh => "valid".into(),
             LifecycleStatus::ConsentNeeded => "consent needed".into(),

@@ -934,3 +934,60 @@ fn a_refused_app_secret_is_named_with_where_it_came_from() {
     );
     assert_eq!(one_json(&out)["kind"], "refused");
 }
+
+#[test]
+fn both_tokens_expired_is_consent_needed_not_due() {
+    let env = logged_in(FakeConfig::default());
+    edit_stored(&env.token_file(), |doc| {
+        let now = unix_now();
+        doc["expires_at"] = (now - 120).into();
+        doc["refresh_token_expires_at"] = (now - 60).into();
+    });
+    let out = env.run(&["status"]);
+    let shown = text(&out.stdout);
+    assert_eq!(code(&out), 3, "{shown}");
+    assert!(
+        shown.contains("state: consent needed: the refresh token expired at"),
+        "{shown}"
+    );
+    let status = one_json(&env.run(&["--json", "status"]));
+    assert_eq!(
+        (&status["state"], &status["usable"]),
+        (&"consent_needed".into(), &false.into()),
+        "{status}"
+    );
+    // `grants` agrees.
+    let mut by_grant = env;
+    by_grant.by_grant = true;
+    let grants = text(&by_grant.run(&["grants"]).stdout);
+    assert!(grants.contains("consent needed"), "{grants}");
+}
+
+#[test]
+fn status_all_json_is_one_document_even_with_an_unreadable_grant() {
+    let mut env = Env::new("ureq");
+    env.by_grant = true;
+    let (login, _) = env.login(&[]);
+    assert_eq!(code(&login), 0, "{}", text(&login.stderr));
+    std::fs::write(env.token_dir.join("broken.token.json"), "{\"version\":").unwrap();
+    let out = env.run(&["--json", "status", "--all"]);
+    assert_eq!(code(&out), 6, "{}", text(&out.stderr));
+    let all = one_json(&out);
+    let entries = all.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{all}");
+    let broken = entries.iter().find(|e| e["grant"] == "broken").unwrap();
+    assert_eq!(
+        (&broken["state"], &broken["usable"]),
+        (&"unreadable".into(), &false.into()),
+        "{all}"
+    );
+    // In text, the readable grant is shown, and no "no grants stored".
+    std::fs::remove_file(env.token_dir.join("token.json")).unwrap();
+    let out = env.run(&["status", "--all"]);
+    assert_eq!(code(&out), 6);
+    assert!(
+        !text(&out.stdout).contains("no grants stored"),
+        "{}",
+        text(&out.stdout)
+    );
+}
