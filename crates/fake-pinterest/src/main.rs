@@ -122,59 +122,101 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
+/// What the parent tells `--background`'s process once it has passed the export lines on.
+const ACK: &str = "ok";
+
 /// `--background`: starts this program again with the same options in a process group of its
-/// own (no terminal's Ctrl-C reaches it), passes its export lines on, and returns once it
-/// listens. Its stdin, stderr and (once ready) stdout lead nowhere, so a shell's `$(…)` ends.
+/// own (no terminal's Ctrl-C reaches it), passes its export lines on, tells it so, and returns.
+/// Its stdin, stdout and stderr are pipes to this process only: once this process ends, a
+/// shell's `$(…)` ends. Should this process fail to pass the lines on (a closed or full
+/// stdout) or be killed first, the fake hears no acknowledgement and stops, removing its token
+/// directory: no fake runs that nobody knows the pid of. On failure, stdout says `false`, so
+/// that `eval "$(fake-pinterest --background)"` fails too.
 fn start_in_background() -> ExitCode {
-    use std::io::BufRead as _;
+    use std::io::{BufRead as _, Write as _};
+    let failed = |why: &str| {
+        let _ = writeln!(std::io::stderr(), "error: {why}");
+        let _ = writeln!(std::io::stdout(), "false");
+        ExitCode::from(1)
+    };
     let args: Vec<std::ffi::OsString> = std::env::args_os()
         .skip(1)
         .filter(|arg| arg != "--background")
         .collect();
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
-        Err(e) => {
-            eprintln!("error: cannot find this program to start it again: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return failed(&format!("cannot find this program to start it again: {e}")),
     };
     let mut command = std::process::Command::new(exe);
     command
         .args(args)
         .arg("--serve-for-background")
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => {
-            eprintln!("error: cannot start the fake in the background: {e}");
-            return ExitCode::from(1);
+        Err(e) => return failed(&format!("cannot start the fake in the background: {e}")),
+    };
+    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+        let _ = child.kill();
+        return failed("cannot talk to the fake");
+    };
+    // Its lines, read on a thread of their own so that a silent child cannot hold us.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().take(64) {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines_rx.recv_timeout(left) {
+            Ok(line) if line == READY => break true,
+            Ok(line) => lines.push(line),
+            Err(_) => break false,
         }
     };
-    let Some(stdout) = child.stdout.take() else {
+    if !ready {
+        let _ = child.kill();
+        let mut why = String::new();
+        if let Some(mut stderr) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(
+                &mut std::io::Read::take(&mut stderr, 4096),
+                &mut why,
+            );
+        }
+        let _ = child.wait();
+        return failed(&format!("the fake did not start: {}", why.trim()));
+    }
+    let mut out = std::io::stdout().lock();
+    let passed = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    if let Err(e) = passed {
+        // No acknowledgement: the fake stops and removes its token directory.
+        drop(stdin);
+        let _ = child.wait();
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: cannot print the export lines ({e}): the fake was stopped"
+        );
         return ExitCode::from(1);
-    };
-    // Bounded: the child prints a few short lines, or ends.
-    for line in std::io::BufReader::new(stdout).lines().take(64) {
-        let Ok(line) = line else { break };
-        if line == READY {
-            return ExitCode::SUCCESS;
-        }
-        println!("{line}");
     }
-    // It ended (or said something else) before listening: say why.
-    let _ = child.kill();
-    let mut why = String::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let _ =
-            std::io::Read::read_to_string(&mut std::io::Read::take(&mut stderr, 4096), &mut why);
+    let mut stdin = stdin;
+    if writeln!(stdin, "{ACK}").is_err() {
+        let _ = child.wait();
+        return failed("the fake stopped before it was told to serve");
     }
-    let _ = child.wait();
-    eprintln!("error: the fake did not start: {}", why.trim());
-    ExitCode::from(1)
+    ExitCode::SUCCESS
 }
 
 /// A redirect URI on a loopback port free now (`--background` registers it).
@@ -191,12 +233,123 @@ fn token_dir() -> std::io::Result<PathBuf> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
     let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = std::env::temp_dir().join(format!("fake-pinterest-{name}"));
+    // Absolute, whatever TMPDIR says: the exported path must not change with the directory.
+    let base = std::env::temp_dir();
+    let base = if base.is_absolute() {
+        base
+    } else {
+        std::env::current_dir()?.join(base)
+    };
+    let dir = base.join(format!("fake-pinterest-{name}"));
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(&dir)?;
     Ok(dir)
+}
+
+/// `--background`'s process: a token directory of its own, the export lines, then (once the
+/// parent acknowledges them) serving until stopped. Whatever fails, the token directory goes.
+async fn serve_in_background(
+    fake: FakePinterest,
+    redirect_uris: &[String],
+    limit: Option<Duration>,
+    ca_file: Option<&std::path::Path>,
+) -> ExitCode {
+    use std::io::Write as _;
+    let tokens = match token_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot make a token directory: {e}"
+            );
+            fake.shutdown();
+            return ExitCode::from(1);
+        }
+    };
+    let stop = |fake: FakePinterest, code: u8| {
+        fake.shutdown();
+        let _ = std::fs::remove_dir_all(&tokens);
+        ExitCode::from(code)
+    };
+    let Some(token_file) = tokens.join("token.json").to_str().map(str::to_owned) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: the temporary directory's path is not UTF-8 ({}): set TMPDIR",
+            tokens.display()
+        );
+        return stop(fake, 1);
+    };
+    let mut exports = vec![
+        ("PINTEREST_APP_ID", fake.app_id().to_owned()),
+        ("PINTEREST_APP_SECRET", fake.app_secret().to_owned()),
+        ("PINTEREST_API_URI", fake.api_base_url()),
+        ("PINTEREST_CONSENT_URL", fake.consent_url()),
+        ("PINTEREST_TOKEN_FILE", token_file),
+        ("FAKE_PINTEREST_PID", std::process::id().to_string()),
+    ];
+    if let Some(uri) = redirect_uris.first() {
+        exports.push(("PINTEREST_REDIRECT_URI", uri.clone()));
+    }
+    let mut lines: Vec<String> = exports
+        .into_iter()
+        .map(|(name, value)| format!("export {name}={}", shell_quote(&value)))
+        .collect();
+    if let Some(pem) = fake.ca_certificate_pem() {
+        match ca_file {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, pem) {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "error: cannot write {}: {e}",
+                        path.display()
+                    );
+                    return stop(fake, 1);
+                }
+                lines.push(format!(
+                    "# the fake's CA certificate (PEM): {}",
+                    path.display()
+                ));
+            }
+            None => lines.push("# HTTPS with a CA made now: give --ca-file to keep it".to_owned()),
+        }
+    }
+    lines.push(format!(
+        "# fake-pinterest {} (pid {}) until {}; stop it with: kill \"$FAKE_PINTEREST_PID\"",
+        fake.origin(),
+        std::process::id(),
+        match limit {
+            Some(limit) => format!("{} s from now", limit.as_secs()),
+            None => "stopped".to_owned(),
+        }
+    ));
+    lines.push(READY.to_owned());
+    let mut out = std::io::stdout().lock();
+    let printed = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    drop(out);
+    if printed.is_err() {
+        return stop(fake, 1);
+    }
+    // The parent's word that the lines reached whoever started it (bounded).
+    let acknowledged = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(|| {
+            use std::io::{BufRead as _, Read as _};
+            let mut line = String::new();
+            let read = std::io::stdin().lock().take(64).read_line(&mut line);
+            read.is_ok() && line.trim_end() == ACK
+        }),
+    )
+    .await;
+    if !matches!(acknowledged, Ok(Ok(true))) {
+        return stop(fake, 1);
+    }
+    until_stopped(limit).await;
+    stop(fake, 0)
 }
 
 /// Until Ctrl-C, SIGTERM or SIGHUP, or `limit`.
@@ -214,7 +367,11 @@ async fn until_stopped(limit: Option<Duration>) {
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
         ) else {
-            eprintln!("error: cannot wait for signals");
+            // Not eprintln!: the stderr of --background's process may lead nowhere by now.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"error: cannot wait for signals\n",
+            );
             return;
         };
         tokio::select! {
@@ -255,6 +412,19 @@ async fn main() -> ExitCode {
         return start_in_background();
     }
     let background = args.serve_for_background;
+    // What Pinterest would never register: refused here, not served oddly.
+    if args.app_id.trim().is_empty() || args.app_id.chars().any(char::is_control) {
+        eprintln!("error: --app-id must not be empty or hold control characters");
+        return ExitCode::from(2);
+    }
+    if let Some(bad) = args
+        .redirect_uris
+        .iter()
+        .find(|uri| url::Url::parse(uri).map_or(true, |u| !matches!(u.scheme(), "http" | "https")))
+    {
+        eprintln!("error: --redirect-uri {bad:?} is not an absolute http(s) URI");
+        return ExitCode::from(2);
+    }
     let redirect_uris = match (args.redirect_uris.is_empty(), background) {
         (false, _) => args.redirect_uris,
         (true, false) => vec![DEFAULT_REDIRECT_URI.to_owned()],
@@ -325,44 +495,7 @@ async fn main() -> ExitCode {
         .or(background.then_some(3600))
         .map(Duration::from_secs);
     if background {
-        let tokens = match token_dir() {
-            Ok(dir) => dir,
-            Err(e) => {
-                eprintln!("error: cannot make a token directory: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let mut exports = vec![
-            ("PINTEREST_APP_ID", fake.app_id().to_owned()),
-            ("PINTEREST_APP_SECRET", fake.app_secret().to_owned()),
-            ("PINTEREST_API_URI", fake.api_base_url()),
-            ("PINTEREST_CONSENT_URL", fake.consent_url()),
-            (
-                "PINTEREST_TOKEN_FILE",
-                tokens.join("token.json").display().to_string(),
-            ),
-            ("FAKE_PINTEREST_PID", std::process::id().to_string()),
-        ];
-        if let Some(uri) = redirect_uris.first() {
-            exports.push(("PINTEREST_REDIRECT_URI", uri.clone()));
-        }
-        for (name, value) in exports {
-            println!("export {name}={}", shell_quote(&value));
-        }
-        println!(
-            "# fake-pinterest {} (pid {}) until {}; stop it with: kill \"$FAKE_PINTEREST_PID\"",
-            fake.origin(),
-            std::process::id(),
-            match limit {
-                Some(limit) => format!("{} s from now", limit.as_secs()),
-                None => "stopped".to_owned(),
-            }
-        );
-        println!("{READY}");
-        until_stopped(limit).await;
-        fake.shutdown();
-        let _ = std::fs::remove_dir_all(&tokens);
-        return ExitCode::SUCCESS;
+        return serve_in_background(fake, &redirect_uris, limit, args.ca_file.as_deref()).await;
     }
     println!("fake-pinterest listening on {}", fake.origin());
     println!("  api base url:  {}", fake.api_base_url());

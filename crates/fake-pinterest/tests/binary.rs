@@ -248,14 +248,136 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        out.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    // `eval "$(…)"` fails too.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "false\n");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("the fake did not start"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The processes whose environment holds `TMPDIR=<dir>` (root reads every one).
+#[cfg(target_os = "linux")]
+fn processes_with_tmpdir(dir: &std::path::Path) -> Vec<u32> {
+    let needle = format!("TMPDIR={}", dir.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}
+
+/// The pid `--background` exported.
+fn exported_pid(printed: &str) -> u32 {
+    printed
+        .lines()
+        .find_map(|l| l.strip_prefix("export FAKE_PINTEREST_PID='"))
+        .and_then(|v| v.trim_end_matches('\'').parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {printed}"))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn background_leaves_no_fake_and_no_token_directory_behind_when_its_output_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    let background = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"));
+        command
+            .args(["--background", "--exit-after", "60"])
+            .env("TMPDIR", &dir)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    // A full stdout: the lines cannot be passed on, so the fake stops.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = background().stdout(full).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the fake was stopped"), "{err}");
+    // Killed while it starts (as Ctrl-C during `eval "$(…)"` would), at various moments.
+    // One that finished first has printed its pid: that fake is the caller's, and stopped here.
+    let mut told = Vec::new();
+    for delay in 0..8u64 {
+        let mut child = background().stdout(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay * 3));
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut printed = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut printed);
+        if printed.contains("FAKE_PINTEREST_PID") {
+            told.push(Kill(exported_pid(&printed)));
+        }
+    }
+    drop(told);
+    eventually("no fake outlives the command that started it", || {
+        processes_with_tmpdir(&dir).is_empty()
+    });
+    eventually("no token directory is left", || {
+        std::fs::read_dir(&dir).unwrap().next().is_none()
+    });
+
+    // A relative TMPDIR still gives an absolute token file.
+    std::fs::create_dir_all(dir.join("rel")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--exit-after", "5"])
+        .env("TMPDIR", "rel")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _guard = Kill(exported_pid(&printed));
+    let token_file = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("export PINTEREST_TOKEN_FILE='"))
+        .map(|v| v.trim_end_matches('\''))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        token_file.starts_with(&*dir.join("rel").to_string_lossy()),
+        "{token_file}"
+    );
+
+    // With --tls, the CA goes where --ca-file says.
+    let ca = dir.join("ca.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(["--background", "--exit-after", "5", "--tls", "--ca-file"])
+        .arg(&ca)
+        .env("TMPDIR", &dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _guard = Kill(exported_pid(&printed));
+    assert!(printed.contains("https://127.0.0.1:"), "{printed}");
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+
+    // Options Pinterest would never register are refused.
+    for args in [&["--app-id", ""][..], &["--redirect-uri", "not a uri"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
 }
