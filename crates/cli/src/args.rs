@@ -319,7 +319,7 @@ pub(crate) mod examples {
     /// `login`.
     pub(crate) const LOGIN: &str = "Examples:\n  pinterest-oauth login\n  pinterest-oauth login --redirect-uri http://127.0.0.1:8085/pinterest/callback\n  pinterest-oauth login --grant business --scopes boards:read,pins:write";
     /// `token`.
-    pub(crate) const TOKEN: &str = "Examples:\n  curl -H \"Authorization: Bearer $(pinterest-oauth token)\" \"$API/user_account\"\n  pinterest-oauth token --header | curl -H @- https://api.pinterest.com/v5/boards\n  pinterest-oauth token --grant business --json";
+    pub(crate) const TOKEN: &str = "Examples:\n  curl -H \"Authorization: Bearer $(pinterest-oauth token)\" https://api.pinterest.com/v5/boards\n  pinterest-oauth token --header | curl -H @- https://api.pinterest.com/v5/pins\n  pinterest-oauth token --grant business --json";
     /// `refresh`.
     pub(crate) const REFRESH: &str =
         "Examples:\n  pinterest-oauth refresh\n  pinterest-oauth refresh --grant business --json";

@@ -37,9 +37,14 @@ impl Opener {
         );
         match self {
             Opener::Print { stdout: true } => {
-                crate::say::note!("Open the address printed on stdout in your browser to log in.");
-                if crate::say::out!("{url}").is_err() {
-                    crate::say::note!("{url}");
+                if let Err(e) = crate::say::out!("{url}") {
+                    crate::say::note!(
+                        "The address could not be printed on stdout ({e}); open this one in your browser to log in:\n{url}"
+                    );
+                } else {
+                    crate::say::note!(
+                        "Open the address printed on stdout in your browser to log in."
+                    );
                 }
             }
             Opener::Print { stdout: false } => {

@@ -433,12 +433,11 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
             out_raw!(script)?;
         }
         Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
+            // The exit status table gets a section of its own below, not an "EXTRA" one.
+            let command = <Cli as clap::CommandFactory>::command().after_help(None::<&str>);
             let mut page = Vec::new();
             let man = clap_mangen::Man::new(command);
-            man.render(&mut page)
-                .and_then(|()| man.render_subcommands_section(&mut page))
-                .map_err(CliError::Output)?;
+            man.render(&mut page).map_err(CliError::Output)?;
             // The exit status table, as in --help.
             page.extend_from_slice(b".SH \"EXIT STATUS\"\n.nf\n");
             for line in error::exit::TABLE.lines().skip(1) {
@@ -446,6 +445,8 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
                 page.push(b'\n');
             }
             page.extend_from_slice(b".fi\n");
+            // Plain ASCII for groff without preconv.
+            let page = String::from_utf8_lossy(&page).replace('…', "...");
             out_raw!(page)?;
         }
         Command::Migrate => {
@@ -613,7 +614,10 @@ impl Context {
     /// Where the app secret came from, in words: for a hint when Pinterest refuses the app.
     fn app_secret_source(&self) -> String {
         match (&self.global.app_secret_file, &self.global.app_secret) {
-            (Some(path), _) => format!("the file {} (--app-secret-file)", path.display()),
+            (Some(path), _) => format!(
+                "the file {} (--app-secret-file)",
+                output::printable(&path.display().to_string())
+            ),
             (None, Some(secret)) if secret.0 == "-" => "stdin (--app-secret -)".into(),
             (None, Some(_)) if app_secret_on_command_line() => {
                 "the command line (--app-secret)".into()

@@ -123,6 +123,25 @@ pub(crate) fn left(at: SystemTime, now: SystemTime) -> String {
     }
 }
 
+/// Text from a token file or an answer, safe to print on a terminal: control characters (an
+/// escape sequence a hostile server planted in a token type) are shown escaped, never sent.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 fn scopes(token: &Token) -> Vec<&str> {
     token.scopes().iter().map(|s| s.as_str()).collect()
 }
@@ -164,7 +183,10 @@ pub(crate) fn token_summary(token: &Token, now: SystemTime) -> String {
             left(token.expires_at(), now)
         ),
     };
-    format!("{access}, scopes {}, {refresh}", scopes(token).join(","))
+    format!(
+        "{access}, scopes {}, {refresh}",
+        printable(&scopes(token).join(","))
+    )
 }
 
 /// What `status` shows: where the tokens are, what is stored, a set kept aside (an earlier
@@ -310,8 +332,14 @@ impl Stored<'_> {
             (Some(_), None) => out.push_str("refresh token: present\n"),
             (None, _) => out.push_str("refresh token: none\n"),
         }
-        out.push_str(&format!("scopes: {}\n", scopes(token).join(", ")));
-        out.push_str(&format!("token type: {}\n", token.token_type()));
+        out.push_str(&format!(
+            "scopes: {}\n",
+            printable(&scopes(token).join(", "))
+        ));
+        out.push_str(&format!(
+            "token type: {}\n",
+            printable(token.token_type().as_str())
+        ));
         match self.sealed_under {
             Some(kid) => out.push_str(&format!("sealed: yes, under key {kid}\n")),
             None => out.push_str("sealed: no (set PINTEREST_TOKEN_KEY to seal it at rest)\n"),
@@ -432,7 +460,7 @@ pub(crate) fn grant_table(rows: &[GrantRow]) -> String {
             token
                 .and_then(|t| t.refresh_token_expires_at())
                 .map_or("-".into(), fmt_time),
-            token.map_or("-".into(), |t| scopes(t).join(",")),
+            token.map_or("-".into(), |t| printable(&scopes(t).join(",")).into_owned()),
             row.sealed_under
                 .as_ref()
                 .map_or("no".into(), |kid| format!("key {kid}")),

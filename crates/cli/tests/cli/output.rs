@@ -634,9 +634,15 @@ fn completions_for_every_shell_and_a_man_page_with_the_exit_status() {
         ".SH SUBCOMMANDS",
         ".SH \"EXIT STATUS\"",
     ] {
-        assert!(page.contains(section), "{section} missing");
+        assert_eq!(page.matches(section).count(), 1, "{section} once");
     }
-    assert!(page.contains("7  waiting"), "{page}");
+    assert_eq!(
+        page.matches("7  waiting").count(),
+        1,
+        "the table once: {page}"
+    );
+    assert!(!page.contains(".SH EXTRA"), "{page}");
+    assert!(page.is_ascii(), "groff without preconv reads ASCII only");
 }
 
 #[test]
@@ -990,4 +996,19 @@ fn status_all_json_is_one_document_even_with_an_unreadable_grant() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn terminal_escapes_planted_in_a_token_file_are_shown_escaped() {
+    let env = logged_in(FakeConfig::default());
+    edit_stored(&env.token_file(), |doc| {
+        doc["token_type"] = "bearer\u{1b}]0;owned\u{7}".into();
+    });
+    let out = env.run(&["status"]);
+    let shown = text(&out.stdout);
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\\u{1b}]0;owned\\u{7}"), "{shown}");
 }

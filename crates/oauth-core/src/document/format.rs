@@ -381,6 +381,16 @@ mod tests {
                 max: DOCUMENT_VERSION
             }
         );
+        assert!(
+            problem(future)
+                .to_string()
+                .contains("newer than this program reads")
+        );
+        let zero = br#"{"version":0,"access_token":"a","token_type":"bearer",
+            "received_at":1,"expires_in":1,"expires_at":2,"scopes":[]}"#;
+        let said = problem(zero).to_string();
+        assert!(said.contains("version 0 was never written"), "{said}");
+        assert!(!said.contains("newer"), "{said}");
         let bad_scope = br#"{"version":1,"access_token":"a","token_type":"bearer",
             "received_at":1,"expires_in":1,"expires_at":2,"scopes":["a b"]}"#;
         assert_eq!(problem(bad_scope), DocumentError::BadScope);

@@ -275,10 +275,8 @@ pub enum DocumentError {
         /// 1-based column.
         column: usize,
     },
-    /// Written by a newer version of this library.
-    #[error(
-        "token document version {found} is newer than this program reads ({max}); upgrade pinterest-oauth"
-    )]
+    /// Written by a newer version of this library (or, for version 0, by no version of it).
+    #[error("{}", version_text(*found, *max))]
     Version {
         /// The version the document declares.
         found: u32,
@@ -297,4 +295,15 @@ pub enum DocumentError {
     /// Its revision is beyond any number of saves (more than 2^52).
     #[error("invalid token document: its revision is out of range")]
     RevisionOutOfRange,
+}
+
+/// [`DocumentError::Version`] in words: a newer document, or a version no release wrote.
+fn version_text(found: u32, max: u32) -> String {
+    if found == 0 {
+        "invalid token document: version 0 was never written by pinterest-oauth (versions start at 1)".to_owned()
+    } else {
+        format!(
+            "token document version {found} is newer than this program reads ({max}); upgrade pinterest-oauth"
+        )
+    }
 }
