@@ -292,7 +292,8 @@ pub(crate) struct Grants {
 /// What `grants` does besides listing.
 #[derive(Debug, Subcommand)]
 pub(crate) enum GrantsAction {
-    /// The grant commands use without --grant (kept for this user on this machine).
+    /// The grant commands use without --grant in this store (kept beside the token files, or
+    /// for Redis and PostgreSQL per store URL in the user config directory).
     Default {
         /// The grant's name.
         name: String,

@@ -139,6 +139,32 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// A stable key of a store URL without its password (`scheme://user:PASSWORD@…`, or a
+/// `password=` parameter): FNV-1a, so a file name carries neither.
+fn store_key(url: &str) -> u64 {
+    let without_password = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rfind('@') {
+            Some(at) => {
+                let user = rest[..at].split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{}", &rest[at + 1..])
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    };
+    let shown: String = without_password
+        .split(['?', '&'])
+        .filter(|part| !part.to_ascii_lowercase().starts_with("password="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in shown.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
 /// Whether `--app-secret` itself was given on the command line (not the environment).
 fn app_secret_on_command_line() -> bool {
     std::env::args().any(|arg| arg == "--app-secret" || arg.starts_with("--app-secret="))
@@ -763,10 +789,19 @@ impl Context {
         }
     }
 
-    /// The file recording the default grant: `default-grant` in the user config directory's
-    /// `pinterest-oauth` (none without a config directory).
+    /// The file recording the default grant of the store the options name, so that choosing
+    /// one store's default never changes another's: `default-grant` beside the token files
+    /// (in the default token directory, the user config directory's `pinterest-oauth`), or,
+    /// for Redis or PostgreSQL, `default-grant.<hash of the store's URL without a password>`
+    /// in that directory (none without a config directory).
     fn default_grant_file(&self) -> Option<PathBuf> {
-        dirs::config_dir().map(|dir| dir.join("pinterest-oauth").join("default-grant"))
+        match &self.global.store {
+            Some(url) if !url.starts_with("file:") => {
+                let config = dirs::config_dir()?.join("pinterest-oauth");
+                Some(config.join(format!("default-grant.{:016x}", store_key(url))))
+            }
+            _ => self.token_dir().ok().map(|dir| dir.join("default-grant")),
+        }
     }
 
     /// The grant `--grant` names, else the default one.

@@ -148,8 +148,8 @@ fn bad_grant_names_are_usage_errors_before_anything_is_touched() {
         "nothing created"
     );
     // A default grant file someone edited by hand to hold a bad name is refused the same way.
-    let config = env.dir.path().join("config/pinterest-oauth");
-    std::fs::create_dir_all(&config).unwrap();
+    // Beside the token files: each store has its own default.
+    let config = env.token_dir.clone();
     std::fs::write(config.join("default-grant"), "../../etc\n").unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
@@ -346,8 +346,8 @@ fn side_files_planted_by_another_hand_are_never_followed_blocking_or_believed() 
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     // A default grant file others could have written is refused, not obeyed.
-    let config = env.dir.path().join("config/pinterest-oauth");
-    std::fs::create_dir_all(&config).unwrap();
+    // Beside the token files: each store has its own default.
+    let config = env.token_dir.clone();
     std::fs::write(config.join("default-grant"), "carol\n").unwrap();
     std::fs::set_permissions(
         config.join("default-grant"),
@@ -412,5 +412,37 @@ fn failing_first_app_token_requests_run_at_once_send_one_request() {
         env.fake.stats().token.client_credentials,
         1,
         "one request, then the others wait for its backoff"
+    );
+}
+
+#[test]
+fn each_store_has_its_own_default_grant() {
+    let mut a = logged_in(FakeConfig::default());
+    a.by_grant = true;
+    // Another token directory, the same user and config directory.
+    let b_dir = a.dir.path().join("other-tokens");
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let in_b = |args: &[&str]| {
+        let mut command = a.command(args);
+        command.env("PINTEREST_TOKEN_DIR", &b_dir);
+        finish(command.spawn().unwrap())
+    };
+    let out = in_b(&["grants", "default", "business"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(b_dir.join("default-grant").exists());
+    // The first directory's default is still `default`, whose token is there.
+    let out = a.run(&["status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("grant: default"),
+        "{}",
+        text(&out.stdout)
+    );
+    // And the second's is `business`.
+    let out = in_b(&["status"]);
+    assert!(
+        text(&out.stdout).contains("grant: business"),
+        "{}",
+        text(&out.stdout)
     );
 }
