@@ -45,7 +45,24 @@ use crate::store::{CliGrants, CliStore, Keys, settled};
 pub(crate) type AnyClient = Client<Box<dyn Http>>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version go to stdout, and a stdout that cannot take them is an error
+        // (1), as for every command's output; usage errors go to stderr (2).
+        Err(e) if !e.use_stderr() => {
+            return match out_raw!(e.render().to_string()) {
+                Ok(()) => ExitCode::from(error::exit::OK),
+                Err(failed) => {
+                    note!("error: {failed}");
+                    ExitCode::from(error::exit::OUTPUT)
+                }
+            };
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(error::exit::USAGE);
+        }
+    };
     init_logging(cli.global.verbose);
     stop_after_the_request_in_flight();
     let json = cli.global.json;
@@ -508,11 +525,11 @@ fn run_command(context: &Context, command: Command) -> Result<(), CliError> {
                     problem: e.to_string(),
                 }
             })?;
+            out!("{}", key.expose().as_str())?;
             note!(
                 "a new token key (id {}): keep it in PINTEREST_TOKEN_KEY or a 0600 key file (--token-key-file), never on a command line; without it sealed tokens cannot be read",
                 key.id()
             );
-            out!("{}", key.expose().as_str())?;
         }
         Command::Grants(args) => match args.action {
             Some(GrantsAction::Default { name }) => {

@@ -1012,3 +1012,21 @@ fn terminal_escapes_planted_in_a_token_file_are_shown_escaped() {
     );
     assert!(shown.contains("\\u{1b}]0;owned\\u{7}"), "{shown}");
 }
+
+#[test]
+fn help_that_cannot_be_written_is_an_error_too() {
+    let env = Env::new("ureq");
+    for args in [&["--help"][..], &["--version"], &["status", "--help"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut command = env.command(args);
+        command.stdout(full);
+        let out = finish(command.spawn().unwrap());
+        assert_eq!(code(&out), 1, "{args:?}: {}", text(&out.stderr));
+        let out = env.run(args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
