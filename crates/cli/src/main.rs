@@ -156,26 +156,37 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// A stable key of a store URL without its password (`scheme://user:PASSWORD@…`, or a
-/// `password=` parameter): FNV-1a, so a file name carries neither.
-fn store_key(url: &str) -> u64 {
-    let without_password = match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rfind('@') {
-            Some(at) => {
-                let user = rest[..at].split(':').next().unwrap_or("");
-                format!("{scheme}://{user}@{}", &rest[at + 1..])
-            }
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+/// A stable key of a shared store and app: FNV-1a over the store as it is, not as it was
+/// spelled (scheme, lower-case host, port with its default, database: `redis://h:6379/01`,
+/// `redis://:@h/1` and `redis://h:6379/1/` are one store), and the app id (each app's grants
+/// are apart). Never the password: a file name carries nothing secret.
+fn store_key(url: &str, app_id: &str) -> u64 {
+    let store = match url::Url::parse(url) {
+        Ok(parsed) => {
+            let scheme = match parsed.scheme() {
+                "postgresql" => "postgres",
+                other => other,
+            };
+            let port = parsed.port().unwrap_or(match scheme {
+                "postgres" => 5432,
+                _ => 6379,
+            });
+            let path = parsed.path().trim_matches('/');
+            let database = match scheme {
+                "postgres" if path.is_empty() => parsed.username().to_owned(),
+                "postgres" => path.to_owned(),
+                _ => path.parse::<u64>().unwrap_or(0).to_string(),
+            };
+            format!(
+                "{scheme}://{}:{port}/{database}",
+                parsed.host_str().unwrap_or("").to_ascii_lowercase()
+            )
+        }
+        // Unparsable URLs never reach here (the store refuses them first); still no password.
+        Err(_) => url.split('@').next_back().unwrap_or("").to_owned(),
     };
-    let shown: String = without_password
-        .split(['?', '&'])
-        .filter(|part| !part.to_ascii_lowercase().starts_with("password="))
-        .collect::<Vec<_>>()
-        .join("&");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in shown.bytes() {
+    for byte in store.bytes().chain([0]).chain(app_id.bytes()) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -809,13 +820,14 @@ impl Context {
     /// The file recording the default grant of the store the options name, so that choosing
     /// one store's default never changes another's: `default-grant` beside the token files
     /// (in the default token directory, the user config directory's `pinterest-oauth`), or,
-    /// for Redis or PostgreSQL, `default-grant.<hash of the store's URL without a password>`
-    /// in that directory (none without a config directory).
+    /// for Redis or PostgreSQL, `default-grant.<hash of the store and app id>` in that
+    /// directory (none without a config directory).
     fn default_grant_file(&self) -> Option<PathBuf> {
         match &self.global.store {
             Some(url) if !url.starts_with("file:") => {
                 let config = dirs::config_dir()?.join("pinterest-oauth");
-                Some(config.join(format!("default-grant.{:016x}", store_key(url))))
+                let app_id = self.global.app_id.as_deref().unwrap_or("");
+                Some(config.join(format!("default-grant.{:016x}", store_key(url, app_id))))
             }
             _ => self.token_dir().ok().map(|dir| dir.join("default-grant")),
         }
@@ -1282,5 +1294,36 @@ fn postgres_config() -> pinterest_oauth_postgres::PostgresConfig {
     match std::env::var("PGPASSWORD") {
         Ok(password) if !password.is_empty() => config.with_password(password),
         _ => config,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::store_key;
+
+    #[test]
+    fn one_store_however_its_url_is_spelled_has_one_key() {
+        let key = |url| store_key(url, "1234");
+        let one = key("redis://h:6379/1");
+        for same in [
+            "redis://H:6379/01",
+            "redis://h/1",
+            "redis://:@h:6379/1/",
+            "redis://:secret@h:6379/1?x=y",
+        ] {
+            assert_eq!(key(same), one, "{same}");
+        }
+        assert_eq!(key("redis://h"), key("redis://h:6379/0"));
+        assert_ne!(key("redis://h:6379/2"), one);
+        assert_ne!(key("redis://other:6379/1"), one);
+        assert_ne!(store_key("redis://h:6379/1", "999"), one, "another app");
+        assert_eq!(
+            key("postgresql://app:pw@DB/tokens"),
+            key("postgres://app@db:5432/tokens?sslmode=require")
+        );
+        assert_ne!(
+            key("postgres://app@db/tokens"),
+            key("postgres://app@db/other")
+        );
     }
 }

@@ -126,10 +126,21 @@ pub(crate) fn left(at: SystemTime, now: SystemTime) -> String {
 /// Text from a token file or an answer, safe to print on a terminal: control characters (an
 /// escape sequence a hostile server planted in a token type) are shown escaped, never sent.
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    // Control characters, and those that reorder or break what follows on screen (bidi
+    // overrides and isolates, line and paragraph separators).
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if text.chars().any(hidden) {
         text.chars()
             .map(|c| {
-                if c.is_control() {
+                if hidden(c) {
                     c.escape_default().to_string()
                 } else {
                     c.to_string()

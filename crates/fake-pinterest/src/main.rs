@@ -139,6 +139,14 @@ fn start_in_background() -> ExitCode {
         let _ = writeln!(std::io::stdout(), "false");
         ExitCode::from(1)
     };
+    // The pid and the token file would be lost: a fake nobody can stop would run for an hour.
+    if stdout_leads_nowhere() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: stdout leads nowhere (closed, or /dev/null): the export lines, with the pid to stop the fake, would be lost; run eval \"$(fake-pinterest --background)\""
+        );
+        return ExitCode::from(2);
+    }
     let args: Vec<std::ffi::OsString> = std::env::args_os()
         .skip(1)
         .filter(|arg| arg != "--background")
@@ -193,8 +201,18 @@ fn start_in_background() -> ExitCode {
                 &mut why,
             );
         }
-        let _ = child.wait();
-        return failed(&format!("the fake did not start: {}", why.trim()));
+        // Its own exit status (2 for options that can never work), else 1.
+        let code = child
+            .wait()
+            .ok()
+            .and_then(|status| status.code())
+            .and_then(|code| u8::try_from(code).ok())
+            .filter(|code| *code != 0)
+            .unwrap_or(1);
+        let why = why.trim();
+        let why = why.strip_prefix("error: ").unwrap_or(why);
+        let _ = failed(&format!("the fake did not start: {why}"));
+        return ExitCode::from(code);
     }
     let mut out = std::io::stdout().lock();
     let passed = lines
@@ -219,6 +237,27 @@ fn start_in_background() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Whether stdout is closed or /dev/null (the runtime opens a closed one on /dev/null).
+fn stdout_leads_nowhere() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+        let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+            return true;
+        };
+        let (Ok(out), Ok(null)) = (
+            std::fs::File::from(fd).metadata(),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        out.file_type().is_char_device() && out.rdev() == null.rdev()
+    }
+    #[cfg(not(unix))]
+    false
+}
+
 /// A redirect URI on a loopback port free now (`--background` registers it).
 fn free_redirect_uri() -> std::io::Result<String> {
     let port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
@@ -235,6 +274,11 @@ fn token_dir() -> std::io::Result<PathBuf> {
     let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
     // Absolute, whatever TMPDIR says: the exported path must not change with the directory.
     let base = std::env::temp_dir();
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    };
     let base = if base.is_absolute() {
         base
     } else {
@@ -252,6 +296,7 @@ fn token_dir() -> std::io::Result<PathBuf> {
 /// parent acknowledges them) serving until stopped. Whatever fails, the token directory goes.
 async fn serve_in_background(
     fake: FakePinterest,
+    stops: &mut Stops,
     redirect_uris: &[String],
     limit: Option<Duration>,
     ca_file: Option<&std::path::Path>,
@@ -334,56 +379,86 @@ async fn serve_in_background(
     if printed.is_err() {
         return stop(fake, 1);
     }
-    // The parent's word that the lines reached whoever started it (bounded).
-    let acknowledged = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::task::spawn_blocking(|| {
-            use std::io::{BufRead as _, Read as _};
-            let mut line = String::new();
-            let read = std::io::stdin().lock().take(64).read_line(&mut line);
-            read.is_ok() && line.trim_end() == ACK
-        }),
-    )
-    .await;
-    if !matches!(acknowledged, Ok(Ok(true))) {
+    // The parent's word that the lines reached whoever started it (bounded; a signal meanwhile
+    // stops the fake, cleanly).
+    let acknowledged = tokio::select! {
+        read = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::task::spawn_blocking(|| {
+                use std::io::{BufRead as _, Read as _};
+                let mut line = String::new();
+                let read = std::io::stdin().lock().take(64).read_line(&mut line);
+                read.is_ok() && line.trim_end() == ACK
+            }),
+        ) => matches!(read, Ok(Ok(true))),
+        () = stops.any() => false,
+    };
+    if !acknowledged {
         return stop(fake, 1);
     }
-    until_stopped(limit).await;
+    until_stopped(stops, limit).await;
     stop(fake, 0)
 }
 
-/// Until Ctrl-C, SIGTERM or SIGHUP, or `limit`.
-async fn until_stopped(limit: Option<Duration>) {
+/// The signals that stop the fake (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2: each
+/// would otherwise end it without its clean-up), listened for from the start: a signal that
+/// comes while the fake starts is kept until it is waited for.
+struct Stops {
+    #[cfg(unix)]
+    signals: [tokio::signal::unix::Signal; 6],
+}
+
+impl Stops {
+    fn new() -> std::io::Result<Stops> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Stops {
+                signals: [
+                    signal(SignalKind::interrupt())?,
+                    signal(SignalKind::terminate())?,
+                    signal(SignalKind::hangup())?,
+                    signal(SignalKind::quit())?,
+                    signal(SignalKind::user_defined1())?,
+                    signal(SignalKind::user_defined2())?,
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Stops {})
+    }
+
+    /// Until one of them comes.
+    async fn any(&mut self) {
+        #[cfg(unix)]
+        {
+            let [a, b, c, d, e, f] = &mut self.signals;
+            tokio::select! {
+                _ = a.recv() => {}
+                _ = b.recv() => {}
+                _ = c.recv() => {}
+                _ = d.recv() => {}
+                _ = e.recv() => {}
+                _ = f.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Until a stopping signal, or `limit`.
+async fn until_stopped(stops: &mut Stops, limit: Option<Duration>) {
     let limit = async {
         match limit {
             Some(limit) => tokio::time::sleep(limit).await,
             None => std::future::pending().await,
         }
     };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            // Not eprintln!: the stderr of --background's process may lead nowhere by now.
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                b"error: cannot wait for signals\n",
-            );
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-            () = limit => {}
-        }
-    }
-    #[cfg(not(unix))]
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        () = stops.any() => {}
         () = limit => {}
     }
 }
@@ -411,6 +486,13 @@ async fn main() -> ExitCode {
     if args.background {
         return start_in_background();
     }
+    let mut stops = match Stops::new() {
+        Ok(stops) => stops,
+        Err(e) => {
+            eprintln!("error: cannot listen for signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let background = args.serve_for_background;
     // What Pinterest would never register: refused here, not served oddly.
     if args.app_id.trim().is_empty() || args.app_id.chars().any(char::is_control) {
@@ -420,7 +502,12 @@ async fn main() -> ExitCode {
     if let Some(bad) = args
         .redirect_uris
         .iter()
-        .find(|uri| url::Url::parse(uri).map_or(true, |u| !matches!(u.scheme(), "http" | "https")))
+        // Absolute http(s), and no fragment (RFC 6749 §3.1.2 forbids one).
+        .find(|uri| {
+            url::Url::parse(uri).map_or(true, |u| {
+                !matches!(u.scheme(), "http" | "https") || u.fragment().is_some()
+            })
+        })
     {
         eprintln!("error: --redirect-uri {bad:?} is not an absolute http(s) URI");
         return ExitCode::from(2);
@@ -495,7 +582,14 @@ async fn main() -> ExitCode {
         .or(background.then_some(3600))
         .map(Duration::from_secs);
     if background {
-        return serve_in_background(fake, &redirect_uris, limit, args.ca_file.as_deref()).await;
+        return serve_in_background(
+            fake,
+            &mut stops,
+            &redirect_uris,
+            limit,
+            args.ca_file.as_deref(),
+        )
+        .await;
     }
     println!("fake-pinterest listening on {}", fake.origin());
     println!("  api base url:  {}", fake.api_base_url());
@@ -514,7 +608,7 @@ async fn main() -> ExitCode {
         println!("{pem}");
     }
     println!("press Ctrl-C to stop");
-    until_stopped(limit).await;
+    until_stopped(&mut stops, limit).await;
     fake.shutdown();
     ExitCode::SUCCESS
 }

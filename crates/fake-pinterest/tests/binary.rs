@@ -371,13 +371,58 @@ fn background_leaves_no_fake_and_no_token_directory_behind_when_its_output_is_lo
             .contains("BEGIN CERTIFICATE")
     );
 
-    // Options Pinterest would never register are refused.
-    for args in [&["--app-id", ""][..], &["--redirect-uri", "not a uri"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    // Options Pinterest would never register are refused, in the background too (2).
+    for args in [
+        &["--app-id", ""][..],
+        &["--redirect-uri", "not a uri"],
+        &["--redirect-uri", "http://localhost:8085/#frag"],
+    ] {
+        for background in [false, true] {
+            let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+                .args(args)
+                .args(background.then_some("--background"))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(2), "{args:?} {background}: {err}");
+            assert!(!err.contains("error: error:"), "{err}");
+        }
     }
+
+    // Stdout on /dev/null would lose the pid: refused before any fake starts.
+    let out = background()
+        .stdout(std::fs::File::create("/dev/null").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Stopped the moment `eval` returns: the signal is not lost in the gap before the fake
+    // waits for it, and the token directory goes every time.
+    for _ in 0..10 {
+        let out = background().stdout(Stdio::piped()).output().unwrap();
+        let pid = exported_pid(&String::from_utf8_lossy(&out.stdout));
+        assert!(
+            Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    eventually("every fake stopped", || {
+        processes_with_tmpdir(&dir).is_empty()
+    });
+    eventually("and every token directory went with it", || {
+        std::fs::read_dir(&dir).unwrap().flatten().all(|e| {
+            !e.file_name()
+                .to_string_lossy()
+                .starts_with("fake-pinterest-")
+        })
+    });
 }

@@ -1002,15 +1002,17 @@ fn status_all_json_is_one_document_even_with_an_unreadable_grant() {
 fn terminal_escapes_planted_in_a_token_file_are_shown_escaped() {
     let env = logged_in(FakeConfig::default());
     edit_stored(&env.token_file(), |doc| {
-        doc["token_type"] = "bearer\u{1b}]0;owned\u{7}".into();
+        doc["token_type"] = "bearer\u{1b}]0;owned\u{7}\u{202e}\u{2028}".into();
     });
     let out = env.run(&["status"]);
     let shown = text(&out.stdout);
+    for hidden in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}'] {
+        assert!(!shown.contains(hidden), "{shown:?}");
+    }
     assert!(
-        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
-        "{shown:?}"
+        shown.contains("\\u{1b}]0;owned\\u{7}\\u{202e}\\u{2028}"),
+        "{shown}"
     );
-    assert!(shown.contains("\\u{1b}]0;owned\\u{7}"), "{shown}");
 }
 
 #[test]
