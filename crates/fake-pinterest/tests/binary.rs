@@ -112,6 +112,15 @@ fn runs_standalone_and_prints_what_clients_need() {
     assert_eq!(stats["token"]["client_credentials"], 1);
 }
 
+/// Runs the fake with `args` as a shell's `$(…)` would (stdin closed, output captured).
+fn fake(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// Whether a process is still there (not a zombie: `--background`'s process is reparented
 /// away from the test, so it is reaped by init once it ends).
 #[cfg(target_os = "linux")]
@@ -151,11 +160,7 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
     // As a shell's `$(…)` runs it: the command ends once the fake listens (its stdout closes).
-    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
-        .args(["--background", "--app-id", "77"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fake(&["--background", "--app-id", "77"]);
     assert!(
         out.status.success(),
         "{}",
@@ -218,11 +223,7 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
     assert!(!tokens.exists(), "{}", tokens.display());
 
     // --exit-after bounds its life.
-    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
-        .args(["--background", "--exit-after", "1"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fake(&["--background", "--exit-after", "1"]);
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
     let pid: u32 = printed
@@ -234,19 +235,11 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
     eventually("the fake stops after --exit-after", || !alive(pid));
 
     // A fake that cannot start says why, and the command fails.
-    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
-        .args(["--background", "--access-ttl", "x"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fake(&["--background", "--access-ttl", "x"]);
     assert!(!out.status.success());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_fake-pinterest"))
-        .args(["--background", "--port", &port])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fake(&["--background", "--port", &port]);
     assert_eq!(out.status.code(), Some(1));
     // `eval "$(…)"` fails too.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "false\n");
