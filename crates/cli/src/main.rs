@@ -156,7 +156,7 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// A stable key of a shared store and app: FNV-1a over the store as it is, not as it was
+/// A stable key of a shared store and app ([`store::file_key`]) over the store as it is, not as it was
 /// spelled (scheme, lower-case host, port with its default, database: `redis://h:6379/01`,
 /// `redis://:@h/1` and `redis://h:6379/1/` are one store), and the app id (each app's grants
 /// are apart). Never the password: a file name carries nothing secret.
@@ -185,12 +185,7 @@ fn store_key(url: &str, app_id: &str) -> u64 {
         // Unparsable URLs never reach here (the store refuses them first); still no password.
         Err(_) => url.split('@').next_back().unwrap_or("").to_owned(),
     };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in store.bytes().chain([0]).chain(app_id.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+    store::file_key(&[&store, app_id])
 }
 
 /// Whether `--app-secret` itself was given on the command line (not the environment).
@@ -976,11 +971,7 @@ impl Context {
                 if stored.token().valid_access_token(now).is_none() {
                     return Err(missing);
                 }
-                let lifecycle = pinterest_oauth_core::TokenLifecycle::user(
-                    pinterest_oauth_core::LifecycleConfig::default(),
-                    Some(stored.clone()),
-                );
-                if lifecycle.status(now) != Status::Fresh {
+                if output::lifecycle(&stored, None).status(now) != Status::Fresh {
                     note!(
                         "warning: the token is due for refresh, but no app credentials were given ({missing}); printing it while it is valid"
                     );
@@ -1136,13 +1127,7 @@ fn next_refresh(stored: Option<&TokenDocument>, config: &ClientConfig) -> NextRe
             not_before: None,
         };
     };
-    let now = SystemTime::now();
-    let lifecycle = pinterest_oauth_core::TokenLifecycle::user(
-        pinterest_oauth_core::LifecycleConfig::default(),
-        Some(stored.clone()),
-    )
-    .with_client(config);
-    match lifecycle.status(now) {
+    match output::lifecycle(stored, Some(config)).status(SystemTime::now()) {
         Status::Waiting { until, why } => {
             let at = pinterest_oauth_core::rfc3339(until).to_string();
             NextRefresh {

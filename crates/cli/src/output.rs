@@ -16,7 +16,7 @@ use crate::error::exit;
 
 /// The lifecycle a command of this configuration would run over a stored document: a stop
 /// recorded under another configuration (app id, secret, API base) does not hold for it.
-fn lifecycle(document: &TokenDocument, config: Option<&ClientConfig>) -> TokenLifecycle {
+pub(crate) fn lifecycle(document: &TokenDocument, config: Option<&ClientConfig>) -> TokenLifecycle {
     let lifecycle = TokenLifecycle::user(LifecycleConfig::default(), Some(document.clone()));
     match config {
         Some(config) => lifecycle.with_client(config),

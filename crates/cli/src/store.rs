@@ -294,14 +294,8 @@ pub(crate) fn app_token_cache(
     let mut names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    // FNV-1a: a file-name-safe key, so the app id and scopes are not in the name.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [app_id, api_base, &names.join(" ")] {
-        for byte in part.bytes().chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
+    // A file-name-safe key, so the app id and scopes are not in the name.
+    let hash = file_key(&[app_id, api_base, &names.join(" ")]);
     Ok(CliStore::File(FileStore::new(
         dir.join(format!("{hash:016x}.json")),
     )))
@@ -506,4 +500,17 @@ impl FirstTurn<'_> {
             Err(error) => self.requests.write(now, error),
         }
     }
+}
+
+/// A key for a file name from `parts` (FNV-1a over each part and a 0 after it: stable across
+/// releases and platforms, and nothing of the parts can be read back from it).
+pub(crate) fn file_key(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
 }

@@ -142,8 +142,17 @@ struct Kill(u32);
 #[cfg(target_os = "linux")]
 impl Drop for Kill {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
+        terminate(self.0);
     }
+}
+
+/// Sends SIGTERM to `pid` (`kill`); whether it was delivered.
+#[cfg(target_os = "linux")]
+fn terminate(pid: u32) -> bool {
+    Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Waits (bounded) until `done`.
@@ -212,13 +221,7 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
     );
 
     // `kill` stops it, and its token directory goes with it.
-    assert!(
-        Command::new("kill")
-            .arg(pid.to_string())
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(terminate(pid));
     eventually("the fake stops on SIGTERM", || !alive(pid));
     assert!(!tokens.exists(), "{}", tokens.display());
 
@@ -226,11 +229,7 @@ fn background_prints_exports_for_eval_and_stops_when_killed_or_timed_out() {
     let out = fake(&["--background", "--exit-after", "1"]);
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
-    let pid: u32 = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("export FAKE_PINTEREST_PID='"))
-        .and_then(|v| v.trim_end_matches('\'').parse().ok())
-        .unwrap();
+    let pid = exported_pid(&printed);
     let _guard = Kill(pid);
     eventually("the fake stops after --exit-after", || !alive(pid));
 
@@ -267,6 +266,7 @@ fn processes_with_tmpdir(dir: &std::path::Path) -> Vec<u32> {
 }
 
 /// The pid `--background` exported.
+#[cfg(target_os = "linux")]
 fn exported_pid(printed: &str) -> u32 {
     printed
         .lines()
@@ -399,14 +399,9 @@ fn background_leaves_no_fake_and_no_token_directory_behind_when_its_output_is_lo
     // waits for it, and the token directory goes every time.
     for _ in 0..10 {
         let out = background().stdout(Stdio::piped()).output().unwrap();
-        let pid = exported_pid(&String::from_utf8_lossy(&out.stdout));
-        assert!(
-            Command::new("kill")
-                .arg(pid.to_string())
-                .status()
-                .unwrap()
-                .success()
-        );
+        assert!(terminate(exported_pid(&String::from_utf8_lossy(
+            &out.stdout
+        ))));
     }
     eventually("every fake stopped", || {
         processes_with_tmpdir(&dir).is_empty()
